@@ -1,0 +1,61 @@
+# pedgis — every target creates what it needs on a fresh Debian 12 machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# QGIS tests need Debian's python3-qgis: a venv on /usr/bin/python3 with system site packages.
+QVENV ?= .venv-qgis
+QPY := $(QVENV)/bin/python
+ARTIFACTS ?= test-artifacts
+OUT ?= pedgis-out
+
+.PHONY: venv demo test test-unit test-browser test-qgis system-deps plugin bench lint clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: venv
+	$(VENV)/bin/pedgis demo --out $(OUT)
+
+# Debian packages the tests need (chromium, python3-qgis, grass-core); installs only what is missing.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: venv system-deps
+	$(MAKE) test-unit
+	$(MAKE) test-browser
+	$(MAKE) test-qgis
+
+test-unit: venv
+	$(PY) -m pytest -q tests --ignore=tests/browser --ignore=tests/qgis
+
+test-browser: venv
+	@if [ -d tests/browser ]; then \
+	  PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(PY) -m pytest -q tests/browser; \
+	else echo "no browser tests yet"; fi
+
+$(QVENV)/.installed: pyproject.toml scripts/make-qgis-venv.sh
+	bash scripts/make-qgis-venv.sh $(QVENV)
+	touch $@
+
+test-qgis: $(QVENV)/.installed
+	@if [ -d tests/qgis ]; then \
+	  QT_QPA_PLATFORM=offscreen PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(QPY) -m pytest -q -p no:cacheprovider tests/qgis; \
+	else echo "no qgis tests yet"; fi
+
+plugin: venv
+	$(PY) scripts/build_plugin.py --out dist
+
+bench: venv
+	$(PY) -m benchmarks.run_all
+
+lint: venv
+	$(VENV)/bin/ruff check pedgis tests
+
+clean:
+	rm -rf $(VENV) $(QVENV) $(OUT) $(ARTIFACTS) build dist *.egg-info
