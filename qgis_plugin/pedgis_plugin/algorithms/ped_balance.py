@@ -1,0 +1,267 @@
+"""Processing algorithm: the PED balance (all 8 steps) → the contract outputs, styled layers."""
+
+from __future__ import annotations
+
+import os
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputBoolean,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProject,
+)
+
+from .. import styles
+from ..boundary import FUNCTIONAL, find_boundary_layer
+from .base import PedgisAlgorithm
+from .inputs import FACTOR_SETS, HEAT_SUPPLY, apply_inputs, read_scenario_file
+
+WEATHER_FILTER = "Weather files (*.epw *.EPW *.csv *.json);;All files (*.*)"
+SCENARIO_FILTER = "pedgis scenario (*.toml);;All files (*.*)"
+
+
+class PedBalanceAlgorithm(PedgisAlgorithm):
+    """PED balance on a buildings layer: the MAKING-CITY methodology's 8 steps."""
+
+    NAME = "pedbalance"
+    DISPLAY = "PED balance"
+    HELP = (
+        "Runs the 8 steps of the MAKING-CITY methodology (Gabaldón Moreno et al., Sustainability "
+        "2021, 13, 710) on a buildings layer and tells whether the district is a Positive Energy "
+        "District: the primary energy balance PEI − PEE (Eq. 17) is negative for a positive "
+        "district.\n\n"
+        "Buildings: any polygon layer; with 'Selected features only' just the selection is used. "
+        "Boundary: a polygon layer (default: the PED boundary layer drawn with the pedgis tools); "
+        "a boundary made from selected buildings is a functional boundary (its building ids). "
+        "DSM/DTM: optional roof rasters for heights and rooftop PV. Weather: an hourly year (EPW, "
+        "TMY3 or PVGIS TMY). Scenario: an optional pedgis scenario file (TOML); the fields and "
+        "choices in this dialog override its keys.\n\n"
+        "Outputs in the folder: district.json, buildings.gpkg (layers buildings, boundary, "
+        "roof_segments), irradiation.tif, map.html, sankey.html, report.html. The buildings are "
+        "loaded coloured by PED balance (green: net exporters of primary energy, red: net "
+        "importers), the roof segments by irradiation."
+    )
+
+    BUILDINGS = "BUILDINGS"
+    ID_FIELD = "ID_FIELD"
+    USE_FIELD = "USE_FIELD"
+    FLOORS_FIELD = "FLOORS_FIELD"
+    HEIGHT_FIELD = "HEIGHT_FIELD"
+    BOUNDARY = "BOUNDARY"
+    DSM = "DSM"
+    DTM = "DTM"
+    WEATHER = "WEATHER"
+    SCENARIO = "SCENARIO"
+    HEAT_SUPPLY = "HEAT_SUPPLY"
+    FACTOR_SET = "FACTOR_SET"
+    PERFORMANCE_RATIO = "PERFORMANCE_RATIO"
+    OPEN_REPORT = "OPEN_REPORT"
+    OUTPUT = "OUTPUT"
+
+    # outputs
+    OUTPUT_BUILDINGS = "OUTPUT_BUILDINGS"
+    OUTPUT_DISTRICT = "OUTPUT_DISTRICT"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+    PED_BALANCE = "PED_BALANCE_KWH"
+    IS_PED = "IS_PED"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.TypeVectorPolygon]
+            )
+        )
+        for name, label in (
+            (self.ID_FIELD, self.tr("Building id field")),
+            (self.USE_FIELD, self.tr("Use type field")),
+            (self.FLOORS_FIELD, self.tr("Floors field")),
+            (self.HEIGHT_FIELD, self.tr("Height field [m]")),
+        ):
+            self.addParameter(
+                QgsProcessingParameterField(name, label, parentLayerParameterName=self.BUILDINGS, optional=True)
+            )
+        boundary = QgsProcessingParameterFeatureSource(
+            self.BOUNDARY, self.tr("District boundary"), [QgsProcessing.TypeVectorPolygon], optional=True
+        )
+        layer = find_boundary_layer(QgsProject.instance())
+        if layer is not None and layer.featureCount() > 0:
+            boundary.setDefaultValue(layer.id())
+        self.addParameter(boundary)
+        self.addParameter(QgsProcessingParameterRasterLayer(self.DSM, self.tr("DSM (roof raster)"), optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.DTM, self.tr("DTM (terrain raster)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.WEATHER, self.tr("Weather year (EPW, TMY3, PVGIS)"), optional=True, fileFilter=WEATHER_FILTER
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.SCENARIO, self.tr("Scenario file (TOML)"), optional=True, fileFilter=SCENARIO_FILTER
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.HEAT_SUPPLY, self.tr("Space heating and hot water supply"),
+                options=[self.tr(label) for label, _ in HEAT_SUPPLY], defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.FACTOR_SET, self.tr("Primary energy factors"),
+                options=[self.tr(label) for label, _ in FACTOR_SETS], defaultValue=0,
+            )
+        )
+        pr = QgsProcessingParameterNumber(
+            self.PERFORMANCE_RATIO, self.tr("PV performance ratio [-] (empty: scenario)"),
+            QgsProcessingParameterNumber.Double, optional=True, minValue=0.01, maxValue=1.0,
+        )
+        self.addParameter(pr)
+        self.addParameter(
+            QgsProcessingParameterBoolean(self.OPEN_REPORT, self.tr("Open the report when done"), defaultValue=False)
+        )
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Output folder")))
+
+        self.addOutput(QgsProcessingOutputFolder(self.OUTPUT, self.tr("Output folder")))
+        self.addOutput(QgsProcessingOutputFile(self.OUTPUT_BUILDINGS, self.tr("buildings.gpkg")))
+        self.addOutput(QgsProcessingOutputFile(self.OUTPUT_DISTRICT, self.tr("district.json")))
+        self.addOutput(QgsProcessingOutputFile(self.OUTPUT_REPORT, self.tr("Report (HTML)")))
+        self.addOutput(QgsProcessingOutputNumber(self.PED_BALANCE, self.tr("PED balance [kWh/a]")))
+        self.addOutput(QgsProcessingOutputBoolean(self.IS_PED, self.tr("Positive Energy District")))
+
+    # -- parameters → scenario ----------------------------------------------------------------
+    def functional_members(self, parameters, context):
+        """Building ids of a functional boundary made with "Boundary from selected buildings".
+
+        Returns (ids, id field) — empty when the boundary has no functional feature.
+        """
+        source = self.parameterAsSource(parameters, self.BOUNDARY, context)
+        if source is None:
+            return [], None
+        names = source.fields().names()
+        if "building_ids" not in names or "boundary_type" not in names:
+            return [], None
+        ids, id_field = [], None
+        for feature in source.getFeatures():
+            if feature["boundary_type"] == FUNCTIONAL and feature["building_ids"]:
+                ids += [i for i in str(feature["building_ids"]).split(";") if i]
+                id_field = id_field or (feature["id_field"] if "id_field" in names else None)
+        return ids, id_field
+
+    def scenario(self, parameters, context, feedback, output_dir):
+        """Validated scenario from the scenario file (if any) and the dialog's parameters."""
+        from pedgis.config import scenario_from_dict
+
+        scenario_path = self.parameterAsFile(parameters, self.SCENARIO, context) or None
+        doc, base_dir = self.call_library(read_scenario_file, feedback, scenario_path)
+        members, member_field = self.functional_members(parameters, context)
+        columns = {
+            "building_id": self.parameterAsString(parameters, self.ID_FIELD, context) or member_field,
+            "use": self.parameterAsString(parameters, self.USE_FIELD, context),
+            "floors": self.parameterAsString(parameters, self.FLOORS_FIELD, context),
+            "height_m": self.parameterAsString(parameters, self.HEIGHT_FIELD, context),
+        }
+        pr = parameters.get(self.PERFORMANCE_RATIO)
+        doc = apply_inputs(
+            doc,
+            buildings=self.vector_path(parameters, self.BUILDINGS, context, feedback),
+            boundary=self.vector_path(parameters, self.BOUNDARY, context, feedback),
+            members=members,
+            dsm=self.raster_path(parameters, self.DSM, context),
+            dtm=self.raster_path(parameters, self.DTM, context),
+            weather=self.parameterAsFile(parameters, self.WEATHER, context) or None,
+            columns=columns,
+            heat_supply=self.parameterAsEnum(parameters, self.HEAT_SUPPLY, context),
+            factor_set=self.parameterAsEnum(parameters, self.FACTOR_SET, context),
+            performance_ratio=None if pr in (None, "") else self.parameterAsDouble(parameters, self.PERFORMANCE_RATIO, context),
+        )
+        return self.call_library(
+            scenario_from_dict, feedback, doc, base_dir=base_dir or output_dir, path=scenario_path
+        )
+
+    # -- run --------------------------------------------------------------------------------
+    def process(self, parameters, context, feedback):
+        from pedgis.io.outputs import write_outputs
+        from pedgis.pipeline import run
+
+        output_dir = self.parameterAsString(parameters, self.OUTPUT, context)
+        scenario = self.scenario(parameters, context, feedback, output_dir)
+        progress = self.progress_callback(feedback)
+        result = self.call_library(run, feedback, scenario, progress=progress)
+        self.call_library(write_outputs, feedback, result, output_dir)
+        self.report_path = os.path.join(output_dir, "report.html")
+        self.open_report = self.parameterAsBoolean(parameters, self.OPEN_REPORT, context)
+
+        gpkg = os.path.join(output_dir, "buildings.gpkg")
+        self.load_output_layers(context, output_dir)
+        district = result.district
+        feedback.pushInfo(
+            self.tr("PED balance {b:,.0f} kWh/a: {verdict}.").format(
+                b=district["ped_balance_kwh"],
+                verdict=self.tr("a Positive Energy District") if district["is_ped"] else self.tr("not yet a PED"),
+            )
+        )
+        return {
+            self.OUTPUT: output_dir,
+            self.OUTPUT_BUILDINGS: gpkg,
+            self.OUTPUT_DISTRICT: os.path.join(output_dir, "district.json"),
+            self.OUTPUT_REPORT: self.report_path if os.path.exists(self.report_path) else "",
+            self.PED_BALANCE: float(district["ped_balance_kwh"]),
+            self.IS_PED: bool(district["is_ped"]),
+        }
+
+    def load_output_layers(self, context, output_dir):
+        """Styled layers: buildings by PED balance, roof segments, boundary, irradiation."""
+        gpkg = os.path.join(output_dir, "buildings.gpkg")
+        layers = list_gpkg_layers(gpkg)
+        if "buildings" in layers:
+            self.load_on_completion(context, f"{gpkg}|layername=buildings", self.tr("PED balance per building"),
+                                    styles.style_buildings_balance)
+        if "roof_segments" in layers:
+            self.load_on_completion(context, f"{gpkg}|layername=roof_segments", self.tr("Roof segments (irradiation)"),
+                                    styles.style_roof_segments)
+        if "boundary" in layers:
+            self.load_on_completion(context, f"{gpkg}|layername=boundary", self.tr("District boundary"),
+                                    styles.style_boundary)
+        tif = os.path.join(output_dir, "irradiation.tif")
+        if os.path.exists(tif):
+            self.load_on_completion(context, tif, self.tr("Roof irradiation [kWh/m²·a]"), styles.style_irradiation,
+                                    kind="raster")
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        if getattr(self, "open_report", False) and os.path.exists(self.report_path):
+            from qgis.PyQt.QtCore import QUrl
+            from qgis.PyQt.QtGui import QDesktopServices
+
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.report_path))
+        return {}
+
+
+def list_gpkg_layers(path: str) -> list[str]:
+    """Layer names of a GeoPackage (empty when the file is missing)."""
+    if not os.path.exists(path):
+        return []
+    from qgis.core import QgsProviderRegistry
+
+    meta = QgsProviderRegistry.instance().providerMetadata("ogr")
+    names = []
+    for sub in meta.querySublayers(path) if hasattr(meta, "querySublayers") else []:
+        names.append(sub.name())
+    if not names:
+        from osgeo import ogr
+
+        ds = ogr.Open(path)
+        if ds is None:
+            raise QgsProcessingException(f"{path}: not a GeoPackage QGIS can read.")
+        names = [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
+    return names
