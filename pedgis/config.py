@@ -42,6 +42,7 @@ BOUNDARY_TYPES = ("geographical", "functional", "virtual")
 OBJECTIVES = ("positive_energy_balance", "self_sufficient", "net_ghg")
 DHW_BASES = ("area", "person", "bed", "user")
 CHP_FUELS = ("natural_gas", "biomass", "biogas", "oil")
+SYSTEM_VARIANTS = ("air_water", "water_water", "ground_source", "condensing", "non_condensing")
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ SCHEMA: list[Key] = [
     _k("objective.type", "str", "PED objective (Fig. 3); `objective_met` in district.json tests it",
        default="positive_energy_balance", allowed=OBJECTIVES, source="paper §2.1, Fig. 3"),
     # [heights]
-    _k("heights.storey_height_m", "float", "storey height (floors from height and vice versa)", unit="m", default=3.0,
-       min=2.0, max=10.0, source="engineering assumption (typical storey 2.7–3.3 m)"),
+    _k("heights.storey_height_m", "float", "storey height of every use type (floors from height and vice versa); default: per use type from the data table",
+       unit="m", min=2.0, max=10.0, source="pedgis/data/storey_heights.csv"),
     _k("heights.storey_height_m_by_use.*", "float", "storey height of one use type", unit="m", min=2.0, max=10.0),
     _k("heights.default_floors", "float", "floors when neither floors nor height is known (flagged)", default=3.0,
        min=1, max=200, source="engineering assumption"),
@@ -166,6 +167,8 @@ SCHEMA: list[Key] = [
     _k("systems.*.uses", "list[str]", "assign to every building of these use types", default=[]),
     _k("systems.*.buildings", "list[str]", "assign to these building ids (wins over `uses` and the system column)", default=[]),
     _k("systems.*.default", "bool", "assign to every building with no other system for these services", default=False),
+    _k("systems.*.variant", "str", "picks the default parameters: heat_pump `air_water` (default), `water_water`, `ground_source`; boiler `condensing` (default), `non_condensing`",
+       allowed=SYSTEM_VARIANTS, source="pedgis/data/systems.csv"),
     _k("systems.*.carrier", "str", "input energy carrier (boiler fuel; electricity for heat pumps; district_heat / district_cooling)"),
     _k("systems.*.network", "str", "district_heating: the `[district_systems.<name>]` heat network it is connected to (else external DH)"),
     _k("systems.*.eta_emitter", "float", "emitter efficiency η_emitter (Eq. 6)", min=0, max=1, min_exclusive=True, source="pedgis/data/systems.csv"),
@@ -477,6 +480,12 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
             errors.append(ConfigError("district_cooling covers only `sc`.", key=f"{p}.services"))
         if kind in ("boiler", "district_heating", "electric_resistance") and s.get("services") and "sc" in s["services"]:
             errors.append(ConfigError(f"a {kind} cannot cover `sc`; use a heat pump, district_cooling or a thermally driven heat pump.", key=f"{p}.services"))
+        variant = s.get("variant")
+        if variant is not None and kind is not None:
+            ok = {"heat_pump": ("air_water", "water_water", "ground_source"), "boiler": ("condensing", "non_condensing")}.get(kind, ())
+            if variant not in ok:
+                errors.append(ConfigError(f"variant \"{variant}\" does not apply to a {kind}" +
+                                          (f"; use one of: {', '.join(ok)}." if ok else "; remove it."), key=f"{p}.variant"))
         net = s.get("network")
         if net is not None:
             if kind != "district_heating":

@@ -112,7 +112,7 @@ class DistrictSystem:
     export_allowed: bool = False
 
 
-_INPUT = {"pv_field": "solar_pv", "bipv": "solar_pv", "wind": "wind", "hydro": "hydropower",
+_INPUT = {"pv_field": "pv_electricity", "bipv": "pv_electricity", "wind": "wind", "hydro": "hydropower",
           "solar_thermal": "solar_thermal", "waste_heat": "waste_heat", "geothermal": "geothermal"}
 
 
@@ -190,7 +190,7 @@ def district_generation(systems: list[DistrictSystem], network_demand_kwh: dict[
         elif s.technology == "pvt":
             el = _main_output(s, pv_specific_yield) * share
             heat = (s.heat_output_kwh if s.heat_output_kwh is not None else s.area_m2 * s.yield_kwh_m2) * share
-            add(s, "electricity", el, True, "solar_pv", el, c)
+            add(s, "electricity", el, True, "pv_electricity", el, c)
             add(s, "heat", heat, True, "solar_thermal", heat, c)
         else:
             out = _main_output(s, pv_specific_yield) * share

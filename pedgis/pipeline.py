@@ -28,7 +28,7 @@ from .config import NEEDS, Scenario
 from .errors import DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
-NATURAL_CARRIERS = ("solar_pv", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
+NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
 EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 BUILDING_RESULT_COLUMNS = [
     "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "eeu_kwh", "teu_kwh", "pv_area_m2", "pv_kwp",
@@ -132,11 +132,70 @@ def _factors(doc: dict) -> pd.DataFrame:
     return f
 
 
-def _param(kind: str, name: str, given, param: str, used: dict, required: bool = True, key_prefix: str = "systems"):
+_BOILER_ROWS = {"natural_gas": "gas_boiler", "biogas": "gas_boiler", "oil": "oil_boiler", "lpg": "lpg_boiler",
+                "biomass": "biomass_boiler"}
+
+
+def system_default(kind: str, param: str, carrier: str | None = None, variant: str | None = None) -> tuple[float, str] | None:
+    """Default ``(value, source)`` of a system parameter from ``pedgis/data/systems.csv``.
+
+    Maps a scenario system (kind, carrier, variant) onto the table's rows: heat pumps by
+    variant (``heat_pump_air_water`` by default), boilers by fuel and condensing/non-condensing,
+    district heating/cooling substations, absorption chillers, CHPs by fuel, heat networks.
+    """
+    look = pdata.system_default
+    if param == "eta_emitter":
+        return 1.0, ("pedgis default: emitter losses taken as 0 and all heat losses of emission, distribution "
+                     "and storage put in eta_distribution (paper Sect. 2.3); the paper's 70 % is a heat exchanger's "
+                     "primary-to-secondary transfer and applies only where the scenario sets it")
+    if param == "eta_distribution":
+        return look("distribution", "eta")
+    if kind == "heat_pump":
+        v = variant or "air_water"
+        row = f"heat_pump_{v}"
+        if param == "scop":
+            return look(row, "scop_sh") or look("heat_pump_air_water", "scop_sh")
+        if param == "scop_dhw":
+            return look(row, "scop_dhw") or (look("heat_pump_air_water", "scop_dhw") if v == "air_water" else None)
+        if param == "seer":
+            hit = look(row, "seer") or look(row, "eer")
+            if hit is None:
+                base = look("heat_pump_air_water", "seer")
+                return (base[0], base[1] + f" (no {v} value; air-water value used)") if base else None
+            return hit
+    if kind == "boiler" and param == "eta":
+        stem = _BOILER_ROWS.get(carrier or "", "gas_boiler")
+        cond = (variant or "condensing") == "condensing"
+        for row in ([f"{stem}_condensing", stem] if cond else [f"{stem}_non_condensing", stem]):
+            hit = look(row, "eta")
+            if hit:
+                return hit
+        return None
+    if kind == "electric_resistance" and param == "eta":
+        return look("electric_resistance", "eta")
+    if kind in ("district_heating", "district_cooling") and param == "eta":
+        hit = look("district_heating_substation", "eta")
+        if hit and kind == "district_cooling":
+            return hit[0], hit[1] + " (district-heating substation value applied to the cooling substation)"
+        return hit
+    if kind == "thermally_driven_heat_pump":
+        if param == "cop_thermal":
+            return look("absorption_chiller", "cop_thermal")
+        return None
+    if kind == "chp":
+        row = {"biomass": "chp_biomass", "biogas": "chp_biogas"}.get(carrier or "", "chp_gas")
+        return look(row, param)
+    if kind == "heat_network" and param == "losses":
+        return look("district_heating_network", "loss_fraction")
+    return None
+
+
+def _param(kind: str, name: str, given, param: str, used: dict, required: bool = True, key_prefix: str = "systems",
+           carrier: str | None = None, variant: str | None = None):
     if given is not None:
         used[param] = {"value": given, "source": "scenario file"}
         return float(given)
-    d = pdata.system_default(kind, param)
+    d = system_default(kind, param, carrier, variant)
     if d is None:
         if required:
             raise InputDataError(f"{key_prefix}.{name}.{param}: no value given and no default for a {kind} in "
@@ -154,28 +213,34 @@ def _systems(doc: dict) -> tuple[list[us.System], dict]:
         kind = s["kind"]
         used: dict = {}
         services = tuple(s["services"])
-        eta_kind = "district_heating" if kind == "district_cooling" and pdata.system_default(kind, "eta_emitter") is None else kind
+        carrier = s.get("carrier") or default_carrier.get(kind)
+        opt = {"carrier": carrier, "variant": s.get("variant")}
         kw = dict(
-            eta_emitter=_param(eta_kind, name, s.get("eta_emitter"), "eta_emitter", used),
-            eta_distribution=_param(eta_kind, name, s.get("eta_distribution"), "eta_distribution", used),
+            eta_emitter=_param(kind, name, s.get("eta_emitter"), "eta_emitter", used, **opt),
+            eta_distribution=_param(kind, name, s.get("eta_distribution"), "eta_distribution", used, **opt),
         )
         if kind == "heat_pump":
             if "sh" in services or "dhw" in services:
-                kw["scop"] = _param(kind, name, s.get("scop"), "scop", used)
+                kw["scop"] = _param(kind, name, s.get("scop"), "scop", used, **opt)
             if "dhw" in services:
-                kw["scop_dhw"] = float(s["scop_dhw"]) if s.get("scop_dhw") is not None else kw["scop"]
-                used["scop_dhw"] = {"value": kw["scop_dhw"], "source": "scenario file" if s.get("scop_dhw") is not None else "= scop"}
+                if s.get("scop_dhw") is None and s.get("scop") is not None:
+                    kw["scop_dhw"] = kw["scop"]
+                    used["scop_dhw"] = {"value": kw["scop"], "source": "= scop (scenario file)"}
+                else:
+                    kw["scop_dhw"] = _param(kind, name, s.get("scop_dhw"), "scop_dhw", used, required=False, **opt) or kw["scop"]
             if "sc" in services:
-                kw["seer"] = _param(kind, name, s.get("seer"), "seer", used)
+                kw["seer"] = _param(kind, name, s.get("seer"), "seer", used, **opt)
         elif kind in ("electric_resistance", "boiler", "district_heating", "district_cooling"):
-            kw["eta"] = _param(kind, name, s.get("eta"), "eta", used)
+            kw["eta"] = _param(kind, name, s.get("eta"), "eta", used, **opt)
         elif kind == "thermally_driven_heat_pump":
             if "sh" in services or "dhw" in services:
-                kw["gue"] = _param(kind, name, s.get("gue"), "gue", used)
+                kw["gue"] = _param(kind, name, s.get("gue"), "gue", used, **opt)
             if "sc" in services:
-                kw["cop_thermal"] = _param(kind, name, s.get("cop_thermal"), "cop_thermal", used)
-            kw["aux_electric_share"] = _param(kind, name, s.get("aux_electric_share"), "aux_electric_share", used, required=False) or 0.0
-        carrier = s.get("carrier") or default_carrier.get(kind)
+                kw["cop_thermal"] = _param(kind, name, s.get("cop_thermal"), "cop_thermal", used, **opt)
+            share = s.get("aux_electric_share")
+            kw["aux_electric_share"] = float(share) if share is not None else 0.0
+            used["aux_electric_share"] = {"value": kw["aux_electric_share"],
+                                          "source": "scenario file" if share is not None else "pedgis default 0 (no table value; set it)"}
         used["carrier"] = {"value": carrier, "source": "scenario file" if s.get("carrier") else "default for the kind"}
         out.append(us.System(name=name, kind=kind, services=services, carrier=carrier, network=s.get("network"),
                              uses=tuple(s.get("uses") or ()), buildings=tuple(s.get("buildings") or ()),
@@ -192,8 +257,8 @@ def _district_systems(doc: dict) -> tuple[list[gen.DistrictSystem], dict]:
         used: dict = {}
         kw = {k: v for k, v in s.items() if k in fields and v is not None and k not in ("technology",)}
         if tech == "chp":
-            kw["eta_el"] = _param("chp", name, s.get("eta_el"), "eta_el", used, key_prefix="district_systems")
-            kw["eta_th"] = _param("chp", name, s.get("eta_th"), "eta_th", used, key_prefix="district_systems")
+            kw["eta_el"] = _param("chp", name, s.get("eta_el"), "eta_el", used, key_prefix="district_systems", carrier=s.get("fuel"))
+            kw["eta_th"] = _param("chp", name, s.get("eta_th"), "eta_th", used, key_prefix="district_systems", carrier=s.get("fuel"))
         if tech == "heat_network":
             kw["losses"] = _param("heat_network", name, s.get("losses"), "losses", used, key_prefix="district_systems")
         out.append(gen.DistrictSystem(name=name, technology=tech, **kw))
@@ -432,8 +497,8 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     # buildings' PV harvest as a natural carrier row
     pv_total = float(np.nansum(pv))
     if pv_total:
-        demand = demand.add(pd.Series({"solar_pv": pv_total}), fill_value=0.0)
-        onsite = onsite.add(pd.Series({"solar_pv": pv_total}), fill_value=0.0)
+        demand = demand.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
+        onsite = onsite.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
     dist_demand = demand.add(sys_demand, fill_value=0.0)
     dist_onsite = onsite.add(sys_onsite, fill_value=0.0)
     missing = [c for c in dist_demand.index.union(dist_onsite.index) if c not in pef.index]
@@ -529,7 +594,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     gen_bd = []
     if pv_total:
         gen_bd.append({"technology": "pv", "name": "rooftop PV (buildings)", "output": "electricity", "output_kwh": pv_total,
-                       "res": True, "virtual": False, "input_carrier": "solar_pv", "input_kwh": pv_total})
+                       "res": True, "virtual": False, "input_carrier": "pv_electricity", "input_kwh": pv_total})
     for r in g.itertuples(index=False):
         if not r.counted:
             continue
@@ -607,7 +672,11 @@ def _call_prepare(func, **kwargs):
 
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     h = doc["heights"]
-    storey = {u: h["storey_height_m"] for u in uses}
+    table = pdata.storey_heights().set_index("use")["storey_height_m"]
+    if h.get("storey_height_m") is not None:
+        storey = {u: h["storey_height_m"] for u in uses}
+    else:
+        storey = {u: float(table.get(u, 3.0)) for u in uses}
     storey.update(h.get("storey_height_m_by_use", {}))
     floors = {u: h["default_floors"] for u in uses}
     floors.update(h.get("default_floors_by_use", {}))

@@ -15,20 +15,17 @@ import pandas as pd
 from ..errors import InputDataError
 
 DATA_DIR = Path(__file__).resolve().parent
-_FALLBACK_DIR = DATA_DIR / "_fallback"
 
 PEF_COLUMNS = ["set", "carrier", "pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export",
                "co2_kg_per_kwh", "source"]
 NEEDS_COLUMNS = ["set", "use", "need", "value", "unit", "source"]
 DHW_COLUMNS = ["use", "unit", "kwh_per_unit", "source"]
 SYSTEMS_COLUMNS = ["kind", "parameter", "value", "unit", "source"]
+STOREY_COLUMNS = ["use", "storey_height_m", "source"]
 
 
 def _path(name: str) -> Path:
-    path = DATA_DIR / name
-    if path.exists():
-        return path
-    return _FALLBACK_DIR / name
+    return DATA_DIR / name
 
 
 @lru_cache(maxsize=None)
@@ -42,7 +39,7 @@ def _read(name: str, columns: tuple[str, ...], numeric: tuple[str, ...]) -> pd.D
         raise InputDataError(f"{path}: columns {missing} missing (expected {list(columns)}).")
     df = df[list(columns) + [c for c in df.columns if c not in columns]]
     for col in numeric:
-        df[col] = pd.to_numeric(df[col].replace("", "nan"), errors="raise")
+        df[col] = pd.to_numeric(df[col].replace("", None), errors="raise").astype(float)
     for col in df.columns:
         if col not in numeric and df[col].dtype == object:
             df[col] = df[col].str.strip()
@@ -75,6 +72,8 @@ def pef_table(set_name: str) -> pd.DataFrame:
     df = primary_energy_factors()
     if set_name not in set(df["set"]):
         raise InputDataError(f"primary energy factor set '{set_name}' unknown; shipped sets: {', '.join(pef_sets())}.")
+    df["pef_nren_export"] = df["pef_nren_export"].fillna(df["pef_nren"])
+    df["pef_ren_export"] = df["pef_ren_export"].fillna(df["pef_ren"])
     own = df[df["set"] == set_name].set_index("carrier")
     base = df[df["set"] == "iso52000_default"].set_index("carrier")
     extra = base.loc[~base.index.isin(own.index)].copy()
@@ -127,3 +126,8 @@ def system_default(kind: str, parameter: str) -> tuple[float, str] | None:
     if hit.empty:
         return None
     return float(hit["value"].iloc[0]), str(hit["source"].iloc[0])
+
+
+def storey_heights() -> pd.DataFrame:
+    """Default floor-to-floor height per use type [m] with its source."""
+    return _read("storey_heights.csv", tuple(STOREY_COLUMNS), ("storey_height_m",)).copy()
