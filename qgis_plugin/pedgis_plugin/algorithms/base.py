@@ -10,6 +10,7 @@ import os
 import warnings
 
 from qgis.core import (
+    QgsFeatureRequest,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -145,8 +146,6 @@ class PedgisAlgorithm(QgsProcessingAlgorithm):
             finally:
                 for w in caught:
                     feedback.pushWarning(f"{w.category.__name__}: {w.message}")
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled: nothing was written."))
         return result
 
     # -- inputs -----------------------------------------------------------------------------
@@ -155,9 +154,12 @@ class PedgisAlgorithm(QgsProcessingAlgorithm):
 
         Files pedgis reads directly are passed as they are; other sources (memory layers,
         selections, databases, web services) are exported by QGIS to a temporary GeoPackage.
+        Processing's invalid-geometry filter is switched off for that export: pedgis repairs
+        invalid footprints and flags them, where the default filter would drop them silently.
         """
         if parameters.get(name) in (None, ""):
             return None, None
+        context.setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
         path, layer_name = self.parameterAsCompatibleSourceLayerPathAndLayerName(
             parameters, name, context, VECTOR_FORMATS, "gpkg", feedback
         )

@@ -1,0 +1,214 @@
+"""PED balance through processing.run on the sample district, from three kinds of QGIS layer,
+gives the same district.json numbers as the command line; a cancelled run writes nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import SAMPLE
+
+pytestmark = pytest.mark.skipif(not (SAMPLE / "scenario.toml").exists(), reason="sample_data not merged")
+
+SCENARIO = SAMPLE / "scenario.toml"
+
+
+@pytest.fixture(scope="module")
+def cli_district(tmp_path_factory):
+    """district.json of `pedgis run sample_data/scenario.toml` (the reference)."""
+    out = tmp_path_factory.mktemp("cli") / "out"
+    subprocess.run([sys.executable, "-m", "pedgis.cli", "run", str(SCENARIO), "--out", str(out), "--quiet"],
+                   check=True, capture_output=True, text=True)
+    return json.loads((out / "district.json").read_text(encoding="utf-8"))
+
+
+NUMBERS = ["pei_kwh", "pee_kwh", "ped_balance_kwh", "pe_nren_kwh", "pe_ren_kwh", "pe_total_kwh", "rer",
+           "co2eq_kg", "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "teu_kwh", "eeu_kwh",
+           "tep_res_kwh", "eep_res_kwh", "ste_kwh", "see_kwh"]
+
+
+def assert_same_district(got: dict, expected: dict):
+    for key in NUMBERS:
+        assert got[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-6), key
+    for key in ("ed_kwh", "exported_kwh"):
+        assert got[key].keys() == expected[key].keys(), key
+        for carrier, value in expected[key].items():
+            assert got[key][carrier] == pytest.approx(value, rel=1e-9, abs=1e-6), (key, carrier)
+    assert (got["n_buildings"], got["n_included"], got["is_ped"]) == (
+        expected["n_buildings"], expected["n_included"], expected["is_ped"])
+
+
+def shapefile_layer():
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(str(SAMPLE / "buildings.shp"), "buildings (shapefile)", "ogr")
+    assert layer.isValid()
+    return layer
+
+
+def run_balance(buildings, out_dir, **extra):
+    from qgis import processing
+
+    params = {"BUILDINGS": buildings, "SCENARIO": str(SCENARIO), "OUTPUT": str(out_dir), **extra}
+    return processing.run("pedgis:pedbalance", params)
+
+
+def test_shapefile_layer(plugin, project, cli_district, tmp_path):
+    layer = shapefile_layer()
+    project.addMapLayer(layer)
+    result = run_balance(layer, tmp_path / "out")
+    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
+    assert_same_district(got, cli_district)
+    assert result["PED_BALANCE_KWH"] == pytest.approx(cli_district["ped_balance_kwh"])
+    assert result["IS_PED"] == cli_district["is_ped"]
+    assert result["OUTPUT_BUILDINGS"] == str(tmp_path / "out" / "buildings.gpkg")
+
+
+def test_memory_layer_with_selection(plugin, project, cli_district, tmp_path):
+    """A memory layer holding the district plus five far-away decoys; only the district is
+    selected and "selected features only" is on. The bow-tie footprint must survive the export
+    (Processing's default invalid-geometry filter would drop it)."""
+    from qgis.core import QgsFeatureRequest, QgsProcessingFeatureSourceDefinition
+
+    source = shapefile_layer()
+    memory = source.materialize(QgsFeatureRequest())
+    memory.setName("buildings (memory)")
+    originals = memory.allFeatureIds()
+    decoys = []
+    for feature in list(memory.getFeatures())[:5]:
+        geom = feature.geometry()
+        geom.translate(3000.0, 0.0)
+        feature.setGeometry(geom)
+        feature["CAD_ID"] = "X" + str(feature["CAD_ID"])
+        decoys.append(feature)
+    assert memory.dataProvider().addFeatures(decoys)[0]
+    project.addMapLayer(memory)
+    memory.selectByIds(originals)
+    assert memory.featureCount() == len(originals) + 5
+    assert sum(not f.geometry().isGeosValid() for f in memory.getFeatures()) >= 1  # the bow-tie
+    run_balance(QgsProcessingFeatureSourceDefinition(memory.id(), selectedFeaturesOnly=True), tmp_path / "out")
+    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
+    assert_same_district(got, cli_district)
+
+
+def test_geopackage_layer_and_boundary_layer(plugin, project, cli_district, tmp_path):
+    """Buildings from a GeoPackage layer with a non-default name; the boundary given as a QGIS
+    layer instead of through the scenario file."""
+    from qgis.core import QgsVectorFileWriter, QgsVectorLayer
+
+    gpkg = tmp_path / "district.gpkg"
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = "edifici"
+    error = QgsVectorFileWriter.writeAsVectorFormatV3(shapefile_layer(), str(gpkg), project.transformContext(), options)
+    assert error[0] == QgsVectorFileWriter.NoError, error
+    layer = QgsVectorLayer(f"{gpkg}|layername=edifici", "buildings (GeoPackage)", "ogr")
+    boundary = QgsVectorLayer(f"{SAMPLE / 'boundary.gpkg'}|layername=boundary", "boundary", "ogr")
+    assert layer.isValid() and boundary.isValid()
+    project.addMapLayers([layer, boundary])
+    run_balance(layer, tmp_path / "out", BOUNDARY=boundary)
+    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
+    assert_same_district(got, cli_district)
+
+
+def test_outputs_are_loaded_as_styled_layers(plugin, project, tmp_path):
+    """runAndLoadResults (what the dialog does) loads the buildings coloured by balance and the
+    boundary as an outline, stacked boundary above buildings."""
+    from qgis import processing
+    from qgis.core import QgsRuleBasedRenderer
+
+    layer = shapefile_layer()
+    project.addMapLayer(layer)
+    processing.runAndLoadResults("pedgis:pedbalance", {"BUILDINGS": layer, "SCENARIO": str(SCENARIO),
+                                                       "OUTPUT": str(tmp_path / "out")})
+    by_name = {lyr.name(): lyr for lyr in project.mapLayers().values()}
+    buildings = by_name["PED balance per building"]
+    assert isinstance(buildings.renderer(), QgsRuleBasedRenderer)
+    labels = [r.label() for r in buildings.renderer().rootRule().children()]
+    assert labels[-1] == "outside the district"
+    assert any(lbl.startswith("net import") for lbl in labels)
+    # every building falls in exactly one class
+    ctx_counts = _rule_counts(buildings)
+    assert sum(ctx_counts.values()) == buildings.featureCount()
+    order = [n.layer().name() for n in project.layerTreeRoot().findLayers()]
+    assert order.index("District boundary") < order.index("PED balance per building")
+
+
+def _rule_counts(layer):
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsExpressionContextUtils
+
+    ctx = QgsExpressionContext()
+    ctx.appendScopes(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
+    counts = {}
+    for feature in layer.getFeatures():
+        ctx.setFeature(feature)
+        hits = [r.label() for r in layer.renderer().rootRule().children()
+                if QgsExpression(r.filterExpression()).evaluate(ctx)]
+        assert len(hits) == 1, (feature["building_id"], hits)
+        counts[hits[0]] = counts.get(hits[0], 0) + 1
+    return counts
+
+
+def test_bad_scenario_value_is_a_processing_error_with_the_key(plugin, project, tmp_path):
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SCENARIO.read_text(encoding="utf-8").replace('country = "IT"', 'country = "XX"'),
+                   encoding="utf-8")
+    # the relative paths of the sample scenario resolve against the scenario's folder
+    for name in ("buildings.shp", "buildings.shx", "buildings.dbf", "buildings.prj", "buildings.cpg", "boundary.gpkg"):
+        (tmp_path / name).symlink_to(SAMPLE / name)
+    (tmp_path / "weather").symlink_to(SAMPLE / "weather")
+    from qgis import processing
+
+    feedback = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match=r"scenario\.country"):
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(), "SCENARIO": str(bad),
+                                             "OUTPUT": str(tmp_path / "out")}, feedback=feedback)
+    assert not (tmp_path / "out").exists()
+
+
+class CancelAfter:
+    """A feedback that presses Cancel once progress passes ``fraction``."""
+
+    def __init__(self, fraction):
+        from qgis.core import QgsProcessingFeedback
+
+        self.feedback = QgsProcessingFeedback()
+        self.fraction = fraction
+        self.feedback.progressChanged.connect(self._check)
+
+    def _check(self, percent):
+        if percent >= 100 * self.fraction:
+            self.feedback.cancel()
+
+
+def test_cancelled_run_leaves_no_half_written_output(plugin, project, tmp_path):
+    from qgis import processing
+    from qgis.core import QgsProcessingException
+
+    out = tmp_path / "out"
+    cancel = CancelAfter(0.3)
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(), "SCENARIO": str(SCENARIO),
+                                             "OUTPUT": str(out)}, feedback=cancel.feedback)
+    assert cancel.feedback.isCanceled()
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary folder left beside it either
+
+
+def test_cancelled_rerun_keeps_the_previous_complete_output(plugin, project, tmp_path):
+    from qgis import processing
+    from qgis.core import QgsProcessingException
+
+    out = tmp_path / "out"
+    run_balance(shapefile_layer(), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    cancel = CancelAfter(0.5)  # keep a reference: the slot dies with it
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(), "SCENARIO": str(SCENARIO),
+                                             "OUTPUT": str(out)}, feedback=cancel.feedback)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
