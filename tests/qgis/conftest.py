@@ -33,8 +33,11 @@ def artifacts_dir() -> Path:
 def _release_layers_before_exit(qgis_app):
     """Clear the project after the session so no layer outlives exitQgis()."""
     yield
+    import gc
+
     from qgis.core import QgsProject
 
+    gc.collect()  # layers kept alive by reference cycles (e.g. exception tracebacks)
     QgsProject.instance().clear()
     QgsProject.instance().removeAllMapLayers()
 
@@ -47,6 +50,9 @@ def project(qgis_new_project):
     project = QgsProject.instance()
     project.setCrs(QgsCoordinateReferenceSystem("EPSG:32632"))
     yield project
+    import gc
+
+    gc.collect()
     project.clear()
 
 

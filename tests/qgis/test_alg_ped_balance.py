@@ -40,11 +40,15 @@ def assert_same_district(got: dict, expected: dict):
         expected["n_buildings"], expected["n_included"], expected["is_ped"])
 
 
-def shapefile_layer():
+def shapefile_layer(project=None):
+    """The sample shapefile as a layer; owned by ``project`` when given (a layer Python still
+    owns when exitQgis() runs crashes QGIS at exit)."""
     from qgis.core import QgsVectorLayer
 
     layer = QgsVectorLayer(str(SAMPLE / "buildings.shp"), "buildings (shapefile)", "ogr")
     assert layer.isValid()
+    if project is not None:
+        project.addMapLayer(layer)
     return layer
 
 
@@ -56,8 +60,7 @@ def run_balance(buildings, out_dir, **extra):
 
 
 def test_shapefile_layer(plugin, project, cli_district, tmp_path):
-    layer = shapefile_layer()
-    project.addMapLayer(layer)
+    layer = shapefile_layer(project)
     result = run_balance(layer, tmp_path / "out")
     got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
     assert_same_district(got, cli_district)
@@ -119,8 +122,7 @@ def test_outputs_are_loaded_as_styled_layers(plugin, project, tmp_path):
     from qgis import processing
     from qgis.core import QgsRuleBasedRenderer
 
-    layer = shapefile_layer()
-    project.addMapLayer(layer)
+    layer = shapefile_layer(project)
     processing.runAndLoadResults("pedgis:pedbalance", {"BUILDINGS": layer, "SCENARIO": str(SCENARIO),
                                                        "OUTPUT": str(tmp_path / "out")})
     by_name = {lyr.name(): lyr for lyr in project.mapLayers().values()}
@@ -165,7 +167,7 @@ def test_bad_scenario_value_is_a_processing_error_with_the_key(plugin, project, 
 
     feedback = QgsProcessingFeedback()
     with pytest.raises(QgsProcessingException, match=r"scenario\.country"):
-        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(), "SCENARIO": str(bad),
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(project), "SCENARIO": str(bad),
                                              "OUTPUT": str(tmp_path / "out")}, feedback=feedback)
     assert not (tmp_path / "out").exists()
 
@@ -192,7 +194,7 @@ def test_cancelled_run_leaves_no_half_written_output(plugin, project, tmp_path):
     out = tmp_path / "out"
     cancel = CancelAfter(0.3)
     with pytest.raises(QgsProcessingException, match="Cancelled"):
-        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(), "SCENARIO": str(SCENARIO),
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(project), "SCENARIO": str(SCENARIO),
                                              "OUTPUT": str(out)}, feedback=cancel.feedback)
     assert cancel.feedback.isCanceled()
     assert not out.exists()
@@ -204,11 +206,11 @@ def test_cancelled_rerun_keeps_the_previous_complete_output(plugin, project, tmp
     from qgis.core import QgsProcessingException
 
     out = tmp_path / "out"
-    run_balance(shapefile_layer(), out)
+    run_balance(shapefile_layer(project), out)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     cancel = CancelAfter(0.5)  # keep a reference: the slot dies with it
     with pytest.raises(QgsProcessingException, match="Cancelled"):
-        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(), "SCENARIO": str(SCENARIO),
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(project), "SCENARIO": str(SCENARIO),
                                              "OUTPUT": str(out)}, feedback=cancel.feedback)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -121,6 +121,7 @@ def test_missing_dependency_processing_run_raises_the_message(pvlib_missing, plu
     from qgis.core import QgsProcessingException, QgsVectorLayer
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:32632&field=use:string", "b", "memory")
+    project.addMapLayer(layer)  # owned by the project: released before exitQgis()
     with pytest.raises(QgsProcessingException, match=r"cannot import: pvlib\.") as err:
         processing.run("pedgis:pedbalance", {"BUILDINGS": layer, "OUTPUT": "TEMPORARY_OUTPUT"})
     assert "Traceback" not in str(err.value)
