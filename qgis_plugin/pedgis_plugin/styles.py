@@ -29,8 +29,10 @@ from qgis.PyQt.QtGui import QColor
 
 from .boundary import style_boundary_layer
 
-#: ColorBrewer RdYlGn (7), reversed so that exporters (negative balance) are green
-BALANCE_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#f7f7f7", "#fee08b", "#fc8d59", "#d73027"]
+#: net exporters of primary energy (negative balance), small to large: ColorBrewer YlGn
+EXPORT_COLOURS = ["#c2e699", "#78c679", "#238443"]
+#: net importers, small to large: ColorBrewer YlOrRd
+IMPORT_COLOURS = ["#ffeda0", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
 #: ColorBrewer YlOrRd (6) for irradiation and PV
 HEAT_COLOURS = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
 #: ColorBrewer Blues (6) for floor areas
@@ -152,64 +154,91 @@ def _sequential_rules(layer, field, colours, unit, scale=1.0, included_only=True
         else:
             label = f"{_fmt(lo * scale)} – {_fmt(hi * scale)} {unit}"
         root.appendChild(_rule(_symbol(colour), " AND ".join(parts), label))
-    root.appendChild(
-        _rule(_symbol("#ffffff", "#7f7f7f", 0.2, "b_diagonal"), f'{inside} AND "{field}" IS NULL', tr("no value"))
-    )
-    if included_only and _has(layer, "included"):
-        root.appendChild(_rule(_symbol(EXCLUDED_COLOUR, "#a0a0a0"), outside, tr("outside the district")))
+    _append_missing_and_outside(layer, root, field, inside, outside if included_only else "FALSE", tr("no value"))
     return QgsRuleBasedRenderer(root)
 
 
-def balance_breaks(values: list[float]) -> list[float]:
-    """Positive thresholds a < b < c for the diverging classes: nice 1/3, 2/3 and 0.9
-    quantiles of |balance| (the middle class, |balance| < a, reads as "about balanced")."""
-    mags = [abs(v) for v in values if v != 0]
-    if not mags:
-        return [1.0, 10.0, 100.0]
-    out = []
-    for q in quantiles(mags, [1 / 3, 2 / 3, 0.9]):
+def _count(layer, expression: str) -> int:
+    from qgis.core import QgsFeatureRequest
+
+    request = QgsFeatureRequest().setFilterExpression(expression).setNoAttributes()
+    request.setFlags(QgsFeatureRequest.NoGeometry)
+    return sum(1 for _ in layer.getFeatures(request))
+
+
+def _append_missing_and_outside(layer, root, field, inside, outside, missing_label) -> None:
+    """Rules for buildings without a value (hatched) and outside the district (grey), only when
+    the layer has any: a legend entry for nothing confuses readers."""
+    missing = f'{inside} AND "{field}" IS NULL'
+    if _count(layer, missing):
+        root.appendChild(_rule(_symbol("#ffffff", "#7f7f7f", 0.2, "b_diagonal"), missing, missing_label))
+    if outside != "FALSE" and _count(layer, outside):
+        root.appendChild(_rule(_symbol(EXCLUDED_COLOUR, "#a8a8a8", 0.15), outside, tr("outside the district")))
+
+
+def balance_classes(values: list[float]) -> list[tuple[float | None, float | None, str]]:
+    """Classes of the PED balance: ``(lower, upper, colour)``, ``None`` for open ends.
+
+    Zero is always a class break (net exporters and net importers never share a class). Each
+    side gets classes at nice quantiles of its own values: up to three export classes (green)
+    and five import classes (yellow to dark red), only the sides that occur.
+    """
+    neg = sorted(-v for v in values if v < 0)
+    pos = sorted(v for v in values if v >= 0)
+    classes: list[tuple[float | None, float | None, str]] = []
+    if neg:
+        cuts = _cuts(neg, len(EXPORT_COLOURS))
+        edges = [None] + [-c for c in reversed(cuts)] + [0.0]
+        colours = EXPORT_COLOURS[::-1][-(len(edges) - 1):]
+        classes += [(edges[i], edges[i + 1], colours[i]) for i in range(len(edges) - 1)]
+    if pos or not neg:
+        cuts = _cuts(pos, len(IMPORT_COLOURS))
+        edges = [0.0 if neg else None] + cuts + [None]
+        colours = IMPORT_COLOURS[: len(edges) - 1]
+        classes += [(edges[i], edges[i + 1], colours[i]) for i in range(len(edges) - 1)]
+    return classes
+
+
+def _cuts(sorted_values: list[float], n: int) -> list[float]:
+    """Up to ``n − 1`` increasing nice breaks at the inner quantiles of positive values."""
+    cuts: list[float] = []
+    for q in quantiles(sorted_values, [i / n for i in range(1, n)]):
         q = nice(q)
-        if q > 0 and (not out or q > out[-1]):
-            out.append(q)
-    return out
+        if q > 0 and (not cuts or q > cuts[-1]) and q < sorted_values[-1]:
+            cuts.append(q)
+    return cuts
 
 
 def style_buildings_balance(layer) -> None:
-    """Buildings by ``ped_balance_kwh`` [kWh a⁻¹ primary energy] — negative exports (green)."""
+    """Buildings by ``ped_balance_kwh`` [kWh a⁻¹ of primary energy, Eq. 17]: net exporters
+    (negative balance) green, net importers yellow to dark red, outside the district grey."""
     from pedgis.units import kwh_to_mwh
 
     field = "ped_balance_kwh"
     inside, outside = _included_expr(layer)
-    t = balance_breaks(field_values(layer, field, filter_included=True))
     unit = tr("MWh/a")
     root = QgsRuleBasedRenderer.Rule(None)
-    k = len(t)
-    # edges: -inf, -t[k-1], ..., -t[0], t[0], ..., t[k-1], +inf
-    edges = [None] + [-x for x in reversed(t)] + list(t) + [None]
-    colours = BALANCE_COLOURS[3 - k: 4 + k]
-    for i in range(len(edges) - 1):
-        lo, hi = edges[i], edges[i + 1]
+    for lo, hi, colour in balance_classes(field_values(layer, field, filter_included=True)):
         parts = [inside, f'"{field}" IS NOT NULL']
         if lo is not None:
             parts.append(f'"{field}" >= {lo!r}')
         if hi is not None:
             parts.append(f'"{field}" < {hi!r}')
-        if lo is None:
-            label = tr("net export > {v} {u}").format(v=_fmt(kwh_to_mwh(-hi)), u=unit)
-        elif hi is None:
-            label = tr("net import > {v} {u}").format(v=_fmt(kwh_to_mwh(lo)), u=unit)
-        elif lo < 0 < hi:
-            label = tr("about balanced (± {v} {u})").format(v=_fmt(kwh_to_mwh(hi)), u=unit)
-        elif hi <= 0:
-            label = tr("net export {a} – {b} {u}").format(a=_fmt(kwh_to_mwh(-hi)), b=_fmt(kwh_to_mwh(-lo)), u=unit)
+        exporting = hi is not None and hi <= 0
+        a, b = (hi, lo) if exporting else (lo, hi)
+        a = None if a is None else _fmt(kwh_to_mwh(abs(a)))
+        b = None if b is None else _fmt(kwh_to_mwh(abs(b)))
+        kind = tr("net export") if exporting else tr("net import")
+        if a is None and b is None:
+            label = kind
+        elif b is None:
+            label = f"{kind} > {a} {unit}"
+        elif a is None:
+            label = f"{kind} < {b} {unit}"
         else:
-            label = tr("net import {a} – {b} {u}").format(a=_fmt(kwh_to_mwh(lo)), b=_fmt(kwh_to_mwh(hi)), u=unit)
-        root.appendChild(_rule(_symbol(colours[i], "#3d3d3d", 0.15), " AND ".join(parts), label))
-    root.appendChild(
-        _rule(_symbol("#ffffff", "#7f7f7f", 0.2, "b_diagonal"), f'{inside} AND "{field}" IS NULL', tr("no result"))
-    )
-    if _has(layer, "included"):
-        root.appendChild(_rule(_symbol(EXCLUDED_COLOUR, "#a0a0a0"), outside, tr("outside the district")))
+            label = f"{kind} {a} – {b} {unit}"
+        root.appendChild(_rule(_symbol(colour, "#4a4a4a", 0.15), " AND ".join(parts), label))
+    _append_missing_and_outside(layer, root, field, inside, outside, tr("no result"))
     layer.setRenderer(QgsRuleBasedRenderer(root))
     _rank(layer, "buildings")
 
