@@ -1,7 +1,7 @@
 """QGIS styles of the pedgis output layers.
 
-* buildings by PED balance: diverging around zero (net exporters of primary energy green, net
-  importers red; the paper's balance PEI − PEE, Eq. 17, is negative for an exporter), buildings
+* buildings by PED balance: diverging around zero (net exporters of primary energy blue, net
+  importers red, as on the web map; the paper's balance PEI − PEE, Eq. 17, is negative for an exporter), buildings
   outside the district grey;
 * roof segments and the irradiation raster by annual irradiation [kWh m⁻² a⁻¹];
 * per-building PV yield, floor areas: sequential classes;
@@ -29,10 +29,11 @@ from qgis.PyQt.QtGui import QColor
 
 from .boundary import style_boundary_layer
 
-#: net exporters of primary energy (negative balance), small to large: ColorBrewer YlGn
-EXPORT_COLOURS = ["#c2e699", "#78c679", "#238443"]
-#: net importers, small to large: ColorBrewer YlOrRd
-IMPORT_COLOURS = ["#ffeda0", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
+#: net exporters of primary energy (negative balance), small to large: the blue side of
+#: ColorBrewer RdBu, as on the web map (pedgis.viz) so both read the same way
+EXPORT_COLOURS = ["#d1e5f0", "#67a9cf", "#2166ac"]
+#: net importers, small to large: the red side of ColorBrewer RdBu
+IMPORT_COLOURS = ["#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"]
 #: ColorBrewer YlOrRd (6) for irradiation and PV
 HEAT_COLOURS = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
 #: ColorBrewer Blues (6) for floor areas
@@ -180,8 +181,8 @@ def balance_classes(values: list[float]) -> list[tuple[float | None, float | Non
     """Classes of the PED balance: ``(lower, upper, colour)``, ``None`` for open ends.
 
     Zero is always a class break (net exporters and net importers never share a class). Each
-    side gets classes at nice quantiles of its own values: up to three export classes (green)
-    and five import classes (yellow to dark red), only the sides that occur.
+    side gets classes at nice quantiles of its own values: up to three export classes (blue)
+    and five import classes (red), only the sides that occur.
     """
     neg = sorted(-v for v in values if v < 0)
     pos = sorted(v for v in values if v >= 0)
@@ -211,7 +212,7 @@ def _cuts(sorted_values: list[float], n: int) -> list[float]:
 
 def style_buildings_balance(layer) -> None:
     """Buildings by ``ped_balance_kwh`` [kWh a⁻¹ of primary energy, Eq. 17]: net exporters
-    (negative balance) green, net importers yellow to dark red, outside the district grey."""
+    (negative balance) blue, net importers light to dark red, outside the district grey."""
     from pedgis.units import kwh_to_mwh
 
     field = "ped_balance_kwh"

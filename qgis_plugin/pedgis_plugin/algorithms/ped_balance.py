@@ -49,7 +49,7 @@ class PedBalanceAlgorithm(PedgisAlgorithm):
         "choices in this dialog override its keys.\n\n"
         "Outputs in the folder: district.json, buildings.gpkg (layers buildings, boundary, "
         "roof_segments), irradiation.tif, map.html, sankey.html, report.html. The buildings are "
-        "loaded coloured by PED balance (green: net exporters of primary energy, red: net "
+        "loaded coloured by PED balance (blue: net exporters of primary energy, red: net "
         "importers), the roof segments by irradiation."
     )
 
