@@ -66,3 +66,61 @@ def plugin(qgis_iface, qgis_processing):
     instance.initGui()
     yield instance
     instance.unload()
+
+
+LAYER_KINDS = ["shapefile", "memory_selection", "geopackage"]
+
+
+def sample_buildings_input(kind: str, project, tmp_path):
+    """The sample buildings as a Processing input, from one kind of QGIS layer.
+
+    * ``shapefile``: the .shp itself;
+    * ``memory_selection``: a memory copy plus five decoy buildings 3 km away, only the
+      originals selected, passed with "selected features only" (the bow-tie footprint must
+      survive QGIS's export of the selection);
+    * ``geopackage``: a copy in a GeoPackage layer named ``edifici``.
+
+    Layers are owned by ``project`` (released before exitQgis()).
+    """
+    from qgis.core import (
+        QgsFeatureRequest,
+        QgsProcessingFeatureSourceDefinition,
+        QgsVectorFileWriter,
+        QgsVectorLayer,
+    )
+
+    shp = QgsVectorLayer(str(SAMPLE / "buildings.shp"), "buildings (shapefile)", "ogr")
+    assert shp.isValid()
+    if kind == "shapefile":
+        project.addMapLayer(shp)
+        return shp
+    if kind == "memory_selection":
+        memory = shp.materialize(QgsFeatureRequest())
+        memory.setName("buildings (memory)")
+        originals = memory.allFeatureIds()
+        decoys = []
+        for feature in list(memory.getFeatures())[:5]:
+            geom = feature.geometry()
+            geom.translate(3000.0, 0.0)
+            feature.setGeometry(geom)
+            feature["CAD_ID"] = "X" + str(feature["CAD_ID"])
+            decoys.append(feature)
+        assert memory.dataProvider().addFeatures(decoys)[0]
+        project.addMapLayer(memory)
+        memory.selectByIds(originals)
+        assert memory.featureCount() == len(originals) + 5
+        assert sum(not f.geometry().isGeosValid() for f in memory.getFeatures()) >= 1  # the bow-tie
+        return QgsProcessingFeatureSourceDefinition(memory.id(), selectedFeaturesOnly=True)
+    if kind == "geopackage":
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        gpkg = tmp_path / "district.gpkg"
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        options.layerName = "edifici"
+        error = QgsVectorFileWriter.writeAsVectorFormatV3(shp, str(gpkg), project.transformContext(), options)
+        assert error[0] == QgsVectorFileWriter.NoError, error
+        layer = QgsVectorLayer(f"{gpkg}|layername=edifici", "buildings (GeoPackage)", "ogr")
+        assert layer.isValid()
+        project.addMapLayer(layer)
+        return layer
+    raise ValueError(kind)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SAMPLE
+from conftest import LAYER_KINDS, SAMPLE, sample_buildings_input
 
 pytestmark = pytest.mark.skipif(not (SAMPLE / "scenario.toml").exists(), reason="sample_data not merged")
 
@@ -59,9 +59,10 @@ def run_balance(buildings, out_dir, **extra):
     return processing.run("pedgis:pedbalance", params)
 
 
-def test_shapefile_layer(plugin, project, cli_district, tmp_path):
-    layer = shapefile_layer(project)
-    result = run_balance(layer, tmp_path / "out")
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_same_numbers_as_the_command_line(kind, plugin, project, cli_district, tmp_path):
+    buildings = sample_buildings_input(kind, project, tmp_path / "in")
+    result = run_balance(buildings, tmp_path / "out")
     got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
     assert_same_district(got, cli_district)
     assert result["PED_BALANCE_KWH"] == pytest.approx(cli_district["ped_balance_kwh"])
@@ -69,49 +70,14 @@ def test_shapefile_layer(plugin, project, cli_district, tmp_path):
     assert result["OUTPUT_BUILDINGS"] == str(tmp_path / "out" / "buildings.gpkg")
 
 
-def test_memory_layer_with_selection(plugin, project, cli_district, tmp_path):
-    """A memory layer holding the district plus five far-away decoys; only the district is
-    selected and "selected features only" is on. The bow-tie footprint must survive the export
-    (Processing's default invalid-geometry filter would drop it)."""
-    from qgis.core import QgsFeatureRequest, QgsProcessingFeatureSourceDefinition
+def test_boundary_given_as_a_layer(plugin, project, cli_district, tmp_path):
+    """The boundary as a QGIS layer instead of through the scenario file: same result."""
+    from qgis.core import QgsVectorLayer
 
-    source = shapefile_layer()
-    memory = source.materialize(QgsFeatureRequest())
-    memory.setName("buildings (memory)")
-    originals = memory.allFeatureIds()
-    decoys = []
-    for feature in list(memory.getFeatures())[:5]:
-        geom = feature.geometry()
-        geom.translate(3000.0, 0.0)
-        feature.setGeometry(geom)
-        feature["CAD_ID"] = "X" + str(feature["CAD_ID"])
-        decoys.append(feature)
-    assert memory.dataProvider().addFeatures(decoys)[0]
-    project.addMapLayer(memory)
-    memory.selectByIds(originals)
-    assert memory.featureCount() == len(originals) + 5
-    assert sum(not f.geometry().isGeosValid() for f in memory.getFeatures()) >= 1  # the bow-tie
-    run_balance(QgsProcessingFeatureSourceDefinition(memory.id(), selectedFeaturesOnly=True), tmp_path / "out")
-    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
-    assert_same_district(got, cli_district)
-
-
-def test_geopackage_layer_and_boundary_layer(plugin, project, cli_district, tmp_path):
-    """Buildings from a GeoPackage layer with a non-default name; the boundary given as a QGIS
-    layer instead of through the scenario file."""
-    from qgis.core import QgsVectorFileWriter, QgsVectorLayer
-
-    gpkg = tmp_path / "district.gpkg"
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.layerName = "edifici"
-    error = QgsVectorFileWriter.writeAsVectorFormatV3(shapefile_layer(), str(gpkg), project.transformContext(), options)
-    assert error[0] == QgsVectorFileWriter.NoError, error
-    layer = QgsVectorLayer(f"{gpkg}|layername=edifici", "buildings (GeoPackage)", "ogr")
     boundary = QgsVectorLayer(f"{SAMPLE / 'boundary.gpkg'}|layername=boundary", "boundary", "ogr")
-    assert layer.isValid() and boundary.isValid()
-    project.addMapLayers([layer, boundary])
-    run_balance(layer, tmp_path / "out", BOUNDARY=boundary)
+    assert boundary.isValid()
+    project.addMapLayer(boundary)
+    run_balance(sample_buildings_input("shapefile", project, tmp_path), tmp_path / "out", BOUNDARY=boundary)
     got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
     assert_same_district(got, cli_district)
 

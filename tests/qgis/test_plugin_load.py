@@ -6,7 +6,7 @@ import configparser
 
 from conftest import PLUGIN_PARENT, ROOT
 
-EXPECTED_ALGORITHMS = {"pedgis:pedbalance"}
+EXPECTED_ALGORITHMS = {"pedgis:pedbalance", "pedgis:floorareas"}
 
 
 def registry():

@@ -1,5 +1,6 @@
 """The pedgis Processing algorithms (thin: parameters → library call → styled layers)."""
 
+from .floor_areas import FloorAreasAlgorithm
 from .ped_balance import PedBalanceAlgorithm
 
-ALGORITHMS = [PedBalanceAlgorithm]
+ALGORITHMS = [PedBalanceAlgorithm, FloorAreasAlgorithm]

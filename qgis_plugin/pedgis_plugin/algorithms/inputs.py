@@ -66,6 +66,8 @@ def apply_inputs(
     heat_supply: int = 0,
     factor_set: int = 0,
     performance_ratio: float | None = None,
+    storey_height_m: float | None = None,
+    gross_to_conditioned: float | None = None,
 ) -> dict:
     """A copy of the scenario document ``doc`` with the dialog's inputs written in.
 
@@ -76,6 +78,9 @@ def apply_inputs(
     columns : pedgis field → source column, for the fields the user picked
     heat_supply, factor_set : indices into :data:`HEAT_SUPPLY` and :data:`FACTOR_SETS`
     performance_ratio : PV performance ratio [-] (``pv.performance_ratio``)
+    storey_height_m : storey height for every use type [m] (``heights.storey_height_m``)
+    gross_to_conditioned : conditioned share of gross floor area [-]
+        (``heights.gross_to_conditioned``)
     """
     doc = copy.deepcopy(doc)
     path, layer = buildings
@@ -130,4 +135,10 @@ def apply_inputs(
         _section(doc, "scenario")["country"] = country
     if performance_ratio is not None:
         _section(doc, "pv")["performance_ratio"] = float(performance_ratio)
+    if storey_height_m is not None:
+        heights = _section(doc, "heights")
+        heights["storey_height_m"] = float(storey_height_m)
+        heights.pop("storey_height_m_by_use", None)  # "for every use type"
+    if gross_to_conditioned is not None:
+        _section(doc, "heights")["gross_to_conditioned"] = float(gross_to_conditioned)
     return doc

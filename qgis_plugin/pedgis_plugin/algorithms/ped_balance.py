@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputFile,
@@ -13,25 +12,16 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer,
-    QgsProject,
 )
 
 from .. import styles
-from ..boundary import FUNCTIONAL, find_boundary_layer
-from .base import PedgisAlgorithm
-from .inputs import FACTOR_SETS, HEAT_SUPPLY, apply_inputs, read_scenario_file
-
-WEATHER_FILTER = "Weather files (*.epw *.EPW *.csv *.json);;All files (*.*)"
-SCENARIO_FILTER = "pedgis scenario (*.toml);;All files (*.*)"
+from .district import DistrictAlgorithm
+from .inputs import FACTOR_SETS, HEAT_SUPPLY
 
 
-class PedBalanceAlgorithm(PedgisAlgorithm):
+class PedBalanceAlgorithm(DistrictAlgorithm):
     """PED balance on a buildings layer: the MAKING-CITY methodology's 8 steps."""
 
     NAME = "pedbalance"
@@ -53,16 +43,8 @@ class PedBalanceAlgorithm(PedgisAlgorithm):
         "importers), the roof segments by irradiation."
     )
 
-    BUILDINGS = "BUILDINGS"
-    ID_FIELD = "ID_FIELD"
-    USE_FIELD = "USE_FIELD"
-    FLOORS_FIELD = "FLOORS_FIELD"
-    HEIGHT_FIELD = "HEIGHT_FIELD"
-    BOUNDARY = "BOUNDARY"
-    DSM = "DSM"
-    DTM = "DTM"
-    WEATHER = "WEATHER"
-    SCENARIO = "SCENARIO"
+    # inputs: BUILDINGS, ID_FIELD, USE_FIELD, FLOORS_FIELD, HEIGHT_FIELD, BOUNDARY, DSM, DTM,
+    # WEATHER, SCENARIO from DistrictAlgorithm, and
     HEAT_SUPPLY = "HEAT_SUPPLY"
     FACTOR_SET = "FACTOR_SET"
     PERFORMANCE_RATIO = "PERFORMANCE_RATIO"
@@ -77,39 +59,7 @@ class PedBalanceAlgorithm(PedgisAlgorithm):
     IS_PED = "IS_PED"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.TypeVectorPolygon]
-            )
-        )
-        for name, label in (
-            (self.ID_FIELD, self.tr("Building id field")),
-            (self.USE_FIELD, self.tr("Use type field")),
-            (self.FLOORS_FIELD, self.tr("Floors field")),
-            (self.HEIGHT_FIELD, self.tr("Height field [m]")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterField(name, label, parentLayerParameterName=self.BUILDINGS, optional=True)
-            )
-        boundary = QgsProcessingParameterFeatureSource(
-            self.BOUNDARY, self.tr("District boundary"), [QgsProcessing.TypeVectorPolygon], optional=True
-        )
-        layer = find_boundary_layer(QgsProject.instance())
-        if layer is not None and layer.featureCount() > 0:
-            boundary.setDefaultValue(layer.id())
-        self.addParameter(boundary)
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DSM, self.tr("DSM (roof raster)"), optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DTM, self.tr("DTM (terrain raster)"), optional=True))
-        self.addParameter(
-            QgsProcessingParameterFile(
-                self.WEATHER, self.tr("Weather year (EPW, TMY3, PVGIS)"), optional=True, fileFilter=WEATHER_FILTER
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                self.SCENARIO, self.tr("Scenario file (TOML)"), optional=True, fileFilter=SCENARIO_FILTER
-            )
-        )
+        self.add_district_parameters(weather=True)
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.HEAT_SUPPLY, self.tr("Space heating and hot water supply"),
@@ -139,63 +89,18 @@ class PedBalanceAlgorithm(PedgisAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.PED_BALANCE, self.tr("PED balance [kWh/a]")))
         self.addOutput(QgsProcessingOutputBoolean(self.IS_PED, self.tr("Positive Energy District")))
 
-    # -- parameters → scenario ----------------------------------------------------------------
-    def functional_members(self, parameters, context):
-        """Building ids of a functional boundary made with "Boundary from selected buildings".
-
-        Returns (ids, id field) — empty when the boundary has no functional feature.
-        """
-        source = self.parameterAsSource(parameters, self.BOUNDARY, context)
-        if source is None:
-            return [], None
-        names = source.fields().names()
-        if "building_ids" not in names or "boundary_type" not in names:
-            return [], None
-        ids, id_field = [], None
-        for feature in source.getFeatures():
-            if feature["boundary_type"] == FUNCTIONAL and feature["building_ids"]:
-                ids += [i for i in str(feature["building_ids"]).split(";") if i]
-                id_field = id_field or (feature["id_field"] if "id_field" in names else None)
-        return ids, id_field
-
-    def scenario(self, parameters, context, feedback, output_dir):
-        """Validated scenario from the scenario file (if any) and the dialog's parameters."""
-        from pedgis.config import scenario_from_dict
-
-        scenario_path = self.parameterAsFile(parameters, self.SCENARIO, context) or None
-        doc, base_dir = self.call_library(read_scenario_file, feedback, scenario_path)
-        members, member_field = self.functional_members(parameters, context)
-        columns = {
-            "building_id": self.parameterAsString(parameters, self.ID_FIELD, context) or member_field,
-            "use": self.parameterAsString(parameters, self.USE_FIELD, context),
-            "floors": self.parameterAsString(parameters, self.FLOORS_FIELD, context),
-            "height_m": self.parameterAsString(parameters, self.HEIGHT_FIELD, context),
-        }
-        pr = parameters.get(self.PERFORMANCE_RATIO)
-        doc = apply_inputs(
-            doc,
-            buildings=self.vector_path(parameters, self.BUILDINGS, context, feedback),
-            boundary=self.vector_path(parameters, self.BOUNDARY, context, feedback),
-            members=members,
-            dsm=self.raster_path(parameters, self.DSM, context),
-            dtm=self.raster_path(parameters, self.DTM, context),
-            weather=self.parameterAsFile(parameters, self.WEATHER, context) or None,
-            columns=columns,
-            heat_supply=self.parameterAsEnum(parameters, self.HEAT_SUPPLY, context),
-            factor_set=self.parameterAsEnum(parameters, self.FACTOR_SET, context),
-            performance_ratio=None if pr in (None, "") else self.parameterAsDouble(parameters, self.PERFORMANCE_RATIO, context),
-        )
-        return self.call_library(
-            scenario_from_dict, feedback, doc, base_dir=base_dir or output_dir, path=scenario_path
-        )
-
     # -- run --------------------------------------------------------------------------------
     def process(self, parameters, context, feedback):
         from pedgis.io.outputs import write_outputs
         from pedgis.pipeline import run
 
-        output_dir = self.parameterAsString(parameters, self.OUTPUT, context)
-        scenario = self.scenario(parameters, context, feedback, output_dir)
+        output_dir = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        scenario = self.scenario(
+            parameters, context, feedback, output_dir,
+            heat_supply=self.parameterAsEnum(parameters, self.HEAT_SUPPLY, context),
+            factor_set=self.parameterAsEnum(parameters, self.FACTOR_SET, context),
+            performance_ratio=self.optional_number(parameters, self.PERFORMANCE_RATIO, context),
+        )
         progress = self.progress_callback(feedback)
         result = self.call_library(run, feedback, scenario, progress=progress)
         self.call_library(write_outputs, feedback, result, output_dir)
