@@ -657,16 +657,29 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 # the whole run
 
 
-def _call_prepare(func, **kwargs):
-    """Call step 1 with the keyword arguments it accepts; an unsupported non-default one is an error."""
+_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
+               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
+
+
+def _call_prepare(func, notes: list[str], **kwargs):
+    """Call step 1 with the keyword arguments it accepts.
+
+    A scenario value that this version's step 1 cannot use is an error when it changes which
+    buildings are in the district (boundary type, members, preset), and a note when it only adds
+    information (rasters: heights then come from the attributes or the defaults, flagged).
+    """
     sig = inspect.signature(func)
     accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     use = {}
     for k, v in kwargs.items():
         if accepts_all or k in sig.parameters:
             use[k] = v
-        elif v not in (None, [], {}, "geographical"):
-            raise InputDataError(f"this pedgis version cannot use '{k}' yet in step 1 (boundaries); remove it from the scenario.")
+        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
+            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
+        elif k in ("dsm", "dtm"):
+            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
+        else:
+            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
     return func(**use)
 
 
@@ -727,16 +740,17 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     progress(0.1, "step 1: boundary and buildings")
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
+    step1_notes: list[str] = []
     step1 = _call_prepare(
-        prepare_district, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
+        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
         default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
         source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
         preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
     )
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
-    district["assumptions"]["step1_messages"] = list(step1.messages)
-    for m in step1.messages:
+    district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
+    for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
     progress(1.0, "done")
     return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)
