@@ -225,7 +225,7 @@ _BY_PATH = {k.path: k for k in SCHEMA}
 
 
 def _match(schema_parts: tuple[str, ...], parts: tuple[str, ...]) -> bool:
-    return len(schema_parts) == len(parts) and all(s == "*" or s == p for s, p in zip(schema_parts, parts))
+    return len(schema_parts) == len(parts) and all(s == "*" or s == p for s, p in zip(schema_parts, parts, strict=True))
 
 
 def _leaf(parts: tuple[str, ...]) -> Key | None:

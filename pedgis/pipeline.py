@@ -409,15 +409,14 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     uses_carriers = list(pd.unique(rows["carrier"])) if len(rows) else []
     carriers = list(dict.fromkeys(["electricity"] + uses_carriers))
     D = _carrier_matrix(rows, n, carriers)
-    O = np.zeros_like(D)
-    O[:, carriers.index("electricity")] = np.nan_to_num(pv)
+    ONS = np.zeros_like(D)
+    ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
     # natural carriers (ambient heat) are harvested where they are used
     for c in carriers:
         if c in NATURAL_CARRIERS:
-            O[:, carriers.index(c)] = D[:, carriers.index(c)]
+            ONS[:, carriers.index(c)] = D[:, carriers.index(c)]
 
     # heat networks: demand of their substations at plant level
-    net_members: dict[str, float] = {}
     networks = {s.name: s for s in model.district_systems if s.technology == "heat_network"}
     dh_rows = rows[(rows["kind"] == "district_heating")] if len(rows) else rows
     sys_net = {s.name: s.network for s in model.systems}
@@ -427,7 +426,6 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
             if sys_net.get(sname):
                 network_input[sys_net[sname]] += float(v)
     net_demand = {name: float(gen.network_plant_demand(network_input[name], s.losses)) for name, s in networks.items()}
-    net_members = network_input
     g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
     for note in gen_notes:
         warnings.warn(note, PedgisWarning, stacklevel=2)
@@ -440,7 +438,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
                              f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
     exportable_b = np.array([c == "electricity" for c in carriers])
-    del_b, exp_b, _ = dlv.net_carriers(D, O, exportable_b)
+    del_b, exp_b, _ = dlv.net_carriers(D, ONS, exportable_b)
     ge = carriers.index("electricity")
     if model.green_share and model.boundary_type == "virtual":
         grid, green = dlv.split_green_contract(del_b[:, ge], model.green_share, True)
@@ -457,7 +455,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 
     # district carrier balance
     demand = pd.Series(D.sum(axis=0), index=carriers)
-    onsite = pd.Series(O.sum(axis=0), index=carriers)
+    onsite = pd.Series(ONS.sum(axis=0), index=carriers)
     # district loads (Fig. 3 optional) are electricity
     loads_total = float(sum(model.district_loads_kwh.values()))
     sys_demand = pd.Series(dtype=float)

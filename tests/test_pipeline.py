@@ -225,7 +225,6 @@ def test_unknown_use_type_is_an_error(tmp_path):
 def test_need_without_system_is_an_error(tmp_path):
     sc = _district(tmp_path)
     del sc.doc["systems"]["ac"]
-    # validated dicts are used directly by the pipeline: building B and C have SC needs and no system
-    from pedgis.pipeline import resolve_model, compute  # noqa: F401
+    # building B and C have SC needs and no system covers them
     with pytest.raises(InputDataError, match=r"SC need but no system covers 'sc'"):
         run(sc)
