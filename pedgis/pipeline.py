@@ -609,6 +609,16 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     buildings_balance = float(np.nansum(ped_b[inc]))
     sys_balance = sys_pei - sys_pee
     assumptions = dict(model.assumptions)
+    # only the factors that were used: use types present among included buildings, and the
+    # quantities of the chosen needs method
+    present = set(b.loc[inc, "use"].astype(str))
+    skip = {"blc_heating_w_m2k", "blc_cooling_w_m2k"} if model.needs.method == "specific" else {"sh", "sc"}
+    if not model.checklist.get("appliances"):
+        skip.add("appliances")
+    needs_a = dict(assumptions.get("needs", {}))
+    needs_a["per_use"] = {u: {k: v for k, v in q.items() if k not in skip}
+                          for u, q in needs_a.get("per_use", {}).items() if u in present}
+    assumptions["needs"] = needs_a
     assumptions["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
                                    for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
                                for c in wt.index}
