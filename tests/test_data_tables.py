@@ -330,6 +330,25 @@ def test_dhw_per_unit():
 
 SYSTEM_UNITS = {"-", "kWh/m2a", "kWp/m2", "kWh/kWp"}
 
+# (kind, parameter) pairs the engine looks up when a scenario leaves them out
+# (pedgis.pipeline, via pedgis.data.system_default): the system kinds of the scenario schema
+ENGINE_DEFAULTS = [
+    ("heat_pump", p) for p in ("scop", "scop_dhw", "seer", "eta_emitter", "eta_distribution")
+] + [
+    (k, p) for k in ("boiler", "electric_resistance", "district_heating", "district_cooling")
+    for p in ("eta", "eta_emitter", "eta_distribution")
+] + [
+    ("thermally_driven_heat_pump", p)
+    for p in ("gue", "cop_thermal", "aux_electric_share", "eta_emitter", "eta_distribution")
+] + [("heat_network", "losses"), ("chp", "eta_el"), ("chp", "eta_th")] + [
+    (f"chp_{fuel}", p) for fuel in ("natural_gas", "biomass", "biogas", "oil") for p in ("eta_el", "eta_th")
+]
+
+
+def test_systems_engine_defaults_present(systems):
+    missing = [k for k in ENGINE_DEFAULTS if k not in systems]
+    assert not missing, f"systems.csv lacks engine defaults {missing}"
+
 
 def test_systems_units_and_ranges():
     for r in read("systems.csv"):
@@ -340,10 +359,11 @@ def test_systems_units_and_ranges():
             assert unit == "-"
         elif p.startswith(("scop", "seer", "cop_dhw", "cop_sh", "eer")):
             assert 1.0 < v <= 8.0, (r["kind"], p, v)
-        elif p == "cop_thermal":
+        elif p in ("cop_thermal", "gue"):
             assert 0.3 <= v <= 2.0, (r["kind"], p, v)
-        elif p.startswith(("loss_fraction", "system_losses")):
+        elif p.startswith(("loss_fraction", "system_losses", "losses", "aux_electric_share")):
             assert 0.0 <= v < 0.5, (r["kind"], p, v)
+            assert unit == "-"
         elif unit == "kWh/m2a":
             assert 0.0 < v < 100.0, (r["kind"], p, v)
         elif p == "kwp_per_m2":
@@ -358,21 +378,25 @@ def test_systems_paper_values(systems):
     assert systems[("emitter_heat_exchanger", "eta")] == 0.70          # Sect. 2.3
     assert systems[("distribution", "loss_fraction_low")] == 0.05      # Sect. 2.3
     assert systems[("distribution", "loss_fraction_high")] == 0.20
-    assert systems[("distribution", "eta")] == pytest.approx(1 - (0.05 + 0.20) / 2)
+    for kind in ("heat_pump", "boiler", "district_heating"):
+        # default distribution efficiency = 1 - midpoint of 5-20 % = 0.875
+        assert systems[(kind, "eta_distribution")] == pytest.approx(1 - (0.05 + 0.20) / 2)
     assert systems[("heat_pump_water_water", "cop_dhw_55c")] == 3.16   # Sect. 2.3, ref. [34]
     assert systems[("heat_pump_water_water", "cop_sh_35c")] == 6.30
     assert systems[("heat_pump_water_water", "eer")] == 2.73
-    assert systems[("district_heating_network", "loss_fraction")] == 0.137  # Sect. 2.4, ref. [37]
+    assert systems[("heat_network", "losses")] == 0.137               # Sect. 2.4, ref. [37]
     assert systems[("electric_resistance", "eta")] == 1.0
     assert 0.75 <= systems[("gas_boiler_non_condensing", "eta")] <= 0.80
+    # generic boiler = midpoint of non-condensing 0.775 and condensing 0.98 = 0.8775 -> 0.88
+    assert systems[("boiler", "eta")] == round((0.775 + 0.98) / 2, 2)
     # chillers: SEER = (eta_s,c + 0.03) * 2.5 with eta_s,c = 161 %
-    assert systems[("heat_pump_air_water", "seer")] == pytest.approx((1.61 + 0.03) * 2.5, abs=0.01)
+    assert systems[("heat_pump", "seer")] == pytest.approx((1.61 + 0.03) * 2.5, abs=0.01)
     # PV: kWp per m2 = module efficiency * 1 kW/m2 at STC
     assert systems[("pv", "kwp_per_m2")] == pytest.approx(systems[("pv", "module_efficiency")] * 1.0)
 
 
 def test_systems_chp_first_law(systems):
-    for kind in ("chp_gas", "chp_biomass", "chp_biogas"):
+    for kind in ("chp", "chp_natural_gas", "chp_biomass", "chp_biogas", "chp_oil"):
         assert systems[(kind, "eta_el")] + systems[(kind, "eta_th")] <= 1.0, kind
 
 
