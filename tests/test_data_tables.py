@@ -310,6 +310,29 @@ def test_needs_lighting_and_ventilation_arithmetic(needs):
     assert needs[("nzeb", "office", "ventilation")] == pytest.approx(4.375, abs=0.006)
 
 
+# lighting power density [W/ft2] of ANSI/ASHRAE/IES 90.1 Table 9.5.1 (building area method) and
+# EN 15193:2007 Annex F operating hours t_D + t_N [h] per use type
+LPD_2004 = {"office": 1.0, "commercial": 1.5, "education": 1.2, "health": 1.2, "hotel": 1.0,
+            "sports": 1.1, "industrial": 1.3}
+LPD_2019 = {"office": 0.64, "commercial": 0.84, "education": 0.72, "health": 0.96, "hotel": 0.56,
+            "sports": 0.76, "industrial": 0.82}
+HOURS = {"office": 2250 + 250, "commercial": 3000 + 2000, "education": 1800 + 200,
+         "health": 3000 + 2000, "hotel": 3000 + 2000, "sports": 2000 + 2000,
+         "industrial": 2500 + 1500}
+
+
+@pytest.mark.parametrize("use", sorted(HOURS))
+def test_needs_nonresidential_lighting_and_fans_every_use(needs, use):
+    w_m2_per_w_ft2 = 10.7639
+    existing = LPD_2004[use] * w_m2_per_w_ft2 * HOURS[use] / 1000
+    nzeb = LPD_2019[use] * w_m2_per_w_ft2 * HOURS[use] / 1000
+    assert needs[("eu27_existing", use, "lighting")] == pytest.approx(existing, abs=0.05)
+    assert needs[("nzeb", use, "lighting")] == pytest.approx(nzeb, abs=0.05)
+    # fans: SFP [W/(m3/s)] * 1.4 l/(s m2) / 1000 [m3/l] * hours / 1000 [kWh/Wh]
+    assert needs[("eu27_existing", use, "ventilation")] == pytest.approx(2500 * 1.4e-3 * HOURS[use] / 1000, abs=0.006)
+    assert needs[("nzeb", use, "ventilation")] == pytest.approx(1250 * 1.4e-3 * HOURS[use] / 1000, abs=0.006)
+
+
 # --------------------------------------------------------------------------- DHW per unit
 
 def test_dhw_per_unit():
