@@ -298,14 +298,39 @@ def test_needs_hotmaps_service_mean(needs):
 
 def test_needs_lighting_and_ventilation_arithmetic(needs):
     ft2_per_m2 = 10.7639
-    # office, existing: ASHRAE 90.1-2010 office 0.90 W/ft2 = 9.69 W/m2; EN 15193 2250 + 250 h
-    assert needs[("eu27_existing", "office", "lighting")] == round(0.90 * ft2_per_m2 * 2500 / 1000, 1)
+    # office, existing: ASHRAE 90.1-2004 office 1.0 W/ft2 = 10.76 W/m2; EN 15193 2250 + 250 h
+    # -> 10.7639 * 2500 / 1000 = 26.9 kWh/m2a
+    assert needs[("eu27_existing", "office", "lighting")] == round(1.0 * ft2_per_m2 * 2500 / 1000, 1)
+    assert needs[("eu27_existing", "office", "lighting")] == 26.9
     # health, NZEB: ASHRAE 90.1-2019 hospital 0.96 W/ft2; EN 15193 3000 + 2000 h -> 51.7
     assert needs[("nzeb", "health", "lighting")] == pytest.approx(51.7)
     # ventilation, office existing: 2500 W/(m3/s) x 0.0014 m3/(s m2) x 2500 h = 8750 Wh/m2
     assert needs[("eu27_existing", "office", "ventilation")] == pytest.approx(8.75)
     # NZEB: 1250 W/(m3/s) x 0.0014 x 2500 h = 4.375 kWh/m2 (written 4.38)
     assert needs[("nzeb", "office", "ventilation")] == pytest.approx(4.375, abs=0.006)
+
+
+# lighting power density [W/ft2] of ANSI/ASHRAE/IES 90.1 Table 9.5.1 (building area method) and
+# EN 15193:2007 Annex F operating hours t_D + t_N [h] per use type
+LPD_2004 = {"office": 1.0, "commercial": 1.5, "education": 1.2, "health": 1.2, "hotel": 1.0,
+            "sports": 1.1, "industrial": 1.3}
+LPD_2019 = {"office": 0.64, "commercial": 0.84, "education": 0.72, "health": 0.96, "hotel": 0.56,
+            "sports": 0.76, "industrial": 0.82}
+HOURS = {"office": 2250 + 250, "commercial": 3000 + 2000, "education": 1800 + 200,
+         "health": 3000 + 2000, "hotel": 3000 + 2000, "sports": 2000 + 2000,
+         "industrial": 2500 + 1500}
+
+
+@pytest.mark.parametrize("use", sorted(HOURS))
+def test_needs_nonresidential_lighting_and_fans_every_use(needs, use):
+    w_m2_per_w_ft2 = 10.7639
+    existing = LPD_2004[use] * w_m2_per_w_ft2 * HOURS[use] / 1000
+    nzeb = LPD_2019[use] * w_m2_per_w_ft2 * HOURS[use] / 1000
+    assert needs[("eu27_existing", use, "lighting")] == pytest.approx(existing, abs=0.05)
+    assert needs[("nzeb", use, "lighting")] == pytest.approx(nzeb, abs=0.05)
+    # fans: SFP [W/(m3/s)] * 1.4 l/(s m2) / 1000 [m3/l] * hours / 1000 [kWh/Wh]
+    assert needs[("eu27_existing", use, "ventilation")] == pytest.approx(2500 * 1.4e-3 * HOURS[use] / 1000, abs=0.006)
+    assert needs[("nzeb", use, "ventilation")] == pytest.approx(1250 * 1.4e-3 * HOURS[use] / 1000, abs=0.006)
 
 
 # --------------------------------------------------------------------------- DHW per unit
@@ -320,15 +345,35 @@ def test_dhw_per_unit():
     assert 420 <= rows[("residential", "person")] <= 573
     assert rows[("health", "bed")] == 1050
     assert rows[("sports", "user")] == 477
-    # CTE 55 l/bed/day at 60 C from 15 C: 55 * 1.163 Wh/(l K) * 45 K * 365 d = 1050.6 kWh
-    assert rows[("hotel", "bed")] == pytest.approx(55 * 1.163 * 45 * 365 / 1000, abs=0.05)
-    # and the same conversion reproduces the paper's hospital figure within 0.1 %
+    # CTE hotel *** 41 l/bed/day at 60 C from 15 C: 41 * 1.163 Wh/(l K) * 45 K * 365 d = 783.2 kWh
+    assert rows[("hotel", "bed")] == pytest.approx(41 * 1.163 * 45 * 365 / 1000, abs=0.05)
+    assert rows[("hotel", "bed")] == pytest.approx(783.2)
+    # and the same conversion of CTE's 55 l/bed/day for hospitals reproduces the paper's figure
     assert 55 * 1.163 * 45 * 365 / 1000 == pytest.approx(1050, rel=1e-3)
 
 
 # --------------------------------------------------------------------------- systems
 
 SYSTEM_UNITS = {"-", "kWh/m2a", "kWp/m2", "kWh/kWp"}
+
+# (kind, parameter) pairs the engine looks up when a scenario leaves them out
+# (pedgis.pipeline, via pedgis.data.system_default): the system kinds of the scenario schema
+ENGINE_DEFAULTS = [
+    ("heat_pump", p) for p in ("scop", "scop_dhw", "seer", "eta_emitter", "eta_distribution")
+] + [
+    (k, p) for k in ("boiler", "electric_resistance", "district_heating", "district_cooling")
+    for p in ("eta", "eta_emitter", "eta_distribution")
+] + [
+    ("thermally_driven_heat_pump", p)
+    for p in ("gue", "cop_thermal", "aux_electric_share", "eta_emitter", "eta_distribution")
+] + [("heat_network", "losses"), ("chp", "eta_el"), ("chp", "eta_th")] + [
+    (f"chp_{fuel}", p) for fuel in ("natural_gas", "biomass", "biogas", "oil") for p in ("eta_el", "eta_th")
+]
+
+
+def test_systems_engine_defaults_present(systems):
+    missing = [k for k in ENGINE_DEFAULTS if k not in systems]
+    assert not missing, f"systems.csv lacks engine defaults {missing}"
 
 
 def test_systems_units_and_ranges():
@@ -340,10 +385,11 @@ def test_systems_units_and_ranges():
             assert unit == "-"
         elif p.startswith(("scop", "seer", "cop_dhw", "cop_sh", "eer")):
             assert 1.0 < v <= 8.0, (r["kind"], p, v)
-        elif p == "cop_thermal":
+        elif p in ("cop_thermal", "gue"):
             assert 0.3 <= v <= 2.0, (r["kind"], p, v)
-        elif p.startswith(("loss_fraction", "system_losses")):
+        elif p.startswith(("loss_fraction", "system_losses", "losses", "aux_electric_share")):
             assert 0.0 <= v < 0.5, (r["kind"], p, v)
+            assert unit == "-"
         elif unit == "kWh/m2a":
             assert 0.0 < v < 100.0, (r["kind"], p, v)
         elif p == "kwp_per_m2":
@@ -358,21 +404,25 @@ def test_systems_paper_values(systems):
     assert systems[("emitter_heat_exchanger", "eta")] == 0.70          # Sect. 2.3
     assert systems[("distribution", "loss_fraction_low")] == 0.05      # Sect. 2.3
     assert systems[("distribution", "loss_fraction_high")] == 0.20
-    assert systems[("distribution", "eta")] == pytest.approx(1 - (0.05 + 0.20) / 2)
+    for kind in ("heat_pump", "boiler", "district_heating"):
+        # default distribution efficiency = 1 - midpoint of 5-20 % = 0.875
+        assert systems[(kind, "eta_distribution")] == pytest.approx(1 - (0.05 + 0.20) / 2)
     assert systems[("heat_pump_water_water", "cop_dhw_55c")] == 3.16   # Sect. 2.3, ref. [34]
     assert systems[("heat_pump_water_water", "cop_sh_35c")] == 6.30
     assert systems[("heat_pump_water_water", "eer")] == 2.73
-    assert systems[("district_heating_network", "loss_fraction")] == 0.137  # Sect. 2.4, ref. [37]
+    assert systems[("heat_network", "losses")] == 0.137               # Sect. 2.4, ref. [37]
     assert systems[("electric_resistance", "eta")] == 1.0
     assert 0.75 <= systems[("gas_boiler_non_condensing", "eta")] <= 0.80
+    # generic boiler = midpoint of non-condensing 0.775 and condensing 0.98 = 0.8775 -> 0.88
+    assert systems[("boiler", "eta")] == round((0.775 + 0.98) / 2, 2)
     # chillers: SEER = (eta_s,c + 0.03) * 2.5 with eta_s,c = 161 %
-    assert systems[("heat_pump_air_water", "seer")] == pytest.approx((1.61 + 0.03) * 2.5, abs=0.01)
+    assert systems[("heat_pump", "seer")] == pytest.approx((1.61 + 0.03) * 2.5, abs=0.01)
     # PV: kWp per m2 = module efficiency * 1 kW/m2 at STC
     assert systems[("pv", "kwp_per_m2")] == pytest.approx(systems[("pv", "module_efficiency")] * 1.0)
 
 
 def test_systems_chp_first_law(systems):
-    for kind in ("chp_gas", "chp_biomass", "chp_biogas"):
+    for kind in ("chp", "chp_natural_gas", "chp_biomass", "chp_biogas", "chp_oil"):
         assert systems[(kind, "eta_el")] + systems[(kind, "eta_th")] <= 1.0, kind
 
 
