@@ -139,54 +139,31 @@ _BOILER_ROWS = {"natural_gas": "gas_boiler", "biogas": "gas_boiler", "oil": "oil
 def system_default(kind: str, param: str, carrier: str | None = None, variant: str | None = None) -> tuple[float, str] | None:
     """Default ``(value, source)`` of a system parameter from ``pedgis/data/systems.csv``.
 
-    Maps a scenario system (kind, carrier, variant) onto the table's rows: heat pumps by
-    variant (``heat_pump_air_water`` by default), boilers by fuel and condensing/non-condensing,
-    district heating/cooling substations, absorption chillers, CHPs by fuel, heat networks.
+    The most specific row wins: a heat pump's variant (``heat_pump_water_water``), a boiler's fuel
+    and variant (``gas_boiler_condensing``, ``oil_boiler``, ``biomass_boiler``), a CHP's fuel
+    (``chp_biomass``), then the generic row of the kind (``heat_pump``, ``boiler``, ``chp``, ...).
+    A heat pump's ``seer`` may come from an ``eer`` row of its variant.
     """
-    look = pdata.system_default
-    if param == "eta_emitter":
-        return 1.0, ("pedgis default: emitter losses taken as 0 and all heat losses of emission, distribution "
-                     "and storage put in eta_distribution (paper Sect. 2.3); the paper's 70 % is a heat exchanger's "
-                     "primary-to-secondary transfer and applies only where the scenario sets it")
-    if param == "eta_distribution":
-        return look("distribution", "eta")
-    if kind == "heat_pump":
-        v = variant or "air_water"
-        row = f"heat_pump_{v}"
-        if param == "scop":
-            return look(row, "scop_sh") or look("heat_pump_air_water", "scop_sh")
-        if param == "scop_dhw":
-            return look(row, "scop_dhw") or (look("heat_pump_air_water", "scop_dhw") if v == "air_water" else None)
-        if param == "seer":
-            hit = look(row, "seer") or look(row, "eer")
-            if hit is None:
-                base = look("heat_pump_air_water", "seer")
-                return (base[0], base[1] + f" (no {v} value; air-water value used)") if base else None
-            return hit
-    if kind == "boiler" and param == "eta":
+    rows: list[str] = []
+    if kind == "heat_pump" and variant:
+        rows.append(f"heat_pump_{variant}")
+    if kind == "boiler":
         stem = _BOILER_ROWS.get(carrier or "", "gas_boiler")
-        cond = (variant or "condensing") == "condensing"
-        for row in ([f"{stem}_condensing", stem] if cond else [f"{stem}_non_condensing", stem]):
-            hit = look(row, "eta")
-            if hit:
+        if variant:
+            rows.append(f"{stem}_{variant}")
+            if variant == "non_condensing":
+                rows.append(stem)  # oil/lpg rows without a suffix are non-condensing
+        else:
+            rows.append(stem)
+    if kind == "chp" and carrier:
+        rows.append(f"chp_{carrier}")
+    rows.append(kind)
+    params = [param, "eer"] if param == "seer" else [param]
+    for row in rows:
+        for prm in params:
+            hit = pdata.system_default(row, prm)
+            if hit is not None:
                 return hit
-        return None
-    if kind == "electric_resistance" and param == "eta":
-        return look("electric_resistance", "eta")
-    if kind in ("district_heating", "district_cooling") and param == "eta":
-        hit = look("district_heating_substation", "eta")
-        if hit and kind == "district_cooling":
-            return hit[0], hit[1] + " (district-heating substation value applied to the cooling substation)"
-        return hit
-    if kind == "thermally_driven_heat_pump":
-        if param == "cop_thermal":
-            return look("absorption_chiller", "cop_thermal")
-        return None
-    if kind == "chp":
-        row = {"biomass": "chp_biomass", "biogas": "chp_biogas"}.get(carrier or "", "chp_gas")
-        return look(row, param)
-    if kind == "heat_network" and param == "losses":
-        return look("district_heating_network", "loss_fraction")
     return None
 
 

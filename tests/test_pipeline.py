@@ -228,3 +228,41 @@ def test_need_without_system_is_an_error(tmp_path):
     # building B and C have SC needs and no system covers them
     with pytest.raises(InputDataError, match=r"SC need but no system covers 'sc'"):
         run(sc)
+
+
+def _row(kind, param):
+    import csv
+    from pathlib import Path
+
+    import pedgis
+    with open(Path(pedgis.__file__).parent / "data" / "systems.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["kind"] == kind and r["parameter"] == param:
+                return float(r["value"])
+    return None
+
+
+def test_system_defaults_most_specific_row_wins():
+    from pedgis.pipeline import system_default
+
+    # variant rows first, then the generic row of the kind
+    assert system_default("heat_pump", "scop", variant="ground_source")[0] == _row("heat_pump_ground_source", "scop")
+    assert system_default("heat_pump", "scop")[0] == _row("heat_pump", "scop")
+    # a water-water heat pump's SEER comes from its EER row
+    assert system_default("heat_pump", "seer", variant="water_water")[0] == _row("heat_pump_water_water", "eer")
+    assert system_default("boiler", "eta", "natural_gas", "condensing")[0] == _row("gas_boiler_condensing", "eta")
+    assert system_default("boiler", "eta", "oil", "non_condensing")[0] == _row("oil_boiler", "eta")
+    assert system_default("boiler", "eta", "natural_gas")[0] == _row("boiler", "eta")
+    assert system_default("boiler", "eta", "biomass")[0] == _row("biomass_boiler", "eta")
+    assert system_default("chp", "eta_th", "biogas")[0] == _row("chp_biogas", "eta_th")
+    assert system_default("heat_network", "losses")[0] == _row("heat_network", "losses")
+    assert system_default("boiler", "no_such_parameter") is None
+
+
+def test_missing_default_is_an_error_naming_the_key(tmp_path, monkeypatch):
+    import pedgis.pipeline as pl
+
+    monkeypatch.setattr(pl, "system_default", lambda *a, **k: None)
+    with pytest.raises(InputDataError, match=r"systems.hp.eta_emitter: no value given and no default.*add `eta_emitter = ...`"):
+        pl.resolve_model(scenario_from_dict({"buildings": {"path": "x.gpkg"},
+                                             "systems": {"hp": {"kind": "heat_pump", "services": ["sh"], "default": True}}}))
