@@ -14,7 +14,6 @@ import argparse
 import importlib
 import math
 import sys
-import textwrap
 import time
 import warnings
 from collections.abc import Callable
@@ -137,7 +136,7 @@ def _error(exc: Exception) -> int:
         head, *rest = msg.split("\n")
         sys.stderr.write("pedgis: error: " + head + "\n" + "\n".join(rest) + "\n")
     else:
-        sys.stderr.write(textwrap.fill("pedgis: error: " + msg, width=100) + "\n")
+        sys.stderr.write("pedgis: error: " + msg + "\n")
     return 2
 
 
@@ -230,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     stream = file or sys.stderr
     if issubclass(category, PedgisWarning):
-        stream.write(textwrap.fill(f"pedgis: warning: {message}", width=100) + "\n")
+        stream.write(f"pedgis: warning: {message}\n")
     else:
         stream.write(warnings.formatwarning(message, category, filename, lineno, line))
 

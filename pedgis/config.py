@@ -225,7 +225,7 @@ _BY_PATH = {k.path: k for k in SCHEMA}
 
 
 def _match(schema_parts: tuple[str, ...], parts: tuple[str, ...]) -> bool:
-    return len(schema_parts) == len(parts) and all(s == "*" or s == p for s, p in zip(schema_parts, parts))
+    return len(schema_parts) == len(parts) and all(s == "*" or s == p for s, p in zip(schema_parts, parts, strict=True))
 
 
 def _leaf(parts: tuple[str, ...]) -> Key | None:
@@ -428,7 +428,7 @@ def known_carriers(doc: dict) -> list[str]:
     except InputDataError:
         carriers = []
     for name, over in doc.get("carriers", {}).items():
-        if name not in carriers and isinstance(over, dict) and "pef_nren" in over and "pef_ren" in over and "co2_kg_per_kwh" in over:
+        if name not in carriers and isinstance(over, dict) and all(over.get(k) is not None for k in ("pef_nren", "pef_ren", "co2_kg_per_kwh")):
             carriers.append(name)
     return carriers
 
@@ -455,7 +455,7 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
             errors.append(ConfigError(f"\"{base}\" is not a known use type; use one of: {', '.join(uses)}.",
                                       key=f"needs.overrides.{use}.based_on"))
         if use not in table_uses and base is None:
-            missing = [f"{n}_kwh_m2" for n in NEEDS if f"{n}_kwh_m2" not in over]
+            missing = [f"{n}_kwh_m2" for n in NEEDS if over.get(f"{n}_kwh_m2") is None]
             if missing:
                 errors.append(ConfigError(f"new use type \"{use}\" needs `based_on = \"<use>\"` or every need ({', '.join(missing)} missing).",
                                           key=f"needs.overrides.{use}"))
@@ -464,7 +464,7 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
         if name not in carriers:
             errors.append(ConfigError(f"carrier \"{name}\" is not in factor set {country!r}; a new carrier needs pef_nren, pef_ren "
                                       f"and co2_kg_per_kwh. Known carriers: {', '.join(carriers)}.", key=f"carriers.{name}"))
-        if "contract_share" in over and name != "green_electricity":
+        if over.get("contract_share") is not None and name != "green_electricity":
             errors.append(ConfigError("contract_share is only meaningful for [carriers.green_electricity].", key=f"carriers.{name}.contract_share"))
     networks = [n for n, s in doc.get("district_systems", {}).items() if s.get("technology") == "heat_network"]
     for name, s in doc.get("systems", {}).items():
@@ -621,6 +621,35 @@ def check_scenario(path: str | Path) -> list[str]:
             value = node.get(key.parts[-1])
             if value is not None and not Path(value).exists():
                 problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
+        if Path(doc["buildings"]["path"]).exists():
+            problems += _check_building_attributes(doc)
+    return problems
+
+
+def _check_building_attributes(doc: dict) -> list[str]:
+    """Columns named in [buildings.columns] exist; every use value maps to a known use type."""
+    import pyogrio
+
+    b = doc["buildings"]
+    try:
+        table = pyogrio.read_dataframe(b["path"], layer=b.get("layer"), read_geometry=False)
+    except Exception as exc:  # pyogrio raises several types; the message names the file
+        return [f"buildings.path: {b['path']} cannot be read as a vector file ({exc})."]
+    problems = []
+    avail = [str(c) for c in table.columns]
+    for field_name, col in b["columns"].items():
+        if col is not None and col not in avail:
+            problems.append(f"buildings.columns.{field_name}: column '{col}' not in {b['path']}; available columns: {', '.join(avail)}.")
+    col = b["columns"].get("use")
+    if col in avail:
+        use_map = b.get("use_map") or {}
+        values = table[col].astype(str).str.strip()
+        mapped = values.map(lambda v: use_map.get(v, v)).str.lower()
+        uses = set(known_uses(doc))
+        bad = sorted(set(values[~mapped.isin(uses)]))
+        if bad:
+            problems.append(f"buildings.use_map: use values {', '.join(repr(v) for v in bad[:10])} of column '{col}' are not pedgis use "
+                            f"types; map each in [buildings.use_map] (e.g. `\"{bad[0]}\" = \"residential\"`). Known use types: {', '.join(sorted(uses))}.")
     return problems
 
 
@@ -653,7 +682,8 @@ def schema_markdown() -> str:
         elif k.default is None:
             default = "—"
         else:
-            default = f"`{str(k.default).lower() if isinstance(k.default, bool) else k.default}`"
+            shown = str(k.default).lower() if isinstance(k.default, bool) else '""' if k.default == "" else k.default
+            default = f"`{shown}`"
         allowed = ", ".join(f"`{a}`" for a in k.allowed) if k.allowed else ""
         if k.min is not None or k.max is not None:
             lo = "" if k.min is None else f"{'>' if k.min_exclusive else '≥'} {k.min:g}"

@@ -139,54 +139,31 @@ _BOILER_ROWS = {"natural_gas": "gas_boiler", "biogas": "gas_boiler", "oil": "oil
 def system_default(kind: str, param: str, carrier: str | None = None, variant: str | None = None) -> tuple[float, str] | None:
     """Default ``(value, source)`` of a system parameter from ``pedgis/data/systems.csv``.
 
-    Maps a scenario system (kind, carrier, variant) onto the table's rows: heat pumps by
-    variant (``heat_pump_air_water`` by default), boilers by fuel and condensing/non-condensing,
-    district heating/cooling substations, absorption chillers, CHPs by fuel, heat networks.
+    The most specific row wins: a heat pump's variant (``heat_pump_water_water``), a boiler's fuel
+    and variant (``gas_boiler_condensing``, ``oil_boiler``, ``biomass_boiler``), a CHP's fuel
+    (``chp_biomass``), then the generic row of the kind (``heat_pump``, ``boiler``, ``chp``, ...).
+    A heat pump's ``seer`` may come from an ``eer`` row of its variant.
     """
-    look = pdata.system_default
-    if param == "eta_emitter":
-        return 1.0, ("pedgis default: emitter losses taken as 0 and all heat losses of emission, distribution "
-                     "and storage put in eta_distribution (paper Sect. 2.3); the paper's 70 % is a heat exchanger's "
-                     "primary-to-secondary transfer and applies only where the scenario sets it")
-    if param == "eta_distribution":
-        return look("distribution", "eta")
-    if kind == "heat_pump":
-        v = variant or "air_water"
-        row = f"heat_pump_{v}"
-        if param == "scop":
-            return look(row, "scop_sh") or look("heat_pump_air_water", "scop_sh")
-        if param == "scop_dhw":
-            return look(row, "scop_dhw") or (look("heat_pump_air_water", "scop_dhw") if v == "air_water" else None)
-        if param == "seer":
-            hit = look(row, "seer") or look(row, "eer")
-            if hit is None:
-                base = look("heat_pump_air_water", "seer")
-                return (base[0], base[1] + f" (no {v} value; air-water value used)") if base else None
-            return hit
-    if kind == "boiler" and param == "eta":
+    rows: list[str] = []
+    if kind == "heat_pump" and variant:
+        rows.append(f"heat_pump_{variant}")
+    if kind == "boiler":
         stem = _BOILER_ROWS.get(carrier or "", "gas_boiler")
-        cond = (variant or "condensing") == "condensing"
-        for row in ([f"{stem}_condensing", stem] if cond else [f"{stem}_non_condensing", stem]):
-            hit = look(row, "eta")
-            if hit:
+        if variant:
+            rows.append(f"{stem}_{variant}")
+            if variant == "non_condensing":
+                rows.append(stem)  # oil/lpg rows without a suffix are non-condensing
+        else:
+            rows.append(stem)
+    if kind == "chp" and carrier:
+        rows.append(f"chp_{carrier}")
+    rows.append(kind)
+    params = [param, "eer"] if param == "seer" else [param]
+    for row in rows:
+        for prm in params:
+            hit = pdata.system_default(row, prm)
+            if hit is not None:
                 return hit
-        return None
-    if kind == "electric_resistance" and param == "eta":
-        return look("electric_resistance", "eta")
-    if kind in ("district_heating", "district_cooling") and param == "eta":
-        hit = look("district_heating_substation", "eta")
-        if hit and kind == "district_cooling":
-            return hit[0], hit[1] + " (district-heating substation value applied to the cooling substation)"
-        return hit
-    if kind == "thermally_driven_heat_pump":
-        if param == "cop_thermal":
-            return look("absorption_chiller", "cop_thermal")
-        return None
-    if kind == "chp":
-        row = {"biomass": "chp_biomass", "biogas": "chp_biogas"}.get(carrier or "", "chp_gas")
-        return look(row, param)
-    if kind == "heat_network" and param == "losses":
-        return look("district_heating_network", "loss_fraction")
     return None
 
 
@@ -409,15 +386,14 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     uses_carriers = list(pd.unique(rows["carrier"])) if len(rows) else []
     carriers = list(dict.fromkeys(["electricity"] + uses_carriers))
     D = _carrier_matrix(rows, n, carriers)
-    O = np.zeros_like(D)
-    O[:, carriers.index("electricity")] = np.nan_to_num(pv)
+    ONS = np.zeros_like(D)
+    ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
     # natural carriers (ambient heat) are harvested where they are used
     for c in carriers:
         if c in NATURAL_CARRIERS:
-            O[:, carriers.index(c)] = D[:, carriers.index(c)]
+            ONS[:, carriers.index(c)] = D[:, carriers.index(c)]
 
     # heat networks: demand of their substations at plant level
-    net_members: dict[str, float] = {}
     networks = {s.name: s for s in model.district_systems if s.technology == "heat_network"}
     dh_rows = rows[(rows["kind"] == "district_heating")] if len(rows) else rows
     sys_net = {s.name: s.network for s in model.systems}
@@ -427,7 +403,6 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
             if sys_net.get(sname):
                 network_input[sys_net[sname]] += float(v)
     net_demand = {name: float(gen.network_plant_demand(network_input[name], s.losses)) for name, s in networks.items()}
-    net_members = network_input
     g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
     for note in gen_notes:
         warnings.warn(note, PedgisWarning, stacklevel=2)
@@ -440,7 +415,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
                              f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
     exportable_b = np.array([c == "electricity" for c in carriers])
-    del_b, exp_b, _ = dlv.net_carriers(D, O, exportable_b)
+    del_b, exp_b, _ = dlv.net_carriers(D, ONS, exportable_b)
     ge = carriers.index("electricity")
     if model.green_share and model.boundary_type == "virtual":
         grid, green = dlv.split_green_contract(del_b[:, ge], model.green_share, True)
@@ -457,7 +432,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 
     # district carrier balance
     demand = pd.Series(D.sum(axis=0), index=carriers)
-    onsite = pd.Series(O.sum(axis=0), index=carriers)
+    onsite = pd.Series(ONS.sum(axis=0), index=carriers)
     # district loads (Fig. 3 optional) are electricity
     loads_total = float(sum(model.district_loads_kwh.values()))
     sys_demand = pd.Series(dtype=float)
@@ -611,6 +586,16 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     buildings_balance = float(np.nansum(ped_b[inc]))
     sys_balance = sys_pei - sys_pee
     assumptions = dict(model.assumptions)
+    # only the factors that were used: use types present among included buildings, and the
+    # quantities of the chosen needs method
+    present = set(b.loc[inc, "use"].astype(str))
+    skip = {"blc_heating_w_m2k", "blc_cooling_w_m2k"} if model.needs.method == "specific" else {"sh", "sc"}
+    if not model.checklist.get("appliances"):
+        skip.add("appliances")
+    needs_a = dict(assumptions.get("needs", {}))
+    needs_a["per_use"] = {u: {k: v for k, v in q.items() if k not in skip}
+                          for u, q in needs_a.get("per_use", {}).items() if u in present}
+    assumptions["needs"] = needs_a
     assumptions["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
                                    for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
                                for c in wt.index}
@@ -657,16 +642,29 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 # the whole run
 
 
-def _call_prepare(func, **kwargs):
-    """Call step 1 with the keyword arguments it accepts; an unsupported non-default one is an error."""
+_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
+               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
+
+
+def _call_prepare(func, notes: list[str], **kwargs):
+    """Call step 1 with the keyword arguments it accepts.
+
+    A scenario value that this version's step 1 cannot use is an error when it changes which
+    buildings are in the district (boundary type, members, preset), and a note when it only adds
+    information (rasters: heights then come from the attributes or the defaults, flagged).
+    """
     sig = inspect.signature(func)
     accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     use = {}
     for k, v in kwargs.items():
         if accepts_all or k in sig.parameters:
             use[k] = v
-        elif v not in (None, [], {}, "geographical"):
-            raise InputDataError(f"this pedgis version cannot use '{k}' yet in step 1 (boundaries); remove it from the scenario.")
+        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
+            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
+        elif k in ("dsm", "dtm"):
+            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
+        else:
+            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
     return func(**use)
 
 
@@ -727,16 +725,17 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     progress(0.1, "step 1: boundary and buildings")
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
+    step1_notes: list[str] = []
     step1 = _call_prepare(
-        prepare_district, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
+        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
         default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
         source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
         preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
     )
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
-    district["assumptions"]["step1_messages"] = list(step1.messages)
-    for m in step1.messages:
+    district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
+    for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
     progress(1.0, "done")
     return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)

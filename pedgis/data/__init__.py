@@ -7,7 +7,7 @@ table fails loudly with the file name.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +28,7 @@ def _path(name: str) -> Path:
     return DATA_DIR / name
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str, columns: tuple[str, ...], numeric: tuple[str, ...]) -> pd.DataFrame:
     path = _path(name)
     if not path.exists():
