@@ -99,7 +99,7 @@ def sequential_breaks(values: np.ndarray, n_classes: int = 7) -> list[float]:
     if v.size == 0:
         return []
     lo, hi = np.percentile(v, [2, 98])
-    if hi <= lo:
+    if hi - lo <= 1e-6 * max(abs(lo), abs(hi), 1.0):  # (nearly) constant values
         hi = lo + max(abs(lo) * 0.1, 1.0)
     step = nice_step((hi - lo) / n_classes)
     start = math.floor(lo / step) * step
@@ -137,8 +137,19 @@ def class_labels(breaks: list[float], unit: str) -> list[str]:
     if not breaks:
         return []
     u = f" {unit}" if unit else ""
-    labels = [f"< {fmt_number(breaks[0])}{u}"]
+    # enough significant digits that every edge prints exactly (nice edges need few)
+    def exact(b, d):
+        return abs(float(fmt_number(b, d).replace("\u202f", "")) - b) <= 1e-9 * max(abs(b), 1)
+
+    digits = 3
+    while digits < 10 and not all(exact(b, digits) for b in breaks):
+        digits += 1
+
+    def f(x):
+        return fmt_number(x, digits)
+
+    labels = [f"< {f(breaks[0])}{u}"]
     for a, b in zip(breaks[:-1], breaks[1:], strict=True):
-        labels.append(f"{fmt_number(a)} – {fmt_number(b)}{u}")
-    labels.append(f"≥ {fmt_number(breaks[-1])}{u}")
+        labels.append(f"{f(a)} – {f(b)}{u}")
+    labels.append(f"≥ {f(breaks[-1])}{u}")
     return labels

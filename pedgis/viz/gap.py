@@ -151,9 +151,13 @@ def pv_gap(district: dict, buildings: Any = None) -> PVGap:
                f"{f_i:g}")
     elif f_e > 0:
         extra = d + (bal - d * f_i) / f_e
-        how = (f"replaces all {d:,.0f} kWh of imported electricity, the rest is exported: "
-               f"ΔPV = D + (B − D·PEF_nren) / PEF_nren,export = {d:,.0f} + "
-               f"({bal:,.0f} − {d:,.0f}·{f_i:g}) / {f_e:g}")
+        if d > 0:
+            how = (f"replaces all {d:,.0f} kWh of imported electricity, the rest is exported: "
+                   f"ΔPV = D + (B − D·PEF_nren) / PEF_nren,export = {d:,.0f} + "
+                   f"({bal:,.0f} − {d:,.0f}·{f_i:g}) / {f_e:g}")
+        else:
+            how = (f"no electricity is imported, so every extra kWh is exported: "
+                   f"ΔPV = B / PEF_nren,export = {bal:,.0f} / {f_e:g}")
     else:
         return PVGap(bal, None, note="exported electricity earns no primary energy "
                      "(PEF_nren,export = 0) and imports are too small: PV alone cannot close "

@@ -302,7 +302,10 @@ _SCRIPT = """
     var a = Math.abs(v), s;
     if (unit === "kWh/a" && a >= 1e6) { s = (v / 1e6).toPrecision(3) + " GWh/a"; }
     else if (unit === "kWh/a" && a >= 1e4) { s = (v / 1e3).toPrecision(3) + " MWh/a"; }
-    else { s = (a >= 1000 ? Math.round(v).toLocaleString("en") : +v.toPrecision(3)) + (unit ? " " + unit : ""); }
+    else {
+      s = (a >= 1000 ? Math.round(v).toLocaleString("en").replace(/,/g, "\u202f")
+                     : String(+v.toPrecision(3))) + (unit ? " " + unit : "");
+    }
     return s;
   }
   function el(tag, text, cls) {
@@ -407,7 +410,7 @@ _SCRIPT = """
 
 _CSS = """
 <style>
-.leaflet-container { background: #f4f4f1; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 12px; }
+body .leaflet-container { background: #f4f4f1; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 12px; }
 .leaflet-control-layers { font-size: 12px; line-height: 1.3; }
 .leaflet-control-layers-expanded { padding: 6px 8px; }
 .pedgis-box { background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 5px;
@@ -422,7 +425,8 @@ _CSS = """
 .pedgis-box table, .pedgis-popup table { border-collapse: collapse; }
 .pedgis-box th, .pedgis-popup th { text-align: left; font-weight: normal; color: #444; padding: 1px 8px 1px 0; }
 .pedgis-box td, .pedgis-popup td { text-align: right; font-variant-numeric: tabular-nums; }
-.pedgis-popup { max-width: 340px; overflow-wrap: anywhere; }
+.pedgis-popup { max-width: 340px; overflow-wrap: anywhere; font-size: 12px; line-height: 1.25; }
+.leaflet-popup-content { margin: 10px 14px; }
 .pedgis-popup td { max-width: 200px; }
 .pedgis-map-title { position: absolute; top: 10px; left: 54px; z-index: 1000; font-size: 14px;
   font-weight: 600; background: rgba(255,255,255,0.9); padding: 4px 8px; border-radius: 4px;

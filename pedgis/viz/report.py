@@ -299,7 +299,8 @@ def _gap_section(inputs: VizInputs) -> dict:
         out["retrofit_text"] = (f"{rg.n_needed} of {rg.n_included} buildings "
                                 f"({fmt_number(100 * (rg.share_buildings or 0))} %)")
         out["retrofit_detail"] = (
-            f"the {rg.n_needed} buildings with the largest primary-energy saving, "
+            ("the building" if rg.n_needed == 1 else f"the {rg.n_needed} buildings")
+            + " with the largest primary-energy saving, "
             f"{fmt_number(100 * (rg.share_floor_area or 0))} % of the included floor area; "
             f"retrofitting all {rg.n_candidates} candidates would save "
             f"{fmt_energy(rg.saving_all_kwh)} against a gap of {fmt_energy(bal)}")

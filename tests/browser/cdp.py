@@ -125,6 +125,10 @@ class Browser:
         self.wait_event("Page.loadEventFired")
         return time.perf_counter() - t0
 
+    def add_init_script(self, source: str) -> None:
+        """Run ``source`` in every frame before the page's own scripts."""
+        self.send("Page.addScriptToEvaluateOnNewDocument", source=source)
+
     def eval(self, expression: str):
         res = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
                         awaitPromise=True)

@@ -131,7 +131,9 @@ def make_buildings(n: int, hostile: bool = True, seed: int = 1) -> gpd.GeoDataFr
         floors = int(rng.integers(1, 7))
         fp = poly.area
         fa = fp * floors * 0.85
-        sh, sc, dhw, el = fa * 100 / 1.7, fa * 20 / 1.7, fa * 30 / 1.7, fa * 20 / 1.7
+        spec = rng.uniform(0.5, 1.6)  # older and newer buildings
+        sh, sc, dhw = fa * 100 / 1.7 * spec, fa * 20 / 1.7, fa * 30 / 1.7
+        el = fa * 20 / 1.7
         pv = fp * 0.6 * 200 * 0.15 * 0.8 * 8
         gas_in = (0.6 * sh + dhw) / 0.8
         el_in = 0.4 * sh / 4 + sc / 4 + el

@@ -208,3 +208,12 @@ def test_boundary_drawn_without_its_attributes(tmp_path):
     b = gpd.read_file(folder / "buildings.gpkg", layer="boundary")
     assert b["name"][0] not in text
     assert box(0, 0, 1, 1)  # shapely import used above
+
+
+def test_labels_of_nearly_constant_values_stay_distinct():
+    from pedgis.viz.common import class_labels
+
+    br = sequential_breaks(np.array([100.0, 100.0 + 1e-9, 100.0 - 1e-9]), 7)
+    assert len(set(br)) == 6
+    labels = class_labels([100.5, 101.0, 101.5], "kWh")
+    assert len(set(labels)) == 4 and labels[1] == "100.5 – 101.0 kWh" and labels[0] == "< 100.5 kWh"
