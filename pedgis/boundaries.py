@@ -97,7 +97,8 @@ class Step1Result:
 
 # ----------------------------------------------------------------------------- virtual assets
 
-def virtual_assets_table(assets: Sequence[dict] | None, key: str = "boundary.virtual_assets") -> pd.DataFrame:
+def virtual_assets_table(assets: Sequence[dict] | None, key: str = "boundary.virtual_assets",
+                         first_index: int = 0) -> pd.DataFrame:
     """Off-site generation the district owns a share of (paper §2.1, virtual boundary).
 
     Parameters
@@ -118,7 +119,7 @@ def virtual_assets_table(assets: Sequence[dict] | None, key: str = "boundary.vir
     cols = ["name", "technology", "carrier", "capacity_kw", "annual_kwh", "owned_share",
             "attributed_kwh", "source"]
     rows = []
-    for i, a in enumerate(assets or []):
+    for i, a in enumerate(assets or [], start=first_index):
         k = f"{key}[{i}]"
         if not isinstance(a, dict):
             raise ConfigError("each virtual asset is a table with name, technology, carrier, "
@@ -278,6 +279,22 @@ def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_typ
 
 
 # ----------------------------------------------------------------------------- main
+
+def _hull(geoms: np.ndarray):
+    """Convex hull of many footprints (qhull on their vertices; no union needed)."""
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) < 3:
+        return shapely.convex_hull(shapely.multipoints(xy))
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(xy)
+    except QhullError:  # collinear vertices
+        return shapely.convex_hull(shapely.multipoints(xy))
+    return shapely.Polygon(xy[hull.vertices])
+
 
 def _per_use(values: pd.Series, table, name: str, unconditioned_default: float | None) -> pd.Series:
     """A per-use parameter (dict use → value, or one number) as a Series; missing uses are an error."""
@@ -553,7 +570,7 @@ def prepare_district(
             shape_out = shapely.union_all(members) if len(members) else shapely.Polygon()
             rule_out = "member footprints"
         else:
-            shape_out = shapely.convex_hull(shapely.union_all(geom[usable])) if usable.any() else shapely.Polygon()
+            shape_out = _hull(geom[usable])
             rule_out = "convex hull of all footprints"
         boundary_gdf = gpd.GeoDataFrame(geometry=[shape_out], crs=crs)
     else:

@@ -19,10 +19,14 @@ from pyproj import CRS
 from .errors import CRSError, CRSWarning
 
 
+def _num(v: float) -> str:
+    return f"{v:.6f}".rstrip("0").rstrip(".")
+
+
 def _fmt_bounds(bounds, crs) -> str:
-    x0, y0, x1, y1 = bounds
+    x0, y0, x1, y1 = (float(v) for v in bounds)
     name = CRS.from_user_input(crs).to_string() if crs is not None else "no CRS"
-    return f"x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g} ({name})"
+    return f"x {_num(x0)}..{_num(x1)}, y {_num(y0)}..{_num(y1)} ({name})"
 
 
 def is_metric_projected(crs) -> bool:

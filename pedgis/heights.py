@@ -98,6 +98,25 @@ def group_percentiles(groups: np.ndarray, values: np.ndarray, n_groups: int, qs)
     return out
 
 
+def _burn_list(geoms: np.ndarray, values: np.ndarray) -> list:
+    """``(GeoJSON-like polygon, value)`` pairs for ``rasterize``, built in bulk.
+
+    shapely's per-geometry ``__geo_interface__`` costs ~0.1 ms per footprint; building plain lists
+    from one ``get_coordinates`` call is ~10× faster. Multipolygons become one shape per part,
+    all burning the same value.
+    """
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, cidx = shapely.get_coordinates(rings, return_index=True)
+    clist = coords.tolist()
+    starts = np.searchsorted(cidx, np.arange(len(rings) + 1)).tolist()
+    polys: list[list] = [[] for _ in range(len(parts))]
+    for r, p in enumerate(ring_of.tolist()):
+        polys[p].append(clist[starts[r]:starts[r + 1]])
+    vals = np.asarray(values)[part_of].tolist()
+    return [({"type": "Polygon", "coordinates": poly}, v) for poly, v in zip(polys, vals, strict=True)]
+
+
 def _pixel_bounds(bounds: np.ndarray, transform, width: int, height: int):
     a, c, e, f = transform.a, transform.c, transform.e, transform.f
     col0 = np.floor((bounds[:, 0] - c) / a).astype(np.int64)
@@ -203,10 +222,10 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
         loc = np.arange(1, m + 1, dtype=np.int32)
         small = touched[members]
         if small.any():
-            labels = rasterize(zip(shapes[members][small], loc[small], strict=False), out_shape=out_shape,
+            labels = rasterize(_burn_list(shapes[members][small], loc[small]), out_shape=out_shape,
                                transform=wt, fill=0, dtype="int32", all_touched=True)
         if (~small).any():
-            lab2 = rasterize(zip(shapes[members][~small], loc[~small], strict=False), out_shape=out_shape,
+            lab2 = rasterize(_burn_list(shapes[members][~small], loc[~small]), out_shape=out_shape,
                              transform=wt, fill=0, dtype="int32", all_touched=False)
             labels = np.where(lab2 > 0, lab2, labels)
         sel = labels > 0

@@ -361,8 +361,22 @@ def map_uses(values: pd.Series, preset: str, known_uses, overrides: dict[str, st
     notes = []
     unknown: dict[str, int] = {}
     defaulted = 0
+    cache: dict = {}
     for v in raw:
         s = "" if v is None else str(v).strip()
+        if s in cache:
+            u, note, unk = cache[s]
+            if unk:
+                unknown[s] = unknown.get(s, 0) + 1
+            if u is None and default_use is None:
+                use.append(None)
+                notes.append(note)
+                continue
+            defaulted += u is not None and note != ""
+            use.append(u)
+            notes.append(note)
+            continue
+        unk = False
         if s == "" or s.lower() in ("nan", "none", "null"):
             u, note = None, "use missing"
         elif s in overrides:
@@ -380,14 +394,17 @@ def map_uses(values: pd.Series, preset: str, known_uses, overrides: dict[str, st
             else:
                 u, note = None, f"use '{s}' not in the use-type map"
                 unknown[s] = unknown.get(s, 0) + 1
+                unk = True
         if u is None:
             if default_use is None:
+                cache[s] = (None, note, unk)
                 use.append(None)
                 notes.append(note)
                 continue
             defaulted += 1
             u = known.get(default_use.lower(), default_use)
             note = f"{note}: default use {u}"
+        cache[s] = (u, note, unk)
         use.append(u)
         notes.append(note)
     if default_use is None and any(u is None for u in use):
