@@ -309,7 +309,7 @@ def _per_use(values: pd.Series, table, name: str, unconditioned_default: float |
         bad = [k for k, v in lut.items() if not np.isfinite(v) or v <= 0]
         if bad:
             raise ConfigError(f"must be > 0 (use type {bad[0]}: {lut[bad[0]]}).", key=f"heights.{name}.{bad[0]}")
-        return values.map(lambda u: lut.get(str(u).lower(), np.nan)).astype(float)
+        return values.astype(str).str.lower().map(lut).astype(float)
     v = float(table)
     if not np.isfinite(v) or v <= 0:
         raise ConfigError(f"must be > 0, got {table}.", key=f"heights.{name}")
