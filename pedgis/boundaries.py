@@ -368,7 +368,8 @@ def prepare_district(
     ids, attribute_filter : functional boundary members (ids list; ``{column: value(s)}``)
     virtual_assets : off-site assets (see :func:`virtual_assets_table`)
     dsm, dtm, ndsm : :class:`~pedgis.io.raster.RasterSource` (DSM and DTM, or an nDSM)
-    height_percentile : robust percentile of the nDSM in a footprint [%]
+    height_percentile : percentile of the nDSM in a footprint [%] (low: the eave height, see
+        :data:`pedgis.heights.DEFAULT_PERCENTILE`)
     edge_buffer_m : negative buffer against facades and overhanging trees [m]
     ground_threshold_m : nDSM below this is ground [m]
     group_by_id : group rows sharing a building id into one building

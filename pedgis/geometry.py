@@ -82,6 +82,18 @@ def _polygonal_part(geom):
     return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
+def _is_bowtie(geom) -> bool:
+    """True for a single polygon without holes whose ring has 4 distinct vertices and crosses itself."""
+    if shapely.get_type_id(geom) != 3 or shapely.get_num_interior_rings(geom) > 0:
+        return False
+    xy = shapely.get_coordinates(geom.exterior)[:-1]
+    distinct = xy[np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]]
+    if len(distinct) != 4:
+        return False
+    ring = shapely.LineString(np.vstack([distinct, distinct[:1]]))
+    return not ring.is_simple
+
+
 @dataclass
 class Repaired:
     """Result of :func:`repair_geometries` (arrays aligned with the input rows)."""
@@ -181,6 +193,14 @@ def repair_geometries(geoms) -> Repaired:
     valid[ok] = shapely.is_valid(g[ok])
     for i in np.flatnonzero(ok & ~valid):
         why = shapely.is_valid_reason(g[i])
+        if _is_bowtie(g[i]):
+            # a quadrilateral whose ring crosses itself: two vertices swapped in digitising; the
+            # building is the quadrilateral through the same four corners (its convex hull), not
+            # the two triangles make_valid would keep
+            g[i] = shapely.convex_hull(g[i])
+            flags = add_flag(flags, np.arange(n) == i,
+                             f"bow-tie quadrilateral repaired as its convex hull ({why}; two vertices swapped)")
+            continue
         fixed = _polygonal_part(shapely.make_valid(g[i]))
         if fixed is None or fixed.area <= 0:
             reasons[i] = f"invalid geometry without area after repair ({why})"

@@ -1,7 +1,8 @@
 """Building heights from roof rasters, floors and floor areas (step 1, paper §2.1–2.2).
 
 Height per footprint from a normalised DSM: nDSM = DSM − DTM (or DSM − a ground elevation
-attribute, or a given nDSM), summarised by a robust percentile of the pixels inside the footprint.
+attribute, or a given nDSM), summarised by a low percentile of the pixels inside the footprint
+(the eave height, which storeys divide).
 Pixels that cannot describe the roof are left out: nodata (never read as 0), pixels near the
 footprint edge (a negative buffer, which removes facades, eaves and most overhanging tree
 crowns), and pixels at ground level (a misaligned footprint). A high percentile spread is
@@ -22,16 +23,25 @@ import shapely
 
 from .progress import ProgressCallback, no_progress
 
-#: Default robust percentile of the nDSM inside a footprint [%]. 3D BAG's LoD1.2 block height
-#: uses the 70th percentile of roof points (Peters et al. 2022, doi:10.1007/s41064-022-00193-y).
-DEFAULT_PERCENTILE = 70.0
+#: Default percentile of the nDSM inside a footprint [%]. ``height_m`` is the eave height, the
+#: height storeys divide (floors = eave height / storey height, like the Italian *altezza in
+#: gronda*). On a pitched roof the roof pixels spread evenly from the eave to the ridge, so a low
+#: percentile is the eave; it is also untouched by tree crowns over the roof, which lift the upper
+#: percentiles. On the sample district (exact pitched roofs, 0.5 m DSM) p5 gives the eave within
+#: +0.5 m and the storeys of 96 % of the buildings, p70 only 6 % (ridge-biased by 2.2 m). 3D BAG
+#: publishes the same family of roof-height percentiles (min, 50, 70, max; Peters et al. 2022,
+#: doi:10.1007/s41064-022-00193-y).
+DEFAULT_PERCENTILE = 5.0
 #: Default negative buffer [m] against facades, eaves and overhanging crowns (one 1-m pixel
 #: halved: the footprint edge is uncertain by about half a LiDAR pixel).
 DEFAULT_EDGE_BUFFER_M = 0.5
 #: nDSM below this [m] is ground, not roof (a footprint misaligned with the raster).
 DEFAULT_GROUND_THRESHOLD_M = 1.0
-#: p90 − p10 of the nDSM above this [m] is flagged (vegetation over the roof, a tower).
-SPREAD_FLAG_M = 8.0
+#: When the nDSM spread from the chosen percentile to p95 exceeds this [m] — more than a pitched
+#: roof rises (ridges stand 2–5 m above the eave) — the footprint holds parts of different heights
+#: (a lower wing, a tower) or vegetation over much of the roof: the median is used instead and the
+#: building is flagged.
+MAX_ROOF_RISE_M = 6.0
 #: Largest credible nDSM value [m]; above it a pixel is treated as nodata (spikes, birds).
 MAX_NDSM_M = 1000.0
 
@@ -48,7 +58,7 @@ class FootprintHeights:
     n_pixels : pixels of the rasterised footprint inside the raster
     n_nodata : of which nodata in the DSM or DTM
     n_ground : of which below the ground threshold
-    spread_m : p90 − p10 of the kept pixels [m]
+    spread_m : p95 minus the chosen percentile of the kept pixels [m]
     coverage : share of the rasterised footprint area that lies inside the raster [-]
     notes : data-quality note per footprint ("" when none)
     """
@@ -144,7 +154,8 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
     surface : :class:`~pedgis.io.raster.RasterSource`, DSM or nDSM [m]
     ground : RasterSource on the same grid, DTM [m], optional
     ground_elevation : array of ground elevations per footprint [m], optional
-    percentile : robust percentile of the kept nDSM pixels [%]
+    percentile : percentile of the kept nDSM pixels [%] (low: the eave height); when p95 lies more
+        than :data:`MAX_ROOF_RISE_M` above it, the median is used and the footprint flagged
     edge_buffer_m : negative buffer applied before rasterising [m]; skipped (footprint used as
         is) when the buffered footprint would cover fewer than 3 pixels
     ground_threshold_m : pixels with nDSM below this are ground, not roof [m]
@@ -244,9 +255,10 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
         n_pix[members] = np.bincount(lab, minlength=m)
         n_nod[members] = np.bincount(lab[bad], minlength=m)
         n_gnd[members] = np.bincount(lab[low], minlength=m)
-        pct = group_percentiles(lab[keep], vals[keep], m, [percentile, 10.0, 90.0])
-        height[members] = pct[0]
-        spread[members] = pct[2] - pct[1]
+        pct = group_percentiles(lab[keep], vals[keep], m, [percentile, 50.0, 95.0])
+        rise = pct[2] - pct[0]
+        height[members] = np.where(rise > MAX_ROOF_RISE_M, pct[1], pct[0])
+        spread[members] = rise
     progress(1.0, "heights from raster: done")
     with np.errstate(divide="ignore", invalid="ignore"):
         coverage = np.where(shape_area > 0, n_pix * px_area / shape_area, 0.0)
@@ -280,8 +292,8 @@ def _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height,
     add(~no_roof & (gnd_share > 0.3),
         lambda i: f"{gnd_share[i]:.0%} of the footprint pixels below {thr:g} m (footprint misaligned with the raster?)")
     sp = np.where(np.isfinite(spread), spread, 0.0)
-    add(sp > SPREAD_FLAG_M, lambda i: f"nDSM varies by {sp[i]:.1f} m (p10–p90) inside the footprint: "
-        "vegetation over the roof, a tower or mixed heights")
+    add(sp > MAX_ROOF_RISE_M, lambda i: f"nDSM rises {sp[i]:.1f} m across the roof (more than a pitched "
+        "roof: a lower wing, a tower or vegetation over the roof): median height taken")
     return out
 
 

@@ -76,12 +76,18 @@ def test_flags_summary_warning():
 # ----------------------------------------------------------------------------- hygiene
 
 def test_self_intersecting_polygon_is_repaired_and_flagged():
-    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])  # two triangles of 10 × 5 / 2 = 25 m²
-    res = run(frame([bowtie]))
+    # a bow-tie: the 10 × 10 m square with two vertices swapped; the building is the square
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    # two triangles touching at (30, 5) in one ring: make_valid keeps both, 2 × (10 × 10 / 2) = 100 m²
+    eight = Polygon([(20, 0), (30, 5), (40, 0), (40, 10), (30, 5), (20, 10)])
+    res = run(frame([bowtie, eight]))
     r = row(res, "b0")
     assert r["included"]
-    assert "invalid geometry repaired (Self-intersection" in r["flags"]
-    assert r["footprint_area_m2"] == pytest.approx(50.0)
+    assert "bow-tie quadrilateral repaired as its convex hull (Self-intersection" in r["flags"]
+    assert r["footprint_area_m2"] == pytest.approx(100.0)
+    e = row(res, "b1")
+    assert "invalid geometry repaired (Ring Self-intersection" in e["flags"]
+    assert e["footprint_area_m2"] == pytest.approx(100.0)
 
 
 def test_multipart_building():

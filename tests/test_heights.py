@@ -295,3 +295,33 @@ def test_floors_and_floor_area_by_hand():
     assert np.isnan(floors_from_height([np.nan], 3.0)[0])
     # 150 m² × 4 floors × 0.8 = 480 m²
     assert floor_area_m2(150.0, 4.0, 0.8) == pytest.approx(480.0)
+
+
+def test_lower_wing_takes_the_median_and_is_flagged():
+    # a 12 m main block (30 × 20 m) with a 3 m wing (10 × 20 m, 25 % of the footprint) in one footprint
+    dtm = terrain()
+    main = box(X0 + 20, Y1 - 90, X0 + 50, Y1 - 70)
+    wing = box(X0 + 50, Y1 - 90, X0 + 60, Y1 - 70)
+    nd = np.zeros((H, W), dtype="float32")
+    for geom, h in ((main, 12.0), (wing, 3.0)):
+        nd[rasterize([(geom, 1)], out_shape=(H, W), transform=TR, fill=0, dtype="uint8").astype(bool)] = h
+    dsm = RasterSource.from_array(dtm + nd, TR, CRS)
+    fh = footprint_heights([box(X0 + 20, Y1 - 90, X0 + 60, Y1 - 70)], dsm, RasterSource.from_array(dtm, TR, CRS))
+    # p5 would be the wing (3 m); p95 − p5 = 9 m > 6 m, so the median (the main block, 12 m) is used
+    assert fh.height_m[0] == pytest.approx(12.0, abs=0.01)
+    assert "nDSM rises 9.0 m across the roof" in fh.notes[0] and "median height taken" in fh.notes[0]
+
+
+def test_pitched_roof_gives_the_eave_height():
+    # a gable roof: eave 9 m, ridge 13 m along the middle of a 20 m wide house (rise 4 m over 10 m)
+    dtm = terrain()
+    rows, cols = np.mgrid[0:H, 0:W]
+    y = Y1 - rows - 0.5
+    house = box(X0 + 20, Y1 - 60, X0 + 60, Y1 - 40)
+    inside = rasterize([(house, 1)], out_shape=(H, W), transform=TR, fill=0, dtype="uint8").astype(bool)
+    d = np.abs(y - (Y1 - 50))  # distance from the ridge line [m]
+    nd = np.where(inside, 13.0 - 0.4 * d, 0.0).astype("float32")
+    fh = footprint_heights([house], RasterSource.from_array(dtm + nd, TR, CRS), RasterSource.from_array(dtm, TR, CRS))
+    # kept pixels: 0.5 m inside the eaves, so heights from 9.2 to 13 m evenly: p5 ≈ 9.2 + 0.05 × 3.8 ≈ 9.4 m
+    assert 9.0 < fh.height_m[0] < 9.6
+    assert floors_from_height(fh.height_m, 3.0)[0] == 3  # 9 m eave / 3 m

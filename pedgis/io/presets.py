@@ -131,12 +131,14 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "it_catasto", "Italian cadastre (Agenzia delle Entrate categories A/1 … F/6)",
             fields={
-                "building_id": ("ID_EDIF", "id_edificio", "codice", "id", "ID", "fid"),
+                "building_id": ("CAD_ID", "ID_EDIF", "id_edificio", "codice", "cod_edif", "id", "fid"),
                 "use": ("CATEGORIA", "categoria_catastale", "cat_catast", "categoria"),
-                "floors": ("PIANI", "n_piani", "num_piani", "piani_fuori_terra"),
+                "floors": ("N_PIANI", "PIANI", "num_piani", "piani_fuori_terra"),
                 "height_m": ("ALTEZZA", "altezza", "h_gronda", "altezza_m"),
                 "year": ("ANNO", "anno_costruzione", "anno"),
-                "name": ("INDIRIZZO", "indirizzo", "via", "toponimo"),
+                "name": ("INDIRIZZO", "via", "toponimo"),
+                "persons": ("N_ABIT", "abitanti", "residenti", "n_residenti"),
+                "beds": ("N_LETTI", "posti_letto", "letti"),
             },
             signature=("CATEGORIA", "categoria_catastale", "cat_catast", "foglio", "particella",
                        "mappale", "subalterno", "piani", "n_piani"),

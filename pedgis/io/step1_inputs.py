@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputDataError, PedgisError, PedgisWarning
+from ..heights import DEFAULT_EDGE_BUFFER_M, DEFAULT_GROUND_THRESHOLD_M, DEFAULT_PERCENTILE
 from ..progress import ProgressCallback
 from .presets import PEDGIS_USES, UNCONDITIONED, column_problems, map_uses, resolve_columns
 from .raster import RasterSource, raster_problems
@@ -30,8 +31,9 @@ BUILDINGS_DEFAULTS = {"layer": None, "crs": None, "encoding": None, "preset": "a
                       "use_map": {}, "default_use": "residential", "group_parts": True}
 BOUNDARY_DEFAULTS = {"type": None, "path": None, "layer": None, "crs": None, "rule": "centroid",
                      "min_share_inside": 0.5, "ids": None, "filter": None, "virtual_assets": []}
-HEIGHTS_DEFAULTS = {"dsm": None, "dtm": None, "ndsm": None, "percentile": 70.0, "edge_buffer_m": 0.5,
-                    "ground_threshold_m": 1.0, "tile_size": 2048}
+HEIGHTS_DEFAULTS = {"dsm": None, "dtm": None, "ndsm": None, "percentile": DEFAULT_PERCENTILE,
+                    "edge_buffer_m": DEFAULT_EDGE_BUFFER_M, "ground_threshold_m": DEFAULT_GROUND_THRESHOLD_M,
+                    "tile_size": 2048}
 
 
 @dataclass
