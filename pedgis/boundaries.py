@@ -171,6 +171,7 @@ def _filter_mask(attrs: pd.DataFrame, flt: dict, source_name: str) -> tuple[np.n
 def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_type: str,
                      boundary_shape=None, rule: str = "centroid", min_share_inside: float = 0.5,
                      member_ids: Sequence[str] | None = None, attribute_filter: dict | None = None,
+                     member_uses: Sequence[str] | None = None, uses: pd.Series | None = None,
                      source_name: str = "buildings") -> tuple[np.ndarray, np.ndarray, pd.Series]:
     """Which buildings are inside the district boundary.
 
@@ -185,8 +186,10 @@ def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_typ
     boundary_shape : the geographical perimeter (one shapely geometry, same CRS)
     rule : ``centroid`` (the centroid inside) or ``share`` (at least ``min_share_inside`` of the
         footprint area inside)
-    member_ids, attribute_filter : functional membership (a building is a member when its id is
-        listed or it matches every column of the filter)
+    member_ids, attribute_filter, member_uses : functional membership (a building is a member when
+        its id is listed, it matches every column of the filter, or its pedgis use type is listed,
+        e.g. the use types a heat network serves)
+    uses : pedgis use type per row (for ``member_uses``)
 
     Returns
     -------
@@ -207,7 +210,7 @@ def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_typ
     if not 0 < float(min_share_inside) <= 1:
         raise ConfigError(f"{min_share_inside}: a share in (0, 1] (e.g. 0.5).",
                           key="boundary.min_share_inside")
-    functional = bool(member_ids) or bool(attribute_filter)
+    functional = bool(member_ids) or bool(attribute_filter) or bool(member_uses)
     kind = boundary_type
     if boundary_type == "virtual":
         kind = "geographical" if boundary_shape is not None else ("functional" if functional else "none")
@@ -273,6 +276,9 @@ def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_typ
             m, text = _filter_mask(attrs, attribute_filter, source_name)
             member |= m
             why.append(f"filter {text}")
+        if member_uses and uses is not None:
+            member |= uses.isin(list(member_uses)).to_numpy()
+            why.append(f"use types {', '.join(member_uses)}")
         reasons[:] = np.where(member, "", f"not a member of the functional boundary ({' or '.join(why)})")
         return member, reasons, notes
     return np.ones(n, dtype=bool), reasons, notes
@@ -327,13 +333,14 @@ def prepare_district(
     source_name: str = "buildings",
     preset: str | None = None,
     use_map: dict[str, str] | None = None,
-    default_use: str | None = "residential",
+    default_use: str | None = None,
     known_uses: Sequence[str] | None = None,
     boundary_type: str | None = None,
     boundary_rule: str = "centroid",
     min_share_inside: float = 0.5,
     ids: Sequence[str] | None = None,
     attribute_filter: dict | None = None,
+    member_uses: Sequence[str] | None = None,
     virtual_assets: Sequence[dict] | None = None,
     dsm=None,
     dtm=None,
@@ -358,14 +365,16 @@ def prepare_district(
     source_name : file name for the messages
     preset : ``inspire``, ``osm``, ``bag``, ``cea``, ``it_catasto``, ``generic`` or None (detect)
     use_map : source use value → pedgis use type, overriding the preset's table
-    default_use : use type for missing or unmapped values (flagged); None makes them an error
+    default_use : use type for missing or unmapped values (flagged); None (default) makes them an
+        error listing every such value
     known_uses : the scenario's use types (default: the keys of ``storey_height_m`` plus the
         pedgis defaults)
     boundary_type : ``geographical`` (default when ``boundary`` is given), ``functional``,
         ``virtual`` or ``none`` (default otherwise)
     boundary_rule : ``centroid`` or ``share``
     min_share_inside : minimum footprint share inside the perimeter for the ``share`` rule [-]
-    ids, attribute_filter : functional boundary members (ids list; ``{column: value(s)}``)
+    ids, attribute_filter, member_uses : functional boundary members (ids list;
+        ``{column: value(s)}``; pedgis use types)
     virtual_assets : off-site assets (see :func:`virtual_assets_table`)
     dsm, dtm, ndsm : :class:`~pedgis.io.raster.RasterSource` (DSM and DTM, or an nDSM)
     height_percentile : percentile of the nDSM in a footprint [%] (low: the eave height, see
@@ -560,13 +569,13 @@ def prepare_district(
     inside, b_reasons, b_notes = select_buildings(
         geom, ids, out_attrs, boundary_type=btype, boundary_shape=shape, rule=boundary_rule,
         min_share_inside=min_share_inside, member_ids=member_ids,
-        attribute_filter=attribute_filter, source_name=source_name)
+        attribute_filter=attribute_filter, member_uses=member_uses, uses=use, source_name=source_name)
     reasons = np.array([a if not b else (f"{a}; {b}" if a else b) for a, b in zip(reasons, b_reasons, strict=False)],
                        dtype=object)
     flags = add_flag(flags, (b_notes != "").to_numpy(), b_notes.to_numpy(dtype=object))
     included = reasons == ""
     if boundary_gdf is None:
-        if btype in ("functional", "virtual") and (member_ids or attribute_filter):
+        if btype in ("functional", "virtual") and (member_ids or attribute_filter or member_uses):
             members = geom[included & usable]
             shape_out = shapely.union_all(members) if len(members) else shapely.Polygon()
             rule_out = "member footprints"

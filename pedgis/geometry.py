@@ -199,7 +199,7 @@ def repair_geometries(geoms) -> Repaired:
             # the two triangles make_valid would keep
             g[i] = shapely.convex_hull(g[i])
             flags = add_flag(flags, np.arange(n) == i,
-                             f"bow-tie quadrilateral repaired as its convex hull ({why}; two vertices swapped)")
+                             f"bow-tie quadrilateral repaired as its convex hull: two vertices swapped ({why})")
             continue
         fixed = _polygonal_part(shapely.make_valid(g[i]))
         if fixed is None or fixed.area <= 0:

@@ -83,7 +83,7 @@ def test_self_intersecting_polygon_is_repaired_and_flagged():
     res = run(frame([bowtie, eight]))
     r = row(res, "b0")
     assert r["included"]
-    assert "bow-tie quadrilateral repaired as its convex hull (Self-intersection" in r["flags"]
+    assert "bow-tie quadrilateral repaired as its convex hull: two vertices swapped (Self-intersection" in r["flags"]
     assert r["footprint_area_m2"] == pytest.approx(100.0)
     e = row(res, "b1")
     assert "invalid geometry repaired (Ring Self-intersection" in e["flags"]

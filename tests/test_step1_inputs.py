@@ -70,15 +70,15 @@ def test_validate_reports_every_problem_in_one_pass(district):
     expected = [
         "heights.percentile: 150.0: a percentile in (0, 100]",
         r"boundary.virtual_assets[0].owned_share: 2.0",
-        "buildings.columns.floors: column 'PIANI' not found",
+        "buildings.columns.floors: column 'PIANI' not in the file",
         "buildings.use_map.A/3: 'palace' is not a pedgis use type",
-        "1 feature(s): invalid geometry repaired",
+        "1 feature(s): bow-tie quadrilateral repaired as its convex hull",
         "2 rows share 1 building id(s) (e.g. 3)",
         "edifici.shp and the boundary do not overlap",
         "boundary.ids: 1 id(s) not found in the buildings: 99",
         "boundary.filter.NETWORK: column 'NETWORK' not found",
-        "heights.dsm: ",  # no CRS
-        "heights.dtm: ",  # not found
+        "rasters.dsm: ",  # no CRS
+        "rasters.dtm: ",  # not found
     ]
     for e in expected:
         assert e in text, f"missing: {e}\n---\n{text}"
@@ -93,7 +93,7 @@ def test_validate_clean_inputs_gives_only_warnings(district):
     assert problems, "the fixture has a bow-tie, a duplicated id and two buildings off the DSM roofs"
     assert all(p.severity == "warning" for p in problems), [str(p) for p in problems]
     text = "\n".join(map(str, problems))
-    assert "invalid geometry repaired" in text
+    assert "bow-tie quadrilateral repaired as its convex hull: two vertices swapped" in text
     assert "nDSM below" in text  # buildings 3 and the 4th row have no roof in the DSM
 
 
@@ -103,11 +103,10 @@ def test_validate_missing_buildings_file_and_unknown_uses(district):
     gdf = gpd.read_file(district / "edifici.shp")
     gdf["CATEGORIA"] = ["Q/1", "A/2", "Q/1", "Q/1"]
     gdf.to_file(district / "q.gpkg", engine="pyogrio")
-    problems = step1_problems({"path": "q.gpkg"}, None, None, base_dir=district, **PARAMS)
+    problems = step1_problems({"path": "q.gpkg", "default_use": "residential"}, None, None, base_dir=district, **PARAMS)
     p = [p for p in problems if "'Q/1' (3×)" in p.message]
     assert len(p) == 1 and p[0].severity == "warning" and "default use 'residential'" in p[0].message
-    problems = step1_problems({"path": "q.gpkg", "default_use": ""}, None, None, base_dir=district,
-                              run=False, **PARAMS)
+    problems = step1_problems({"path": "q.gpkg"}, None, None, base_dir=district, run=False, **PARAMS)
     assert [p.severity for p in problems if "'Q/1'" in p.message] == ["error"]
 
 

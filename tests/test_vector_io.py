@@ -245,7 +245,7 @@ def test_generic_and_overrides():
 
 
 def test_column_mapping_errors_list_every_problem():
-    with pytest.raises(InputDataError, match=r"columns.use: column 'USO' not found.*columns.floorz: unknown pedgis field"):
+    with pytest.raises(InputDataError, match=r"columns.use: column 'USO' not in the file.*columns.floorz: unknown pedgis field"):
         resolve_columns(["ID", "CATEGORIA"], columns={"use": "USO", "floorz": "PIANI"})
     with pytest.raises(InputDataError, match="buildings.preset: unknown preset 'ign'"):
         resolve_columns(["ID"], preset="ign")
@@ -271,15 +271,16 @@ def test_italian_category_spellings(raw, expected):
 
 def test_use_mapping_defaults_overrides_and_errors():
     values = pd.Series(["A/2", "Z/9", None, "C/6", "SCUOLA", "yes"])
-    um = map_uses(values, "it_catasto", ["residential", "education"], overrides={"SCUOLA": "education"})
+    um = map_uses(values, "it_catasto", ["residential", "education"], overrides={"SCUOLA": "education"},
+                  default_use="residential")
     assert list(um.use) == ["residential", "residential", "residential", "unconditioned", "education", "residential"]
     assert um.notes[1] == "use 'Z/9' not in the use-type map: default use residential"
     assert um.notes[2] == "use missing: default use residential"
     assert um.unknown == {"Z/9": 1, "yes": 1}
-    with pytest.raises(InputDataError, match=r"use values without a pedgis use type: 'Z/9' \(1×\), 'yes' \(1×\); 1 building\(s\) have no use value"):
+    with pytest.raises(InputDataError, match=r"unknown use type\(s\) 'YES' \(1×\), 'Z/9' \(1×\); 1 building\(s\) have no use value"):
         map_uses(values, "it_catasto", ["residential"], overrides={"SCUOLA": "education"}, default_use=None)
     with pytest.raises(InputDataError, match="buildings.use_map.SCUOLA: 'school' is not a pedgis use type"):
-        map_uses(values, "it_catasto", ["residential"], overrides={"SCUOLA": "school"})
+        map_uses(values, "it_catasto", ["residential"], overrides={"SCUOLA": "school"}, default_use="residential")
     # OSM building=yes says nothing about the use: default, flagged
     um = map_uses(pd.Series(["yes", "house"]), "osm", ["residential"], default_use="office")
     assert list(um.use) == ["office", "residential"]

@@ -270,7 +270,7 @@ def column_problems(available, columns: dict[str, str] | None, source_name: str 
             )
         elif col not in (None, "") and col not in available:
             out.append(
-                f"{source_name}.columns.{fld}: column '{col}' not found in the data; available "
+                f"{source_name}.columns.{fld}: column '{col}' not in the file; available "
                 f"columns: {', '.join(map(str, available))}."
             )
     return out
@@ -324,7 +324,7 @@ class UseMapping:
 
 
 def map_uses(values: pd.Series, preset: str, known_uses, overrides: dict[str, str] | None = None,
-             default_use: str | None = "residential", source_name: str = "buildings") -> UseMapping:
+             default_use: str | None = None, source_name: str = "buildings") -> UseMapping:
     """Translate source use values into pedgis use types.
 
     Order per value: the scenario's ``use_map`` overrides (exact text, then case-insensitive);
@@ -411,12 +411,17 @@ def map_uses(values: pd.Series, preset: str, known_uses, overrides: dict[str, st
         notes.append(note)
     if default_use is None and any(u is None for u in use):
         missing = sum(1 for u in use if u is None) - sum(unknown.values())
-        listed = ", ".join(f"'{k}' ({n}×)" for k, n in sorted(unknown.items()))
+        shown: dict[str, int] = {}
+        for k, n in unknown.items():  # as the lookup sees them (case-folded, codes normalised)
+            key = normalise_use_value(k, table) or k
+            shown[key] = shown.get(key, 0) + n
+        listed = ", ".join(f"'{k}' ({n}×)" for k, n in sorted(shown.items()))
+        first = next(iter(sorted(unknown)), "VALUE")
         raise InputDataError(
-            f"{source_name}: use values without a pedgis use type: {listed or 'none'}"
-            f"{f'; {missing} building(s) have no use value' if missing else ''}. Map them in the "
-            f"scenario's [buildings.use_map] (\"VALUE\" = \"residential\"), or set "
-            "`buildings.default_use` to take a default (flagged per building)."
+            f"{source_name}: unknown use type(s) {listed or 'none'}"
+            f"{f'; {missing} building(s) have no use value' if missing else ''}. Map each to a pedgis "
+            f"use type in the scenario's [buildings.use_map] (e.g. `\"{first}\" = \"residential\"`), or set "
+            "`buildings.default_use` to give them a default (flagged per building)."
         )
     return UseMapping(use=pd.Series(use, index=values.index, dtype=object),
                       notes=pd.Series(notes, index=values.index, dtype=object),

@@ -9,6 +9,7 @@ inputs instead of stopping at the first, each with where it is and how to fix it
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -28,9 +29,10 @@ from .vector import VectorData, read_vector_data
 
 #: Defaults of the keys this module reads (documented in docs/config.md).
 BUILDINGS_DEFAULTS = {"layer": None, "crs": None, "encoding": None, "preset": "auto", "columns": {},
-                      "use_map": {}, "default_use": "residential", "group_parts": True}
+                      "use_map": {}, "default_use": None, "group_parts": True}
 BOUNDARY_DEFAULTS = {"type": None, "path": None, "layer": None, "crs": None, "rule": "centroid",
-                     "min_share_inside": 0.5, "ids": None, "filter": None, "virtual_assets": []}
+                     "min_share_inside": 0.5, "ids": None, "filter": None, "member_uses": None,
+                     "virtual_assets": []}
 HEIGHTS_DEFAULTS = {"dsm": None, "dtm": None, "ndsm": None, "percentile": DEFAULT_PERCENTILE,
                     "edge_buffer_m": DEFAULT_EDGE_BUFFER_M, "ground_threshold_m": DEFAULT_GROUND_THRESHOLD_M,
                     "tile_size": 2048}
@@ -130,11 +132,47 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
         for key in ("dsm", "dtm", "ndsm"):
             rp = _path(base_dir, _get(heights, key, HEIGHTS_DEFAULTS))
             if rp is not None:
-                setattr(inputs, key, RasterSource.open(rp, what=f"heights.{key}"))
+                setattr(inputs, key, RasterSource.open(rp, what=f"rasters.{key}"))
     except PedgisError:
         inputs.close()
         raise
     return inputs
+
+
+def scenario_sections(doc: Mapping) -> tuple[dict, dict, dict]:
+    """The ``buildings``, ``boundary`` and ``heights`` mappings of this module from a validated
+    scenario document (:attr:`pedgis.config.Scenario.doc`).
+
+    * ``[rasters]`` paths (dsm, dtm, ndsm) join the heights mapping;
+    * a geographical boundary without a polygon file takes every building (``none``);
+    * ``boundary.members`` are the functional boundary's ids; a functional boundary without
+      members or filter takes the buildings the heat-network systems serve (their ``buildings``
+      and ``uses``; every building when one of them is the ``default`` system).
+    """
+    b = dict(doc.get("buildings", {}))
+    b["columns"] = {k: v for k, v in (b.get("columns") or {}).items() if v is not None}
+    bnd = dict(doc.get("boundary", {}))
+    t = bnd.get("type") or "geographical"
+    if t == "geographical" and not bnd.get("path"):
+        t = "none"
+    bnd["type"] = t
+    bnd["ids"] = list(bnd.get("members") or []) or None
+    if t == "functional" and not bnd["ids"] and not bnd.get("filter"):
+        ids: list[str] = []
+        uses: list[str] = []
+        everyone = False
+        for s in (doc.get("systems") or {}).values():
+            if isinstance(s, Mapping) and s.get("network"):
+                ids += [str(x) for x in s.get("buildings") or []]
+                uses += [str(x) for x in s.get("uses") or []]
+                everyone |= bool(s.get("default"))
+        if everyone:
+            bnd["type"] = "none"
+        else:
+            bnd["ids"] = list(dict.fromkeys(ids)) or None
+            bnd["member_uses"] = list(dict.fromkeys(uses)) or None
+    h = {**(doc.get("heights") or {}), **{k: v for k, v in (doc.get("rasters") or {}).items() if v is not None}}
+    return b, bnd, h
 
 
 def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights: Mapping | None = None) -> dict:
@@ -151,7 +189,8 @@ def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights:
         "boundary_type": btype,
         "boundary_rule": _get(boundary, "rule", BOUNDARY_DEFAULTS),
         "min_share_inside": float(_get(boundary, "min_share_inside", BOUNDARY_DEFAULTS)),
-        "ids": _get(boundary, "ids", BOUNDARY_DEFAULTS),
+        "ids": _get(boundary, "ids", BOUNDARY_DEFAULTS) or None,
+        "member_uses": _get(boundary, "member_uses", BOUNDARY_DEFAULTS) or None,
         "attribute_filter": _as_dict(_get(boundary, "filter", BOUNDARY_DEFAULTS)) or None,
         "virtual_assets": [_as_dict(a) for a in (_get(boundary, "virtual_assets", BOUNDARY_DEFAULTS) or [])],
         "height_percentile": float(_get(heights, "percentile", HEIGHTS_DEFAULTS)),
@@ -215,7 +254,8 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
 
     def err(where, exc_or_msg, severity="error"):
         msg = str(exc_or_msg).strip()
-        if where and not msg.startswith(where) and "/" not in where and "\\" not in where:
+        keyed = re.match(r"^[a-z_]+\.[^\s:]+: ", msg) is not None  # already starts with a key path
+        if where and not keyed and not msg.startswith(where) and "/" not in where and "\\" not in where:
             msg = f"{where}: {msg}"
         problems.append(Problem(severity, where, msg))
 
@@ -300,11 +340,12 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
         if cmap is not None and "building_id" in cmap.columns:
             idc = gdf[cmap.columns["building_id"]]
             dup = idc[idc.notna() & idc.duplicated(keep=False)]
-            if len(dup):
-                err(f"buildings.columns.building_id ({cmap.columns['building_id']})",
-                    f"{len(dup)} rows share {dup.nunique()} building id(s) (e.g. {', '.join(map(str, dup.unique()[:5]))}): "
-                    "grouped into one building each (parts or duplicates, flagged); set "
-                    "buildings.group_parts = false to keep them apart.", "warning")
+            if len(dup):  # replaced by the full run's flags below when it runs
+                where = f"buildings.columns.building_id ({cmap.columns['building_id']})"
+                geometry_notes.append(Problem("warning", where, (
+                    f"{where}: {len(dup)} rows share {dup.nunique()} building id(s) (e.g. "
+                    f"{', '.join(map(str, dup.unique()[:5]))}): grouped into one building each (parts or "
+                    "duplicates, flagged); set buildings.group_parts = false to keep them apart.")))
             if idc.isna().any():
                 err(f"buildings.columns.building_id ({cmap.columns['building_id']})",
                     f"{int(idc.isna().sum())} rows without a building id: ids generated from the row number.",
@@ -351,14 +392,14 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
     for key, rp in rpaths.items():
         if rp is None:
             continue
-        for msg in raster_problems(rp, f"heights.{key}"):
-            err(f"heights.{key}", msg)
+        for msg in raster_problems(rp, f"rasters.{key}"):
+            err(f"rasters.{key}", msg)
     if rpaths["dsm"] is not None and rpaths["dtm"] is None and rpaths["ndsm"] is None:
         if cmap is None or "ground_elevation_m" not in cmap.columns:
-            err("heights.dtm", "heights.dtm: a DSM without a DTM (or a ground elevation column) cannot "
-                "give building heights; add the DTM, or an nDSM as heights.ndsm.", "warning")
+            err("rasters.dtm", "rasters.dtm: a DSM without a DTM (or a ground elevation column) cannot "
+                "give building heights; add the DTM, or an nDSM as rasters.ndsm.", "warning")
     if rpaths["dtm"] is not None and rpaths["dsm"] is None:
-        err("heights.dsm", "heights.dsm: a DTM without a DSM is not used; add the DSM.", "warning")
+        err("rasters.dsm", "rasters.dsm: a DTM without a DSM is not used; add the DSM.", "warning")
     ref = rpaths["ndsm"] or rpaths["dsm"]
     if gdf is not None and ref is not None and not raster_problems(ref, "x"):
         from ..crs import align_to_raster
@@ -368,7 +409,7 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
                 warnings.simplefilter("ignore", PedgisWarning)
                 align_to_raster(gdf, r.crs, r.bounds, ref.name, bpath.name)
         except InputDataError as exc:
-            err(f"heights.{'ndsm' if rpaths['ndsm'] else 'dsm'}", exc)
+            err(f"rasters.{'ndsm' if rpaths['ndsm'] else 'dsm'}", exc)
 
     # ---- a full run when nothing blocks it: data-quality flags as warnings
     if run and not any(p.severity == "error" for p in problems) and storey_height_m is not None:
@@ -400,21 +441,19 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
             if (b["height_source"] == "default").all() and len(b):
                 err("heights", "heights: every building gets a default height (no height or floors "
                     "attribute, no usable raster); name the column (buildings.columns.floors or "
-                    ".height_m) or give heights.dsm and heights.dtm.", "warning")
+                    ".height_m) or give rasters.dsm and rasters.dtm.", "warning")
     problems.extend(geometry_notes)
     return problems
 
 
 def _kind(note: str) -> str:
     """The kind of a flag note, without its per-building numbers and names."""
-    import re
-
     kind = re.sub(r"\([^)]*\)", "", note)
     kind = re.sub(r"'[^']*'", "'…'", kind)
     kind = re.sub(r"\b\d+(\.\d+)?\b", "n", kind)
     kind = re.sub(r"\bbuilding \S+ ", "building ", kind)
     kind = re.sub(r"\bid \S+ ", "id ", kind)
-    return re.sub(r"\s+", " ", kind).strip()
+    return re.sub(r"\s+", " ", kind).replace(" :", ":").strip()
 
 
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:

@@ -329,8 +329,8 @@ def read_vector_data(
     path = Path(path)
     if not path.exists():
         raise InputDataError(
-            f"{path}: file not found. Check `{what}.path` in the scenario file (paths are relative "
-            "to the scenario file) or the path on the command line."
+            f"{path}: file not found. Check the path (`{what}.path` in the scenario file; relative "
+            "paths start from the scenario's folder) or the path on the command line."
         )
     fmt = FORMATS.get(path.suffix.lower(), path.suffix.lstrip(".") or "vector file")
     messages: list[str] = []
