@@ -257,8 +257,8 @@ def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_typ
         return inside, reasons, notes
     if kind == "functional":
         if not functional:
-            raise ConfigError("a functional boundary needs `boundary.ids` (a list of building ids) or "
-                              "`boundary.filter` (e.g. { heat_network = \"DH1\" }).", key="boundary.ids")
+            raise ConfigError("a functional boundary needs `boundary.members` (a list of building ids) or "
+                              "`boundary.filter` (e.g. { heat_network = \"DH1\" }).", key="boundary.members")
         member = np.zeros(n, dtype=bool)
         why = []
         if member_ids:
@@ -269,7 +269,7 @@ def select_buildings(geoms, ids: pd.Series, attrs: pd.DataFrame, *, boundary_typ
                 shown = ", ".join(unknown[:20]) + (f" … ({len(unknown)} in all)" if len(unknown) > 20 else "")
                 raise ConfigError(f"building id(s) not found in {source_name}: {shown}. Check the ids "
                                   "against the building id column (buildings.columns.building_id).",
-                                  key="boundary.ids")
+                                  key="boundary.members")
             member |= ids.astype(str).isin(set(wanted)).to_numpy()
             why.append("id list")
         if attribute_filter:

@@ -286,11 +286,11 @@ def test_functional_boundary_by_ids_and_by_filter():
 
 def test_functional_boundary_errors():
     gdf = frame([box(0, 0, 10, 10)], ID=["a"], RETE=["DH1"])
-    with pytest.raises(ConfigError, match=r"boundary.ids: building id\(s\) not found in buildings: zz"):
+    with pytest.raises(ConfigError, match=r"boundary.members: building id\(s\) not found in buildings: zz"):
         run(gdf, boundary_type="functional", ids=["a", "zz"])
     with pytest.raises(ConfigError, match="boundary.filter.NET: column 'NET' not found"):
         run(gdf, boundary_type="functional", attribute_filter={"NET": "x"})
-    with pytest.raises(ConfigError, match="boundary.ids: a functional boundary needs"):
+    with pytest.raises(ConfigError, match="boundary.members: a functional boundary needs"):
         run(gdf, boundary_type="functional")
     with pytest.raises(ConfigError, match="boundary.path: a geographical boundary needs a polygon file"):
         run(gdf, boundary_type="geographical")

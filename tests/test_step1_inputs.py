@@ -61,7 +61,7 @@ def test_validate_reports_every_problem_in_one_pass(district):
     _write_raster(district / "nocrs.tif", np.zeros((10, 10)), crs=None)
     problems = step1_problems(
         {"path": "edifici.shp", "columns": {"floors": "PIANI"}, "use_map": {"A/3": "palace"}},
-        {"path": "far.gpkg", "ids": ["1", "99"], "filter": {"NETWORK": "x"},
+        {"path": "far.gpkg", "members": ["1", "99"], "filter": {"NETWORK": "x"},
          "virtual_assets": [{"name": "w", "technology": "wind", "carrier": "electricity",
                              "annual_kwh": 1, "owned_share": 2}]},
         {"dsm": "nocrs.tif", "dtm": "missing.tif", "percentile": 150},
@@ -75,7 +75,7 @@ def test_validate_reports_every_problem_in_one_pass(district):
         "1 feature(s): bow-tie quadrilateral repaired as its convex hull",
         "2 rows share 1 building id(s) (e.g. 3)",
         "edifici.shp and the boundary do not overlap",
-        "boundary.ids: 1 id(s) not found in the buildings: 99",
+        "boundary.members: 1 id(s) not found in the buildings: 99",
         "boundary.filter.NETWORK: column 'NETWORK' not found",
         "rasters.dsm: ",  # no CRS
         "rasters.dtm: ",  # not found
@@ -111,7 +111,7 @@ def test_validate_missing_buildings_file_and_unknown_uses(district):
 
 
 def test_prepare_kwargs_checks_keys():
-    kw = prepare_kwargs({"preset": "auto", "columns": {"use": "CAT"}}, {"type": "functional", "ids": [1]},
+    kw = prepare_kwargs({"preset": "auto", "columns": {"use": "CAT"}}, {"type": "functional", "members": [1]},
                         {"percentile": 60})
     assert kw["preset"] is None and kw["columns"] == {"use": "CAT"} and kw["height_percentile"] == 60
     with pytest.raises(ConfigError, match="heights.edge_buffer_m: -1.0 m"):
@@ -120,3 +120,69 @@ def test_prepare_kwargs_checks_keys():
         prepare_kwargs({}, None, {"tile_size": 8})
     with pytest.raises(ConfigError, match="buildings.path: missing"):
         run_step1({}, None, None, **PARAMS)
+
+
+# ----------------------------------------------------------------------------- the engine's scenario
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_pipeline_runs_the_sample_shapefile_with_its_dsm_and_dtm():
+    """`pedgis run` path: the sample district's cadastral shapefile (Italian categories, defects)
+    plus its DSM/DTM; the building without floors or height gets its height from the nDSM."""
+    import pandas as pd
+
+    from pedgis.config import load_scenario
+    from pedgis.pipeline import run
+
+    sc = load_scenario(ROOT / "sample_data" / "scenario.toml")
+    sc.doc["rasters"]["dsm"] = ROOT / "sample_data" / "dsm.tif"
+    sc.doc["rasters"]["dtm"] = ROOT / "sample_data" / "dtm.tif"
+    with pytest.warns(Warning):
+        res = run(sc)
+    b = res.buildings.set_index("building_id")
+    truth = pd.read_csv(ROOT / "sample_data" / "truth_heights.csv", dtype={"CAD_ID": str}).set_index("CAD_ID")
+    assert len(b) == len(truth) == 117  # 118 rows, the split building grouped
+    assert res.district["n_buildings"] == 117
+    missing = truth.index[truth["defect"] == "missing_height"][0]
+    assert b.loc[missing, "height_source"] == "ndsm"
+    assert abs(b.loc[missing, "height_m"] - truth.loc[missing, "eave_height_m"]) < 0.5
+    bowtie = truth.index[truth["defect"] == "self_intersection"][0]
+    assert b.loc[bowtie, "footprint_area_m2"] == pytest.approx(truth.loc[bowtie, "true_footprint_area_m2"], rel=1e-3)
+    # the boundary cuts two buildings: the centroid rule keeps the one 80 % inside, not the 31 % one
+    for rel, inside in (("straddles_centroid_inside", True), ("straddles_centroid_outside", False)):
+        bid = truth.index[truth["boundary"] == rel][0]
+        assert bool(b.loc[bid, "included"]) is inside
+        assert "crosses the district boundary" in b.loc[bid, "flags"]
+    assert (b.loc[truth.index[truth["boundary"] == "outside"], "exclusion_reason"]
+            == "centroid outside the geographical boundary").all()
+
+
+def test_check_scenario_reports_step1_errors_and_notes(tmp_path):
+    import shutil
+
+    from pedgis.config import check_scenario
+
+    notes: list[str] = []
+    assert check_scenario(ROOT / "sample_data" / "scenario.toml", notes=notes) == []
+    assert any("bow-tie quadrilateral" in n for n in notes)
+    for f in (ROOT / "sample_data").glob("buildings.*"):
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(ROOT / "sample_data" / "boundary.gpkg", tmp_path)
+    text = (ROOT / "sample_data" / "scenario.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "weather/pvgis_tmy_45N_8E.epw"', "")
+    functional = text.replace('[boundary]\ntype = "geographical"', '[boundary]\ntype = "functional"\nmembers = ["001195", "999999"]')
+    (tmp_path / "s.toml").write_text(functional, encoding="utf-8")
+    problems = check_scenario(tmp_path / "s.toml")
+    assert any(p.startswith("boundary.members: 1 id(s) not found in the buildings: 999999") for p in problems), problems
+    bad = text.replace('[boundary]\ntype = "geographical"', '[boundary]\ntype = "geographical"\nrule = "area"')
+    (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
+    assert any(p.startswith("boundary.rule:") for p in check_scenario(tmp_path / "bad.toml"))
+
+
+def test_config_default_use_must_be_known():
+    from pedgis.config import validate
+
+    _, errors = validate({"buildings": {"path": "b.shp", "default_use": "castle"},
+                          "systems": {"hp": {"kind": "heat_pump", "services": ["sh"], "default": True}}})
+    assert any(e.key == "buildings.default_use" and "not a known use type" in str(e) for e in errors)

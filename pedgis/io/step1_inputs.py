@@ -31,7 +31,7 @@ from .vector import VectorData, read_vector_data
 BUILDINGS_DEFAULTS = {"layer": None, "crs": None, "encoding": None, "preset": "auto", "columns": {},
                       "use_map": {}, "default_use": None, "group_parts": True}
 BOUNDARY_DEFAULTS = {"type": None, "path": None, "layer": None, "crs": None, "rule": "centroid",
-                     "min_share_inside": 0.5, "ids": None, "filter": None, "member_uses": None,
+                     "min_share_inside": 0.5, "members": None, "filter": None, "member_uses": None,
                      "virtual_assets": []}
 HEIGHTS_DEFAULTS = {"dsm": None, "dtm": None, "ndsm": None, "percentile": DEFAULT_PERCENTILE,
                     "edge_buffer_m": DEFAULT_EDGE_BUFFER_M, "ground_threshold_m": DEFAULT_GROUND_THRESHOLD_M,
@@ -156,8 +156,8 @@ def scenario_sections(doc: Mapping) -> tuple[dict, dict, dict]:
     if t == "geographical" and not bnd.get("path"):
         t = "none"
     bnd["type"] = t
-    bnd["ids"] = list(bnd.get("members") or []) or None
-    if t == "functional" and not bnd["ids"] and not bnd.get("filter"):
+    bnd["members"] = list(bnd.get("members") or []) or None
+    if t == "functional" and not bnd["members"] and not bnd.get("filter"):
         ids: list[str] = []
         uses: list[str] = []
         everyone = False
@@ -169,7 +169,7 @@ def scenario_sections(doc: Mapping) -> tuple[dict, dict, dict]:
         if everyone:
             bnd["type"] = "none"
         else:
-            bnd["ids"] = list(dict.fromkeys(ids)) or None
+            bnd["members"] = list(dict.fromkeys(ids)) or None
             bnd["member_uses"] = list(dict.fromkeys(uses)) or None
     h = {**(doc.get("heights") or {}), **{k: v for k, v in (doc.get("rasters") or {}).items() if v is not None}}
     return b, bnd, h
@@ -189,7 +189,7 @@ def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights:
         "boundary_type": btype,
         "boundary_rule": _get(boundary, "rule", BOUNDARY_DEFAULTS),
         "min_share_inside": float(_get(boundary, "min_share_inside", BOUNDARY_DEFAULTS)),
-        "ids": _get(boundary, "ids", BOUNDARY_DEFAULTS) or None,
+        "ids": _get(boundary, "members", BOUNDARY_DEFAULTS) or None,
         "member_uses": _get(boundary, "member_uses", BOUNDARY_DEFAULTS) or None,
         "attribute_filter": _as_dict(_get(boundary, "filter", BOUNDARY_DEFAULTS)) or None,
         "virtual_assets": [_as_dict(a) for a in (_get(boundary, "virtual_assets", BOUNDARY_DEFAULTS) or [])],
@@ -371,16 +371,16 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
         except InputDataError as exc:
             err("boundary.path", exc)
     if gdf is not None and cmap is not None:
-        ids = _get(boundary, "ids", BOUNDARY_DEFAULTS)
+        ids = _get(boundary, "members", BOUNDARY_DEFAULTS)
         if ids:
             if "building_id" not in cmap.columns:
-                err("boundary.ids", "boundary.ids: the buildings have no id column to match "
+                err("boundary.members", "boundary.members: the buildings have no id column to match "
                     "(set buildings.columns.building_id).")
             else:
                 have = set(gdf[cmap.columns["building_id"]].astype(str))
                 unknown = [str(x) for x in ids if str(x) not in have]
                 if unknown:
-                    err("boundary.ids", f"boundary.ids: {len(unknown)} id(s) not found in the buildings: "
+                    err("boundary.members", f"boundary.members: {len(unknown)} id(s) not found in the buildings: "
                         f"{', '.join(unknown[:20])}. Check them against column {cmap.columns['building_id']}.")
         for col in _as_dict(_get(boundary, "filter", BOUNDARY_DEFAULTS)):
             if col not in gdf.columns:
