@@ -25,7 +25,7 @@ from . import needs as nd
 from . import primary as pri
 from . import uses as us
 from .config import NEEDS, Scenario
-from .errors import DataQualityWarning, InputDataError, PedgisWarning
+from .errors import InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
 NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
@@ -690,48 +690,23 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     scenario : :class:`pedgis.config.Scenario`
     progress : callback ``progress(fraction, message)``; may raise Cancelled
     """
-    from .boundaries import prepare_district
-    from .io.vector import read_vector
+    from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
 
     progress = progress or no_progress
     doc = scenario.doc
-    progress(0.0, "reading buildings")
-    bdoc = doc["buildings"]
-    raw = read_vector(bdoc["path"], layer=bdoc.get("layer"), crs=bdoc.get("crs"))
-    cols = {k: v for k, v in bdoc["columns"].items() if v is not None}
-    use_col = cols.get("use")
-    if use_col and use_col not in raw.columns:
-        avail = ", ".join(map(str, raw.columns.drop("geometry")))
-        raise InputDataError(f"{bdoc['path']}: use-type column '{use_col}' (buildings.columns.use) not found; available columns: {avail}. "
-                             "Set buildings.columns.use to one of them.")
-    for key, col in cols.items():
-        if col not in raw.columns and key not in ("building_id", "use"):
-            warnings.warn(f"{bdoc['path']}: column '{col}' (buildings.columns.{key}) not found; that field is treated as missing.",
-                          DataQualityWarning, stacklevel=2)
-    use_map = bdoc.get("use_map") or {}
-    if use_map and use_col:
-        src = raw[use_col].astype(str).str.strip()
-        raw = raw.copy()
-        raw[use_col] = src.map(lambda v: use_map.get(v, v))
-    boundary = None
-    bnd = doc["boundary"]
-    if bnd.get("path") is not None:
-        boundary = read_vector(bnd["path"], layer=bnd.get("layer"), crs=bnd.get("crs"))
     weather = None
     if doc["weather"].get("path") is not None:
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
-    progress(0.1, "step 1: boundary and buildings")
+    progress(0.0, "step 1: buildings, boundary and heights")
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
     step1_notes: list[str] = []
-    step1 = _call_prepare(
-        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
-        default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
-        source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
-        preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
-    )
+    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
+                      gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
+                      known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
