@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# QGIS computing raster statistics must not leave .aux.xml files beside the sample rasters
+os.environ.setdefault("GDAL_PAM_ENABLED", "NO")
+
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_PARENT = ROOT / "qgis_plugin"
 if str(PLUGIN_PARENT) not in sys.path:
