@@ -32,6 +32,21 @@ def artifacts_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def cli_output(tmp_path_factory):
+    """The reference: the output folder of `pedgis run sample_data/scenario.toml` (the command
+    line, in a separate process, in this venv)."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("cli") / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pedgis.cli", "run", str(SAMPLE / "scenario.toml"), "--out", str(out), "--quiet"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _release_layers_before_exit(qgis_app):
     """Clear the project after the session so no layer outlives exitQgis()."""

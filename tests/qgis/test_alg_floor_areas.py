@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from conftest import LAYER_KINDS, SAMPLE, sample_buildings_input
 
@@ -15,14 +12,11 @@ STEP1 = ["included", "use", "footprint_area_m2", "floors", "height_m", "floor_ar
 
 
 @pytest.fixture(scope="module")
-def cli_buildings(tmp_path_factory):
-    """buildings.gpkg of `pedgis run sample_data/scenario.toml` (the reference), by building_id."""
+def cli_buildings(cli_output):
+    """buildings.gpkg of `pedgis run sample_data/scenario.toml` (the reference)."""
     import geopandas as gpd
 
-    out = tmp_path_factory.mktemp("cli") / "out"
-    subprocess.run([sys.executable, "-m", "pedgis.cli", "run", str(SCENARIO), "--out", str(out), "--quiet"],
-                   check=True, capture_output=True, text=True)
-    return gpd.read_file(out / "buildings.gpkg", layer="buildings")
+    return gpd.read_file(cli_output / "buildings.gpkg", layer="buildings")
 
 
 def read(path):

@@ -4,8 +4,6 @@ gives the same district.json numbers as the command line; a cancelled run writes
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from conftest import LAYER_KINDS, SAMPLE, sample_buildings_input
@@ -16,12 +14,9 @@ SCENARIO = SAMPLE / "scenario.toml"
 
 
 @pytest.fixture(scope="module")
-def cli_district(tmp_path_factory):
+def cli_district(cli_output):
     """district.json of `pedgis run sample_data/scenario.toml` (the reference)."""
-    out = tmp_path_factory.mktemp("cli") / "out"
-    subprocess.run([sys.executable, "-m", "pedgis.cli", "run", str(SCENARIO), "--out", str(out), "--quiet"],
-                   check=True, capture_output=True, text=True)
-    return json.loads((out / "district.json").read_text(encoding="utf-8"))
+    return json.loads((cli_output / "district.json").read_text(encoding="utf-8"))
 
 
 NUMBERS = ["pei_kwh", "pee_kwh", "ped_balance_kwh", "pe_nren_kwh", "pe_ren_kwh", "pe_total_kwh", "rer",

@@ -2,5 +2,6 @@
 
 from .floor_areas import FloorAreasAlgorithm
 from .ped_balance import PedBalanceAlgorithm
+from .web_map import WebMapAlgorithm
 
-ALGORITHMS = [PedBalanceAlgorithm, FloorAreasAlgorithm]
+ALGORITHMS = [PedBalanceAlgorithm, FloorAreasAlgorithm, WebMapAlgorithm]
