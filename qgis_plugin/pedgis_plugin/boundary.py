@@ -237,7 +237,7 @@ class DrawBoundaryTool(QgsMapTool):
         super().__init__(canvas)
         self._project = project
         self.points: list[QgsPointXY] = []
-        self.rubber = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.rubber = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
         self.rubber.setStrokeColor(QColor(200, 40, 40, 220))
         self.rubber.setFillColor(QColor(200, 40, 40, 50))
         self.rubber.setWidth(2)
@@ -246,13 +246,13 @@ class DrawBoundaryTool(QgsMapTool):
     # -- geometry ---------------------------------------------------------------------------
     def _redraw(self, moving: QgsPointXY | None = None) -> None:
         pts = list(self.points) + ([moving] if moving is not None else [])
-        self.rubber.reset(QgsWkbTypes.PolygonGeometry)
+        self.rubber.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         for i, p in enumerate(pts):
             self.rubber.addPoint(p, i == len(pts) - 1)
 
     def reset(self) -> None:
         self.points = []
-        self.rubber.reset(QgsWkbTypes.PolygonGeometry)
+        self.rubber.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
 
     def finish(self) -> QgsFeature | None:
         """Close the polygon and store it; returns the new feature (None when too few points)."""

@@ -24,7 +24,7 @@ from qgis.core import (
     QgsRuleBasedRenderer,
     QgsSingleBandPseudoColorRenderer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QColor
 
 from .boundary import style_boundary_layer
@@ -163,7 +163,7 @@ def _count(layer, expression: str) -> int:
     from qgis.core import QgsFeatureRequest
 
     request = QgsFeatureRequest().setFilterExpression(expression).setNoAttributes()
-    request.setFlags(QgsFeatureRequest.NoGeometry)
+    request.setFlags(QgsFeatureRequest.Flag.NoGeometry)
     return sum(1 for _ in layer.getFeatures(request))
 
 
@@ -259,7 +259,7 @@ def style_roof_segments(layer) -> None:
             _rule(_symbol("#000000", "#000000", 0.0, "fdiagonal"), '"usable" IS NOT NULL AND NOT "usable"',
                   tr("not usable for PV"))
         )
-        root.children()[-1].symbol().symbolLayer(0).setStrokeStyle(0)  # Qt.NoPen
+        root.children()[-1].symbol().symbolLayer(0).setStrokeStyle(Qt.PenStyle.NoPen)
     layer.setRenderer(renderer)
     _rank(layer, "roof_segments")
 
@@ -286,12 +286,12 @@ def style_boundary(layer) -> None:
 def style_irradiation(layer) -> None:
     """Annual irradiation raster [kWh m⁻² a⁻¹]: inferno from the 2nd to the 98th percentile."""
     provider = layer.dataProvider()
-    stats = provider.bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    stats = provider.bandStatistics(1, QgsRasterBandStats.Stats.Min | QgsRasterBandStats.Stats.Max)
     lo, hi = stats.minimumValue, stats.maximumValue
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         hi = lo + 1.0
     shader_fn = QgsColorRampShader(lo, hi)
-    shader_fn.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_fn.setColorRampType(QgsColorRampShader.Type.Interpolated)
     items = []
     for i, colour in enumerate(INFERNO):
         v = lo + (hi - lo) * i / (len(INFERNO) - 1)

@@ -159,7 +159,7 @@ class PedgisAlgorithm(QgsProcessingAlgorithm):
         """
         if parameters.get(name) in (None, ""):
             return None, None
-        context.setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
+        context.setInvalidGeometryCheck(QgsFeatureRequest.InvalidGeometryCheck.GeometryNoCheck)
         path, layer_name = self.parameterAsCompatibleSourceLayerPathAndLayerName(
             parameters, name, context, VECTOR_FORMATS, "gpkg", feedback
         )

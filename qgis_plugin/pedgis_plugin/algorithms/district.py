@@ -37,7 +37,7 @@ class DistrictAlgorithm(PedgisAlgorithm):
     def add_district_parameters(self, weather: bool = True) -> None:
         self.addParameter(
             QgsProcessingParameterFeatureSource(
-                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.TypeVectorPolygon]
+                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.SourceType.TypeVectorPolygon]
             )
         )
         for name, label in (
@@ -50,7 +50,7 @@ class DistrictAlgorithm(PedgisAlgorithm):
                 QgsProcessingParameterField(name, label, parentLayerParameterName=self.BUILDINGS, optional=True)
             )
         boundary = QgsProcessingParameterFeatureSource(
-            self.BOUNDARY, self.tr("District boundary"), [QgsProcessing.TypeVectorPolygon], optional=True
+            self.BOUNDARY, self.tr("District boundary"), [QgsProcessing.SourceType.TypeVectorPolygon], optional=True
         )
         layer = find_boundary_layer(QgsProject.instance())
         if layer is not None and layer.featureCount() > 0:

@@ -48,13 +48,13 @@ class FloorAreasAlgorithm(DistrictAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.STOREY_HEIGHT, self.tr("Storey height [m] (empty: scenario or per use type)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=2.0, maxValue=10.0,
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=2.0, maxValue=10.0,
             )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.GROSS_TO_CONDITIONED, self.tr("Conditioned share of gross floor area [-] (empty: scenario)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.01, maxValue=1.0,
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.01, maxValue=1.0,
             )
         )
         self.addParameter(

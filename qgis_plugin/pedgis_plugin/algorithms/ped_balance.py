@@ -74,7 +74,7 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
         )
         pr = QgsProcessingParameterNumber(
             self.PERFORMANCE_RATIO, self.tr("PV performance ratio [-] (empty: scenario)"),
-            QgsProcessingParameterNumber.Double, optional=True, minValue=0.01, maxValue=1.0,
+            QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.01, maxValue=1.0,
         )
         self.addParameter(pr)
         self.addParameter(

@@ -56,7 +56,7 @@ class WebMapAlgorithm(PedgisAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(
             QgsProcessingParameterFile(
-                self.FOLDER, self.tr("pedgis output folder"), behavior=QgsProcessingParameterFile.Folder
+                self.FOLDER, self.tr("pedgis output folder"), behavior=QgsProcessingParameterFile.Behavior.Folder
             )
         )
         self.addParameter(
