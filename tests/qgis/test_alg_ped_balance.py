@@ -175,3 +175,57 @@ def test_cancelled_rerun_keeps_the_previous_complete_output(plugin, project, tmp
                                              "OUTPUT": str(out)}, feedback=cancel.feedback)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.fixture(scope="module")
+def cli_district_with_rasters(tmp_path_factory):
+    """`pedgis run` on the sample scenario plus `[rasters] dsm/dtm` (heights from the nDSM)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("scn")
+    for f in SAMPLE.iterdir():
+        if f.name != "scenario.toml":
+            (folder / f.name).symlink_to(f.resolve())
+    (folder / "scenario.toml").write_text(
+        SCENARIO.read_text(encoding="utf-8") + '\n[rasters]\ndsm = "dsm.tif"\ndtm = "dtm.tif"\n', encoding="utf-8")
+    out = folder / "out"
+    proc = subprocess.run([sys.executable, "-m", "pedgis.cli", "run", str(folder / "scenario.toml"), "--out", str(out),
+                           "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "district.json").read_text(encoding="utf-8")), out
+
+
+def test_dsm_and_dtm_as_raster_layers(plugin, project, cli_district_with_rasters, tmp_path):
+    """DSM and DTM chosen as QGIS raster layers give the run of a scenario naming them."""
+    import geopandas as gpd
+    from qgis.core import QgsRasterLayer
+
+    expected, cli_out = cli_district_with_rasters
+    dsm = QgsRasterLayer(str(SAMPLE / "dsm.tif"), "dsm")
+    dtm = QgsRasterLayer(str(SAMPLE / "dtm.tif"), "dtm")
+    assert dsm.isValid() and dtm.isValid()
+    project.addMapLayers([dsm, dtm])
+    run_balance(shapefile_layer(project), tmp_path / "out", DSM=dsm, DTM=dtm)
+    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
+    assert_same_district(got, expected)
+    heights = gpd.read_file(tmp_path / "out" / "buildings.gpkg", layer="buildings")
+    assert (heights["height_source"] != "default").all() or "ndsm" in set(heights["height_source"])
+    reference = gpd.read_file(cli_out / "buildings.gpkg", layer="buildings")
+    assert sorted(heights["height_m"].round(6)) == sorted(reference["height_m"].round(6))
+
+
+def test_raster_that_is_not_a_file_is_refused(plugin, project, tmp_path):
+    """A raster QGIS computes on the fly (virtual raster calculator) cannot be handed to pedgis:
+    a message saying to save it as a GeoTIFF, not a crash."""
+    from qgis.core import QgsProcessingException, QgsRasterLayer
+
+    uri = (f"?crs=EPSG:32632&extent=420870,4983130,421470,4983710&width=100&height=100"
+           f"&formula=%22dsm@1%22*1&dsm:uri={SAMPLE / 'dsm.tif'}&dsm:provider=gdal")
+    virtual = QgsRasterLayer(uri, "dsm (virtual)", "virtualraster")
+    assert virtual.isValid()
+    project.addMapLayer(virtual)
+    with pytest.raises(QgsProcessingException, match=r"Raster 'dsm \(virtual\)' is not a file \(provider "
+                                                     r"virtualraster\); save it as a GeoTIFF first\."):
+        run_balance(shapefile_layer(project), tmp_path / "out", DSM=virtual)
+    assert not (tmp_path / "out").exists()
