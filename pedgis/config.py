@@ -90,6 +90,7 @@ SCHEMA: list[Key] = [
     _k("buildings.layer", "str", "layer name for multi-layer files"),
     _k("buildings.crs", "str", "CRS to assume when the file has none (e.g. `EPSG:32632`); never guessed"),
     _k("buildings.preset", "str", "attribute preset of a known cadastral format (issue 3)"),
+    _k("buildings.default_use", "str", "use type for buildings whose use value is missing or unmapped (flagged); unset: such buildings are an error"),
     _k("buildings.columns.building_id", "str", "column with a unique building id (else B00001, ...)"),
     _k("buildings.columns.use", "str", "column with the use type", default="use"),
     _k("buildings.columns.floors", "str", "column with the number of floors above ground"),
@@ -108,6 +109,9 @@ SCHEMA: list[Key] = [
     _k("boundary.layer", "str", "layer of the boundary file"),
     _k("boundary.crs", "str", "CRS to assume when the boundary file has none"),
     _k("boundary.members", "list[str]", "building ids of a functional boundary (network members)", default=[]),
+    _k("boundary.rule", "str", "a building is inside when its centroid is, or when at least `min_share_inside` of its footprint is",
+       default="centroid", allowed=("centroid", "share")),
+    _k("boundary.min_share_inside", "float", "footprint share inside the boundary for `rule = \"share\"`", default=0.5, min=0, max=1),
     # [rasters], [weather]
     _k("rasters.dsm", "path", "digital surface model (GeoTIFF) for heights and rooftop PV"),
     _k("rasters.dtm", "path", "digital terrain model (GeoTIFF)"),
@@ -445,6 +449,13 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
         errors.append(ConfigError(f"\"{nset}\" is not a specific-needs set; use one of: {', '.join(nsets)}.", key="needs.set"))
     uses = known_uses(doc)
     table_uses = set(_data.needs_table(nset).index) if nset in nsets else set()
+    du = doc["buildings"].get("default_use")
+    if du is not None and du not in uses:
+        errors.append(ConfigError(f"\"{du}\" is not a known use type; use one of: {', '.join(uses)}.", key="buildings.default_use"))
+    for table in ("storey_height_m_by_use", "default_floors_by_use"):
+        for u in doc["heights"].get(table, {}):
+            if u not in uses:
+                errors.append(ConfigError(f"\"{u}\" is not a known use type; use one of: {', '.join(uses)}.", key=f"heights.{table}.{u}"))
     for src, dst in doc["buildings"].get("use_map", {}).items():
         if isinstance(dst, str) and dst not in uses:
             errors.append(ConfigError(f"\"{dst}\" is not a known use type; use one of: {', '.join(uses)}, "

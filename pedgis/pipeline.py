@@ -642,16 +642,21 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 # the whole run
 
 
-_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
-               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
+_STEP1_KEYS = {"boundary_type": "boundary.type", "ids": "boundary.members", "preset": "buildings.preset",
+               "dsm": "rasters.dsm", "dtm": "rasters.dtm", "boundary_rule": "boundary.rule",
+               "min_share_inside": "boundary.min_share_inside", "default_use": "buildings.default_use",
+               "use_map": "buildings.use_map"}
+# values that mean "what the minimal step 1 does anyway" when it does not take the argument
+_STEP1_SAME = {"boundary_type": ("geographical", "virtual"), "boundary_rule": ("centroid",)}
+_STEP1_INFO = ("known_uses", "progress", "min_share_inside", "use_map")  # use_map: applied before step 1 instead
 
 
 def _call_prepare(func, notes: list[str], **kwargs):
     """Call step 1 with the keyword arguments it accepts.
 
     A scenario value that this version's step 1 cannot use is an error when it changes which
-    buildings are in the district (boundary type, members, preset), and a note when it only adds
-    information (rasters: heights then come from the attributes or the defaults, flagged).
+    buildings are in the district (boundary type, members, rule, preset, default use), and a note
+    when it only adds information (rasters: heights then come from the attributes or defaults).
     """
     sig = inspect.signature(func)
     accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
@@ -659,13 +664,30 @@ def _call_prepare(func, notes: list[str], **kwargs):
     for k, v in kwargs.items():
         if accepts_all or k in sig.parameters:
             use[k] = v
-        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
+        elif v is None or v == [] or v == {} or k in _STEP1_INFO or v in _STEP1_SAME.get(k, ()):
             continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
         elif k in ("dsm", "dtm"):
             notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
         else:
             raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
     return func(**use)
+
+
+def _accepts(func, name: str) -> bool:
+    sig = inspect.signature(func)
+    return name in sig.parameters or any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _open_raster(path, what: str):
+    """A raster for step 1: ``pedgis.io.raster.RasterSource`` when that module provides it."""
+    if path is None:
+        return None
+    try:
+        from .io import raster as rio_mod
+    except ImportError:
+        return path
+    src = getattr(rio_mod, "RasterSource", None)
+    return src.open(path, what=what) if src is not None else path
 
 
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
@@ -709,8 +731,10 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
         if col not in raw.columns and key not in ("building_id", "use"):
             warnings.warn(f"{bdoc['path']}: column '{col}' (buildings.columns.{key}) not found; that field is treated as missing.",
                           DataQualityWarning, stacklevel=2)
+    from .boundaries import prepare_district as _prep
+
     use_map = bdoc.get("use_map") or {}
-    if use_map and use_col:
+    if use_map and use_col and not _accepts(_prep, "use_map"):
         src = raw[use_col].astype(str).str.strip()
         raw = raw.copy()
         raw[use_col] = src.map(lambda v: use_map.get(v, v))
@@ -726,12 +750,26 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
     step1_notes: list[str] = []
-    step1 = _call_prepare(
-        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
-        default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
-        source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
-        preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
-    )
+    rasters = []
+    if _accepts(prepare_district, "dsm"):
+        rasters = [_open_raster(doc["rasters"].get("dsm"), "DSM (rasters.dsm)"),
+                   _open_raster(doc["rasters"].get("dtm"), "DTM (rasters.dtm)")]
+    else:
+        rasters = [doc["rasters"].get("dsm"), doc["rasters"].get("dtm")]
+    try:
+        step1 = _call_prepare(
+            prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
+            default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
+            source_name=str(bdoc["path"]), boundary_type=bnd["type"], ids=bnd.get("members") or None,
+            boundary_rule=bnd["rule"], min_share_inside=bnd["min_share_inside"],
+            preset=bdoc.get("preset"), use_map=use_map or None, default_use=bdoc.get("default_use"),
+            known_uses=list(model.needs.table.index), dsm=rasters[0], dtm=rasters[1],
+            progress=scaled(progress, 0.1, 0.2),
+        )
+    finally:
+        for r in rasters:
+            if hasattr(r, "close"):
+                r.close()
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
