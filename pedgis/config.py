@@ -38,7 +38,7 @@ SYSTEM_KINDS = ("heat_pump", "electric_resistance", "boiler", "district_heating"
                 "district_cooling", "thermally_driven_heat_pump")
 TECHNOLOGIES = ("chp", "wind", "hydro", "pv_field", "bipv", "solar_thermal", "pvt",
                 "waste_heat", "geothermal", "heat_network")
-BOUNDARY_TYPES = ("geographical", "functional", "virtual")
+BOUNDARY_TYPES = ("geographical", "functional", "virtual", "none")
 OBJECTIVES = ("positive_energy_balance", "self_sufficient", "net_ghg")
 DHW_BASES = ("area", "person", "bed", "user")
 CHP_FUELS = ("natural_gas", "biomass", "biogas", "oil")
@@ -103,7 +103,7 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.name", "str", "column with a name or address"),
     _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`"),
     # [boundary]
-    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count",
+    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count; `none` includes every building",
        default="geographical", allowed=BOUNDARY_TYPES, source="paper §2.1"),
     _k("boundary.path", "path", "polygon file of the geographical boundary (else: hull of all footprints)"),
     _k("boundary.layer", "str", "layer of the boundary file"),

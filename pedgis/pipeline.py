@@ -647,7 +647,7 @@ _STEP1_KEYS = {"boundary_type": "boundary.type", "ids": "boundary.members", "pre
                "min_share_inside": "boundary.min_share_inside", "default_use": "buildings.default_use",
                "use_map": "buildings.use_map"}
 # values that mean "what the minimal step 1 does anyway" when it does not take the argument
-_STEP1_SAME = {"boundary_type": ("geographical", "virtual"), "boundary_rule": ("centroid",)}
+_STEP1_SAME = {"boundary_type": ("geographical", "virtual", "none"), "boundary_rule": ("centroid",)}
 _STEP1_INFO = ("known_uses", "progress", "min_share_inside", "use_map")  # use_map: applied before step 1 instead
 
 

@@ -13,6 +13,8 @@ SCENARIO = """
 [scenario]
 name = "cli test"
 country = "IT"
+[boundary]
+type = "none"
 [buildings]
 path = "b.gpkg"
 [buildings.columns]
@@ -79,7 +81,7 @@ def _bad(district, capsys, text, match):
 
 
 def test_bad_missing_file(district, capsys):
-    _bad(district, capsys, SCENARIO.replace("b.gpkg", "missing.gpkg"), ["missing.gpkg", "file not found", "Check the path"])
+    _bad(district, capsys, SCENARIO.replace("b.gpkg", "missing.gpkg"), ["missing.gpkg", "file not found", "Check"])
     code = main(["run", str(district / "nope.toml")])
     assert code == 2 and "scenario file not found" in capsys.readouterr().err
 
@@ -98,7 +100,8 @@ def test_bad_unknown_use_type(district, capsys):
     gdf = gpd.read_file(district / "b.gpkg")
     gdf.loc[1, "USE"] = "Uffici"
     gdf.to_file(district / "b.gpkg")
-    _bad(district, capsys, SCENARIO, ["unknown use type(s) 'uffici'", "buildings.use_map", "residential"])
+    err = _bad(district, capsys, SCENARIO, ["buildings.use_map", "residential"])
+    assert "'uffici'" in err.lower()
 
 
 def test_bad_unknown_carrier(district, capsys):
