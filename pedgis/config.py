@@ -651,6 +651,23 @@ def _check_building_attributes(doc: dict) -> list[str]:
     for field_name, col in b["columns"].items():
         if col is not None and col not in avail:
             problems.append(f"buildings.columns.{field_name}: column '{col}' not in {b['path']}; available columns: {', '.join(avail)}.")
+    idcol = b["columns"].get("building_id")
+    if idcol in avail:
+        ids = set(table[idcol].astype(str))
+        for name, sys_ in (doc.get("systems") or {}).items():
+            missing = [i for i in sys_.get("buildings") or [] if i not in ids]
+            if missing:
+                problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+        missing = [i for i in doc["boundary"].get("members") or [] if i not in ids]
+        if missing:
+            problems.append(f"boundary.members: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+    syscol = b["columns"].get("system")
+    if syscol in avail:
+        vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}
+        unknown = sorted(vals - set(doc.get("systems") or {}))
+        if unknown:
+            problems.append(f"buildings.columns.system: values {', '.join(repr(v) for v in unknown[:5])} of column '{syscol}' are not "
+                            f"[systems.<name>] of the scenario; define them or fix the column.")
     col = b["columns"].get("use")
     if col in avail:
         use_map = b.get("use_map") or {}

@@ -362,6 +362,24 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
                              f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
                              f"fields, or exclude these buildings from the boundary.")
 
+    names = {s.name for s in model.systems}
+    if model.system_column and model.system_column in b:
+        col = b[model.system_column].fillna("").astype(str).str.strip()
+        bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
+        if bad_sys.any():
+            vals = sorted(set(col[bad_sys]))
+            raise InputDataError(
+                f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
+                f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
+                f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+    ids = set(b["building_id"].astype(str))
+    for s in model.systems:
+        missing_ids = [i for i in s.buildings if i not in ids]
+        if missing_ids:
+            warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
+                          f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
+                          DataQualityWarning, stacklevel=2)
+
     # step 2: needs (Eq. 1-5)
     progress(0.05, "step 2: energy needs")
     needs = nd.building_needs(b, model.needs)

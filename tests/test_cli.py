@@ -153,3 +153,13 @@ def test_command_registry_accepts_new_commands(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+def test_validate_checks_ids_and_system_column(district, capsys):
+    text = SCENARIO.replace("default = true", 'buildings = ["a", "zz"]\ndefault = true').replace(
+        'pv_kwp = "KWP"', 'pv_kwp = "KWP"\nsystem = "ID"')
+    (district / "v.toml").write_text(text, encoding="utf-8")
+    assert main(["validate", str(district / "v.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "systems.hp.buildings: id(s) zz not in column 'ID'" in out
+    assert "buildings.columns.system: values 'a', 'b', 'c'" in out

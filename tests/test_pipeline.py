@@ -268,3 +268,20 @@ def test_missing_default_is_an_error_naming_the_key(tmp_path, monkeypatch):
     with pytest.raises(InputDataError, match=r"systems.hp.eta_emitter: no value given and no default.*add `eta_emitter = ...`"):
         pl.resolve_model(scenario_from_dict({"buildings": {"path": "x.gpkg"},
                                              "systems": {"hp": {"kind": "heat_pump", "services": ["sh"], "default": True}}}))
+
+
+def test_system_column_must_name_a_system(tmp_path):
+    sc = _district(tmp_path)
+    gdf = gpd.read_file(tmp_path / "b.gpkg")
+    gdf["SYS"] = ["", "gas", "steam"]
+    gdf.to_file(tmp_path / "b.gpkg")
+    sc.doc["buildings"]["columns"]["system"] = "SYS"
+    with pytest.raises(InputDataError, match=r"names 'steam', which is not a \[systems.<name>\].*define \[systems.steam\]"):
+        run(sc)
+
+
+def test_unknown_system_building_ids_warn(tmp_path):
+    sc = _district(tmp_path)
+    sc.doc["systems"]["hp"]["buildings"] = ["A", "Z9"]
+    with pytest.warns(PedgisWarning, match=r"systems.hp.buildings: 1 id\(s\) not in the buildings \(e.g. Z9\)"):
+        run(sc)
