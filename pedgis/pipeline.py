@@ -649,11 +649,27 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "district_systems_ped_balance_kwh": sys_balance,
         "netting_effect_kwh": balance - (buildings_balance + sys_balance),
         "heat_networks": network_rows,
+        "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
         "breakdown": {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd},
         "assumptions": assumptions,
     }
     progress(1.0, "steps 2-7 done")
     return out, district
+
+
+def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
+    """How far the district is from positive, in quantities a planner can act on.
+
+    The balance must fall below 0 (Eq. 17): that takes ``balance / PEF_nren,export,el`` more kWh of
+    exported (or less imported) electricity, i.e. that much more on-site RES electricity at the
+    grid's factor, or that many kWp of PV at the scenario's specific yield.
+    """
+    if balance < 0:
+        return {"ped_balance_kwh": balance, "electricity_kwh": 0.0, "pv_kwp": 0.0, "pv_specific_yield_kwh_kwp": pv_yield}
+    f = float(pef.loc["electricity", "pef_nren_export"]) if "electricity" in pef.index else float("nan")
+    el = balance / f if f > 0 else float("nan")
+    kwp = el / pv_yield if pv_yield else None
+    return {"ped_balance_kwh": balance, "electricity_kwh": el, "pv_kwp": kwp, "pv_specific_yield_kwh_kwp": pv_yield}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -285,3 +285,22 @@ def test_unknown_system_building_ids_warn(tmp_path):
     sc.doc["systems"]["hp"]["buildings"] = ["A", "Z9"]
     with pytest.warns(PedgisWarning, match=r"systems.hp.buildings: 1 id\(s\) not in the buildings \(e.g. Z9\)"):
         run(sc)
+
+
+def test_gap_to_positive(tmp_path):
+    d = run(_district(tmp_path, pv=0.0)).district
+    g = d["gap_to_positive"]
+    # without PV: gas 14,814.81 × 1.1 + biomass 66,666.67 × 0.2 − (16,666.67 − 15,333.33) × 2.0 > 0
+    assert d["ped_balance_kwh"] > 0
+    # balance / PEF_nren,export(electricity) = balance / 2.0 (override); no PV yield without weather or [pv]
+    assert g["electricity_kwh"] == pytest.approx(d["ped_balance_kwh"] / 2.0)
+    assert g["pv_kwp"] is None
+    d2 = run(_district(tmp_path)).district
+    assert d2["is_ped"] and d2["gap_to_positive"]["electricity_kwh"] == 0.0
+
+
+def test_gap_with_pv_yield(tmp_path):
+    sc = _district(tmp_path, pv=0.0, extra={"pv": {"specific_yield_kwh_kwp": 1250.0}})
+    d = run(sc).district
+    assert d["ped_balance_kwh"] > 0
+    assert d["gap_to_positive"]["pv_kwp"] == pytest.approx(d["ped_balance_kwh"] / 2.0 / 1250.0)
