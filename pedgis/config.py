@@ -477,6 +477,10 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       f"and co2_kg_per_kwh. Known carriers: {', '.join(carriers)}.", key=f"carriers.{name}"))
         if over.get("contract_share") is not None and name != "green_electricity":
             errors.append(ConfigError("contract_share is only meaningful for [carriers.green_electricity].", key=f"carriers.{name}.contract_share"))
+    if not doc.get("systems"):
+        errors.append(ConfigError("no conversion system: every building's SH, SC and DHW needs one. Add e.g. "
+                                  "[systems.boilers] with kind = \"boiler\", carrier = \"natural_gas\", services = [\"sh\", \"dhw\"], "
+                                  "default = true (and one for \"sc\").", key="systems"))
     networks = [n for n, s in doc.get("district_systems", {}).items() if s.get("technology") == "heat_network"]
     for name, s in doc.get("systems", {}).items():
         kind = s.get("kind")

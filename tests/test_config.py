@@ -164,3 +164,8 @@ def test_schema_keys_all_documented():
 
 def test_sample_scenario_is_valid():
     assert check_scenario(ROOT / "sample_data" / "scenario.toml") == []
+
+
+def test_no_systems_is_an_error():
+    errs = {e.key: str(e) for e in _problems({"buildings": {"path": "b.gpkg"}})}
+    assert "no conversion system" in errs["systems"]

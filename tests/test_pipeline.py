@@ -304,3 +304,44 @@ def test_gap_with_pv_yield(tmp_path):
     d = run(sc).district
     assert d["ped_balance_kwh"] > 0
     assert d["gap_to_positive"]["pv_kwp"] == pytest.approx(d["ped_balance_kwh"] / 2.0 / 1250.0)
+
+
+def test_progress_reaches_one_and_cancel_stops(tmp_path):
+    from pedgis.errors import Cancelled
+
+    seen = []
+    run(_district(tmp_path), progress=lambda f, m: seen.append(f))
+    assert seen[-1] == pytest.approx(1.0)
+    assert all(b >= a - 1e-9 for a, b in zip(seen, seen[1:], strict=False))
+
+    def cancel(f, m):
+        if f > 0.5:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        run(_district(tmp_path), progress=cancel)
+
+
+def test_degree_days_computed_from_the_weather_file():
+    from pathlib import Path
+
+    import pvlib
+
+    from pedgis.config import load_scenario
+    from pedgis.io.weather import read_weather
+    from pedgis.pipeline import resolve_model
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(root / "sample_data" / "scenario.toml")
+    sc.doc["needs"]["method"] = "degree_days"
+    w = read_weather(sc.doc["weather"]["path"])
+    m = resolve_model(sc, w)
+    # independent: daily means of the EPW's dry-bulb temperature, Eurostat rule
+    data, _ = pvlib.iotools.read_epw(sc.doc["weather"]["path"])
+    daily = data["temp_air"].groupby(data.index.date).mean()
+    hdd = sum(18.0 - t for t in daily if t <= 15.0)
+    cdd = sum(t - 21.0 for t in daily if t >= 24.0)
+    assert m.needs.hdd_kd == pytest.approx(hdd)
+    assert m.needs.cdd_kd == pytest.approx(cdd)
+    assert 1500 < hdd < 3500          # Piedmont plain: about 2,500 K d
+    assert "computed from" in m.assumptions["needs"]["degree_days_source"]
