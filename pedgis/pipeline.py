@@ -505,8 +505,9 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     if model.green_share and model.boundary_type == "virtual" and "electricity" in table.index:
         grid, green = dlv.split_green_contract(table.loc["electricity", "delivered_kwh"], model.green_share, True)
         table.loc["electricity", "delivered_kwh"] = float(grid)
-        table.loc["green_electricity"] = {"demand_kwh": float(green), "onsite_kwh": 0.0, "delivered_kwh": float(green),
-                                          "exported_kwh": 0.0, "unused_kwh": 0.0}
+        table.loc["electricity", "demand_kwh"] -= float(green)
+        table.loc["green_electricity"] = {"demand_kwh": float(green), "onsite_kwh": 0.0, "onsite_used_kwh": 0.0,
+                                          "delivered_kwh": float(green), "exported_kwh": 0.0, "unused_kwh": 0.0}
 
     # step 6: primary energy (Eq. 14-16)
     progress(0.8, "step 6: primary energy")
@@ -584,6 +585,10 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     for k, v in model.district_loads_kwh.items():
         uses_bd.append({"service": k, "system": "district", "kind": "electric", "need_kwh": float(v), "use_kwh": float(v),
                         "carrier": "electricity", "input_kwh": float(v)})
+    for r in network_rows:
+        if r["losses_kwh"] > 0:
+            uses_bd.append({"service": "network_losses", "system": r["name"], "kind": "heat_network", "need_kwh": 0.0,
+                            "use_kwh": 0.0, "carrier": "district_heat", "input_kwh": float(r["losses_kwh"])})
     gen_bd = []
     if pv_total:
         gen_bd.append({"technology": "pv", "name": "rooftop PV (buildings)", "output": "electricity", "output_kwh": pv_total,
@@ -596,7 +601,10 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
                        "input_kwh": float(r.input_kwh)})
     carr_bd = []
     for c, r in wt.iterrows():
-        carr_bd.append({"carrier": c, **{k: float(r[k]) for k in ("demand_kwh", "onsite_kwh", "delivered_kwh", "exported_kwh",
+        # onsite_kwh in the breakdown is the on-site production used within the boundary, so that
+        # demand = delivered + onsite per carrier; production and export are in generation/exported
+        carr_bd.append({"carrier": c, "demand_kwh": float(r["demand_kwh"]), "onsite_kwh": float(r["onsite_used_kwh"]),
+                        **{k: float(r[k]) for k in ("delivered_kwh", "exported_kwh",
                                                                   "pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export",
                                                                   "co2_kg_per_kwh", "pei_kwh", "pee_kwh", "pe_ren_delivered_kwh",
                                                                   "pe_ren_exported_kwh", "co2_kg")}})

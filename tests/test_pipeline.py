@@ -184,6 +184,10 @@ def test_green_electricity_counted_only_for_virtual_boundary(tmp_path):
     assert grid + green == pytest.approx(d["ed_kwh"]["electricity"])
     # green electricity (IT set: PEF_nren 0) lowers PEI by half the grid electricity × 2.0
     assert d["pei_kwh"] - d2["pei_kwh"] == pytest.approx(green * 2.0)
+    # the electricity uses are now covered by the grid, the contract and on-site production
+    rows = {r["carrier"]: r for r in d2["breakdown"]["carriers"]}
+    el_uses = sum(r["input_kwh"] for r in d2["breakdown"]["uses"] if r["carrier"] == "electricity")
+    assert rows["electricity"]["demand_kwh"] + rows["green_electricity"]["demand_kwh"] == pytest.approx(el_uses)
 
 
 def test_virtual_asset_counted_only_with_virtual_boundary(tmp_path):
