@@ -340,6 +340,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     and the district dict (the content of ``district.json`` without the run metadata).
     """
     progress = progress or no_progress
+    run_notes = list(model.notes)
     b = buildings.copy()
     if "included" not in b:
         b["included"] = True
@@ -387,7 +388,10 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     # step 3: uses (Eq. 6-8)
     progress(0.2, "step 3: energy use")
     assignment = us.assign_systems(b, model.systems, model.system_column)
-    per, rows = us.building_uses(b, needs, assignment, model.systems)
+    solar_heat = pd.to_numeric(b["solar_thermal_kwh"], errors="coerce").to_numpy(dtype=float) if "solar_thermal_kwh" in b else None
+    per, rows = us.building_uses(b, needs, assignment, model.systems, solar_heat)
+    st_used = float(np.nansum(per["solar_thermal_used_kwh"]))
+    st_unused = float(np.nansum(per["solar_thermal_unused_kwh"]))
 
     # step 4: generation (Eq. 9-10)
     progress(0.4, "step 4: on-site generation")
@@ -474,7 +478,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         sys_demand = sys_demand.add(pd.Series({"district_heat": losses}), fill_value=0.0)
         sys_onsite = sys_onsite.add(pd.Series({"district_heat": used + exported}), fill_value=0.0)
         if surplus - exported > 0:
-            model.notes.append(f"district_systems.{name}: {surplus - exported:,.0f} kWh of surplus heat not counted: "
+            run_notes.append(f"district_systems.{name}: {surplus - exported:,.0f} kWh of surplus heat not counted: "
                                "export to an external network is not allowed (set export_allowed = true).")
     if len(counted):
         el = counted[counted["output"] == "electricity"]
@@ -552,6 +556,14 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
     nf = needs["needs_flag"].to_numpy()
     flags = pd.Series(np.where(nf == "", flags, np.where(flags == "", nf, flags + "; " + nf)), index=out.index)
+    if solar_heat is not None:
+        out["solar_thermal_kwh"] = per["solar_thermal_used_kwh"].to_numpy()
+        unused_b = np.nan_to_num(per["solar_thermal_unused_kwh"].to_numpy())
+        note = np.array([f"solar heat {u:,.0f} kWh above DHW+SH use: not counted" for u in unused_b], dtype=object)
+        flags = pd.Series(np.where(unused_b > 0.5, np.where(flags == "", note, flags + "; " + note), flags), index=out.index)
+        if st_unused > 0.5:
+            run_notes.append(f"{int((unused_b > 0.5).sum())} buildings have more solar heat than DHW+SH use; "
+                               f"{st_unused:,.0f} kWh not counted (no heat network to take it).")
     out["flags"] = flags.to_numpy()
     system_cols = {f"system_{s}": assignment[s].to_numpy() for s in us.SERVICES}
     for k, v in system_cols.items():
@@ -560,7 +572,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     teu = float(np.nansum(per["teu_kwh"]))
     teu_thermal = float(np.nansum(per["teu_thermal_kwh"]))
     eeu = float(np.nansum(per["eeu_kwh"])) + loads_total
-    tep_res = gen.thermal_res_production(g) if len(g) else 0.0
+    tep_res = (gen.thermal_res_production(g) if len(g) else 0.0) + st_used
     eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total
     tep_nonres = float(g.loc[g["counted"] & ~g["res"] & (g["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
     eep_nonres = float(g.loc[g["counted"] & ~g["res"] & (g["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
@@ -593,6 +605,11 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     if pv_total:
         gen_bd.append({"technology": "pv", "name": "rooftop PV (buildings)", "output": "electricity", "output_kwh": pv_total,
                        "res": True, "virtual": False, "input_carrier": "pv_electricity", "input_kwh": pv_total})
+    if st_used:
+        # the harvest enters through the uses rows (carrier solar_thermal), so input_kwh is 0 here
+        gen_bd.append({"technology": "solar_thermal", "name": "solar thermal (buildings)", "output": "heat",
+                       "output_kwh": st_used, "res": True, "virtual": False, "input_carrier": "solar_thermal",
+                       "input_kwh": 0.0})
     for r in g.itertuples(index=False):
         if not r.counted:
             continue
@@ -636,7 +653,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "Non-RES on-site generation (e.g. gas CHP) is subtracted in STE/SEE (Eq. 11-12) like RES; its fuel is delivered.",
         "Per-building pei/pee/ped_balance are each building's own balance; netting_effect_kwh = district balance - "
         "(sum of buildings + district systems and loads).",
-    ] + list(model.notes) + gen_notes
+    ] + run_notes + gen_notes
     district = {
         "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)),
         "objective": model.objective,
@@ -649,7 +666,8 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "ste_kwh": ste, "see_kwh": see,
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
-        "unused_kwh": {c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
+        "unused_kwh": {**{c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
+                       **({"solar_thermal": st_unused} if st_unused > 0 else {})},
         "n_buildings": int(n), "n_included": inc_n,
         "floor_area_m2": float(np.nansum(np.where(inc, area, np.nan))),
         "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},

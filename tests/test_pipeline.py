@@ -349,3 +349,30 @@ def test_degree_days_computed_from_the_weather_file():
     assert m.needs.cdd_kd == pytest.approx(cdd)
     assert 1500 < hdd < 3500          # Piedmont plain: about 2,500 K d
     assert "computed from" in m.assumptions["needs"]["degree_days_source"]
+
+
+def test_building_solar_heat_through_the_pipeline(tmp_path):
+    """A per-building solar_thermal_kwh column (as the solar module provides it) reduces B's gas."""
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    base = run(sc)
+    b = base.buildings[[c for c in ("building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors",
+                                    "height_m", "floor_area_m2", "flags", "pv_kwh") if c in base.buildings]].copy()
+    b["solar_thermal_kwh"] = [0.0, 3000.0, 0.0]
+    m = resolve_model(sc)
+    out, d = compute(b, m)
+    # B: DHW use 2,000/0.9 = 2,222.2 solar, 777.8 for SH → gas falls by 3,000 / 0.9 (boiler η)
+    assert base.district["ed_kwh"]["natural_gas"] - d["ed_kwh"]["natural_gas"] == pytest.approx(3000 / 0.9)
+    assert d["tep_res_kwh"] - base.district["tep_res_kwh"] == pytest.approx(3000.0)
+    assert out.set_index("building_id").loc["B", "solar_thermal_kwh"] == pytest.approx(3000.0)
+    gen_rows = [r for r in d["breakdown"]["generation"] if r["name"] == "solar thermal (buildings)"]
+    assert gen_rows[0]["output_kwh"] == pytest.approx(3000.0) and gen_rows[0]["input_kwh"] == 0.0
+    st = [r for r in d["breakdown"]["carriers"] if r["carrier"] == "solar_thermal"][0]
+    assert st["demand_kwh"] == pytest.approx(3000.0) and st["onsite_kwh"] == pytest.approx(3000.0)
+    # more solar heat than B can use: the rest is unused, flagged, not counted
+    b["solar_thermal_kwh"] = [0.0, 20000.0, 0.0]
+    out, d = compute(b, m)
+    use_b = (100 * 100 + 100 * 20) / 0.9
+    assert d["unused_kwh"]["solar_thermal"] == pytest.approx(20000 - use_b)
+    assert "solar heat" in out.set_index("building_id").loc["B", "flags"]
