@@ -326,10 +326,9 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
 def _carrier_matrix(rows: pd.DataFrame, n: int, carriers: list[str]) -> np.ndarray:
     m = np.zeros((n, len(carriers)))
     if len(rows):
-        g = rows.groupby(["building", "carrier"], sort=False)["input_kwh"].sum()
-        b = g.index.get_level_values(0).to_numpy(dtype=int)
-        c = pd.Index(carriers).get_indexer(g.index.get_level_values(1))
-        np.add.at(m, (b, c), g.to_numpy())
+        c = pd.Index(carriers).get_indexer(rows["carrier"])
+        flat = rows["building"].to_numpy(dtype=np.int64) * len(carriers) + c
+        m += np.bincount(flat, weights=rows["input_kwh"].to_numpy(dtype=float), minlength=n * len(carriers)).reshape(n, -1)
     return m
 
 
@@ -365,7 +364,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 
     names = {s.name for s in model.systems}
     if model.system_column and model.system_column in b:
-        col = b[model.system_column].fillna("").astype(str).str.strip()
+        col = pd.Series(us.clean_labels(b[model.system_column]), index=b.index)
         bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
         if bad_sys.any():
             vals = sorted(set(col[bad_sys]))
@@ -373,13 +372,15 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
                 f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
                 f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
                 f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
-    ids = set(b["building_id"].astype(str))
-    for s in model.systems:
-        missing_ids = [i for i in s.buildings if i not in ids]
-        if missing_ids:
-            warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
-                          f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
-                          DataQualityWarning, stacklevel=2)
+    if any(s.buildings for s in model.systems):
+        ids = pd.Index(us.clean_labels(b["building_id"]))
+        for s in model.systems:
+            wanted = pd.Index(list(s.buildings), dtype=object)
+            missing_ids = [str(i) for i in wanted[~wanted.isin(ids)]]
+            if missing_ids:
+                warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
+                              f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
+                              DataQualityWarning, stacklevel=2)
 
     # step 2: needs (Eq. 1-5)
     progress(0.05, "step 2: energy needs")

@@ -102,6 +102,13 @@ class System:
     default: bool = False
 
 
+def clean_labels(values) -> np.ndarray:
+    """Text labels as a stripped object array ("" for missing), in one pass over the distinct values."""
+    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=True)
+    labels = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+    return labels[np.where(codes < 0, len(uniques), codes)]
+
+
 def assign_systems(buildings: pd.DataFrame, systems: list[System], system_column: str | None = "system") -> pd.DataFrame:
     """Which system covers each service of each building.
 
@@ -110,11 +117,11 @@ def assign_systems(buildings: pd.DataFrame, systems: list[System], system_column
     ``sh``, ``sc``, ``dhw``) of system names, ``""`` where none applies.
     """
     n = len(buildings)
-    ids = buildings["building_id"].astype(str).to_numpy()
-    use = buildings["use"].astype(str).to_numpy()
+    ids = clean_labels(buildings["building_id"])
+    use = clean_labels(buildings["use"])
     col = None
     if system_column and system_column in buildings:
-        col = buildings[system_column].fillna("").astype(str).str.strip().to_numpy()
+        col = clean_labels(buildings[system_column])
     out = {}
     for s in SERVICES:
         name = np.full(n, "", dtype=object)

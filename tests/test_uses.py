@@ -115,3 +115,8 @@ def test_solar_heat_surplus_is_unused():
     assert per.loc[0, "solar_thermal_used_kwh"] == pytest.approx(1100.0)
     assert per.loc[0, "solar_thermal_unused_kwh"] == pytest.approx(3900.0)
     assert rows[rows.carrier == "natural_gas"]["input_kwh"].sum() == pytest.approx(0.0)
+
+
+def test_clean_labels():
+    out = us.clean_labels(pd.Series([" hp", None, "gas ", "hp", np.nan, 5]))
+    assert out.tolist() == ["hp", "", "gas", "hp", "", "5"]
