@@ -193,14 +193,19 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 def _cmd_validate(args) -> int:
     from .config import check_scenario
 
-    problems = check_scenario(args.scenario)
+    notes: list[str] = []
+    problems = check_scenario(args.scenario, notes=notes)
     if not problems:
         print(f"{args.scenario}: OK")
-        return 0
-    print(f"{args.scenario}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:")
-    for p in problems:
-        print("  - " + p)
-    return 1
+    else:
+        print(f"{args.scenario}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:")
+        for p in problems:
+            print("  - " + p)
+    if notes:  # repaired or defaulted by a run, flagged per building: worth knowing, not blocking
+        print(f"{len(notes)} data-quality note{'s' if len(notes) > 1 else ''} (a run repairs these and flags the buildings):")
+        for n in notes:
+            print("  - " + n)
+    return 1 if problems else 0
 
 
 register_command("run", "run all 8 steps on a scenario file", _configure_run, _cmd_run)

@@ -9,7 +9,6 @@ turns a scenario into an :class:`EngineModel` (every factor resolved, with its s
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -703,54 +702,6 @@ def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
 # the whole run
 
 
-_STEP1_KEYS = {"boundary_type": "boundary.type", "ids": "boundary.members", "preset": "buildings.preset",
-               "dsm": "rasters.dsm", "dtm": "rasters.dtm", "boundary_rule": "boundary.rule",
-               "min_share_inside": "boundary.min_share_inside", "default_use": "buildings.default_use",
-               "use_map": "buildings.use_map"}
-# values that mean "what the minimal step 1 does anyway" when it does not take the argument
-_STEP1_SAME = {"boundary_type": ("geographical", "virtual", "none"), "boundary_rule": ("centroid",)}
-_STEP1_INFO = ("known_uses", "progress", "min_share_inside", "use_map")  # use_map: applied before step 1 instead
-
-
-def _call_prepare(func, notes: list[str], **kwargs):
-    """Call step 1 with the keyword arguments it accepts.
-
-    A scenario value that this version's step 1 cannot use is an error when it changes which
-    buildings are in the district (boundary type, members, rule, preset, default use), and a note
-    when it only adds information (rasters: heights then come from the attributes or defaults).
-    """
-    sig = inspect.signature(func)
-    accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    use = {}
-    for k, v in kwargs.items():
-        if accepts_all or k in sig.parameters:
-            use[k] = v
-        elif v is None or v == [] or v == {} or k in _STEP1_INFO or v in _STEP1_SAME.get(k, ()):
-            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
-        elif k in ("dsm", "dtm"):
-            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
-        else:
-            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
-    return func(**use)
-
-
-def _accepts(func, name: str) -> bool:
-    sig = inspect.signature(func)
-    return name in sig.parameters or any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-
-
-def _open_raster(path, what: str):
-    """A raster for step 1: ``pedgis.io.raster.RasterSource`` when that module provides it."""
-    if path is None:
-        return None
-    try:
-        from .io import raster as rio_mod
-    except ImportError:
-        return path
-    src = getattr(rio_mod, "RasterSource", None)
-    return src.open(path, what=what) if src is not None else path
-
-
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     h = doc["heights"]
     table = pdata.storey_heights().set_index("use")["storey_height_m"]
@@ -773,64 +724,23 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     scenario : :class:`pedgis.config.Scenario`
     progress : callback ``progress(fraction, message)``; may raise Cancelled
     """
-    from .boundaries import prepare_district
-    from .io.vector import read_vector
+    from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
 
     progress = progress or no_progress
     doc = scenario.doc
-    progress(0.0, "reading buildings")
-    bdoc = doc["buildings"]
-    raw = read_vector(bdoc["path"], layer=bdoc.get("layer"), crs=bdoc.get("crs"))
-    cols = {k: v for k, v in bdoc["columns"].items() if v is not None}
-    use_col = cols.get("use")
-    if use_col and use_col not in raw.columns:
-        avail = ", ".join(map(str, raw.columns.drop("geometry")))
-        raise InputDataError(f"{bdoc['path']}: use-type column '{use_col}' (buildings.columns.use) not found; available columns: {avail}. "
-                             "Set buildings.columns.use to one of them.")
-    for key, col in cols.items():
-        if col not in raw.columns and key not in ("building_id", "use"):
-            warnings.warn(f"{bdoc['path']}: column '{col}' (buildings.columns.{key}) not found; that field is treated as missing.",
-                          DataQualityWarning, stacklevel=2)
-    from .boundaries import prepare_district as _prep
-
-    use_map = bdoc.get("use_map") or {}
-    if use_map and use_col and not _accepts(_prep, "use_map"):
-        src = raw[use_col].astype(str).str.strip()
-        raw = raw.copy()
-        raw[use_col] = src.map(lambda v: use_map.get(v, v))
-    boundary = None
-    bnd = doc["boundary"]
-    if bnd.get("path") is not None:
-        boundary = read_vector(bnd["path"], layer=bnd.get("layer"), crs=bnd.get("crs"))
     weather = None
     if doc["weather"].get("path") is not None:
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
-    progress(0.1, "step 1: boundary and buildings")
+    progress(0.0, "step 1: buildings, boundary and heights")
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
     step1_notes: list[str] = []
-    rasters = []
-    if _accepts(prepare_district, "dsm"):
-        rasters = [_open_raster(doc["rasters"].get("dsm"), "DSM (rasters.dsm)"),
-                   _open_raster(doc["rasters"].get("dtm"), "DTM (rasters.dtm)")]
-    else:
-        rasters = [doc["rasters"].get("dsm"), doc["rasters"].get("dtm")]
-    try:
-        step1 = _call_prepare(
-            prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
-            default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
-            source_name=str(bdoc["path"]), boundary_type=bnd["type"], ids=bnd.get("members") or None,
-            boundary_rule=bnd["rule"], min_share_inside=bnd["min_share_inside"],
-            preset=bdoc.get("preset"), use_map=use_map or None, default_use=bdoc.get("default_use"),
-            known_uses=list(model.needs.table.index), dsm=rasters[0], dtm=rasters[1],
-            progress=scaled(progress, 0.1, 0.2),
-        )
-    finally:
-        for r in rasters:
-            if hasattr(r, "close"):
-                r.close()
+    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
+                      gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
+                      known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
