@@ -185,7 +185,15 @@ def _systems(doc: dict) -> tuple[list[us.System], dict]:
     out, used_all = [], {}
     default_carrier = {"heat_pump": "electricity", "electric_resistance": "electricity",
                        "district_heating": "district_heat", "district_cooling": "district_cooling"}
-    for name, s in doc.get("systems", {}).items():
+    specs = list(doc.get("systems", {}).items())
+    # a heat network's `members` get a district-heating substation on that network (SH and DHW);
+    # listed after the scenario's systems, so an explicit assignment by id wins
+    for net, ds in doc.get("district_systems", {}).items():
+        if ds.get("technology") == "heat_network" and ds.get("members"):
+            specs.append((f"{net}_substations", {"kind": "district_heating", "services": ["sh", "dhw"],
+                                                 "buildings": list(ds["members"]), "network": net,
+                                                 "source": f"district_systems.{net}.members"}))
+    for name, s in specs:
         kind = s["kind"]
         used: dict = {}
         services = tuple(s["services"])
@@ -213,10 +221,8 @@ def _systems(doc: dict) -> tuple[list[us.System], dict]:
                 kw["gue"] = _param(kind, name, s.get("gue"), "gue", used, **opt)
             if "sc" in services:
                 kw["cop_thermal"] = _param(kind, name, s.get("cop_thermal"), "cop_thermal", used, **opt)
-            share = s.get("aux_electric_share")
-            kw["aux_electric_share"] = float(share) if share is not None else 0.0
-            used["aux_electric_share"] = {"value": kw["aux_electric_share"],
-                                          "source": "scenario file" if share is not None else "pedgis default 0 (no table value; set it)"}
+            kw["aux_electric_share"] = _param(kind, name, s.get("aux_electric_share"), "aux_electric_share", used,
+                                              required=False, **opt) or 0.0
         used["carrier"] = {"value": carrier, "source": "scenario file" if s.get("carrier") else "default for the kind"}
         out.append(us.System(name=name, kind=kind, services=services, carrier=carrier, network=s.get("network"),
                              uses=tuple(s.get("uses") or ()), buildings=tuple(s.get("buildings") or ()),

@@ -376,3 +376,21 @@ def test_building_solar_heat_through_the_pipeline(tmp_path):
     use_b = (100 * 100 + 100 * 20) / 0.9
     assert d["unused_kwh"]["solar_thermal"] == pytest.approx(20000 - use_b)
     assert "solar heat" in out.set_index("building_id").loc["B", "flags"]
+
+
+def test_heat_network_members_get_substations(tmp_path):
+    """`members` on a heat network = a DH substation system for those ids (defaults from the table)."""
+    from pedgis.pipeline import system_default
+
+    sc = _district(tmp_path)
+    del sc.doc["systems"]["sub"]
+    sc.doc["district_systems"]["net"]["members"] = ["C"]
+    res = run(sc)
+    b = res.buildings.set_index("building_id")
+    assert b.loc["C", "system_sh"] == "net_substations" and b.loc["C", "system_dhw"] == "net_substations"
+    eta = system_default("district_heating", "eta")[0]
+    eta_e = system_default("district_heating", "eta_emitter")[0]
+    eta_d = system_default("district_heating", "eta_distribution")[0]
+    dh = (300 * 100 + 300 * 20) / (eta_e * eta_d) / eta
+    assert res.district["heat_networks"][0]["substation_input_kwh"] == pytest.approx(dh)
+    assert res.district["assumptions"]["systems"]["net_substations"]["source"] == "district_systems.net.members"
