@@ -25,6 +25,10 @@ except ImportError:  # pragma: no cover
     Window = None
 
 
+#: GDAL block cache while reading windows [bytes].
+READ_CACHE_BYTES = 64 * 2**20
+
+
 @dataclass
 class RasterSource:
     """A single-band raster readable by windows.
@@ -170,9 +174,12 @@ class RasterSource:
         if self._array is not None:
             out = np.array(self._array[row0:row1, col0:col1], dtype="float32")
         else:
-            out = self._dataset.read(self._band,
-                                     window=Window(col0, row0, col1 - col0, row1 - row0),
-                                     out_dtype="float32")
+            # each window is read once: a small GDAL block cache keeps memory flat (GDAL's default,
+            # 5 % of RAM, would fill with blocks that are never read again)
+            with rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
+                out = self._dataset.read(self._band,
+                                         window=Window(col0, row0, col1 - col0, row1 - row0),
+                                         out_dtype="float32")
         if self.nodata is not None and not np.isnan(self.nodata):
             out[out == np.float32(self.nodata)] = np.nan
         return out
