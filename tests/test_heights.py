@@ -325,3 +325,11 @@ def test_pitched_roof_gives_the_eave_height():
     # kept pixels: 0.5 m inside the eaves, so heights from 9.2 to 13 m evenly: p5 ≈ 9.2 + 0.05 × 3.8 ≈ 9.4 m
     assert 9.0 < fh.height_m[0] < 9.6
     assert floors_from_height(fh.height_m, 3.0)[0] == 3  # 9 m eave / 3 m
+
+
+def test_raster_source_messages(tmp_path):
+    with pytest.raises(InputDataError, match=r"a 2-D array is needed, got shape \(2, 3, 4\)"):
+        RasterSource.from_array(np.zeros((2, 3, 4)), TR, CRS)
+    p = _write(tmp_path / "one.tif", np.zeros((10, 10)))
+    with pytest.raises(InputDataError, match=r"band 2 does not exist \(the raster has 1\)"):
+        RasterSource.open(p, band=2)

@@ -305,3 +305,15 @@ def test_no_warning_for_clean_files(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_vector_data(p)
+
+
+def test_damaged_files(tmp_path):
+    path = _write_cp1252_shapefile(tmp_path)
+    path.with_suffix(".cpg").unlink()
+    path.with_suffix(".dbf").write_bytes(b"\x03\x01")  # a truncated DBF header
+    with pytest.raises(InputDataError, match=r"truncated DBF header"):
+        read_vector_data(path)
+    q = _write_cp1252_shapefile(tmp_path, "q")
+    q.write_bytes(b"not a shapefile at all")
+    with pytest.raises(InputDataError, match=r"cannot be read as a Shapefile .* \.shp, \.shx and \.dbf side by side"):
+        read_vector_data(q)
