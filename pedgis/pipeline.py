@@ -9,7 +9,6 @@ turns a scenario into an :class:`EngineModel` (every factor resolved, with its s
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -640,32 +639,6 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
 
 # ---------------------------------------------------------------------------------------------
 # the whole run
-
-
-_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
-               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
-
-
-def _call_prepare(func, notes: list[str], **kwargs):
-    """Call step 1 with the keyword arguments it accepts.
-
-    A scenario value that this version's step 1 cannot use is an error when it changes which
-    buildings are in the district (boundary type, members, preset), and a note when it only adds
-    information (rasters: heights then come from the attributes or the defaults, flagged).
-    """
-    sig = inspect.signature(func)
-    accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    use = {}
-    for k, v in kwargs.items():
-        if accepts_all or k in sig.parameters:
-            use[k] = v
-        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
-            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
-        elif k in ("dsm", "dtm"):
-            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
-        else:
-            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
-    return func(**use)
 
 
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
