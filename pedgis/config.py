@@ -38,7 +38,7 @@ SYSTEM_KINDS = ("heat_pump", "electric_resistance", "boiler", "district_heating"
                 "district_cooling", "thermally_driven_heat_pump")
 TECHNOLOGIES = ("chp", "wind", "hydro", "pv_field", "bipv", "solar_thermal", "pvt",
                 "waste_heat", "geothermal", "heat_network")
-BOUNDARY_TYPES = ("geographical", "functional", "virtual")
+BOUNDARY_TYPES = ("geographical", "functional", "virtual", "none")
 OBJECTIVES = ("positive_energy_balance", "self_sufficient", "net_ghg")
 DHW_BASES = ("area", "person", "bed", "user")
 CHP_FUELS = ("natural_gas", "biomass", "biogas", "oil")
@@ -109,7 +109,7 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.year", "str", "column with the year (or date) of construction"),
     _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`; `unconditioned` keeps the building as an excluded row (garages, sheds); wins over the preset's table"),
     # [boundary]
-    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count",
+    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count; `none` includes every building",
        default="geographical", allowed=BOUNDARY_TYPES, source="paper §2.1"),
     _k("boundary.path", "path", "polygon file of the geographical boundary (else: hull of all footprints)"),
     _k("boundary.layer", "str", "layer of the boundary file"),
@@ -466,6 +466,10 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
     dflt = doc["buildings"].get("default_use")
     if isinstance(dflt, str) and dflt not in uses:
         errors.append(ConfigError(f"\"{dflt}\" is not a known use type; use one of: {', '.join(uses)}.", key="buildings.default_use"))
+    for table in ("storey_height_m_by_use", "default_floors_by_use"):
+        for u in doc["heights"].get(table, {}):
+            if u not in uses:
+                errors.append(ConfigError(f"\"{u}\" is not a known use type; use one of: {', '.join(uses)}.", key=f"heights.{table}.{u}"))
     for src, dst in doc["buildings"].get("use_map", {}).items():
         if isinstance(dst, str) and dst not in uses and dst != "unconditioned":
             errors.append(ConfigError(f"\"{dst}\" is not a known use type; use one of: {', '.join(uses)}, "
@@ -487,6 +491,10 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       f"and co2_kg_per_kwh. Known carriers: {', '.join(carriers)}.", key=f"carriers.{name}"))
         if over.get("contract_share") is not None and name != "green_electricity":
             errors.append(ConfigError("contract_share is only meaningful for [carriers.green_electricity].", key=f"carriers.{name}.contract_share"))
+    if not doc.get("systems"):
+        errors.append(ConfigError("no conversion system: every building's SH, SC and DHW needs one. Add e.g. "
+                                  "[systems.boilers] with kind = \"boiler\", carrier = \"natural_gas\", services = [\"sh\", \"dhw\"], "
+                                  "default = true (and one for \"sc\").", key="systems"))
     networks = [n for n, s in doc.get("district_systems", {}).items() if s.get("technology") == "heat_network"]
     for name, s in doc.get("systems", {}).items():
         kind = s.get("kind")
@@ -676,7 +684,39 @@ def _check_building_attributes(doc: dict, notes: list[str] | None = None, report
             problems.append(p.message)
         elif notes is not None:
             notes.append(p.message)
+    table = _read_buildings_quietly(b)
+    avail = [str(c) for c in table.columns] if table is not None else []
+    idcol = b["columns"].get("building_id")
+    if idcol in avail:
+        ids = set(table[idcol].astype(str))
+        for name, sys_ in (doc.get("systems") or {}).items():
+            missing = [i for i in sys_.get("buildings") or [] if i not in ids]
+            if missing:
+                problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+    syscol = b["columns"].get("system")
+    if syscol in avail:
+        vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}
+        unknown = sorted(vals - set(doc.get("systems") or {}))
+        if unknown:
+            problems.append(f"buildings.columns.system: values {', '.join(repr(v) for v in unknown[:5])} of column '{syscol}' are not "
+                            f"[systems.<name>] of the scenario; define them or fix the column.")
     return problems
+
+
+def _read_buildings_quietly(b):
+    """The buildings table for the systems checks, or None when it cannot be read (step 1's
+    one-pass check has already reported why)."""
+    import warnings as _w
+
+    from .errors import PedgisWarning
+    from .io.vector import read_vector_data
+
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", PedgisWarning)
+            return read_vector_data(b["path"], layer=b.get("layer"), crs=b.get("crs"), encoding=b.get("encoding")).gdf
+    except InputDataError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,6 +734,41 @@ def schema_markdown() -> str:
         "name you choose (a system, a district system, a use type, a carrier). Unknown keys, wrong",
         "types, numbers written with units (`\"3 m\"`) and values out of range are errors that name the",
         "key path and the fix. `pedgis validate SCENARIO.toml` lists every problem at once.",
+        "",
+        "A minimal scenario (the bundled `sample_data/scenario.toml` is a complete one):",
+        "",
+        "```toml",
+        "[scenario]",
+        "country = \"IT\"                  # primary energy factor set",
+        "",
+        "[buildings]",
+        "path = \"buildings.shp\"",
+        "[buildings.columns]",
+        "building_id = \"CAD_ID\"",
+        "use = \"CATEGORIA\"",
+        "floors = \"N_PIANI\"",
+        "[buildings.use_map]",
+        "\"A/2\" = \"residential\"",
+        "",
+        "[boundary]",
+        "type = \"geographical\"",
+        "path = \"boundary.gpkg\"",
+        "",
+        "[systems.boilers]",
+        "kind = \"boiler\"",
+        "carrier = \"natural_gas\"",
+        "services = [\"sh\", \"dhw\"]",
+        "default = true",
+        "",
+        "[systems.cooling]",
+        "kind = \"heat_pump\"",
+        "services = [\"sc\"]",
+        "default = true",
+        "```",
+        "",
+        "Systems are assigned per building and service: ids in `buildings` win over the building's",
+        "`system` column, which wins over `uses`, which wins over `default = true`. Every included",
+        "building with a need must get a system for it.",
         "",
     ]
     section = None

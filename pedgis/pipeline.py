@@ -24,7 +24,7 @@ from . import needs as nd
 from . import primary as pri
 from . import uses as us
 from .config import NEEDS, Scenario
-from .errors import InputDataError, PedgisWarning
+from .errors import DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
 NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
@@ -361,6 +361,24 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
                              f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
                              f"fields, or exclude these buildings from the boundary.")
 
+    names = {s.name for s in model.systems}
+    if model.system_column and model.system_column in b:
+        col = b[model.system_column].fillna("").astype(str).str.strip()
+        bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
+        if bad_sys.any():
+            vals = sorted(set(col[bad_sys]))
+            raise InputDataError(
+                f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
+                f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
+                f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+    ids = set(b["building_id"].astype(str))
+    for s in model.systems:
+        missing_ids = [i for i in s.buildings if i not in ids]
+        if missing_ids:
+            warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
+                          f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
+                          DataQualityWarning, stacklevel=2)
+
     # step 2: needs (Eq. 1-5)
     progress(0.05, "step 2: energy needs")
     needs = nd.building_needs(b, model.needs)
@@ -630,11 +648,27 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "district_systems_ped_balance_kwh": sys_balance,
         "netting_effect_kwh": balance - (buildings_balance + sys_balance),
         "heat_networks": network_rows,
+        "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
         "breakdown": {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd},
         "assumptions": assumptions,
     }
     progress(1.0, "steps 2-7 done")
     return out, district
+
+
+def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
+    """How far the district is from positive, in quantities a planner can act on.
+
+    The balance must fall below 0 (Eq. 17): that takes ``balance / PEF_nren,export,el`` more kWh of
+    exported (or less imported) electricity, i.e. that much more on-site RES electricity at the
+    grid's factor, or that many kWp of PV at the scenario's specific yield.
+    """
+    if balance < 0:
+        return {"ped_balance_kwh": balance, "electricity_kwh": 0.0, "pv_kwp": 0.0, "pv_specific_yield_kwh_kwp": pv_yield}
+    f = float(pef.loc["electricity", "pef_nren_export"]) if "electricity" in pef.index else float("nan")
+    el = balance / f if f > 0 else float("nan")
+    kwp = el / pv_yield if pv_yield else None
+    return {"ped_balance_kwh": balance, "electricity_kwh": el, "pv_kwp": kwp, "pv_specific_yield_kwh_kwp": pv_yield}
 
 
 # ---------------------------------------------------------------------------------------------
