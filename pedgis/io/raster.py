@@ -127,13 +127,15 @@ class RasterSource:
             base, owned = ds, [ds, mem]
         else:
             base, owned = self._dataset, []
-        nodata = self.nodata if self.nodata is not None else np.nan
+        # float32 output with NaN outside this raster's extent and where it has nodata: a DTM that
+        # does not cover the whole DSM must give "unknown", never 0 (which would read as a roof
+        # as high as the terrain's elevation)
         vrt = WarpedVRT(base, crs=other.crs.to_wkt(), transform=other.transform, width=other.width,
-                        height=other.height, resampling=Resampling.bilinear, nodata=nodata,
-                        src_nodata=nodata)
+                        height=other.height, resampling=Resampling.bilinear, dtype="float32",
+                        nodata=np.nan, src_nodata=self.nodata)
         src = RasterSource(name=f"{self.name} (warped to the grid of {other.name})", crs=other.crs,
                            transform=other.transform, width=other.width, height=other.height,
-                           nodata=nodata, _dataset=vrt, _owned=[vrt, *owned],
+                           nodata=None, _dataset=vrt, _owned=[vrt, *owned],
                            _band=self._band if self._dataset is not None else 1)
         return src
 
