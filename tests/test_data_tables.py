@@ -272,28 +272,173 @@ def test_needs_nzeb_not_above_existing(needs):
             assert needs[("nzeb", u, n)] <= needs[("eu27_existing", u, n)], (u, n)
 
 
-def test_needs_hotmaps_service_mean(needs):
-    # HotMaps AD.EURAC.Ave_useful_h&c_demand.csv, sector 'service' (SH, DHW, SC in kWh/m2a),
-    # the 27 EU member states; unweighted mean rounded to 0.1
-    service = {
-        "AT": (130.2266667, 5.76, 84.176), "BE": (160.855, 7.765, 74.355),
-        "BG": (60.45, 4.97, 88.605), "HR": (111, 2.18, 108.91), "CY": (24.685, 5.68, 177.87),
-        "CZ": (168.23, 5, 48.415), "DK": (116, 1.32, 46.5), "EE": (125.675, 4, 54.5),
-        "FI": (166, 2.57, 56.42), "FR": (147.5, 6.91, 76.5), "DE": (94.7125, 5.86, 77.5),
-        "EL": (120, 4.075, 136.555), "HU": (108.24, 5.53, 82.27), "IE": (162, 6.76, 29.95),
-        "IT": (132.27, 5.62, 109.5), "LV": (136.595, 4, 24.965), "LT": (92.24, 2.19, 33.32),
-        "LU": (247, 6, 74.805), "MT": (39.5, 4.345, 107.555), "NL": (168.25, 6, 54),
-        "PL": (67.95, 2.49, 74), "PT": (62.33333333, 2.98, 80.5), "RO": (121, 1.82, 48.865),
-        "SK": (107, 9, 88), "SI": (145.5, 5.43, 47.49), "ES": (84.6, 3.47, 114.6666667),
-        "SE": (162.5, 2.48, 55.26666667),
-    }
-    assert len(service) == 27
-    sh, dhw, sc = (round(sum(v[i] for v in service.values()) / 27, 1) for i in range(3))
-    assert (sh, dhw, sc) == (120.8, 4.6, 76.1)
-    for u in USES[1:]:
-        assert needs[("eu27_existing", u, "sh")] == sh
-        assert needs[("eu27_existing", u, "dhw")] == dhw
-        assert needs[("eu27_existing", u, "sc")] == sc
+# HotMaps building stock data (Pezzutto et al. 2019, paper ref. [37]), file data_building_stock.csv
+# (copy in repository MLHaoChang/pypsa-eur, data/retro/, commit 2b9927cd), rows country 'EU28',
+# 'Service sector', per subsector and construction period (Before 1945, 1945-1969, 1970-1979,
+# 1980-1989, 1990-1999, 2000-2010, Post 2010): heated area [Mm2], cooled area [Mm2] and the useful
+# energy demand SH, SC, DHW [kWh/m2a], transcribed with the file's precision rounded to 4 decimals.
+# 'Other non-residential buildings' has no 'Post 2010' rows in the file.
+HOTMAPS_EU28 = {
+    "Offices": [
+        (370.0882, 93.0548, 113.0246, 64.6054, 2.8751),
+        (415.2308, 55.6028, 137.9031, 70.8584, 2.4757),
+        (195.3421, 28.8401, 135.6746, 68.6613, 2.5916),
+        (233.7206, 52.2499, 123.9695, 65.2304, 2.8369),
+        (229.5377, 54.3474, 109.5523, 59.3240, 2.9689),
+        (212.1748, 59.6551, 82.5966, 57.1772, 2.8646),
+        (127.9766, 35.0122, 65.2274, 54.1495, 2.6936),
+    ],
+    "Trade": [
+        (359.6774, 117.3742, 148.2080, 72.0707, 5.2382),
+        (193.3351, 51.3092, 142.1049, 92.9184, 4.3106),
+        (109.7891, 31.5896, 132.8875, 90.4251, 4.3631),
+        (208.8259, 67.7844, 148.7443, 97.0103, 4.8348),
+        (204.8511, 68.4808, 119.2700, 104.9449, 4.9621),
+        (229.9470, 82.5513, 102.3373, 107.1359, 4.7139),
+        (117.3364, 37.9759, 85.6176, 80.5404, 4.7357),
+    ],
+    "Education": [
+        (307.3060, 106.5817, 86.4866, 33.6987, 0.9891),
+        (237.1045, 51.4352, 55.5190, 19.9733, 0.6159),
+        (119.6277, 26.1506, 55.7561, 19.9141, 0.6464),
+        (143.6026, 36.5210, 49.0667, 20.2443, 0.7546),
+        (132.1229, 32.5083, 39.5680, 15.1645, 0.6782),
+        (118.9107, 32.9594, 32.6535, 20.8629, 0.7945),
+        (66.5244, 18.9177, 37.9929, 20.9993, 0.8057),
+    ],
+    "Health": [
+        (115.5811, 32.5916, 161.7011, 74.4952, 17.8174),
+        (74.3673, 16.2763, 147.5465, 67.8007, 18.1553),
+        (47.6926, 8.7026, 128.5478, 69.9633, 18.9580),
+        (66.9412, 15.8287, 122.3397, 59.4119, 18.6614),
+        (71.7358, 18.7238, 100.5502, 52.5343, 19.3554),
+        (69.0889, 18.9394, 73.3521, 59.5743, 20.0533),
+        (38.2533, 6.1299, 45.8116, 52.8808, 21.6579),
+    ],
+    "Hotels and Restaurants": [
+        (152.2742, 48.7731, 120.3410, 78.6500, 7.8652),
+        (124.4907, 26.0542, 112.7886, 76.6353, 7.8731),
+        (70.1763, 18.3991, 106.7833, 79.2585, 8.0059),
+        (89.3284, 32.4730, 91.9225, 75.5528, 7.1129),
+        (91.3413, 32.1846, 81.9486, 64.5358, 7.7652),
+        (91.3427, 34.2250, 72.5200, 73.0019, 7.6381),
+        (37.2553, 10.5736, 45.0235, 62.7076, 8.5432),
+    ],
+    "Other non-residential buildings": [
+        (226.3297, 80.6762, 148.2635, 71.9064, 4.7386),
+        (147.8481, 48.9266, 125.9328, 72.2152, 4.1376),
+        (87.5732, 25.6972, 99.7870, 78.3078, 4.7388),
+        (124.7431, 40.0019, 101.8664, 76.3017, 4.5858),
+        (126.0469, 39.0586, 77.1820, 76.9111, 4.6474),
+        (129.0525, 41.5229, 76.4761, 73.8000, 4.6750),
+    ],
+}
+HOTMAPS_SUBSECTOR = {
+    "office": "Offices", "commercial": "Trade", "education": "Education", "health": "Health",
+    "hotel": "Hotels and Restaurants",
+    # proxies: HotMaps has no sports or industrial class
+    "sports": "Other non-residential buildings", "industrial": "Other non-residential buildings",
+}
+
+
+@pytest.mark.parametrize("use", sorted(HOTMAPS_SUBSECTOR))
+def test_needs_hotmaps_subsector_means(needs, use):
+    bands = HOTMAPS_EU28[HOTMAPS_SUBSECTOR[use]]
+    heated = sum(b[0] for b in bands)
+    cooled = sum(b[1] for b in bands)
+    # SH and DHW: weighted by heated area; SC (HotMaps: need per m2 of cooled floor): by cooled area
+    sh = sum(b[0] * b[2] for b in bands) / heated
+    sc = sum(b[1] * b[3] for b in bands) / cooled
+    dhw = sum(b[0] * b[4] for b in bands) / heated
+    assert needs[("eu27_existing", use, "sh")] == round(sh, 1)
+    assert needs[("eu27_existing", use, "sc")] == round(sc, 1)
+    assert needs[("eu27_existing", use, "dhw")] == round(dhw, 1)
+    # hot-water need follows occupancy: NZEB keeps the use's existing-stock DHW
+    assert needs[("nzeb", use, "dhw")] == needs[("eu27_existing", use, "dhw")]
+
+
+def test_needs_hotmaps_sources_name_subsector_and_proxy():
+    for r in read("specific_needs.csv"):
+        use, need = r["use"], r["need"]
+        if use == "residential" or need not in ("sh", "sc", "dhw"):
+            continue
+        if r["set"] == "nzeb" and need != "dhw":
+            continue
+        assert "HotMaps" in r["source"] and "'EU28'" in r["source"], (r["set"], use, need)
+        assert f"subsector '{HOTMAPS_SUBSECTOR[use]}'" in r["source"], (r["set"], use, need)
+        assert ("PROXY" in r["source"]) == (use in ("sports", "industrial")), (r["set"], use, need)
+
+
+def test_needs_nonresidential_uses_differ(needs):
+    # the point of use-specific data: no two distinct HotMaps sub-sectors share their thermal needs
+    triples = {u: tuple(needs[("eu27_existing", u, n)] for n in ("sh", "sc", "dhw"))
+               for u in ("office", "commercial", "education", "health", "hotel", "sports")}
+    assert len(set(triples.values())) == len(triples)
+    # orderings that follow from the HotMaps rows above: hospitals need far more hot water per m2
+    # than offices (18.9 vs 2.7), hotels and restaurants more than retail, retail more than offices
+    dhw = {u: needs[("eu27_existing", u, "dhw")] for u in triples}
+    assert dhw["health"] > dhw["hotel"] > dhw["commercial"] > dhw["office"] > dhw["education"]
+    assert dhw["health"] > 5 * dhw["office"]
+    assert needs[("eu27_existing", "commercial", "sc")] > needs[("eu27_existing", "office", "sc")]
+
+
+# SIA 2024:2015 appliance loads as tabulated by the City Energy Analyst database (repository
+# architecture-building-systems/CityEnergyAnalyst, cea/databases/CH/ARCHETYPES/USE/): Ea_Wm2 of
+# USE_TYPES.csv (commit c343e694) and the hourly 'appliances' column of SCHEDULES_LIBRARY/<TYPE>.csv
+# (weekday, Saturday, Sunday), monthly factor of MONTHLY_MULTIPLIERS.csv (commit 4b1f4488)
+_OFF = [0.1] * 24
+SIA_APPLIANCES = {
+    # use: (CEA use type, Ea [W/m2], weekday profile, Saturday profile, Sunday profile, monthly factors)
+    "office": ("OFFICE", 7.0,
+               [0.1] * 7 + [0.2, 0.6, 0.8, 1.0, 0.8, 0.4, 0.6, 1.0, 0.8, 0.6, 0.2] + [0.1] * 6,
+               _OFF, _OFF, [0.8] * 12),
+    "commercial": ("RETAIL", 2.0, [0.1] * 7 + [1.0] * 13 + [0.1] * 4,
+                   [0.1] * 7 + [1.0] * 13 + [0.1] * 4, _OFF, [0.8] * 12),
+    "education": ("SCHOOL", 4.0,
+                  [0.1] * 7 + [0.4, 0.6, 0.8, 1.0, 0.8, 0.2, 0.6, 1.0, 0.8, 0.8, 0.4] + [0.1] * 6,
+                  _OFF, _OFF, [0.8, 0.6, 0.9, 0.6, 0.8, 1.0, 0.0, 0.6, 1.0, 0.6, 0.9, 0.6]),
+    "health": ("HOSPITAL", 12.99,
+               [0.14] * 6 + [0.15, 0.21, 0.43, 0.54, 0.65, 0.54, 0.32, 0.43, 0.65, 0.54, 0.43, 0.21,
+                             0.15, 0.4, 0.32, 0.23, 0.14, 0.14],
+               None, None, [0.8] * 12),
+    "hotel": ("HOTEL", 8.0,
+              [0.2] + [0.1] * 5 + [0.2, 0.4, 0.8, 0.2] + [0.1] * 7 + [0.2, 0.4, 1.0, 0.6, 0.4, 0.2, 0.2],
+              None, None, [0.7] * 12),
+    "sports": ("GYM", 2.0,
+               [0.1] * 7 + [0.5, 0.8, 1.0, 1.0, 0.8, 1.0, 0.8, 1.0, 1.0, 0.8, 0.5, 0.8, 0.8, 0.8, 0.5, 0.5,
+                            0.1],
+               "weekday", _OFF, [0.8] * 12),
+    "industrial": ("INDUSTRIAL", 10.0,
+                   [0.2] * 5 + [0.5, 0.8, 1.0, 1.0, 0.8, 1.0, 0.5, 0.8, 1.0, 1.0, 0.8, 0.8, 0.8,
+                                0.5, 0.5, 0.5, 0.5, 0.2, 0.2],
+                   [0.2] * 24, [0.2] * 24, [0.8] * 12),
+}
+MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+@pytest.mark.parametrize("use", sorted(SIA_APPLIANCES))
+def test_needs_appliances_sia2024(needs, use):
+    _, ea, weekday, saturday, sunday, monthly = SIA_APPLIANCES[use]
+    assert len(weekday) == 24
+    saturday = weekday if saturday in (None, "weekday") else saturday
+    sunday = weekday if sunday is None else sunday
+    # a 365-day year = 261 weekdays + 52 Saturdays + 52 Sundays; monthly factor weighted by days
+    factor = sum(d * m for d, m in zip(MONTH_DAYS, monthly)) / 365
+    hours = factor * (261 * sum(weekday) + 52 * sum(saturday) + 52 * sum(sunday))
+    expected = round(ea * hours / 1000, 1)  # W/m2 x h / 1000 = kWh/m2a
+    for s in NEED_SETS:
+        assert needs[(s, use, "appliances")] == expected, s
+    # the source row writes the same arithmetic
+    row = next(r for r in read("specific_needs.csv")
+               if (r["set"], r["use"], r["need"]) == ("eu27_existing", use, "appliances"))
+    assert f"Ea = {ea} W/m2" in row["source"] and f"= {expected:.1f} kWh/m2a" in row["source"]
+
+
+def test_needs_appliances_office_by_hand(needs):
+    # OFFICE: weekday profile sums to 8.3 h, weekend days to 24 x 0.1 = 2.4 h;
+    # 0.8 x (261 x 8.3 + 104 x 2.4) = 0.8 x 2415.9 = 1932.72 h; 7.0 W/m2 x 1932.72 h = 13.53 kWh/m2a
+    assert needs[("eu27_existing", "office", "appliances")] == 13.5
+    assert sum(SIA_APPLIANCES["office"][2]) == pytest.approx(8.3)
 
 
 def test_needs_lighting_and_ventilation_arithmetic(needs):
