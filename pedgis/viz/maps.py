@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pedgis import units
 from pedgis.errors import CRSError, DataQualityWarning, InputDataError
 from pedgis.viz import assets
 from pedgis.viz.common import (
@@ -291,17 +292,21 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
             "breaks": [0.5, 1.5, 2.5],
             "colors": ind.colors,
             "labels": ["no flags", "1 flag", "2 flags", "3 or more flags"],
+            "unit_label": "",
         }
+    breaks = (diverging_breaks(values) if ind.kind == "diverging"
+              else sequential_breaks(values, len(ind.colors)))
+    if not breaks:
+        return {"breaks": [], "colors": [], "labels": [], "unit_label": ind.unit}
+    # large energies read better in MWh (colours still follow the kWh values)
+    shown, unit = breaks, ind.unit
+    if ind.unit == "kWh/a" and max(abs(b) for b in breaks) >= 100 * units.KWH_PER_MWH:
+        shown, unit = [units.kwh_to_mwh(b) for b in breaks], "MWh/a"
+    labels = class_labels(shown, "")
     if ind.kind == "diverging":
-        breaks = diverging_breaks(values)
-        labels = class_labels(breaks, "")
         labels[0] += " (exporter)"
         labels[-1] += " (importer)"
-        return {"breaks": breaks, "colors": ind.colors, "labels": labels}
-    breaks = sequential_breaks(values, len(ind.colors))
-    if not breaks:
-        return {"breaks": [], "colors": [], "labels": []}
-    return {"breaks": breaks, "colors": ind.colors, "labels": class_labels(breaks, "")}
+    return {"breaks": breaks, "colors": ind.colors, "labels": labels, "unit_label": unit}
 
 
 def summary_lines(district: dict) -> dict:
@@ -718,8 +723,9 @@ def build_map(
     for key in order:
         ind = INDICATORS[key]
         leg = _legend(ind, numbers[key][inc] if inc.any() else numbers[key])
-        indicators_cfg.append({"key": key, "label": f"{ind.label} [{ind.unit}]"
-                               if ind.kind != "flags" else ind.label, "unit": ind.unit, **leg})
+        indicators_cfg.append({"key": key, "label": ind.label if ind.kind == "flags"
+                               else f"{ind.label} [{leg['unit_label']}]", "unit": ind.unit,
+                               **leg})
     cfg = {
         "canvas": len(buildings) > CANVAS_THRESHOLD,
         "nodata": NODATA_COLOR,
