@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputDataError
 from .balance import ELECTRICITY, ChunkInput
-from .profiles import ProfileShapes, heat_pump_electricity, spread
+from .profiles import ProfileShapes, spread
 
 
 @dataclass
@@ -67,7 +67,7 @@ class SeriesSpec:
 
 def chunk_factory(table: pd.DataFrame, spec: SeriesSpec, shapes: ProfileShapes, pv_shape: np.ndarray | None,
                   *, use_column: str = "use", extra_shapes: dict | None = None, cop=None,
-                  pv_hourly=None, name: str = "buildings"):
+                  pv_hourly=None, heat_pump_detail: bool = True, name: str = "buildings"):
     """Return ``make_chunk(start, stop) -> ChunkInput`` over the rows of ``table``.
 
     Parameters
@@ -86,8 +86,15 @@ def chunk_factory(table: pd.DataFrame, spec: SeriesSpec, shapes: ProfileShapes, 
         shape only), so the hourly and annual balances agree.
     pv_hourly : callable (start, stop) → ndarray (n, H), optional
         Hourly PV per building from the roof-raster model (replaces ``pv_column`` × shape).
+    heat_pump_detail : bool
+        Also return the heat pumps' hourly heat and electricity (needed by a thermal buffer).
     name : str
         Name of the table in messages.
+
+    Notes
+    -----
+    With a COP curve, a heat pump's hourly electricity is E · (s_h / COP_h) / Σ(s / COP), s the
+    heat shape: the same as Q_h / COP_h scaled to the engine's annual E (Eq. 8 per hour).
 
     Raises
     ------
@@ -110,55 +117,68 @@ def chunk_factory(table: pd.DataFrame, spec: SeriesSpec, shapes: ProfileShapes, 
     extra.setdefault("flat", np.full(H, 1.0 / H))
     cols = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in set(spec.columns())}
 
-    def shape_rows(key):
+    def shape_row(key, u):
+        """Shape ``key`` of use row ``u`` (H,)."""
         if key in shapes.shapes:
-            return shapes.shapes[key]
+            return shapes.shapes[key][u]
         if key in extra:
             return np.asarray(extra[key], dtype=float)
+        if key.startswith("hp:"):
+            base = shapes.shapes[key[3:]][u] / cop
+            tot = base.sum()
+            return base / tot if tot > 0 else base
         raise InputDataError(f"unknown profile shape '{key}'; use one of {sorted(shapes.shapes) + sorted(extra)}")
 
-    def part(col, key, a, b):
-        try:
-            return spread(cols[col][a:b], shape_rows(key), use_idx[a:b])
-        except InputDataError as exc:
-            raise InputDataError(f"{name}: column '{col}': {exc}") from exc
+    for key in {*spec.electricity.values(), *(hp.shape for hp in spec.heat_pumps),
+                *(k for d in (*spec.fuels.values(), *spec.production.values()) for k in d.values())}:
+        if key not in shapes.shapes and key not in extra:
+            raise InputDataError(f"unknown profile shape '{key}'; use one of {sorted(shapes.shapes) + sorted(extra)}")
+
+    def combine(pairs, a, b):
+        """Σ_k annual_k × shape_k for buildings a:b, one matrix product per use type [kWh]."""
+        n = b - a
+        out = np.zeros((n, H))
+        if not pairs:
+            return out
+        A = np.empty((n, len(pairs)))
+        for j, (col, _) in enumerate(pairs):
+            v = cols[col][a:b]
+            bad = np.isnan(v)
+            if bad.any():
+                raise InputDataError(f"{name}: column '{col}': {int(bad.sum())} building(s) have no annual "
+                                     f"value (NaN) to spread over the hours; fix the input or the engine step.")
+            A[:, j] = v
+        ui = use_idx[a:b]
+        for u in np.unique(ui):
+            m = ui == u
+            S = np.stack([shape_row(k, u) for _, k in pairs])
+            out[m] = A[m] @ S
+        return out
+
+    hp_elec_pairs = [(hp.elec_column, ("hp:" + hp.shape) if cop is not None else hp.shape)
+                     for hp in spec.heat_pumps]
+    hp_heat_pairs = [(hp.heat_column, hp.shape) for hp in spec.heat_pumps]
 
     def make_chunk(a: int, b: int) -> ChunkInput:
         n = b - a
-        e_use = np.zeros((n, H))
-        for col, key in spec.electricity.items():
-            e_use += part(col, key, a, b)
+        e_use = combine(list(spec.electricity.items()) + hp_elec_pairs, a, b)
         hp_heat = hp_elec = None
-        if spec.heat_pumps:
-            hp_heat = np.zeros((n, H))
-            hp_elec = np.zeros((n, H))
-            for hp in spec.heat_pumps:
-                q = part(hp.heat_column, hp.shape, a, b)
-                if cop is not None:
-                    e = heat_pump_electricity(q, cop, cols[hp.elec_column][a:b])
-                else:
-                    e = part(hp.elec_column, hp.shape, a, b)
-                hp_heat += q
-                hp_elec += e
-            e_use += hp_elec
+        if spec.heat_pumps and heat_pump_detail:
+            hp_heat = combine(hp_heat_pairs, a, b)
+            hp_elec = combine(hp_elec_pairs, a, b)
         if pv_hourly is not None:
             e_prod = np.asarray(pv_hourly(a, b), dtype=float)
         elif spec.pv_column:
             if pv_shape is None:
                 raise InputDataError("no PV shape: give the weather year's PV profile or hourly PV per building.")
-            e_prod = part(spec.pv_column, "pv", a, b) if "pv" in extra else spread(
-                np.nan_to_num(cols[spec.pv_column][a:b], nan=0.0), pv_shape)
+            # pv_kwh is NaN for a building outside the DSM (flagged by the solar step): no PV counted
+            e_prod = spread(np.nan_to_num(cols[spec.pv_column][a:b], nan=0.0), pv_shape)
         else:
             e_prod = np.zeros((n, H))
         carriers = {ELECTRICITY: (e_use, e_prod)}
         for carrier in sorted(set(spec.fuels) | set(spec.production)):
-            u = np.zeros((n, H))
-            p = np.zeros((n, H))
-            for col, key in spec.fuels.get(carrier, {}).items():
-                u += part(col, key, a, b)
-            for col, key in spec.production.get(carrier, {}).items():
-                p += part(col, key, a, b)
-            carriers[carrier] = (u, p)
+            carriers[carrier] = (combine(list(spec.fuels.get(carrier, {}).items()), a, b),
+                                 combine(list(spec.production.get(carrier, {}).items()), a, b))
         return ChunkInput(carriers=carriers, hp_heat_kwh=hp_heat, hp_elec_kwh=hp_elec,
                           cop=None if cop is None else np.asarray(cop, dtype=float))
 

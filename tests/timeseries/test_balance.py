@@ -248,7 +248,7 @@ def test_chunk_factory_errors(calendar, temp_air):
     with pytest.raises(InputDataError, match="have no profile shapes"):
         chunk_factory(table, SeriesSpec(electricity={"a": "lighting"}), other, None)
     with pytest.raises(InputDataError, match="unknown profile shape 'bogus'"):
-        chunk_factory(table, SeriesSpec(electricity={"a": "bogus"}), shapes, None)(0, 1)
+        chunk_factory(table, SeriesSpec(electricity={"a": "bogus"}), shapes, None)
     with pytest.raises(InputDataError, match="no PV shape"):
         chunk_factory(table, SeriesSpec(electricity={"a": "lighting"}), shapes, None)(0, 1)
     t2 = table.assign(a=np.nan)
