@@ -463,7 +463,6 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
         add(bl.ELECTRICITY, "use", shape, kwh)
         info["loads_kwh"][load] = float(kwh)
     # heat networks: hourly demand of the substations (buildings) + losses
-    by_name = {s.name: s for s in model.systems}
     net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating"}
     net_demand = {}
     use_idx = shapes.use_index(table["use"])

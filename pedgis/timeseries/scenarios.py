@@ -341,7 +341,7 @@ def uncertainty(study: Study, name: str = "baseline", method: str | None = None,
                 from .. import data as pdata
 
                 uses = list(pdata.needs_table(doc["needs"].get("set", "eu27_existing")).index) + \
-                    list((doc["needs"].get("overrides") or {}))
+                    list(doc["needs"].get("overrides") or {})
             over.setdefault("needs", {})["overrides"] = {u: {"sh_kwh_m2": float(values["sh_kwh_m2"])} for u in uses}
         if values.get("usable_roof_fraction") is not None:
             short["usable_roof_fraction"] = float(values["usable_roof_fraction"])
