@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import Cancelled, InputDataError, PedgisWarning
 
-COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli")
+COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli", "pedgis.timeseries.cli")
 
 
 @dataclass

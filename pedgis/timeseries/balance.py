@@ -35,6 +35,8 @@ from .storage import battery_dispatch, thermal_buffer_dispatch
 
 TIMESTEPS = ("annual", "monthly", "hourly")
 ELECTRICITY = "electricity"
+#: |net| below this per period is rounding noise of equal annual use and production [kWh]
+NET_TOLERANCE_KWH = 1e-6
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,7 +432,8 @@ def _electric_grid(ci: ChunkInput, a, b, n, battery, thermal):
 def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, calendar: Calendar,
                 factors: Mapping, timestep: str = "hourly", *, chunk_size: int = 512,
                 battery: BatterySpec | None = None, thermal: ThermalSpec | None = None,
-                sharing: bool = False, progress=None) -> TimeseriesResult:
+                sharing: bool = False, exportable=None, green_share: float = 0.0,
+                progress=None) -> TimeseriesResult:
     """Time-resolved PED balance of a district, processed in chunks of buildings.
 
     Parameters
@@ -447,7 +450,16 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         Buildings per chunk: memory ≈ chunk_size × H × 8 bytes × ~10 arrays.
     battery, thermal : BatterySpec, ThermalSpec, optional
     sharing : bool
-        Energy community: net on the district's summed position instead of building by building.
+        Electricity: net on the district's summed position (energy community, and the paper's
+        district-level netting) instead of building by building (each building meters alone).
+        Other carriers (fuels, heat networks) are always netted at district level, as in the
+        annual engine: a heat network is shared by construction.
+    exportable : set of str, optional
+        Carriers whose surplus may be exported (default: all). A non-exportable surplus is
+        reported as ``unused_kwh`` and earns no credit (paper §2.5, Eq. 11-12).
+    green_share : float
+        Share of the delivered grid electricity bought under a green contract (virtual boundary
+        only, paper §2.1): moved to the carrier ``green_electricity`` in every period.
     progress : callable(fraction, message), optional
 
     Returns
@@ -515,7 +527,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
             fd = resolve_factor(f.get("pef_nren"), timestep, calendar, f"factors.{c}.pef_nren")
             fe = resolve_factor(f.get("pef_nren_exp"), timestep, calendar, f"factors.{c}.pef_nren_exp")
             bb_pe["pei"][a:b] += np.clip(F, 0, None) @ fd
-            bb_pe["pee"][a:b] += np.clip(-F, 0, None) @ fe
+            if exportable is None or c in exportable:
+                bb_pe["pee"][a:b] += np.clip(-F, 0, None) @ fe
             if c == ELECTRICITY:
                 ind = grid_indicators(use, prod, imp, exp_)
                 for key, v in ind.items():
@@ -535,14 +548,23 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         battery_district = {"charge_kwh": float(br.charge_kwh[0]), "discharge_kwh": float(br.discharge_kwh[0]),
                             "losses_kwh": float(br.losses_kwh[0]), "soc_end_kwh": float(br.soc_end_kwh[0])}
     balances = {}
+    unused = {}
     for t in TIMESTEPS:
         dl, ex = {}, {}
         for c in carriers_seen:
-            if sharing:
+            if sharing or c != ELECTRICITY:
                 F = to_periods(district_net[c], t, calendar)
+                F = np.where(np.abs(F) < NET_TOLERANCE_KWH, 0.0, F)  # rounding noise of equal use and production
                 dl[c], ex[c] = np.clip(F, 0, None), np.clip(-F, 0, None)
             else:
                 dl[c], ex[c] = np.asarray(bb_periods[c][t][0], float), np.asarray(bb_periods[c][t][1], float)
+            if exportable is not None and c not in exportable:
+                unused.setdefault(t, {})[c] = float(np.sum(ex[c]))
+                ex[c] = np.zeros_like(ex[c])
+        if green_share and ELECTRICITY in dl:
+            dl["green_electricity"] = dl[ELECTRICITY] * green_share
+            ex["green_electricity"] = np.zeros_like(dl[ELECTRICITY])
+            dl[ELECTRICITY] = dl[ELECTRICITY] * (1.0 - green_share)
         balances[t] = primary_balance(dl, ex, factors, t, calendar)
     # ---- sharing allocation (second pass when several chunks) --------------------------------
     if sharing:
@@ -594,7 +616,7 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         "timestep": timestep,
         "netting_level": "district (energy community)" if sharing else "building by building",
         "verdict": balances[timestep].summary(),
-        "netting": {t: balances[t].summary() for t in TIMESTEPS},
+        "netting": {t: {**balances[t].summary(), "unused_kwh": unused.get(t, {})} for t in TIMESTEPS},
         "electricity": ind,
         "storage": storage_out,
         "monthly": {

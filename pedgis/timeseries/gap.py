@@ -54,7 +54,7 @@ class GapResult:
 
 def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, upper: float, *,
               target: float = 0.0, xtol: float | None = None, rtol: float = 1e-6, unit: str = "",
-              maxiter: int = 60) -> GapResult:
+              maxiter: int = 60, expand: int = 0) -> GapResult:
     """Find the lever value where ``balance(value) = target`` in ``[baseline, upper]``.
 
     Parameters
@@ -74,6 +74,9 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
         Absolute tolerance on the lever; default 1e-6 × (upper − baseline).
     unit : str
         Unit of the lever for messages.
+    expand : int
+        For an unbounded lever (extra PV, storage): when ``upper`` does not reach the target,
+        try ``upper × 4`` up to this many times before answering ``unreachable``.
 
     Returns
     -------
@@ -105,16 +108,28 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
     b0 = f0 + target
     if f0 <= 0:
         return GapResult(lever, float(baseline), float(baseline), b0, b0, "already_positive",
-                         f"the balance is already {b0:,.0f} kWh at {lever} = {baseline:g} {unit}: nothing to add.",
+                         f"the balance is already {b0:,.0f} kWh at {lever} = {baseline:g}{' ' + unit if unit else ''}: nothing to add.",
                          evals)
     f1 = f(upper)
+    for _ in range(expand):
+        if f1 <= 0:
+            break
+        upper = upper * 4.0
+        f1 = f(upper)
     if f1 > 0:
         return GapResult(lever, None, float(baseline), b0, f1 + target, "unreachable",
-                         f"even at {lever} = {upper:g} {unit} the balance stays {f1 + target:,.0f} kWh > "
+                         f"even at {lever} = {upper:g}{' ' + unit if unit else ''} the balance stays {f1 + target:,.0f} kWh > "
                          f"{target:g}: this lever alone cannot close the gap.", evals)
+    lo = _last_positive(evals, baseline, target)
     tol = xtol if xtol is not None else 1e-6 * (upper - baseline)
-    root = brentq(f, baseline, upper, xtol=tol, rtol=max(rtol, 4 * 2.2e-16), maxiter=maxiter)
+    root = brentq(f, lo, upper, xtol=tol, rtol=max(rtol, 4 * 2.2e-16), maxiter=maxiter)
     bal = f(root) + target
     return GapResult(lever, float(root), float(baseline), b0, bal, "solved",
-                     f"{lever} = {root:,.4g} {unit} brings the balance from {b0:,.0f} kWh to {bal:,.0f} kWh.",
+                     f"{lever} = {root:,.4g}{' ' + unit if unit else ''} brings the balance from {b0:,.0f} kWh to {bal:,.0f} kWh.",
                      evals)
+
+
+def _last_positive(evals, baseline, target):
+    """Largest evaluated lever value whose balance is still above the target (bracket start)."""
+    above = [x for x, v in evals if v > target]
+    return max(above) if above else baseline
