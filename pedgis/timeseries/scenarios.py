@@ -343,8 +343,8 @@ def uncertainty(study: Study, name: str = "baseline", method: str | None = None,
                 uses = list(pdata.needs_table(doc["needs"].get("set", "eu27_existing")).index) + \
                     list(doc["needs"].get("overrides") or {})
             over.setdefault("needs", {})["overrides"] = {u: {"sh_kwh_m2": float(values["sh_kwh_m2"])} for u in uses}
-        if values.get("usable_roof_fraction") is not None:
-            short["usable_roof_fraction"] = float(values["usable_roof_fraction"])
+        if values.get("usable_roof_fraction") is not None:  # share of the modelled usable roof PV
+            short["pv_scale"] = float(values["usable_roof_fraction"])
         if values.get("weather") is not None:
             over.setdefault("weather", {})["path"] = str(values["weather"])
         res = study.run(name, overrides=over or None, shortcuts=short or None)

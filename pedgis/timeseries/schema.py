@@ -81,8 +81,8 @@ def keys(k) -> list:
           default=[], source="paper §2.6: national factors vs ISO 52000-1 defaults"),
         k("uncertainty.sh_kwh_m2", "list[float]", "[low, high] specific space-heating need applied to every use type",
           unit="kWh m⁻² a⁻¹", default=[], source="paper Table 1: NZEB 9–34 kWh m⁻² a⁻¹"),
-        k("uncertainty.usable_roof_fraction", "list[float]", "[low, high] share of the modelled rooftop PV that is really "
-          "installed (usable roof area)", default=[]),
+        k("uncertainty.usable_roof_fraction", "list[float]", "[low, high] share of the modelled rooftop PV that can really be "
+          "installed (usable roof area; multiplies every building's rooftop kWp and kWh, 1 = as modelled)", default=[]),
         k("uncertainty.weather", "list[str]", "alternative weather files (weather years) to try", default=[]),
     ]
     return out

@@ -17,6 +17,11 @@ names, nested tables merged key by key) plus four shortcuts that expand into ord
     (≈ 20 % module efficiency); the yield follows from the weather file / [pv].
 ``extra_pv_kwp``
     additional on-site PV [kWp] as a ``pv_field`` district system (the gap solver's PV lever).
+``usable_roof_fraction`` (0-1)
+    with ``pv_all_roofs``: the share of the footprint usable for modules.
+``pv_scale`` (≥ 0)
+    multiplies every building's rooftop PV (kWp and kWh); the uncertainty study's
+    ``usable_roof_fraction`` range is applied through it.
 """
 
 from __future__ import annotations
@@ -170,8 +175,6 @@ def table_hook(ops: Mapping):
             kwp = np.where(grew, new, kwp)
             kwh = np.where(grew, np.nan, kwh)  # the engine computes the yield of the new kWp
         scale = ops.get("pv_scale")
-        if scale is None and "usable_roof_fraction" in ops and not ops.get("pv_all_roofs"):
-            scale = ops["usable_roof_fraction"] / DEFAULT_USABLE_ROOF_FRACTION
         if scale is not None:
             kwp = kwp * scale
             kwh = kwh * scale

@@ -193,8 +193,12 @@ def test_pv_all_roofs_hook():
     # 100 m2 x 0.5 x 0.2 kWp/m2 = 10 kWp < 30 kWp installed: kept; 200 m2 -> 20 kWp, yield left to the engine
     np.testing.assert_allclose(out["pv_kwp"], [30.0, 20.0])
     assert out["pv_kwh"].iloc[0] == 33000.0 and np.isnan(out["pv_kwh"].iloc[1])
-    out = table_hook({"usable_roof_fraction": 0.25})(b)  # half the default fraction: half the PV
+    out = table_hook({"pv_scale": 0.5})(b)  # half of the modelled roof usable: half the PV
     np.testing.assert_allclose(out["pv_kwp"].iloc[0], 15.0)
+    np.testing.assert_allclose(out["pv_kwh"].iloc[0], 16500.0)
+    # a smaller usable share of the footprint for the roof estimate: 200 m2 x 0.25 x 0.2 = 10 kWp
+    out = table_hook({"pv_all_roofs": True, "usable_roof_fraction": 0.25})(b)
+    np.testing.assert_allclose(out["pv_kwp"], [30.0, 10.0])
 
 
 def test_gap_pv_matches_the_hand_formula():
@@ -244,3 +248,10 @@ def test_compare_and_cli(tmp_path, capsys):
     # plotly.js is inlined: the page opens offline (no <script src="https://...">)
     assert "plotly" in html.lower() and '<script src="http' not in html and len(html) > 1_000_000
     assert raw["variants"]["battery"]["storage"]["battery"]["capacity_kwh"] == 1000.0
+
+
+def test_example_scenario_validates():
+    from pedgis.config import check_scenario
+
+    ex = Path(__file__).resolve().parents[2] / "examples" / "san_rocco_variants.toml"
+    assert check_scenario(ex) == []
