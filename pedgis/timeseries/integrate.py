@@ -81,6 +81,7 @@ class Options:
     pv_tilt_deg: float = 30.0
     pv_azimuth_deg: float = 180.0
     degree_hours: dict | None = None
+    base_dir: object = None
 
 
 def options_from_doc(doc: dict) -> Options:
@@ -167,7 +168,15 @@ def _factor_map(model, opts: Options, calendar) -> dict:
                                    co2_kg_per_kwh=pick("co2_kg_per_kwh", "co2_kg_per_kwh"))
         path = extra.get("hourly_path")
         if path is not None:
-            out[c] = _hourly_factors(path, c, out[c], calendar)
+            from pathlib import Path
+
+            p = Path(path)
+            if not p.is_absolute() and opts.base_dir is not None:
+                p = Path(opts.base_dir) / p
+            if not p.exists():
+                raise ConfigError(f"file not found: {p}. Relative paths start from the scenario's folder.",
+                                  key=f"timeseries.factors.{c}.hourly_path")
+            out[c] = _hourly_factors(p, c, out[c], calendar)
     for c in opts.factor_series:
         if c not in f.index:
             raise ConfigError(f"carrier '{c}' has no factors in the factor set; known: {', '.join(f.index)}",
@@ -198,7 +207,7 @@ def _hourly_factors(path, carrier, base: bl.CarrierFactors, calendar) -> bl.Carr
 
 
 def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict, buildings_out: pd.DataFrame,
-                  opts: Options, progress=None, pv_hourly=None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+                  opts: Options, progress=None, hourly_pv: pd.DataFrame | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Time-resolved balance of an engine run.
 
     Parameters
@@ -213,8 +222,10 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     buildings_out : DataFrame
         The annual engine's buildings table (``pv_kwh`` per building).
     opts : Options
-    pv_hourly : callable (positions) → ndarray (n, 8760), optional
-        Hourly PV per building from the roof-raster model, by position in ``step1_buildings``.
+    hourly_pv : DataFrame, optional
+        Hourly PV per building from the roof-raster model (8760 rows, one column per
+        ``building_id``, kWh): its shape replaces the weather-year PV shape of that building; the
+        annual total stays the engine's ``pv_kwh``.
 
     Returns
     -------
@@ -339,6 +350,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
             curve = pr.cop_curve(temp, *opts.cop_curves[name0])
             s_sh = shapes.shapes["sh"][0]
             cop = curve * float(by_name[name0].scop) * float(np.sum(s_sh / curve))
+    pv_hourly, pv_note = _pv_hourly_source(hourly_pv, b, pos_inc, table["pv_kwh"].to_numpy(dtype=float), pv_shape, H)
     make_b = chunk_factory(table, spec, shapes, pv_shape, extra_shapes=extra, cop=cop, pv_hourly=pv_hourly,
                            heat_pump_detail=thermal_spec is not None, name="buildings")
     node, node_notes, node_info = _district_node(district, model, weather, cal, pv_shape, shapes, table, opts, rows, b, pos_inc)
@@ -399,7 +411,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
             "dhw, lighting, appliances": "SIA 2024:2015 hourly schedules per room type (pedgis/data/profiles_schedules.csv)",
             "ventilation": "EN 16798-1:2019 Annex B airflow (7 l/s per person + 0.7 l/(s m2)) on the occupancy schedule",
             "pv": f"pvlib Hay-Davies POA at tilt {tilt:g} deg, azimuth {az:g} deg, SAPM cell temperature, PVWatts"
-                  if pv_hourly is None else "hourly PV per building from the roof-raster model",
+                  if pv_hourly is None else "hourly PV per building from the roof-raster model " + pv_note,
             "public lighting": "dusk to dawn (sun below the horizon)",
             "wind": "generic turbine power curve on the weather file's wind speed",
             "heat-led CHP": "follows its heat network's hourly demand",
@@ -418,6 +430,35 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     hourly = res.hourly.copy()
     hourly.insert(0, "time", data.index)
     return ts, cols, hourly
+
+
+def _pv_hourly_source(hourly_pv, b, pos_inc, pv_annual, pv_shape, H):
+    """``pv_hourly(a, b)`` from the roof model's hourly PV (shape per building, engine's annual)."""
+    if hourly_pv is None:
+        return None, ""
+    if len(hourly_pv) != H:
+        raise InputDataError(f"hourly PV per building has {len(hourly_pv)} rows; the weather year has {H}.")
+    ids = b["building_id"].astype(str).to_numpy()[pos_inc]
+    cols = {str(c): c for c in hourly_pv.columns}
+    fallback = []
+
+    def pv_hourly(a, stop):
+        out = np.zeros((stop - a, H))
+        for j in range(stop - a):
+            e = pv_annual[a + j]
+            if not np.isfinite(e) or e == 0:
+                continue
+            col = cols.get(ids[a + j])
+            s = hourly_pv[col].to_numpy(dtype=float) if col is not None else None
+            if s is None or not np.isfinite(s).all() or s.sum() <= 0:
+                fallback.append(ids[a + j])
+                out[j] = e * pv_shape
+            else:
+                out[j] = e * (s / s.sum())
+        return out
+
+    n_with = sum(1 for i in ids if i in cols)
+    return pv_hourly, f"({n_with} of {len(ids)} included buildings; the others on the weather-year PV shape)"
 
 
 def _annual_check(ts: dict, district: dict) -> dict:
@@ -521,21 +562,26 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
     return {c: (v[0], v[1]) for c, v in node.items()}, notes, info
 
 
-def attach_timeseries(result, step1_buildings, model, weather, progress=None, force: bool = False) -> None:
+def attach_timeseries(result, step1_buildings, model, weather, progress=None, force: bool = False,
+                      hourly_pv: pd.DataFrame | None = None) -> None:
     """Add the time-resolved balance to an engine result (in place) when the scenario asks for it.
 
     With ``[scenario] timestep = "annual"`` (the paper's balance) nothing is added and the annual
     results stay exactly the engine's, unless ``force`` (``pedgis compare`` uses it to report the
     hourly indicators of every variant). Adds ``district["timeseries"]``, per-building columns
-    and ``result.hourly`` (written to ``timeseries.csv``).
+    and ``result.hourly`` (written to ``timeseries.csv``). ``hourly_pv`` (or the result's
+    ``hourly_pv_kwh``): the roof model's hourly PV per building (8760 × building_id), whose shape
+    each building's PV then follows.
     """
     doc = result.scenario.doc if result.scenario is not None else {}
     opts = options_from_doc(doc)
+    opts.base_dir = getattr(result.scenario, "base_dir", None)
     if opts.timestep == "annual" and not force:
         return
     if force and opts.timestep == "annual":
         opts.timestep = "hourly"
-    ts, cols, hourly = time_resolved(step1_buildings, model, weather, result.district, result.buildings, opts, progress)
+    ts, cols, hourly = time_resolved(step1_buildings, model, weather, result.district, result.buildings, opts, progress,
+                                     hourly_pv=hourly_pv if hourly_pv is not None else getattr(result, "hourly_pv_kwh", None))
     result.district["timeseries"] = ts
     for c in cols.columns:
         result.buildings[c] = cols[c].to_numpy()

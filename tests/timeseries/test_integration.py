@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pedgis.config import read_toml, scenario_from_dict, validate
-from pedgis.errors import ConfigError, DataQualityWarning
+from pedgis.errors import ConfigError, DataQualityWarning, InputDataError
 from pedgis.pipeline import run
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
@@ -255,3 +255,120 @@ def test_example_scenario_validates():
 
     ex = Path(__file__).resolve().parents[2] / "examples" / "san_rocco_variants.toml"
     assert check_scenario(ex) == []
+
+
+def test_hourly_pv_per_building_from_the_roof_model(monkeypatch, hourly):
+    """The roof model's hourly PV sets each building's PV shape; the annual stays the engine's."""
+    from pedgis import pipeline
+
+    b = hourly.buildings
+    with_pv = b.loc[b["included"] & (b["pv_kwh"] > 0), "building_id"].astype(str).tolist()
+    assert with_pv, "the sample has rooftop PV"
+    idx = pd.RangeIndex(8760)
+    noon = ((idx % 24) == 12).astype(float)  # all PV in the hour 12-13
+    hp = pd.DataFrame({bid: noon * 3.0 for bid in with_pv})
+
+    class WithHourlyPV(pipeline.DistrictResult):
+        hourly_pv_kwh = hp
+
+    monkeypatch.setattr(pipeline, "DistrictResult", WithHourlyPV)
+    res = run_raw(scenario(scenario={"timestep": "hourly"}))
+    ts = res.district["timeseries"]
+    assert "roof-raster model" in ts["profiles"]["sources"]["pv"]
+    onsite = np.asarray(ts["typical_day"]["onsite_kw"])
+    h0 = np.asarray(hourly.district["timeseries"]["typical_day"]["onsite_kw"])
+    # rooftop PV moved entirely to hour 12-13 (the CHP is unchanged): more at 12 h, less at 10 h
+    assert onsite[11, 12] > h0[11, 12]
+    assert onsite[6, 10] < h0[6, 10]
+    assert ts["electricity"]["onsite_kwh"] == pytest.approx(hourly.district["timeseries"]["electricity"]["onsite_kwh"])
+
+
+def test_pv_hourly_source_fallbacks():
+    from pedgis.timeseries.integrate import _pv_hourly_source
+
+    b = pd.DataFrame({"building_id": ["a", "b", "c"]})
+    shape = np.full(24, 1 / 24)
+    hp = pd.DataFrame({"a": np.r_[np.zeros(12), np.ones(12)], "b": np.full(24, np.nan)})
+    f, note = _pv_hourly_source(hp, b, np.arange(3), np.array([12.0, 24.0, 48.0]), shape, 24)
+    out = f(0, 3)
+    np.testing.assert_allclose(out[0], np.r_[np.zeros(12), np.ones(12)])   # 12 kWh on a's own shape
+    np.testing.assert_allclose(out[1], 1.0)   # NaN in the roof model: weather shape
+    np.testing.assert_allclose(out[2], 2.0)   # no column: weather shape
+    assert "2 of 3" in note
+    from pedgis.errors import InputDataError
+
+    with pytest.raises(InputDataError, match="hourly PV per building has 5 rows"):
+        _pv_hourly_source(hp.iloc[:5], b, np.arange(3), np.ones(3), shape, 24)
+
+
+def test_uncertainty_pef_sets_through_the_engine():
+    """bounds over the factor set: the ISO run equals a direct run with country = iso52000_default."""
+    from pedgis.timeseries.scenarios import Study, uncertainty
+
+    raw = scenario(uncertainty={"pef_sets": ["iso52000_default"]})
+    r = uncertainty(Study(raw=raw, base_dir=SAMPLE))
+    iso = run_raw(scenario(scenario={"country": "iso52000_default"}))
+    base = run_raw(scenario())
+    t = r["tornado"][0]
+    assert t["parameter"] == "pef_set" and t["values"] == ["IT", "iso52000_default"]
+    assert t["ped_balance_kwh"] == pytest.approx([base.district["ped_balance_kwh"], iso.district["ped_balance_kwh"]])
+    assert r["ped_balance_kwh"]["min"] == pytest.approx(min(t["ped_balance_kwh"]))
+    assert r["n_runs"] == 3 and r["corners"] == 0
+    with pytest.raises(ConfigError, match="no uncertain parameter"):
+        uncertainty(Study(raw=scenario(), base_dir=SAMPLE))
+
+
+def test_monthly_factors_from_the_scenario():
+    """Electricity PEF doubled in January only: the monthly-netted PEI grows by January's import x 1x factor."""
+    base = run_raw(scenario(scenario={"timestep": "monthly"}))
+    f = base.district["assumptions"]["carriers"]["electricity"]["pef_nren"]
+    fe = base.district["assumptions"]["carriers"]["electricity"]["pef_nren_export"]
+    months = [f] * 12
+    months[0] = 2 * f
+    res = run_raw(scenario(scenario={"timestep": "monthly"},
+                           timeseries={"factors": {"electricity": {"pef_nren_monthly": months}}}))
+    m0, m1 = base.district["timeseries"], res.district["timeseries"]
+    jan_import = m0["monthly"]["import_kwh"][0]
+    assert m1["netting"]["monthly"]["pei_kwh"] - m0["netting"]["monthly"]["pei_kwh"] == pytest.approx(jan_import * f, rel=1e-6)
+    assert m1["netting"]["monthly"]["pee_kwh"] == pytest.approx(m0["netting"]["monthly"]["pee_kwh"])  # export factor kept
+    assert fe > 0
+    bad = scenario(scenario={"timestep": "monthly"}, timeseries={"factors": {"electricity": {"pef_nren_monthly": [1.0] * 5}}})
+    with pytest.raises(ConfigError, match="timeseries.factors.electricity.pef_nren_monthly: give 12 monthly values"):
+        run_raw(bad)
+    bad = scenario(scenario={"timestep": "monthly"}, timeseries={"factors": {"hydrogen": {"pef_nren_monthly": [1.0] * 12}}})
+    with pytest.raises(ConfigError, match="timeseries.factors.hydrogen"):
+        run_raw(bad)
+
+
+def test_hourly_factors_from_a_csv(tmp_path, hourly):
+    """A constant hourly series equal to the set's factor changes nothing; 0 at night lowers PEI."""
+    f = hourly.district["assumptions"]["carriers"]["electricity"]["pef_nren"]
+    h = np.arange(8760) % 24
+    night_free = np.where((h < 6), 0.0, f)
+    pd.DataFrame({"pef_nren": night_free}).to_csv(tmp_path / "pef.csv", index=False)
+    res = run_raw(scenario(scenario={"timestep": "hourly"},
+                           timeseries={"factors": {"electricity": {"hourly_path": str(tmp_path / "pef.csv")}}}))
+    t = pd.Series(res.hourly["import_kwh"].to_numpy())
+    night_import = t[h < 6].sum()
+    d0 = hourly.district["timeseries"]["netting"]["hourly"]["pei_kwh"]
+    assert res.district["timeseries"]["netting"]["hourly"]["pei_kwh"] == pytest.approx(d0 - night_import * f, rel=1e-6)
+    pd.DataFrame({"pef_nren": night_free[:100]}).to_csv(tmp_path / "short.csv", index=False)
+    with pytest.raises(InputDataError, match="short.csv: 100 rows"):
+        run_raw(scenario(scenario={"timestep": "hourly"},
+                         timeseries={"factors": {"electricity": {"hourly_path": str(tmp_path / "short.csv")}}}))
+    pd.DataFrame({"x": night_free}).to_csv(tmp_path / "nocol.csv", index=False)
+    with pytest.raises(InputDataError, match="no column of"):
+        run_raw(scenario(scenario={"timestep": "hourly"},
+                         timeseries={"factors": {"electricity": {"hourly_path": str(tmp_path / "nocol.csv")}}}))
+    bad = pd.DataFrame({"pef_nren": night_free.astype(object)})
+    bad.loc[5, "pef_nren"] = "n/a"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(InputDataError, match="column 'pef_nren' has 1 missing"):
+        run_raw(scenario(scenario={"timestep": "hourly"},
+                         timeseries={"factors": {"electricity": {"hourly_path": str(tmp_path / "bad.csv")}}}))
+    with pytest.raises(InputDataError, match="cannot read the hourly factor table"):
+        run_raw(scenario(scenario={"timestep": "hourly"},
+                         timeseries={"factors": {"electricity": {"hourly_path": str(tmp_path)}}}))
+    with pytest.raises(ConfigError, match="hourly_path: file not found"):
+        run_raw(scenario(scenario={"timestep": "hourly"},
+                         timeseries={"factors": {"electricity": {"hourly_path": "nope.csv"}}}))
