@@ -566,9 +566,10 @@ def attach_timeseries(result, step1_buildings, model, weather, progress=None, fo
                       hourly_pv: pd.DataFrame | None = None) -> None:
     """Add the time-resolved balance to an engine result (in place) when the scenario asks for it.
 
-    With ``[scenario] timestep = "annual"`` (the paper's balance) nothing is added and the annual
-    results stay exactly the engine's, unless ``force`` (``pedgis compare`` uses it to report the
-    hourly indicators of every variant). Adds ``district["timeseries"]``, per-building columns
+    With ``[scenario] timestep = "annual"`` (the paper's balance) the verdict and every annual
+    number stay the engine's; the block is still added (``timestep = "annual"``, the monthly and
+    hourly netting beside it, indicators and chart data) when there is a weather year and
+    ``timeseries.indicators`` is true (default), or ``force``. Adds ``district["timeseries"]``, per-building columns
     and ``result.hourly`` (written to ``timeseries.csv``). ``hourly_pv`` (or the result's
     ``hourly_pv_kwh``): the roof model's hourly PV per building (8760 × building_id), whose shape
     each building's PV then follows.
@@ -576,10 +577,10 @@ def attach_timeseries(result, step1_buildings, model, weather, progress=None, fo
     doc = result.scenario.doc if result.scenario is not None else {}
     opts = options_from_doc(doc)
     opts.base_dir = getattr(result.scenario, "base_dir", None)
-    if opts.timestep == "annual" and not force:
-        return
-    if force and opts.timestep == "annual":
-        opts.timestep = "hourly"
+    if opts.timestep == "annual":
+        wanted = force or bool((doc.get("timeseries") or {}).get("indicators", True))
+        if not wanted or weather is None:
+            return
     ts, cols, hourly = time_resolved(step1_buildings, model, weather, result.district, result.buildings, opts, progress,
                                      hourly_pv=hourly_pv if hourly_pv is not None else getattr(result, "hourly_pv_kwh", None))
     result.district["timeseries"] = ts

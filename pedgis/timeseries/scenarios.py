@@ -66,7 +66,7 @@ class Study:
         return ["baseline", *(self.raw.get("variants") or {})]
 
     def expanded(self, name: str = "baseline", overrides: dict | None = None, shortcuts: dict | None = None,
-                 force_timeseries: bool = False) -> tuple[dict, dict]:
+                 force_timeseries: bool | None = None) -> tuple[dict, dict]:
         """The scenario document of a variant with further overrides and shortcuts applied."""
         doc, ops = vr.expand(self.raw, name)
         if overrides:
@@ -74,15 +74,17 @@ class Study:
         if shortcuts:
             doc, ops2 = vr.apply_shortcuts(doc, shortcuts, prefix="gap")
             ops = {**ops, **ops2}
-        if force_timeseries:
-            sc = doc.setdefault("scenario", {})
-            if sc.get("timestep", "annual") == "annual":
-                sc["timestep"] = "hourly"
+        if force_timeseries is not None:
+            doc.setdefault("timeseries", {})["indicators"] = bool(force_timeseries)
         return doc, ops
 
     def run(self, name: str = "baseline", overrides: dict | None = None, shortcuts: dict | None = None,
-            force_timeseries: bool = False, progress=None):
-        """Run a variant through the engine; returns a :class:`pedgis.pipeline.DistrictResult`."""
+            force_timeseries: bool | None = None, progress=None):
+        """Run a variant through the engine; returns a :class:`pedgis.pipeline.DistrictResult`.
+
+        ``force_timeseries``: True/False sets ``timeseries.indicators`` (the time-resolved block of an
+        annual run); None keeps the scenario's setting.
+        """
         from ..config import scenario_from_dict
         from ..pipeline import run
 
@@ -268,11 +270,12 @@ def gap(study: Study, lever: str, name: str = "baseline", upper: float | None = 
         if progress:
             progress(min(0.95, calls["n"] / 15), f"{lever} = {x:.4g} {unit}".strip())
         kw = make(x)
-        res = study.run(name, overrides=kw.get("overrides"), shortcuts=kw.get("shortcuts"))
+        res = study.run(name, overrides=kw.get("overrides"), shortcuts=kw.get("shortcuts"),
+                        force_timeseries=False if t == "annual" else None)
         return metric(res, t)[0]
 
     if up is None:
-        res0 = study.run(name)
+        res0 = study.run(name, force_timeseries=False if t == "annual" else None)
         d = res0.district
         if lever == "pv_kwp":
             up = 20.0 * max(int(d["n_included"]), 1)
@@ -347,7 +350,8 @@ def uncertainty(study: Study, name: str = "baseline", method: str | None = None,
             short["pv_scale"] = float(values["usable_roof_fraction"])
         if values.get("weather") is not None:
             over.setdefault("weather", {})["path"] = str(values["weather"])
-        res = study.run(name, overrides=over or None, shortcuts=short or None)
+        res = study.run(name, overrides=over or None, shortcuts=short or None,
+                        force_timeseries=False if t == "annual" else None)
         bal, ped = metric(res, t)
         return {"ped_balance_kwh": bal, "is_ped": ped}
 

@@ -52,6 +52,9 @@ def keys(k) -> list:
         k("ev.charger_kw", "float", "charging power per vehicle", unit="kW", default=11.0, min=0, max=350, min_exclusive=True),
         k("ev.profile", "list[float]", "24 hourly weights of the `custom` charging profile"),
         # [timeseries]
+        k("timeseries.indicators", "bool", "with timestep = \"annual\" and a weather year, also compute the time-resolved "
+          "block (monthly/hourly netting side by side, self-sufficiency, peaks, chart data); the verdict and every annual "
+          "number stay the engine's", default=True),
         k("timeseries.chunk_size", "int", "buildings per block of hourly arrays (memory ≈ chunk × 8760 × 8 B × ~10)", default=512,
           min=1, max=100000),
         k("timeseries.cop_curves.*.temp_c", "list[float]", "outdoor temperatures of the heat pump's COP curve points (the `*` is "

@@ -41,7 +41,15 @@ def hourly():
 
 
 def test_annual_timestep_is_the_engine_unchanged(annual, hourly):
-    assert "timeseries" not in annual.district and annual.hourly is None
+    # the annual run carries the time-resolved block for information; its verdict is the engine's
+    ts = annual.district["timeseries"]
+    assert ts["timestep"] == "annual"
+    assert ts["verdict"]["ped_balance_kwh"] == pytest.approx(annual.district["ped_balance_kwh"], rel=1e-9)
+    assert ts["verdict"]["is_ped"] == annual.district["is_ped"]
+    off = run_raw(scenario(timeseries={"indicators": False}))
+    assert "timeseries" not in off.district and off.hourly is None
+    for k in ("pei_kwh", "pee_kwh", "ped_balance_kwh", "co2eq_kg"):
+        assert off.district[k] == annual.district[k]
     for k in ("pei_kwh", "pee_kwh", "ped_balance_kwh", "co2eq_kg", "pe_ren_kwh"):
         assert hourly.district[k] == pytest.approx(annual.district[k], rel=1e-12)
     np.testing.assert_allclose(hourly.buildings["ped_balance_kwh"], annual.buildings["ped_balance_kwh"])
