@@ -82,6 +82,7 @@ class Options:
     pv_azimuth_deg: float = 180.0
     degree_hours: dict | None = None
     base_dir: object = None
+    use_aliases: dict | None = None
 
 
 def options_from_doc(doc: dict) -> Options:
@@ -114,7 +115,9 @@ def options_from_doc(doc: dict) -> Options:
                    pv_azimuth_deg=float((doc.get("pv") or {}).get("azimuth_deg", 180.0)),
                    degree_hours={k: float(v) for k, v in (doc.get("needs") or {}).items()
                                  if k in ("heating_base_c", "heating_threshold_c", "cooling_base_c",
-                                          "cooling_threshold_c") and v is not None})
+                                          "cooling_threshold_c") and v is not None},
+                   use_aliases={u: o["based_on"] for u, o in ((doc.get("needs") or {}).get("overrides") or {}).items()
+                                if isinstance(o, dict) and o.get("based_on")})
 
 
 def ev_annual_from_doc(doc: dict) -> float | None:
@@ -273,7 +276,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     dh.update(opts.degree_hours or {})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        shapes = pr.use_shapes(table["use"], cal, temp, **dh)
+        shapes = pr.use_shapes(table["use"], cal, temp, aliases=opts.use_aliases, **dh)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=2)
     pv_assump = model.assumptions.get("pv", {})
@@ -577,12 +580,24 @@ def attach_timeseries(result, step1_buildings, model, weather, progress=None, fo
     doc = result.scenario.doc if result.scenario is not None else {}
     opts = options_from_doc(doc)
     opts.base_dir = getattr(result.scenario, "base_dir", None)
-    if opts.timestep == "annual":
+    informative = opts.timestep == "annual"
+    if informative:
         wanted = force or bool((doc.get("timeseries") or {}).get("indicators", True))
         if not wanted or weather is None:
             return
-    ts, cols, hourly = time_resolved(step1_buildings, model, weather, result.district, result.buildings, opts, progress,
-                                     hourly_pv=hourly_pv if hourly_pv is not None else getattr(result, "hourly_pv_kwh", None))
+    try:
+        ts, cols, hourly = time_resolved(step1_buildings, model, weather, result.district, result.buildings, opts,
+                                         progress, hourly_pv=hourly_pv if hourly_pv is not None
+                                         else getattr(result, "hourly_pv_kwh", None))
+    except InputDataError as exc:
+        if not informative:
+            raise
+        # an annual run never fails for its informative block: say why it is missing
+        msg = (f"time-resolved indicators skipped: {exc} The annual balance is unaffected; set "
+               "timeseries.indicators = false to silence this.")
+        warnings.warn(msg, DataQualityWarning, stacklevel=2)
+        result.district.setdefault("assumptions", {}).setdefault("notes", []).append(msg)
+        return
     result.district["timeseries"] = ts
     for c in cols.columns:
         result.buildings[c] = cols[c].to_numpy()

@@ -314,7 +314,8 @@ class ProfileShapes:
 
 def use_shapes(uses, calendar: Calendar, temp_air, schedules=None, *,
                heating_base_c=HEATING_BASE_C, heating_threshold_c=HEATING_THRESHOLD_C,
-               cooling_base_c=COOLING_BASE_C, cooling_threshold_c=COOLING_THRESHOLD_C) -> ProfileShapes:
+               cooling_base_c=COOLING_BASE_C, cooling_threshold_c=COOLING_THRESHOLD_C,
+               aliases: dict | None = None) -> ProfileShapes:
     """All end-use shapes for the given use types.
 
     Parameters
@@ -326,6 +327,9 @@ def use_shapes(uses, calendar: Calendar, temp_air, schedules=None, *,
         Hourly outdoor temperature [°C].
     schedules : tuple, optional
         Output of :func:`load_schedules`.
+    aliases : dict, optional
+        use type → use type whose schedules it takes (a scenario-defined use type ``based_on``
+        a known one).
 
     Returns
     -------
@@ -355,9 +359,14 @@ def use_shapes(uses, calendar: Calendar, temp_air, schedules=None, *,
             warnings.warn(msg, DataQualityWarning, stacklevel=2)
             notes.append(msg)
     shapes = {k: np.empty((len(uses), calendar.n_hours)) for k in END_USES}
+    aliases = dict(aliases or {})
     for i, use in enumerate(uses):
         shapes["sh"][i] = flat if sh is None else sh
         shapes["sc"][i] = flat if sc is None else sc
+        seen = {use}
+        while use not in known and use in aliases and aliases[use] not in seen:
+            use = aliases[use]
+            seen.add(use)
         if use not in known:
             msg = (f"use type '{use}' has no hourly schedule in profiles_schedules.csv: its DHW, lighting, "
                    f"ventilation and appliance profiles are flat. Map it to a known use "

@@ -380,3 +380,27 @@ def test_hourly_factors_from_a_csv(tmp_path, hourly):
     with pytest.raises(ConfigError, match="hourly_path: file not found"):
         run_raw(scenario(scenario={"timestep": "hourly"},
                          timeseries={"factors": {"electricity": {"hourly_path": "nope.csv"}}}))
+
+
+def test_informative_block_never_breaks_an_annual_run(monkeypatch):
+    """A weather year the hourly block cannot use: annual runs warn and go on, hourly runs fail."""
+    from pedgis.timeseries import integrate
+
+    def broken(*a, **k):
+        raise InputDataError("the weather year has 8784 hourly rows; ...")
+
+    monkeypatch.setattr(integrate, "time_resolved", broken)
+    with pytest.warns(DataQualityWarning, match="time-resolved indicators skipped"):
+        res = run_raw(scenario())
+    assert "timeseries" not in res.district
+    assert any("indicators skipped" in n for n in res.district["assumptions"]["notes"])
+    with pytest.raises(InputDataError, match="8784"):
+        run_raw(scenario(scenario={"timestep": "hourly"}))
+
+
+def test_scenario_use_types_take_their_base_schedules(calendar, temp_air):
+    from pedgis.timeseries.profiles import use_shapes
+
+    ps = use_shapes(["library", "office"], calendar, temp_air, aliases={"library": "office"})
+    np.testing.assert_allclose(ps.shapes["lighting"][0], ps.shapes["lighting"][1])
+    assert ps.notes == []
