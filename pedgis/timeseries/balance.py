@@ -325,6 +325,19 @@ def grid_indicators(load_kwh, onsite_kwh, import_kwh, export_kwh, dt_h: float = 
     return out
 
 
+def typical_day(hourly_kwh, calendar: Calendar, dt_h: float = 1.0) -> list:
+    """Mean power per hour of day for each month: 12 × 24 nested list [kW], rounded to 1 W.
+
+    The data of the typical-day load/PV chart (``district.json → timeseries.typical_day``).
+    """
+    v = np.asarray(hourly_kwh, dtype=float) / dt_h
+    arr = np.zeros((12, 24))
+    cnt = np.zeros((12, 24))
+    np.add.at(arr, (calendar.month - 1, calendar.hour), v)
+    np.add.at(cnt, (calendar.month - 1, calendar.hour), 1.0)
+    return np.round(arr / np.maximum(cnt, 1), 3).tolist()
+
+
 # --------------------------------------------------------------------------------------------
 # the chunked driver
 # --------------------------------------------------------------------------------------------
@@ -476,7 +489,6 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
     if n_buildings <= 0:
         raise ConfigError("no included building to balance", key="boundary")
     H = calendar.n_hours
-    month_idx = calendar.month - 1
     per_b: dict[str, np.ndarray] = {}
     carriers_seen: list[str] = []
     hourly: dict[str, dict[str, np.ndarray]] = {}   # carrier → U, P, I, E (building by building)
@@ -594,13 +606,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
     mb = balances["monthly"]
     el_month = {k: to_periods(v, "monthly", calendar) for k, v in
                 (("load_kwh", el["U"]), ("onsite_kwh", el["P"]), ("import_kwh", d_imp), ("export_kwh", d_exp))}
-    typical = {}
-    for key, v in (("load_kw", el["U"]), ("onsite_kw", el["P"]), ("import_kw", d_imp), ("export_kw", d_exp)):
-        arr = np.zeros((12, 24))
-        cnt = np.zeros((12, 24))
-        np.add.at(arr, (month_idx, calendar.hour), v)
-        np.add.at(cnt, (month_idx, calendar.hour), 1.0)
-        typical[key] = np.round(arr / np.maximum(cnt, 1), 3).tolist()
+    typical = {key: typical_day(v, calendar) for key, v in
+               (("load_kw", el["U"]), ("onsite_kw", el["P"]), ("import_kw", d_imp), ("export_kw", d_exp))}
     storage_out = {}
     if battery is not None:
         storage_out["battery"] = {"level": battery.level, "round_trip_efficiency": battery.round_trip_efficiency}

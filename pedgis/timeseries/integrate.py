@@ -405,6 +405,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
                            "building by building for electricity (each building meters alone); fuels and heat networks at district level")
     bpart = res.buildings.iloc[:n_inc].reset_index(drop=True)
     node_row = res.buildings.iloc[n_inc].to_dict()
+    pv_node = node_info.pop("_pv_hourly")
     node_row["hours_net_export"] = int(node_row["hours_net_export"])
     ts["district_systems"] = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
                               for k, v in node_row.items()} | node_info
@@ -430,8 +431,15 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
         v = np.full(len(buildings_out), np.nan)
         v[pos_inc] = bpart[c].to_numpy(dtype=float)
         cols[c] = v
+    # PV alone (rooftop + PV fields) for the typical-day load/PV chart: on-site electricity minus
+    # the district node's other generators (CHP, wind, hydro)
+    node_el = node.get(bl.ELECTRICITY, (np.zeros(H), np.zeros(H)))[1]
+    pv = np.clip(res.hourly["onsite_kwh"].to_numpy() - node_el + pv_node, 0.0, None)
+    ts["typical_day"]["pv_kw"] = bl.typical_day(pv, cal)
+    ts["monthly"]["pv_kwh"] = bl.to_periods(pv, "monthly", cal).tolist()
     hourly = res.hourly.copy()
     hourly.insert(0, "time", data.index)
+    hourly.insert(3, "pv_kwh", pv)
     return ts, cols, hourly
 
 
@@ -483,6 +491,7 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
     node: dict[str, list] = {}
     notes: list[str] = []
     info: dict = {"loads_kwh": {}, "assets_kwh": {}}
+    pv_node = np.zeros(H)  # PV fields, BIPV, PVT electricity of the district node
 
     def add(carrier, kind, shape, kwh):
         if not kwh:
@@ -559,9 +568,12 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
         sh = shape_of[(g["name"], g["output"])]
         carrier = bl.ELECTRICITY if g["output"] == "electricity" else "district_heat"
         add(carrier, "prod", sh, g["output_kwh"])
+        if carrier == bl.ELECTRICITY and ds[g["name"]].technology in ("pv_field", "bipv", "pvt"):
+            pv_node += g["output_kwh"] * sh
         if g["input_carrier"] not in NATURAL_CARRIERS:
             add(g["input_carrier"], "use", sh, g["input_kwh"])
         info["assets_kwh"][f"{g['name']} ({g['output']})"] = float(g["output_kwh"])
+    info["_pv_hourly"] = pv_node
     return {c: (v[0], v[1]) for c, v in node.items()}, notes, info
 
 

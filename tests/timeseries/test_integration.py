@@ -404,3 +404,13 @@ def test_scenario_use_types_take_their_base_schedules(calendar, temp_air):
     ps = use_shapes(["library", "office"], calendar, temp_air, aliases={"library": "office"})
     np.testing.assert_allclose(ps.shapes["lighting"][0], ps.shapes["lighting"][1])
     assert ps.notes == []
+
+
+def test_pv_chart_series_is_the_rooftop_pv(hourly):
+    """pv_kw / pv_kwh hold PV only: their annual sum is the engine's rooftop PV (the sample has no PV field)."""
+    ts = hourly.district["timeseries"]
+    pv_total = float(np.nansum(hourly.buildings["pv_kwh"]))
+    assert sum(ts["monthly"]["pv_kwh"]) == pytest.approx(pv_total, rel=1e-9)
+    assert hourly.hourly["pv_kwh"].sum() == pytest.approx(pv_total, rel=1e-9)
+    td = np.asarray(ts["typical_day"]["pv_kw"])
+    assert td.shape == (12, 24) and td[:, 0].max() == 0.0 and td[6, 12] > 0
