@@ -566,9 +566,9 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     _fill_defaults(doc, errors)
     if not any(e.key and e.key.split(".")[0] in ("scenario", "needs") for e in errors):
         _cross_checks(doc, errors)
-    if not errors and doc.get("variants"):
-        from .timeseries.variants import check_variants  # issue 7
-        errors.extend(check_variants(data, doc))
+    if not errors:
+        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
+        errors.extend(cross_checks(data, doc))
     return doc, errors
 
 

@@ -89,3 +89,64 @@ def keys(k) -> list:
         k("uncertainty.weather", "list[str]", "alternative weather files (weather years) to try", default=[]),
     ]
     return out
+
+
+def cross_checks(data, doc) -> list:
+    """Checks across keys of the time-resolved sections (run by :func:`pedgis.config.validate`).
+
+    Returns a list of :class:`~pedgis.errors.ConfigError`, each naming its key path.
+    """
+    from .. import data as pdata
+    from ..config import known_carriers
+    from ..errors import ConfigError
+
+    errors = []
+    systems = doc.get("systems") or {}
+    ts = doc.get("timeseries") or {}
+    for name, c in (ts.get("cop_curves") or {}).items():
+        key = f"timeseries.cop_curves.{name}"
+        if (systems.get(name) or {}).get("kind") != "heat_pump":
+            hps = [n for n, s in systems.items() if (s or {}).get("kind") == "heat_pump"]
+            errors.append(ConfigError(f"\"{name}\" is not a heat-pump system of the scenario; use one of: "
+                                      f"{', '.join(hps) or '(none)'}.", key=key))
+        t, cop = c.get("temp_c"), c.get("cop")
+        if t is None or cop is None:
+            errors.append(ConfigError("give `temp_c = [...]` and `cop = [...]`.", key=key))
+        elif len(t) < 2 or len(t) != len(cop):
+            errors.append(ConfigError(f"temp_c and cop need the same number (≥ 2) of points, got {len(t)} and {len(cop)}.",
+                                      key=key))
+        elif any(b <= a for a, b in zip(t[:-1], t[1:], strict=True)):
+            errors.append(ConfigError("temp_c must increase strictly.", key=f"{key}.temp_c"))
+        elif any(v <= 0 for v in cop):
+            errors.append(ConfigError("every COP must be > 0.", key=f"{key}.cop"))
+    carriers = known_carriers(doc)
+    for carrier, f in (ts.get("factors") or {}).items():
+        if carrier not in carriers:
+            errors.append(ConfigError(f"carrier \"{carrier}\" has no factors in the set; known: {', '.join(carriers)}.",
+                                      key=f"timeseries.factors.{carrier}"))
+        for name in FACTOR_NAMES:
+            v = (f or {}).get(f"{name}_monthly")
+            if v is not None and len(v) != 12:
+                errors.append(ConfigError(f"give 12 monthly values, got {len(v)}.",
+                                          key=f"timeseries.factors.{carrier}.{name}_monthly"))
+    bat = (doc.get("storage") or {}).get("battery") or {}
+    if (bat.get("capacity_kwh") or 0) > 0 and bat.get("level") == "district" and not (doc.get("sharing") or {}).get("enabled", True):
+        errors.append(ConfigError("a district (community) battery serves the shared net position: set [sharing] enabled = "
+                                  "true or level = \"building\".", key="storage.battery.level"))
+    ev = doc.get("ev") or {}
+    if ev.get("charging") == "custom" and (ev.get("profile") is None or len(ev["profile"]) != 24):
+        errors.append(ConfigError("charging = \"custom\" needs `profile = [...]` with 24 hourly weights.", key="ev.profile"))
+    unc = doc.get("uncertainty") or {}
+    for k in ("sh_kwh_m2", "usable_roof_fraction"):
+        v = unc.get(k)
+        if v and (len(v) != 2 or v[1] < v[0]):
+            errors.append(ConfigError(f"give [low, high] with low ≤ high, got {v}.", key=f"uncertainty.{k}"))
+    sets = pdata.pef_sets()
+    for s in unc.get("pef_sets") or []:
+        if s not in sets:
+            errors.append(ConfigError(f"\"{s}\" is not a factor set; use one of: {', '.join(sets)}.", key="uncertainty.pef_sets"))
+    if doc.get("variants"):
+        from .variants import check_variants
+
+        errors.extend(check_variants(data, doc))
+    return errors

@@ -165,6 +165,23 @@ def test_building_battery_needs_pv_and_district_battery_needs_sharing():
     ({"variants": {"v": {"retrofit_share": 1.5}}}, "variants.v.retrofit_share: must be between 0 and 1"),
     ({"variants": {"baseline": {"sharing": {"enabled": False}}}}, "variants.baseline: \"baseline\" is the base"),
     ({"sharing": {"enable": True}}, "sharing.enable: unknown key. Did you mean `enabled`"),
+    ({"timeseries": {"cop_curves": {"gas_boilers": {"temp_c": [0.0, 5.0], "cop": [3.0, 4.0]}}}},
+     "timeseries.cop_curves.gas_boilers: \"gas_boilers\" is not a heat-pump system"),
+    ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"temp_c": [0.0], "cop": [3.0]}}}}, "same number (≥ 2)"),
+    ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"temp_c": [0.0, 5.0], "cop": [3.0]}}}}, "same number"),
+    ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"temp_c": [5.0, 0.0], "cop": [3.0, 4.0]}}}},
+     "temp_c: temp_c must increase strictly"),
+    ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"temp_c": [0.0, 5.0], "cop": [3.0, 0.0]}}}},
+     "cop: every COP must be > 0"),
+    ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"cop": [3.0, 4.0]}}}}, "give `temp_c"),
+    ({"timeseries": {"factors": {"hydrogen": {"pef_nren_monthly": [1.0] * 12}}}}, "timeseries.factors.hydrogen"),
+    ({"timeseries": {"factors": {"electricity": {"pef_nren_monthly": [1.0] * 3}}}},
+     "timeseries.factors.electricity.pef_nren_monthly: give 12 monthly values"),
+    ({"storage": {"battery": {"capacity_kwh": 10.0, "level": "district"}}, "sharing": {"enabled": False}},
+     "storage.battery.level: a district (community) battery"),
+    ({"ev": {"charging": "custom"}}, "ev.profile: charging = \"custom\" needs"),
+    ({"uncertainty": {"sh_kwh_m2": [34.0, 9.0]}}, "uncertainty.sh_kwh_m2: give [low, high]"),
+    ({"uncertainty": {"pef_sets": ["XX"]}}, "uncertainty.pef_sets: \"XX\" is not a factor set"),
 ])
 def test_config_errors_name_the_key(over, match):
     raw = scenario(**over)
