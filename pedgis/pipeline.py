@@ -9,7 +9,6 @@ turns a scenario into an :class:`EngineModel` (every factor resolved, with its s
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -363,6 +362,24 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
                              f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
                              f"fields, or exclude these buildings from the boundary.")
 
+    names = {s.name for s in model.systems}
+    if model.system_column and model.system_column in b:
+        col = b[model.system_column].fillna("").astype(str).str.strip()
+        bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
+        if bad_sys.any():
+            vals = sorted(set(col[bad_sys]))
+            raise InputDataError(
+                f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
+                f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
+                f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+    ids = set(b["building_id"].astype(str))
+    for s in model.systems:
+        missing_ids = [i for i in s.buildings if i not in ids]
+        if missing_ids:
+            warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
+                          f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
+                          DataQualityWarning, stacklevel=2)
+
     # step 2: needs (Eq. 1-5)
     progress(0.05, "step 2: energy needs")
     needs = nd.building_needs(b, model.needs)
@@ -632,6 +649,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "district_systems_ped_balance_kwh": sys_balance,
         "netting_effect_kwh": balance - (buildings_balance + sys_balance),
         "heat_networks": network_rows,
+        "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
         "breakdown": {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd},
         "assumptions": assumptions,
     }
@@ -639,34 +657,23 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     return out, district
 
 
+def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
+    """How far the district is from positive, in quantities a planner can act on.
+
+    The balance must fall below 0 (Eq. 17): that takes ``balance / PEF_nren,export,el`` more kWh of
+    exported (or less imported) electricity, i.e. that much more on-site RES electricity at the
+    grid's factor, or that many kWp of PV at the scenario's specific yield.
+    """
+    if balance < 0:
+        return {"ped_balance_kwh": balance, "electricity_kwh": 0.0, "pv_kwp": 0.0, "pv_specific_yield_kwh_kwp": pv_yield}
+    f = float(pef.loc["electricity", "pef_nren_export"]) if "electricity" in pef.index else float("nan")
+    el = balance / f if f > 0 else float("nan")
+    kwp = el / pv_yield if pv_yield else None
+    return {"ped_balance_kwh": balance, "electricity_kwh": el, "pv_kwp": kwp, "pv_specific_yield_kwh_kwp": pv_yield}
+
+
 # ---------------------------------------------------------------------------------------------
 # the whole run
-
-
-_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
-               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
-
-
-def _call_prepare(func, notes: list[str], **kwargs):
-    """Call step 1 with the keyword arguments it accepts.
-
-    A scenario value that this version's step 1 cannot use is an error when it changes which
-    buildings are in the district (boundary type, members, preset), and a note when it only adds
-    information (rasters: heights then come from the attributes or the defaults, flagged).
-    """
-    sig = inspect.signature(func)
-    accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    use = {}
-    for k, v in kwargs.items():
-        if accepts_all or k in sig.parameters:
-            use[k] = v
-        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
-            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
-        elif k in ("dsm", "dtm"):
-            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
-        else:
-            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
-    return func(**use)
 
 
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
@@ -693,50 +700,25 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     step1_hook : optional ``f(buildings) -> buildings`` applied to the step-1 table before steps
         2-7 (variants that change rooftop PV, :mod:`pedgis.timeseries.variants`)
     """
-    from .boundaries import prepare_district
-    from .io.vector import read_vector
+    from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
 
     progress = progress or no_progress
     doc = scenario.doc
-    progress(0.0, "reading buildings")
-    bdoc = doc["buildings"]
-    raw = read_vector(bdoc["path"], layer=bdoc.get("layer"), crs=bdoc.get("crs"))
-    cols = {k: v for k, v in bdoc["columns"].items() if v is not None}
-    use_col = cols.get("use")
-    if use_col and use_col not in raw.columns:
-        avail = ", ".join(map(str, raw.columns.drop("geometry")))
-        raise InputDataError(f"{bdoc['path']}: use-type column '{use_col}' (buildings.columns.use) not found; available columns: {avail}. "
-                             "Set buildings.columns.use to one of them.")
-    for key, col in cols.items():
-        if col not in raw.columns and key not in ("building_id", "use"):
-            warnings.warn(f"{bdoc['path']}: column '{col}' (buildings.columns.{key}) not found; that field is treated as missing.",
-                          DataQualityWarning, stacklevel=2)
-    use_map = bdoc.get("use_map") or {}
-    if use_map and use_col:
-        src = raw[use_col].astype(str).str.strip()
-        raw = raw.copy()
-        raw[use_col] = src.map(lambda v: use_map.get(v, v))
-    boundary = None
-    bnd = doc["boundary"]
-    if bnd.get("path") is not None:
-        boundary = read_vector(bnd["path"], layer=bnd.get("layer"), crs=bnd.get("crs"))
     weather = None
     if doc["weather"].get("path") is not None:
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
-    progress(0.1, "step 1: boundary and buildings")
+    progress(0.0, "step 1: buildings, boundary and heights")
     from .timeseries.integrate import attach_timeseries, prepare_doc  # time-resolved balance (issue 7)
     ts_notes = prepare_doc(doc)
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
     step1_notes: list[str] = []
-    step1 = _call_prepare(
-        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
-        default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
-        source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
-        preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
-    )
+    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
+                      gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
+                      known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
     if step1_hook is not None:
         step1.buildings = step1_hook(step1.buildings)
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))

@@ -38,6 +38,7 @@ def _district(tmp_path, extra=None, pv=30000.0):
     gdf.to_file(tmp_path / "b.gpkg")
     doc = {
         "scenario": {"name": "three", "country": "IT"},
+        "boundary": {"type": "none"},
         "buildings": {"path": "b.gpkg", "columns": {"building_id": "ID", "use": "USE", "floors": "FLOORS", "pv_kwh": "PVKWH"}},
         "heights": {"gross_to_conditioned": 1.0},
         "needs": {"overrides": {"residential": {"sh_kwh_m2": 100.0, "sc_kwh_m2": 20.0, "dhw_kwh_m2": 20.0,
@@ -205,6 +206,7 @@ def test_excluded_buildings_get_nan(tmp_path):
     poly = gpd.GeoDataFrame(geometry=[box(-1, -1, 31, 11)], crs="EPSG:32632")
     poly.to_file(tmp_path / "bnd.gpkg")
     sc.doc["boundary"]["path"] = tmp_path / "bnd.gpkg"
+    sc.doc["boundary"]["type"] = "geographical"
     res = run(sc)
     b = res.buildings.set_index("building_id")
     assert not b.loc["C", "included"]
@@ -218,7 +220,7 @@ def test_unknown_use_type_is_an_error(tmp_path):
     gdf = gpd.read_file(tmp_path / "b.gpkg")
     gdf.loc[1, "USE"] = "castle"
     gdf.to_file(tmp_path / "b.gpkg")
-    with pytest.raises(InputDataError, match=r"unknown use type\(s\) 'castle'.*buildings.use_map"):
+    with pytest.raises(InputDataError, match=r"(?s)'castle'.*buildings.use_map"):
         run(sc)
 
 
@@ -266,3 +268,80 @@ def test_missing_default_is_an_error_naming_the_key(tmp_path, monkeypatch):
     with pytest.raises(InputDataError, match=r"systems.hp.eta_emitter: no value given and no default.*add `eta_emitter = ...`"):
         pl.resolve_model(scenario_from_dict({"buildings": {"path": "x.gpkg"},
                                              "systems": {"hp": {"kind": "heat_pump", "services": ["sh"], "default": True}}}))
+
+
+def test_system_column_must_name_a_system(tmp_path):
+    sc = _district(tmp_path)
+    gdf = gpd.read_file(tmp_path / "b.gpkg")
+    gdf["SYS"] = ["", "gas", "steam"]
+    gdf.to_file(tmp_path / "b.gpkg")
+    sc.doc["buildings"]["columns"]["system"] = "SYS"
+    with pytest.raises(InputDataError, match=r"names 'steam', which is not a \[systems.<name>\].*define \[systems.steam\]"):
+        run(sc)
+
+
+def test_unknown_system_building_ids_warn(tmp_path):
+    sc = _district(tmp_path)
+    sc.doc["systems"]["hp"]["buildings"] = ["A", "Z9"]
+    with pytest.warns(PedgisWarning, match=r"systems.hp.buildings: 1 id\(s\) not in the buildings \(e.g. Z9\)"):
+        run(sc)
+
+
+def test_gap_to_positive(tmp_path):
+    d = run(_district(tmp_path, pv=0.0)).district
+    g = d["gap_to_positive"]
+    # without PV: gas 14,814.81 × 1.1 + biomass 66,666.67 × 0.2 − (16,666.67 − 15,333.33) × 2.0 > 0
+    assert d["ped_balance_kwh"] > 0
+    # balance / PEF_nren,export(electricity) = balance / 2.0 (override); no PV yield without weather or [pv]
+    assert g["electricity_kwh"] == pytest.approx(d["ped_balance_kwh"] / 2.0)
+    assert g["pv_kwp"] is None
+    d2 = run(_district(tmp_path)).district
+    assert d2["is_ped"] and d2["gap_to_positive"]["electricity_kwh"] == 0.0
+
+
+def test_gap_with_pv_yield(tmp_path):
+    sc = _district(tmp_path, pv=0.0, extra={"pv": {"specific_yield_kwh_kwp": 1250.0}})
+    d = run(sc).district
+    assert d["ped_balance_kwh"] > 0
+    assert d["gap_to_positive"]["pv_kwp"] == pytest.approx(d["ped_balance_kwh"] / 2.0 / 1250.0)
+
+
+def test_progress_reaches_one_and_cancel_stops(tmp_path):
+    from pedgis.errors import Cancelled
+
+    seen = []
+    run(_district(tmp_path), progress=lambda f, m: seen.append(f))
+    assert seen[-1] == pytest.approx(1.0)
+    assert all(b >= a - 1e-9 for a, b in zip(seen, seen[1:], strict=False))
+
+    def cancel(f, m):
+        if f > 0.5:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        run(_district(tmp_path), progress=cancel)
+
+
+def test_degree_days_computed_from_the_weather_file():
+    from pathlib import Path
+
+    import pvlib
+
+    from pedgis.config import load_scenario
+    from pedgis.io.weather import read_weather
+    from pedgis.pipeline import resolve_model
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(root / "sample_data" / "scenario.toml")
+    sc.doc["needs"]["method"] = "degree_days"
+    w = read_weather(sc.doc["weather"]["path"])
+    m = resolve_model(sc, w)
+    # independent: daily means of the EPW's dry-bulb temperature, Eurostat rule
+    data, _ = pvlib.iotools.read_epw(sc.doc["weather"]["path"])
+    daily = data["temp_air"].groupby(data.index.date).mean()
+    hdd = sum(18.0 - t for t in daily if t <= 15.0)
+    cdd = sum(t - 21.0 for t in daily if t >= 24.0)
+    assert m.needs.hdd_kd == pytest.approx(hdd)
+    assert m.needs.cdd_kd == pytest.approx(cdd)
+    assert 1500 < hdd < 3500          # Piedmont plain: about 2,500 K d
+    assert "computed from" in m.assumptions["needs"]["degree_days_source"]
