@@ -1,5 +1,6 @@
 """The time-resolved block on the sample district, through the engine and the CLI."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -431,3 +432,17 @@ def test_pv_chart_series_is_the_rooftop_pv(hourly):
     assert hourly.hourly["pv_kwh"].sum() == pytest.approx(pv_total, rel=1e-9)
     td = np.asarray(ts["typical_day"]["pv_kw"])
     assert td.shape == (12, 24) and td[:, 0].max() == 0.0 and td[6, 12] > 0
+
+
+def test_cli_summary_has_the_time_resolved_lines(hourly):
+    from pedgis.cli import _fmt_kwh, summary_text
+    from pedgis.timeseries.report import summary_lines
+
+    text = summary_text(hourly)
+    assert "monthly (DB-HE)" in text and "self-sufficiency" in text
+    ts = copy.deepcopy(hourly.district["timeseries"])
+    ts["storage"] = {"battery": {"level": "district", "discharge_kwh": 1500.0, "losses_kwh": 150.0}}
+    ts["electricity"]["self_sufficiency"] = None
+    lines = summary_lines(ts, _fmt_kwh)
+    assert "battery (district): 1.5 MWh delivered, 150 kWh lost" in lines[-1]
+    assert "self-sufficiency n/a" in lines[1]
