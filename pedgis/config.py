@@ -38,7 +38,7 @@ SYSTEM_KINDS = ("heat_pump", "electric_resistance", "boiler", "district_heating"
                 "district_cooling", "thermally_driven_heat_pump")
 TECHNOLOGIES = ("chp", "wind", "hydro", "pv_field", "bipv", "solar_thermal", "pvt",
                 "waste_heat", "geothermal", "heat_network")
-BOUNDARY_TYPES = ("geographical", "functional", "virtual")
+BOUNDARY_TYPES = ("geographical", "functional", "virtual", "none")
 OBJECTIVES = ("positive_energy_balance", "self_sufficient", "net_ghg")
 DHW_BASES = ("area", "person", "bed", "user")
 CHP_FUELS = ("natural_gas", "biomass", "biogas", "oil")
@@ -82,8 +82,9 @@ SCHEMA: list[Key] = [
     _k("scenario.description", "str", "free text kept in district.json", default=""),
     _k("scenario.country", "str", "primary energy factor set: `iso52000_default` or a country code (ES, DE, FI, NO, IE, NL, IT)",
        default="iso52000_default", source="pedgis/data/primary_energy_factors.csv"),
-    _k("scenario.timestep", "str", "balance period; the paper's annual balance (monthly/hourly: issue 7)",
-       default="annual", allowed=("annual",), source="paper §2.7, §3"),
+    _k("scenario.timestep", "str", "netting period of the balance: `annual` (the paper), `monthly` (exports offset imports only "
+       "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
+       default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
     _k("buildings.path", "path", "footprint file (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
        default=REQUIRED),
@@ -109,7 +110,7 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.year", "str", "column with the year (or date) of construction"),
     _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`; `unconditioned` keeps the building as an excluded row (garages, sheds); wins over the preset's table"),
     # [boundary]
-    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count",
+    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count; `none` includes every building",
        default="geographical", allowed=BOUNDARY_TYPES, source="paper §2.1"),
     _k("boundary.path", "path", "polygon file of the geographical boundary (else: hull of all footprints)"),
     _k("boundary.layer", "str", "layer of the boundary file"),
@@ -222,6 +223,9 @@ SCHEMA: list[Key] = [
     _k("district_systems.*.owned_share", "float", "share of an off-site asset owned by the district", default=1.0, min=0, max=1),
     _k("district_systems.*.losses", "float", "heat network: distribution loss share of the heat fed in", min=0, max=1, max_exclusive=True,
        source="paper §2.4: EU28 mean DH heat loss 13.7 %"),
+    _k("district_systems.*.members", "list[str]", "heat network: building ids connected through a district-heating substation "
+       "(SH and DHW, defaults from the data table); an explicit [systems.<name>] with `network` does the same with its own parameters",
+       default=[]),
     _k("district_systems.*.export_allowed", "bool", "heat network: surplus heat may be exported to an external DH network", default=False),
     _k("district_systems.*.source", "str", "where the values come from (kept in assumptions)", default="scenario file"),
     # [carriers.<name>]
@@ -234,6 +238,11 @@ SCHEMA: list[Key] = [
     _k("carriers.*.contract_share", "float", "green_electricity only: share of grid electricity under a green contract (counted only for a virtual boundary)",
        min=0, max=1, source="paper §2.1 (PPAs / certificates)"),
 ]
+
+# time-resolved balance, storage, sharing, EV, variants, uncertainty (issue 7)
+from .timeseries.schema import keys as _timeseries_keys  # noqa: E402
+
+SCHEMA += _timeseries_keys(_k)
 
 _BY_PATH = {k.path: k for k in SCHEMA}
 
@@ -321,6 +330,17 @@ def _check_value(key: Key, value: Any, path: str) -> tuple[Any, ConfigError | No
             bad = [v for v in value if v not in key.allowed]
             if bad:
                 return value, ConfigError(f"{bad} not allowed; use values from: {', '.join(key.allowed)}.", key=path)
+        return value, None
+    if t == "list[float]":
+        if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return value, ConfigError(f"expected a list of numbers [{key.unit}], e.g. [1.0, 2.5], got {value!r}.", key=path)
+        value = [float(v) for v in value]
+        if any(math.isnan(v) or math.isinf(v) for v in value):
+            return value, ConfigError(f"every value must be a finite number [{key.unit}], got {value}.", key=path)
+        return value, None
+    if t == "table":
+        if not isinstance(value, dict):
+            return value, ConfigError(f"must be a table (`[{path}]` with scenario keys), got {value!r}.", key=path)
         return value, None
     raise AssertionError(t)  # pragma: no cover
 
@@ -466,6 +486,10 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
     dflt = doc["buildings"].get("default_use")
     if isinstance(dflt, str) and dflt not in uses:
         errors.append(ConfigError(f"\"{dflt}\" is not a known use type; use one of: {', '.join(uses)}.", key="buildings.default_use"))
+    for table in ("storey_height_m_by_use", "default_floors_by_use"):
+        for u in doc["heights"].get(table, {}):
+            if u not in uses:
+                errors.append(ConfigError(f"\"{u}\" is not a known use type; use one of: {', '.join(uses)}.", key=f"heights.{table}.{u}"))
     for src, dst in doc["buildings"].get("use_map", {}).items():
         if isinstance(dst, str) and dst not in uses and dst != "unconditioned":
             errors.append(ConfigError(f"\"{dst}\" is not a known use type; use one of: {', '.join(uses)}, "
@@ -487,6 +511,10 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       f"and co2_kg_per_kwh. Known carriers: {', '.join(carriers)}.", key=f"carriers.{name}"))
         if over.get("contract_share") is not None and name != "green_electricity":
             errors.append(ConfigError("contract_share is only meaningful for [carriers.green_electricity].", key=f"carriers.{name}.contract_share"))
+    if not doc.get("systems"):
+        errors.append(ConfigError("no conversion system: every building's SH, SC and DHW needs one. Add e.g. "
+                                  "[systems.boilers] with kind = \"boiler\", carrier = \"natural_gas\", services = [\"sh\", \"dhw\"], "
+                                  "default = true (and one for \"sc\").", key="systems"))
     networks = [n for n, s in doc.get("district_systems", {}).items() if s.get("technology") == "heat_network"]
     for name, s in doc.get("systems", {}).items():
         kind = s.get("kind")
@@ -537,6 +565,8 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       key=f"{p}.network"))
         if tech in ("solar_thermal", "waste_heat", "geothermal") and s.get("network") is None:
             errors.append(ConfigError("district heat sources feed a heat network: add `network = \"<heat_network name>\"`.", key=f"{p}.network"))
+        if s.get("members") and tech != "heat_network":
+            errors.append(ConfigError("only a heat_network has members.", key=f"{p}.members"))
         if tech in ("wind", "hydro"):
             if s.get("output_kwh") is None and (s.get("capacity_kw") is None or s.get("full_load_hours") is None):
                 errors.append(ConfigError("give `output_kwh`, or `capacity_kw` and `full_load_hours`.", key=f"{p}.output_kwh"))
@@ -571,6 +601,9 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     _fill_defaults(doc, errors)
     if not any(e.key and e.key.split(".")[0] in ("scenario", "needs") for e in errors):
         _cross_checks(doc, errors)
+    if not errors:
+        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
+        errors.extend(cross_checks(data, doc))
     return doc, errors
 
 
@@ -676,7 +709,43 @@ def _check_building_attributes(doc: dict, notes: list[str] | None = None, report
             problems.append(p.message)
         elif notes is not None:
             notes.append(p.message)
+    table = _read_buildings_quietly(b)
+    avail = [str(c) for c in table.columns] if table is not None else []
+    idcol = b["columns"].get("building_id")
+    if idcol in avail:
+        ids = set(table[idcol].astype(str))
+        for name, sys_ in (doc.get("systems") or {}).items():
+            missing = [i for i in sys_.get("buildings") or [] if i not in ids]
+            if missing:
+                problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+        for name, ds in (doc.get("district_systems") or {}).items():
+            missing = [i for i in ds.get("members") or [] if i not in ids]
+            if missing:
+                problems.append(f"district_systems.{name}.members: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+    syscol = b["columns"].get("system")
+    if syscol in avail:
+        vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}
+        unknown = sorted(vals - set(doc.get("systems") or {}))
+        if unknown:
+            problems.append(f"buildings.columns.system: values {', '.join(repr(v) for v in unknown[:5])} of column '{syscol}' are not "
+                            f"[systems.<name>] of the scenario; define them or fix the column.")
     return problems
+
+
+def _read_buildings_quietly(b):
+    """The buildings table for the systems checks, or None when it cannot be read (step 1's
+    one-pass check has already reported why)."""
+    import warnings as _w
+
+    from .errors import PedgisWarning
+    from .io.vector import read_vector_data
+
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", PedgisWarning)
+            return read_vector_data(b["path"], layer=b.get("layer"), crs=b.get("crs"), encoding=b.get("encoding")).gdf
+    except InputDataError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,6 +763,41 @@ def schema_markdown() -> str:
         "name you choose (a system, a district system, a use type, a carrier). Unknown keys, wrong",
         "types, numbers written with units (`\"3 m\"`) and values out of range are errors that name the",
         "key path and the fix. `pedgis validate SCENARIO.toml` lists every problem at once.",
+        "",
+        "A minimal scenario (the bundled `sample_data/scenario.toml` is a complete one):",
+        "",
+        "```toml",
+        "[scenario]",
+        "country = \"IT\"                  # primary energy factor set",
+        "",
+        "[buildings]",
+        "path = \"buildings.shp\"",
+        "[buildings.columns]",
+        "building_id = \"CAD_ID\"",
+        "use = \"CATEGORIA\"",
+        "floors = \"N_PIANI\"",
+        "[buildings.use_map]",
+        "\"A/2\" = \"residential\"",
+        "",
+        "[boundary]",
+        "type = \"geographical\"",
+        "path = \"boundary.gpkg\"",
+        "",
+        "[systems.boilers]",
+        "kind = \"boiler\"",
+        "carrier = \"natural_gas\"",
+        "services = [\"sh\", \"dhw\"]",
+        "default = true",
+        "",
+        "[systems.cooling]",
+        "kind = \"heat_pump\"",
+        "services = [\"sc\"]",
+        "default = true",
+        "```",
+        "",
+        "Systems are assigned per building and service: ids in `buildings` win over the building's",
+        "`system` column, which wins over `uses`, which wins over `default = true`. Every included",
+        "building with a need must get a system for it.",
         "",
     ]
     section = None

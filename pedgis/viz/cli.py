@@ -1,7 +1,7 @@
 """``pedgis map OUT_DIR [--indicator ...] [--basemap osm]``: re-render the pages of a run.
 
 Thin: parses arguments, calls :func:`pedgis.viz.write_all` on an existing output folder.
-``register(subparsers)`` adds the sub-command to the engine's ``argparse`` parser;
+Registered in the engine's command registry (``pedgis.cli.register_command``) on import;
 ``python -m pedgis.viz OUT_DIR`` runs it on its own.
 """
 
@@ -39,12 +39,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add ``map`` to an ``argparse`` sub-parser collection; sets ``func=run``."""
-    p = subparsers.add_parser("map", help=HELP, description=HELP)
-    add_arguments(p)
-    p.set_defaults(func=run)
-    return p
+def _register() -> None:
+    """Add ``map`` to the ``pedgis`` command registry (imported by :mod:`pedgis.cli`)."""
+    try:
+        from pedgis.cli import register_command
+    except ImportError:  # pragma: no cover - the engine's CLI is part of the package
+        return
+    register_command("map", HELP, add_arguments, run)
+
+
+_register()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,6 +111,11 @@ class SankeyData:
         )
 
 
+def _tiny(x: float, scale: float) -> bool:
+    """A difference that is floating-point noise, not energy (< 1 Wh or 1e-9 relative)."""
+    return abs(x) <= max(1e-3, 1e-9 * abs(scale))
+
+
 def _name(service: str) -> str:
     return SERVICE_NAMES.get(service, service.replace("_", " ").capitalize())
 
@@ -167,9 +172,11 @@ def sankey_flows(district: dict) -> SankeyData:
     -----
     Stages follow the paper's Figure 6 (§2.8). Links:
 
-    * need → carrier use: ``min(need, input)`` per system row; ``input − need`` enters the
-      use node as conversion/distribution losses (Eq. 6–7); ``need − input`` leaves to
-      "ambient energy" (heat pumps and chillers, Eq. 8).
+    * need → carrier use, per system: the need is shared among the system's carriers in
+      proportion to their input; ``input − need`` enters the use nodes as conversion and
+      distribution losses (Eq. 6–7); ``need − input`` leaves to "ambient energy" (heat pumps
+      and chillers whose ambient heat is not itemised as a carrier, Eq. 8).
+    * generation inputs (CHP fuel, Eq. 13) are demands on their carrier.
     * carrier use → imported (``delivered_kwh``) and on-site RES used (``onsite_kwh``)
       (Eq. 11–13); the exported surplus (``exported_kwh``) is a source of stage 3.
     * imported → PEI (``pei_kwh`` = delivered × PEF_nren, Eq. 14) and renewable primary
@@ -189,22 +196,34 @@ def sankey_flows(district: dict) -> SankeyData:
     carriers = bd.get("carriers") or []
     s = SankeyData()
 
-    # stage 0 → 1: needs → carrier inputs
+    # stage 0 → 1: needs → carrier inputs, per system (service, system): a system's need is
+    # shared among its carriers in proportion to their input (a heat pump's electricity and
+    # ambient heat); extra input is conversion loss, missing input is ambient energy (SCOP/SEER)
     need_out: dict[str, float] = {}
     use_in: dict[str, float] = {}
+    groups: dict[tuple[str, str], dict] = {}
     for k, row in enumerate(uses):
         where = f"breakdown.uses[{k}]"
         service, carrier = str(row.get("service", "?")), str(row.get("carrier", "?"))
         n, i = _num(row, "need_kwh", where), _num(row, "input_kwh", where)
-        a = s.node(f"need:{service}", _name(service), 0)
-        b = s.node(f"use:{carrier}", f"{_cap(_carrier_name(carrier))} use", 1)
-        s.link(a, b, min(n, i), carrier)
-        if i > n:
-            s.link(s.node("losses", "Conversion & distribution losses", 0), b, i - n, carrier)
-        elif n > i:
-            s.link(a, s.node("ambient", "Ambient energy (heat pumps, chillers)", 1), n - i, "")
+        g = groups.setdefault((service, str(row.get("system", ""))), {"need": 0.0, "inputs": {}})
+        g["need"] += n
+        g["inputs"][carrier] = g["inputs"].get(carrier, 0.0) + i
         need_out[service] = need_out.get(service, 0.0) + n
         use_in[carrier] = use_in.get(carrier, 0.0) + i
+    for (service, _system), g in groups.items():
+        n, total_in = g["need"], sum(g["inputs"].values())
+        a = s.node(f"need:{service}", _name(service), 0)
+        for carrier, i in g["inputs"].items():
+            b = s.node(f"use:{carrier}", f"{_cap(_carrier_name(carrier))} use", 1)
+            covered = n * i / total_in if total_in > n else i
+            s.link(a, b, covered, carrier)
+            if i > covered and not _tiny(i - covered, i):
+                s.link(s.node("losses", "Conversion & distribution losses", 0), b, i - covered,
+                       carrier)
+        if n > total_in and not _tiny(n - total_in, n):
+            s.link(a, s.node("ambient", "Ambient energy (heat pumps, chillers)", 1),
+                   n - total_in, "")
     for service, total in needs.items():
         t = _num({"v": total}, "v", f"breakdown.needs.{service}")
         gap = t - need_out.get(service, 0.0)
@@ -222,7 +241,7 @@ def sankey_flows(district: dict) -> SankeyData:
         c, i = g.get("input_carrier"), _num(g, "input_kwh", f"breakdown.generation[{k}]")
         if c and i > 0:
             gname = str(g.get("name") or g.get("technology") or "generator")
-            a = s.node(f"gen_in:{k}", f"Fuel for {gname}", 0)
+            a = s.node(f"gen_in:{gname}:{c}", f"Input to {gname}: {_carrier_name(c)}", 0)
             b = s.node(f"use:{c}", f"{_cap(_carrier_name(c))} use", 1)
             s.link(a, b, i, str(c))
             use_in[str(c)] = use_in.get(str(c), 0.0) + i
@@ -250,7 +269,9 @@ def sankey_flows(district: dict) -> SankeyData:
                 "difference as 'not itemised'. Fix: check breakdown.uses against the carriers.",
                 DataQualityWarning, stacklevel=2,
             )
-        if gap < 0:
+        if _tiny(gap, out):
+            pass
+        elif gap < 0:
             s.link(s.node(f"unitemised_demand:{name}", f"Other {cname} demand (not itemised)", 0),
                    u, -gap, name)
         elif gap > 0:
@@ -264,7 +285,9 @@ def sankey_flows(district: dict) -> SankeyData:
         s.link(imp, pei_node, pei, name)
         s.link(imp, s.node("pe_ren_imported", "Renewable primary energy imported", 3), ren_d, name)
         d = pei + ren_d - delivered
-        if d > 0:
+        if _tiny(d, delivered):
+            pass
+        elif d > 0:
             s.link(s.node("upstream_imp", "Primary energy upstream of delivery (PEF > 1)", 1),
                    imp, d, name)
         elif d < 0:
@@ -278,7 +301,9 @@ def sankey_flows(district: dict) -> SankeyData:
             s.link(exp, s.node("pe_ren_exported", "Renewable primary energy exported", 3),
                    ren_e, name)
             d = pee + ren_e - exported
-            if d > 0:
+            if _tiny(d, exported):
+                pass
+            elif d > 0:
                 s.link(s.node("upstream_exp", "Primary energy avoided upstream (PEF > 1)", 1),
                        exp, d, name)
             elif d < 0:
@@ -337,25 +362,40 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _positions(s: SankeyData) -> tuple[list[float], list[float]]:
-    """Node centres: x by stage, y stacked by value within each stage."""
+MIN_SLOT_PX = 30  # room for a two-line label
+NODE_PAD_PX = 12
+
+
+def _layout(s: SankeyData) -> tuple[list[float], list[float], int]:
+    """Node centres (x by stage, y stacked in order within each stage) and plot height [px].
+
+    Small nodes get at least :data:`MIN_SLOT_PX` so their labels do not overlap; the plot
+    grows with the number of nodes in the fullest stage.
+    """
     xs = [STAGE_X[st] for st in s.stages]
     ys = [0.5] * len(s.keys)
     values = [s.node_value(i) for i in range(len(s.keys))]
-    grand = max(sum(v for v, st in zip(values, s.stages, strict=True) if st == k)
-                for k in range(len(STAGES))) or 1.0
+    totals = [sum(v for v, st in zip(values, s.stages, strict=True) if st == k)
+              for k in range(len(STAGES))]
+    grand = max(totals) or 1.0
+    counts = [sum(1 for st in s.stages if st == k) for k in range(len(STAGES))]
+    height = 520.0
+    for _ in range(20):  # grow until every stage fits
+        scale = 0.7 * height / grand  # px per kWh
+        need = max(sum(max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
+                       for i, st in enumerate(s.stages) if st == k)
+                   for k in range(len(STAGES)) if counts[k])
+        if need <= height:
+            break
+        height = need * 1.05
+    scale = 0.7 * height / grand
     for stage in range(len(STAGES)):
-        idx = [i for i, st in enumerate(s.stages) if st == stage and values[i] > 0]
-        if not idx:
-            continue
-        gap = 0.04
-        span = 0.9 - gap * (len(idx) - 1)
-        y = 0.05
-        for i in idx:
-            h = span * values[i] / grand
-            ys[i] = min(max(y + h / 2, 0.001), 0.999)
-            y += h + gap
-    return xs, ys
+        y = 0.0
+        for i in (i for i, st in enumerate(s.stages) if st == stage):
+            slot = max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
+            ys[i] = min(max((y + slot / 2) / height, 0.001), 0.999)
+            y += slot
+    return xs, ys, int(height)
 
 
 def build_figure(district: dict, title: str | None = None):
@@ -375,10 +415,12 @@ def build_figure(district: dict, title: str | None = None):
     for i, key in enumerate(s.keys):
         if key == "balance":
             node_colors[i] = "#1a9850" if s.signed["balance"] <= 0 else "#d73027"
+        elif key.startswith("gen_in:") or key.startswith("surplus:"):
+            node_colors[i] = "#74c476"  # on-site generation
         elif key in ("losses", "ambient", "upstream_imp", "upstream_exp", "pe_not_counted",
                      "pe_exp_not_counted") or key.startswith("unitemised"):
             node_colors[i] = "#bdbdbd"
-    xs, ys = _positions(s)
+    xs, ys, plot_height = _layout(s)
     link_labels = [
         f"{escape(s.names[a])} → {escape(s.names[b])}: {escape(fmt_energy(v))}"
         for a, b, v in zip(s.sources, s.targets, s.values, strict=True)
@@ -397,8 +439,8 @@ def build_figure(district: dict, title: str | None = None):
                   customdata=link_labels, hovertemplate="%{customdata}<extra></extra>"),
     ))
     for k, stage in enumerate(STAGES):
-        fig.add_annotation(x=STAGE_X[k], y=1.06, xref="paper", yref="paper", text=f"<b>{stage}</b>",
-                           showarrow=False, font=dict(size=13),
+        fig.add_annotation(x=STAGE_X[k], y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                           yshift=10, text=f"<b>{stage}</b>", showarrow=False, font=dict(size=13),
                            xanchor="left" if k == 0 else ("right" if k == 4 else "center"))
     bal = s.signed["balance"]
     verdict = ("Positive Energy District" if bal <= 0 else "not (yet) a Positive Energy District")
@@ -407,7 +449,8 @@ def build_figure(district: dict, title: str | None = None):
                    + f"<br><sup>PED balance PEI − PEE = {escape(fmt_energy(bal))}: "
                      f"{verdict}</sup>", x=0.01),
         font=dict(size=11, family="system-ui, sans-serif"),
-        margin=dict(l=20, r=20, t=110, b=20), height=720, paper_bgcolor="white",
+        margin=dict(l=20, r=20, t=110, b=20), height=plot_height + 130,
+        paper_bgcolor="white",
     )
     return fig
 

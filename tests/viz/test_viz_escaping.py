@@ -57,10 +57,10 @@ def test_pages_contain_no_injected_markup(pages):
 
 def test_map_data_round_trips_hostile_values_as_text(pages):
     text = (pages / "map.html").read_text("utf-8")
-    m = re.search(r"var data = (\{.*?\});\n", text)
+    m = re.search(r"var raw = (\{.*?\});\n", text)
     assert m, "embedded building data not found"
     data = json.loads(m.group(1))
-    props = [f["properties"] for f in data["features"]]
+    props = [f[1] for f in data["features"]]
     # JSON inside <script> escapes <, > and & as \u003c etc.; JS reads back the same text
     assert props[0]["n"] == HOSTILE[0]
     assert props[1]["i"] == HOSTILE[1]

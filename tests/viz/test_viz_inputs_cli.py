@@ -98,13 +98,15 @@ def test_cli_bad_indicator_is_a_usage_error(tmp_path):
     assert e.value.code == 2
 
 
-def test_register_adds_map_subcommand():
-    import argparse
+def test_pedgis_map_subcommand(tmp_path, out_folder, capsys):
+    from pedgis.cli import main
 
-    parser = argparse.ArgumentParser(prog="pedgis")
-    cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["map", "OUT", "--basemap", "osm"])
-    assert args.func is cli.run and args.basemap == "osm" and args.out_dir == "OUT"
+    folder = tmp_path / "o"
+    shutil.copytree(out_folder, folder)
+    assert main(["map", str(folder), "--indicator", "flags"]) == 0
+    assert "report.html" in capsys.readouterr().out
+    assert main(["map", str(tmp_path / "nothing")]) == 2
+    assert "no such output folder" in capsys.readouterr().err
 
 
 def test_write_all_reports_progress(tmp_path, out_folder):

@@ -17,8 +17,11 @@ from pedgis.viz.inputs import VizInputs, load_inputs
 
 
 def _data(text):
-    m = re.search(r"var data = (\{.*?\});\n", text)
-    return json.loads(m.group(1))
+    """The embedded buildings as GeoJSON-like dicts (geometry decoded, rings closed)."""
+    m = re.search(r"var raw = (\{.*?\});\n", text)
+    raw = json.loads(m.group(1))
+    return {"features": [{"geometry": maps.decode_geometry(g, raw["origin"]), "properties": p}
+                         for g, p in raw["features"]]}
 
 
 def _cfg(text):
@@ -56,8 +59,9 @@ def test_coordinates_rounded_and_geometries_simplified():
     text = maps.build_map(_inputs(b))
     ring = _data(text)["features"][0]["geometry"]["coordinates"][0]
     assert len(ring) <= 6
-    for lon, lat in ring:
-        assert round(lon, 6) == lon and round(lat, 6) == lat
+    for lon, lat in ring:  # whole micro-degrees (≈ 0.1 m)
+        assert abs(lon * 1e6 - round(lon * 1e6)) < 1e-3
+        assert abs(lat * 1e6 - round(lat * 1e6)) < 1e-3
 
 
 def test_every_building_is_a_feature_with_its_numbers(out_folder):
@@ -217,3 +221,24 @@ def test_labels_of_nearly_constant_values_stay_distinct():
     assert len(set(br)) == 6
     labels = class_labels([100.5, 101.0, 101.5], "kWh")
     assert len(set(labels)) == 4 and labels[1] == "100.5 – 101.0 kWh" and labels[0] == "< 100.5 kWh"
+
+
+def test_geometry_encoding_round_trip():
+    from shapely.geometry import MultiPolygon, Polygon
+
+    sq = Polygon([(8.0, 45.0), (8.0001, 45.0), (8.0001, 45.0001), (8.0, 45.0001)],
+                 [[(8.00002, 45.00002), (8.00004, 45.00002), (8.00004, 45.00004)]])
+    multi = MultiPolygon([sq, Polygon([(8.001, 45.001), (8.0011, 45.001), (8.0011, 45.0012)])])
+    origin, enc = maps.encode_geometries(np.array([sq, None, multi], dtype=object))
+    # integer micro-degrees: origin is the smallest x and y of all vertices
+    assert origin == [8000000, 45000000]
+    # first ring of the square: first vertex absolute (0, 0), then deltas of 100 µ°; the
+    # closing vertex is left out
+    assert enc[0][0][0] == [0, 0, 100, 0, 0, 100, -100, 0]
+    assert enc[1] is None
+    back = maps.decode_geometry(enc[2], origin)
+    assert back["type"] == "MultiPolygon"
+    from shapely.geometry import shape
+
+    assert shape(back).equals_exact(multi, 1e-9)
+    assert shape(maps.decode_geometry(enc[0], origin)).equals_exact(sq, 1e-9)

@@ -176,3 +176,31 @@ def test_static_export_failure_warns(tmp_path, monkeypatch):
     monkeypatch.setattr(go.Figure, "write_image", boom)
     with pytest.warns(SankeyExportWarning, match="static export with kaleido failed"):
         assert export_static(_district(), tmp_path) == []
+
+
+def test_heat_pump_need_shared_between_electricity_and_ambient_heat():
+    # one heat pump system: need 100; electricity input 40 and ambient heat input 80 (the
+    # engine lists ambient heat as a carrier row with need 0). Total input 120 > need 100:
+    # the need goes 100·40/120 = 33.33 to electricity and 100·80/120 = 66.67 to ambient
+    # air; the 20 kWh of emission/distribution losses enter as losses (6.67 + 13.33)
+    bd = {"needs": {"sh": 100.0}, "generation": [], "uses": [
+        {"service": "sh", "system": "hp", "need_kwh": 100.0, "input_kwh": 40.0,
+         "carrier": "electricity"},
+        {"service": "sh", "system": "hp", "need_kwh": 0.0, "input_kwh": 80.0,
+         "carrier": "ambient_air"}],
+        "carriers": [
+        {"carrier": "electricity", "delivered_kwh": 40.0, "onsite_kwh": 0.0,
+         "exported_kwh": 0.0, "pei_kwh": 78.0, "pee_kwh": 0.0,
+         "pe_ren_delivered_kwh": 18.8, "pe_ren_exported_kwh": 0.0},
+        {"carrier": "ambient_air", "delivered_kwh": 0.0, "onsite_kwh": 80.0,
+         "exported_kwh": 0.0, "pei_kwh": 0.0, "pee_kwh": 0.0,
+         "pe_ren_delivered_kwh": 0.0, "pe_ren_exported_kwh": 0.0}]}
+    s = sankey_flows({"ped_balance_kwh": 78.0, "breakdown": bd})
+    _assert_conserved(s)
+    link = {(s.keys[a], s.keys[b]): v for a, b, v in zip(s.sources, s.targets, s.values,
+                                                          strict=True)}
+    assert link[("need:sh", "use:electricity")] == pytest.approx(100 * 40 / 120)
+    assert link[("need:sh", "use:ambient_air")] == pytest.approx(100 * 80 / 120)
+    assert _value(s, "losses") == pytest.approx(20.0)
+    assert "ambient" not in s.keys  # the ambient heat is itemised as a carrier
+    assert s.signed["balance"] == pytest.approx(78.0)  # 40 × 1.95
