@@ -178,41 +178,43 @@ def test_cancelled_rerun_keeps_the_previous_complete_output(plugin, project, tmp
 
 
 @pytest.fixture(scope="module")
-def cli_district_with_rasters(tmp_path_factory):
-    """`pedgis run` on the sample scenario plus `[rasters] dsm/dtm` (heights from the nDSM)."""
-    import subprocess
-    import sys
+def scenario_without_rasters(tmp_path_factory):
+    """The sample scenario without its `[rasters]` section (beside links to the sample files)."""
+    import re
 
     folder = tmp_path_factory.mktemp("scn")
     for f in SAMPLE.iterdir():
         if f.name != "scenario.toml":
             (folder / f.name).symlink_to(f.resolve())
-    (folder / "scenario.toml").write_text(
-        SCENARIO.read_text(encoding="utf-8") + '\n[rasters]\ndsm = "dsm.tif"\ndtm = "dtm.tif"\n', encoding="utf-8")
-    out = folder / "out"
-    proc = subprocess.run([sys.executable, "-m", "pedgis.cli", "run", str(folder / "scenario.toml"), "--out", str(out),
-                           "--quiet"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads((out / "district.json").read_text(encoding="utf-8")), out
+    text = SCENARIO.read_text(encoding="utf-8")
+    stripped = re.sub(r"(?ms)^\[rasters\].*?(?=^\[)", "", text)
+    assert stripped != text and "dsm.tif" not in stripped
+    (folder / "scenario.toml").write_text(stripped, encoding="utf-8")
+    return folder / "scenario.toml"
 
 
-def test_dsm_and_dtm_as_raster_layers(plugin, project, cli_district_with_rasters, tmp_path):
-    """DSM and DTM chosen as QGIS raster layers give the run of a scenario naming them."""
+def test_dsm_and_dtm_as_raster_layers(plugin, project, cli_output, scenario_without_rasters, tmp_path):
+    """DSM and DTM chosen as QGIS raster layers (scenario without [rasters]) give the command
+    line's run of the sample scenario, which names them."""
     import geopandas as gpd
+    from qgis import processing
     from qgis.core import QgsRasterLayer
 
-    expected, cli_out = cli_district_with_rasters
     dsm = QgsRasterLayer(str(SAMPLE / "dsm.tif"), "dsm")
     dtm = QgsRasterLayer(str(SAMPLE / "dtm.tif"), "dtm")
     assert dsm.isValid() and dtm.isValid()
     project.addMapLayers([dsm, dtm])
-    run_balance(shapefile_layer(project), tmp_path / "out", DSM=dsm, DTM=dtm)
-    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
-    assert_same_district(got, expected)
-    heights = gpd.read_file(tmp_path / "out" / "buildings.gpkg", layer="buildings")
-    assert (heights["height_source"] != "default").all() or "ndsm" in set(heights["height_source"])
-    reference = gpd.read_file(cli_out / "buildings.gpkg", layer="buildings")
-    assert sorted(heights["height_m"].round(6)) == sorted(reference["height_m"].round(6))
+    params = {"BUILDINGS": shapefile_layer(project), "SCENARIO": str(scenario_without_rasters)}
+    processing.run("pedgis:pedbalance", {**params, "DSM": dsm, "DTM": dtm, "OUTPUT": str(tmp_path / "with")})
+    processing.run("pedgis:pedbalance", {**params, "OUTPUT": str(tmp_path / "without")})
+    expected = json.loads((cli_output / "district.json").read_text(encoding="utf-8"))
+    assert_same_district(json.loads((tmp_path / "with" / "district.json").read_text(encoding="utf-8")), expected)
+    with_rasters = gpd.read_file(tmp_path / "with" / "buildings.gpkg", layer="buildings")
+    without = gpd.read_file(tmp_path / "without" / "buildings.gpkg", layer="buildings")
+    # the rasters were used: some heights come from them, and only with them
+    from_rasters = with_rasters["height_source"].isin(["ndsm", "dsm_minus_ground"])
+    assert from_rasters.any()
+    assert not without["height_source"].isin(["ndsm", "dsm_minus_ground"]).any()
 
 
 def test_raster_that_is_not_a_file_is_refused(plugin, project, tmp_path):
