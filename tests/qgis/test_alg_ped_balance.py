@@ -231,3 +231,29 @@ def test_raster_that_is_not_a_file_is_refused(plugin, project, tmp_path):
                                                      r"virtualraster\); save it as a GeoTIFF first\."):
         run_balance(shapefile_layer(project), tmp_path / "out", DSM=virtual)
     assert not (tmp_path / "out").exists()
+
+
+def test_functional_boundary_from_selected_buildings(plugin, project, tmp_path):
+    """"Boundary from selected buildings" then PED balance with its default boundary: exactly
+    the selected buildings are in the district (a functional boundary, paper §2.1)."""
+    import geopandas as gpd
+    from pedgis_plugin.boundary import boundary_from_selected, find_boundary_layer
+    from qgis import processing
+
+    layer = shapefile_layer(project)
+    chosen = sorted({f["CAD_ID"] for f in layer.getFeatures() if f["CATEGORIA"] in ("A/7", "B/5", "D/6")})
+    layer.selectByExpression("\"CATEGORIA\" IN ('A/7', 'B/5', 'D/6')")
+    boundary_from_selected(layer, "CAD_ID", "concave", project=project)
+    layer.removeSelection()
+    from qgis.core import QgsApplication
+
+    fresh = QgsApplication.processingRegistry().createAlgorithmById("pedgis:pedbalance")
+    assert fresh.parameterDefinition("BOUNDARY").defaultValue() == find_boundary_layer(project).id()
+    processing.run("pedgis:pedbalance", {"BUILDINGS": layer, "SCENARIO": str(SCENARIO),
+                                         "BOUNDARY": find_boundary_layer(project).id(),
+                                         "OUTPUT": str(tmp_path / "out")})
+    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
+    table = gpd.read_file(tmp_path / "out" / "buildings.gpkg", layer="buildings")
+    assert sorted(set(table.loc[table["included"].astype(bool), "building_id"])) == chosen
+    assert got["assumptions"]["boundary_type"] == "functional"
+    assert got["n_included"] == len(chosen)
