@@ -199,3 +199,23 @@ class PedgisAlgorithm(QgsProcessingAlgorithm):
         details.forceName = True
         details.setPostProcessor(LayerStyler.create(style_function))
         context.addLayerToLoadOnCompletion(uri, details)
+
+
+def list_gpkg_layers(path: str) -> list[str]:
+    """Layer names of a GeoPackage (empty when the file is missing)."""
+    if not os.path.exists(path):
+        return []
+    from qgis.core import QgsProviderRegistry
+
+    meta = QgsProviderRegistry.instance().providerMetadata("ogr")
+    names = []
+    for sub in meta.querySublayers(path) if hasattr(meta, "querySublayers") else []:
+        names.append(sub.name())
+    if not names:
+        from osgeo import ogr
+
+        ds = ogr.Open(path)
+        if ds is None:
+            raise QgsProcessingException(f"{path}: not a GeoPackage QGIS can read.")
+        names = [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
+    return names

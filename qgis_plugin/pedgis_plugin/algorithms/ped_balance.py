@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
@@ -17,6 +16,7 @@ from qgis.core import (
 )
 
 from .. import styles
+from .base import list_gpkg_layers
 from .district import DistrictAlgorithm
 from .inputs import FACTOR_SETS, HEAT_SUPPLY
 
@@ -151,22 +151,3 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.report_path))
         return {}
 
-
-def list_gpkg_layers(path: str) -> list[str]:
-    """Layer names of a GeoPackage (empty when the file is missing)."""
-    if not os.path.exists(path):
-        return []
-    from qgis.core import QgsProviderRegistry
-
-    meta = QgsProviderRegistry.instance().providerMetadata("ogr")
-    names = []
-    for sub in meta.querySublayers(path) if hasattr(meta, "querySublayers") else []:
-        names.append(sub.name())
-    if not names:
-        from osgeo import ogr
-
-        ds = ogr.Open(path)
-        if ds is None:
-            raise QgsProcessingException(f"{path}: not a GeoPackage QGIS can read.")
-        names = [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
-    return names
