@@ -77,15 +77,19 @@ def test_boundary_given_as_a_layer(plugin, project, cli_district, tmp_path):
     assert_same_district(got, cli_district)
 
 
-def test_outputs_are_loaded_as_styled_layers(plugin, project, tmp_path):
+def test_outputs_are_loaded_as_styled_layers(plugin, project, tmp_path, monkeypatch):
     """runAndLoadResults (what the dialog does) loads the buildings coloured by balance and the
-    boundary as an outline, stacked boundary above buildings."""
+    boundary as an outline, stacked boundary above buildings; the report opens when asked."""
     from qgis import processing
     from qgis.core import QgsRuleBasedRenderer
+    from qgis.PyQt.QtGui import QDesktopServices
 
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
     layer = shapefile_layer(project)
     processing.runAndLoadResults("pedgis:pedbalance", {"BUILDINGS": layer, "SCENARIO": str(SCENARIO),
-                                                       "OUTPUT": str(tmp_path / "out")})
+                                                       "OPEN_REPORT": True, "OUTPUT": str(tmp_path / "out")})
+    assert opened == [str(tmp_path / "out" / "report.html")]
     by_name = {lyr.name(): lyr for lyr in project.mapLayers().values()}
     buildings = by_name["PED balance per building"]
     assert isinstance(buildings.renderer(), QgsRuleBasedRenderer)
