@@ -261,3 +261,18 @@ def test_functional_boundary_from_selected_buildings(plugin, project, tmp_path):
     assert sorted(set(table.loc[table["included"].astype(bool), "building_id"])) == chosen
     assert got["assumptions"]["boundary_type"] == "functional"
     assert got["n_included"] == len(chosen)
+
+
+def test_heat_supply_chosen_in_the_dialog(plugin, project, cli_district, tmp_path):
+    """"Air-source heat pump" for space heating and hot water replaces the scenario's gas
+    boilers and district-heating substations: no natural gas is delivered any more and more
+    grid electricity is."""
+    from pedgis_plugin.algorithms.inputs import DIALOG_SYSTEM, HEAT_SUPPLY
+
+    index = [label for label, _ in HEAT_SUPPLY].index("air-source heat pump")
+    run_balance(shapefile_layer(project), tmp_path / "out", HEAT_SUPPLY=index)
+    got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
+    assert cli_district["ed_kwh"].get("natural_gas", 0) > 0
+    assert got["ed_kwh"].get("natural_gas", 0) == 0
+    assert got["ed_kwh"]["electricity"] > cli_district["ed_kwh"]["electricity"]
+    assert DIALOG_SYSTEM in json.dumps(got["assumptions"]["systems"])
