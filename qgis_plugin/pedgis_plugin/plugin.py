@@ -26,6 +26,22 @@ def tr(message: str) -> str:
     return QCoreApplication.translate("pedgis", message)
 
 
+def load_translator():
+    """Install ``i18n/pedgis_<lang>.qm`` for the user's QGIS locale when the plugin ships one."""
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QTranslator
+
+    locale = str(QgsSettings().value("locale/userLocale", "") or "")[:2]
+    path = os.path.join(PLUGIN_DIR, "i18n", f"pedgis_{locale}.qm")
+    if not locale or not os.path.exists(path):
+        return None
+    translator = QTranslator()
+    if translator.load(path):
+        QCoreApplication.installTranslator(translator)
+        return translator
+    return None
+
+
 class PedgisPlugin:
     """Processing provider + boundary tools.
 
@@ -36,6 +52,7 @@ class PedgisPlugin:
 
     def __init__(self, iface):
         self.iface = iface
+        self.translator = load_translator()
         self.provider = None
         self.actions: list[QAction] = []
         self.toolbar = None
@@ -143,6 +160,9 @@ class PedgisPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None
 
     # -- actions ----------------------------------------------------------------------------
     def activate_draw_tool(self, checked: bool = True):
