@@ -100,6 +100,7 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_outputs(sample_result, out)
     before = (out / "district.json").read_bytes()
+    map_before = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
 
     def boom(result, folder):
         (Path(folder) / "map.html").write_text("half")
@@ -109,7 +110,9 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="viz failed"):
         write_outputs(sample_result, out)
     assert (out / "district.json").read_bytes() == before
-    assert not (out / "map.html").exists()
+    # the failed run's half page never replaces (or appears beside) the previous outputs
+    map_after = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
+    assert map_after == map_before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
