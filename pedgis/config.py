@@ -582,8 +582,18 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     doc: dict = {}
     _walk(data, (), doc, errors)
     _fill_defaults(doc, errors)
-    if not any(e.key and e.key.split(".")[0] in ("scenario", "needs") for e in errors):
+    if not errors:
         _cross_checks(doc, errors)
+    else:
+        # values that already failed may have any type; report what the cross checks can still
+        # find, and never let a malformed value hide the problems found so far
+        found: list[ConfigError] = []
+        try:
+            _cross_checks(doc, found)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            pass
+        bad_keys = {e.key for e in errors}
+        errors += [e for e in found if e.key not in bad_keys]
     return doc, errors
 
 

@@ -163,3 +163,13 @@ def test_validate_checks_ids_and_system_column(district, capsys):
     out = capsys.readouterr().out
     assert "systems.hp.buildings: id(s) zz not in column 'ID'" in out
     assert "buildings.columns.system: values 'a', 'b', 'c'" in out
+
+
+def test_validate_reports_every_problem_in_one_pass(district, capsys):
+    text = SCENARIO.replace('country = "IT"', 'country = "XX"\nnam = "x"').replace("default = true", "default = true\nseer = -1.0")
+    (district / "many.toml").write_text(text, encoding="utf-8")
+    assert main(["validate", str(district / "many.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "3 problems" in out
+    for key in ("scenario.nam", "scenario.country", "systems.hp.seer"):
+        assert f"  - {key}:" in out, key
