@@ -660,17 +660,16 @@ def check_scenario(path: str | Path, notes: list[str] | None = None) -> list[str
         return [str(exc)]
     doc, errors = validate(data)
     problems = [str(e) for e in errors]
-    if not errors:
-        _resolve_paths(doc, Path(path).resolve().parent)
-        for key in _PATH_KEYS:
-            node = doc
-            for p in key.parts[:-1]:
-                node = node.get(p, {})
-            value = node.get(key.parts[-1])
-            if value is not None and not Path(value).exists():
-                problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
-        if Path(doc["buildings"]["path"]).exists():
-            problems += _check_building_attributes(doc, notes, reported=problems)
+    _resolve_paths(doc, Path(path).resolve().parent)
+    for key in _PATH_KEYS:  # input files, even when other keys have problems
+        node = doc
+        for p in key.parts[:-1]:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        value = node.get(key.parts[-1]) if isinstance(node, dict) else None
+        if isinstance(value, Path) and not value.exists():
+            problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
+    if not errors and Path(doc["buildings"]["path"]).exists():
+        problems += _check_building_attributes(doc, notes, reported=problems)
     return problems
 
 
