@@ -122,7 +122,7 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     b = result.buildings
     if "ped_balance_kwh" in b and np.isfinite(b["ped_balance_kwh"].to_numpy(dtype=float)).any():
         top = b.loc[b["included"]].nlargest(3, "ped_balance_kwh")
-        lines.append("  largest importers: " + "; ".join(
+        lines.append("  largest building balances (own PEI - PEE): " + "; ".join(
             f"{r.building_id} ({r.use}) {_fmt_kwh(r.ped_balance_kwh)}" for r in top.itertuples()))
         low = b.loc[b["included"]].nsmallest(1, "ped_balance_kwh")
         for r in low.itertuples():

@@ -47,7 +47,7 @@ def test_run_prints_summary_and_writes(district, capsys):
     text = capsys.readouterr()
     assert "NOT a positive energy district" in text.out or "POSITIVE ENERGY DISTRICT" in text.out
     assert "PED balance (Eq. 17)" in text.out and str(out) in text.out
-    assert "largest importers" in text.out
+    assert "largest building balances" in text.out
     assert "100% done" in text.err or "done" in text.err          # the progress bar on stderr
     assert (out / "district.json").exists() and (out / "buildings.gpkg").exists()
 
