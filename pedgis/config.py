@@ -153,7 +153,8 @@ SCHEMA: list[Key] = [
        default="specific", allowed=("specific", "degree_days"), source="paper §2.2.1"),
     _k("needs.set", "str", "specific-needs set (e.g. `eu27_existing`, `nzeb`)", default="eu27_existing",
        source="pedgis/data/specific_needs.csv"),
-    _k("needs.dhw_basis", "str", "DHW per floor area or per person/bed/user (Eq. 3); falls back to area (flagged) when the count is missing",
+    _k("needs.dhw_basis", "str", "DHW per floor area, or per unit (Eq. 3): each use type then takes the unit of its row in dhw_per_unit.csv "
+       "(person and user counts from the persons column, beds from the beds column); falls back to area (flagged) when the count is missing",
        default="area", allowed=DHW_BASES, source="paper §2.2.1, EN 15316-3-1"),
     _k("needs.hdd_kd", "float", "heating degree days (else computed from the weather file)", unit="K d", min=0),
     _k("needs.cdd_kd", "float", "cooling degree days (else computed from the weather file)", unit="K d", min=0),
