@@ -173,3 +173,30 @@ def test_validate_reports_every_problem_in_one_pass(district, capsys):
     assert "3 problems" in out
     for key in ("scenario.nam", "scenario.country", "systems.hp.seer"):
         assert f"  - {key}:" in out, key
+
+
+def test_out_is_a_file(district, capsys):
+    (district / "afile").write_text("x")
+    assert main(["run", str(district / "s.toml"), "--out", str(district / "afile"), "--quiet"]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def test_progress_bar_tty_and_pipe():
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    t = Tty()
+    bar = cli.ProgressBar(stream=t, width=10)
+    bar(0.5, "half")
+    bar(1.0, "done")
+    out = t.getvalue()
+    assert "\r[#####.....]  50% half" in out and out.endswith("\n") and "[##########] 100% done" in out
+    p = io.StringIO()
+    bar = cli.ProgressBar(stream=p)
+    for f in (0.0, 0.1, 0.3, 0.31, 1.0):
+        bar(f, f"step {f}")
+    lines = p.getvalue().splitlines()
+    assert lines == ["  0% step 0.0", " 30% step 0.3", "100% step 1.0"]
