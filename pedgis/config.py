@@ -97,7 +97,7 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.building_id", "str", "column with a unique building id (else B00001, ...)"),
     _k("buildings.columns.use", "str", "column with the use type (default: from the preset)"),
     _k("buildings.columns.floors", "str", "column with the number of floors above ground"),
-    _k("buildings.columns.height_m", "str", "column with the building height [m]"),
+    _k("buildings.columns.height_m", "str", "column with the building height above ground [m]; taken as the eave height, which storeys divide (e.g. the Italian *altezza in gronda*)"),
     _k("buildings.columns.persons", "str", "column with the number of occupants (DHW per person, Eq. 3)"),
     _k("buildings.columns.beds", "str", "column with the number of beds (DHW per bed, Eq. 3)"),
     _k("buildings.columns.system", "str", "column naming the conversion system group (a `[systems.<name>]`)"),
