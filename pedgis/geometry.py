@@ -26,6 +26,9 @@ ZERO_AREA_M2 = 0.01
 SLIVER_HOLE_M2 = 1.0
 #: Footprints smaller than this [m²] are flagged (kiosks, cabins or digitising errors).
 SMALL_FOOTPRINT_M2 = 10.0
+#: A footprint narrower than this somewhere [m] (minimum clearance) has a digitising spike or a
+#: hairline gap; it is flagged, not changed.
+NARROW_M = 0.1
 #: Two rows with the same id whose symmetric difference is below this share of the larger area
 #: are duplicates (not parts).
 DUPLICATE_TOLERANCE = 0.01
@@ -214,8 +217,8 @@ def repair_geometries(geoms) -> Repaired:
 def finish_geometries(geom: np.ndarray, flags: pd.Series, reasons: np.ndarray,
                       zero_area_m2: float = ZERO_AREA_M2, sliver_hole_m2: float = SLIVER_HOLE_M2,
                       small_footprint_m2: float = SMALL_FOOTPRINT_M2):
-    """Area checks in a metric CRS: fill sliver holes, flag multipart and small footprints,
-    exclude zero-area ones.
+    """Area checks in a metric CRS: fill sliver holes, flag multipart and small footprints and
+    narrow spikes or gaps, exclude zero-area ones.
 
     Returns
     -------
@@ -254,6 +257,17 @@ def finish_geometries(geom: np.ndarray, flags: pd.Series, reasons: np.ndarray,
     if multi.any():
         flags = add_flag(flags, multi, np.array([f"multipart footprint ({k} parts)" for k in n_parts[multi]],
                                                 dtype=object))
+    # spikes and hairline gaps (rectangles, 5 coordinates, cannot have them: skip the cost)
+    cand = np.zeros(n, dtype=bool)
+    cand[ok] = shapely.get_num_coordinates(g[ok]) > 5
+    if cand.any():
+        clearance = np.full(n, np.inf)
+        clearance[cand] = shapely.minimum_clearance(g[cand])
+        narrow = cand & (clearance < NARROW_M)
+        if narrow.any():
+            flags = add_flag(flags, narrow, np.array(
+                [f"narrow spike or gap ({c:.2f} m wide): a digitising error?" for c in clearance[narrow]],
+                dtype=object))
     area = np.zeros(n)
     area[ok] = shapely.area(g[ok])
     zero = ok & (area < zero_area_m2)

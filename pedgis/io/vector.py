@@ -296,7 +296,7 @@ def _pick_layer(path: Path, layer: str | int | None, fmt: str, what: str = "buil
     raise InputDataError(
         f"{path}: the {fmt} has {len(layers)} layers ({', '.join(f'{n} [{t}]' for n, t in layers)}) "
         f"and pedgis cannot tell which holds the {what}. Set `{what}.layer = \"NAME\"` in the "
-        "scenario (or `--layer NAME`)."
+        "scenario (`--layer NAME` for `pedgis pv`)."
     )
 
 
@@ -380,7 +380,7 @@ def read_vector_data(
             raise CRSError(
                 f"{path}: no coordinate reference system{hint}. pedgis never guesses one: add the "
                 f".prj file, or give the CRS with `crs = \"EPSG:xxxx\"` in the scenario's [{what}] "
-                "section or `--crs EPSG:xxxx` on the command line."
+                "section (`--crs EPSG:xxxx` for `pedgis pv`)."
             )
         try:
             gdf = gdf.set_crs(crs)
