@@ -445,7 +445,8 @@ def build_figure(district: dict, title: str | None = None):
     bal = s.signed["balance"]
     verdict = ("Positive Energy District" if bal <= 0 else "not (yet) a Positive Energy District")
     fig.update_layout(
-        title=dict(text=escape(title or "Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)")
+        title=dict(text=escape("Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)"
+                               + (f" — {title}" if title else ""))
                    + f"<br><sup>PED balance PEI − PEE = {escape(fmt_energy(bal))}: "
                      f"{verdict}</sup>", x=0.01),
         font=dict(size=11, family="system-ui, sans-serif"),
