@@ -82,8 +82,9 @@ SCHEMA: list[Key] = [
     _k("scenario.description", "str", "free text kept in district.json", default=""),
     _k("scenario.country", "str", "primary energy factor set: `iso52000_default` or a country code (ES, DE, FI, NO, IE, NL, IT)",
        default="iso52000_default", source="pedgis/data/primary_energy_factors.csv"),
-    _k("scenario.timestep", "str", "balance period; the paper's annual balance (monthly/hourly: issue 7)",
-       default="annual", allowed=("annual",), source="paper §2.7, §3"),
+    _k("scenario.timestep", "str", "netting period of the balance: `annual` (the paper), `monthly` (exports offset imports only "
+       "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
+       default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
     _k("buildings.path", "path", "footprint file (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
        default=REQUIRED),
@@ -222,6 +223,9 @@ SCHEMA: list[Key] = [
     _k("district_systems.*.owned_share", "float", "share of an off-site asset owned by the district", default=1.0, min=0, max=1),
     _k("district_systems.*.losses", "float", "heat network: distribution loss share of the heat fed in", min=0, max=1, max_exclusive=True,
        source="paper §2.4: EU28 mean DH heat loss 13.7 %"),
+    _k("district_systems.*.members", "list[str]", "heat network: building ids connected through a district-heating substation "
+       "(SH and DHW, defaults from the data table); an explicit [systems.<name>] with `network` does the same with its own parameters",
+       default=[]),
     _k("district_systems.*.export_allowed", "bool", "heat network: surplus heat may be exported to an external DH network", default=False),
     _k("district_systems.*.source", "str", "where the values come from (kept in assumptions)", default="scenario file"),
     # [carriers.<name>]
@@ -234,6 +238,11 @@ SCHEMA: list[Key] = [
     _k("carriers.*.contract_share", "float", "green_electricity only: share of grid electricity under a green contract (counted only for a virtual boundary)",
        min=0, max=1, source="paper §2.1 (PPAs / certificates)"),
 ]
+
+# time-resolved balance, storage, sharing, EV, variants, uncertainty (issue 7)
+from .timeseries.schema import keys as _timeseries_keys  # noqa: E402
+
+SCHEMA += _timeseries_keys(_k)
 
 _BY_PATH = {k.path: k for k in SCHEMA}
 
@@ -321,6 +330,17 @@ def _check_value(key: Key, value: Any, path: str) -> tuple[Any, ConfigError | No
             bad = [v for v in value if v not in key.allowed]
             if bad:
                 return value, ConfigError(f"{bad} not allowed; use values from: {', '.join(key.allowed)}.", key=path)
+        return value, None
+    if t == "list[float]":
+        if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return value, ConfigError(f"expected a list of numbers [{key.unit}], e.g. [1.0, 2.5], got {value!r}.", key=path)
+        value = [float(v) for v in value]
+        if any(math.isnan(v) or math.isinf(v) for v in value):
+            return value, ConfigError(f"every value must be a finite number [{key.unit}], got {value}.", key=path)
+        return value, None
+    if t == "table":
+        if not isinstance(value, dict):
+            return value, ConfigError(f"must be a table (`[{path}]` with scenario keys), got {value!r}.", key=path)
         return value, None
     raise AssertionError(t)  # pragma: no cover
 
@@ -545,6 +565,8 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       key=f"{p}.network"))
         if tech in ("solar_thermal", "waste_heat", "geothermal") and s.get("network") is None:
             errors.append(ConfigError("district heat sources feed a heat network: add `network = \"<heat_network name>\"`.", key=f"{p}.network"))
+        if s.get("members") and tech != "heat_network":
+            errors.append(ConfigError("only a heat_network has members.", key=f"{p}.members"))
         if tech in ("wind", "hydro"):
             if s.get("output_kwh") is None and (s.get("capacity_kw") is None or s.get("full_load_hours") is None):
                 errors.append(ConfigError("give `output_kwh`, or `capacity_kw` and `full_load_hours`.", key=f"{p}.output_kwh"))
@@ -579,6 +601,9 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     _fill_defaults(doc, errors)
     if not any(e.key and e.key.split(".")[0] in ("scenario", "needs") for e in errors):
         _cross_checks(doc, errors)
+    if not errors:
+        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
+        errors.extend(cross_checks(data, doc))
     return doc, errors
 
 
@@ -693,6 +718,10 @@ def _check_building_attributes(doc: dict, notes: list[str] | None = None, report
             missing = [i for i in sys_.get("buildings") or [] if i not in ids]
             if missing:
                 problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+        for name, ds in (doc.get("district_systems") or {}).items():
+            missing = [i for i in ds.get("members") or [] if i not in ids]
+            if missing:
+                problems.append(f"district_systems.{name}.members: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
     syscol = b["columns"].get("system")
     if syscol in avail:
         vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}
