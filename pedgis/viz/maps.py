@@ -339,7 +339,10 @@ def summary_lines(district: dict) -> dict:
         lines.append(("CO₂eq (Eq. 22)", f"{fmt_number(co2 / 1000.0)} t/a"))
     nb, ni = district.get("n_buildings"), district.get("n_included")
     if nb is not None:
-        lines.append(("Buildings included", f"{ni} of {nb}"))
+        def count(x):
+            return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
+
+        lines.append(("Buildings included", f"{count(ni)} of {count(nb)}"))
     return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines}
 
 
