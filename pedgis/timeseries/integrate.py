@@ -316,6 +316,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     spec = SeriesSpec(electricity=spec_el, fuels=spec_fuel, pv_column="pv_kwh")
     # thermal buffer: heat of the heat pumps per building (their electricity is in spec_el)
     thermal_spec = None
+    extra_notes: list[str] = []
     if opts.thermal is not None and hp_series:
         heat_cols = {}
         for c, service, system in hp_series:
@@ -327,11 +328,13 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
         spec.heat_pumps = []
         for c, _, _ in hp_series:
             spec.electricity.pop(c, None)
-        svc = hp_series[0][1]
+        services = {sv for _, sv, _ in hp_series}
+        svc = "sh" if "sh" in services else hp_series[0][1]
         spec.heat_pumps = [HeatPumpSeries(heat_column="_hp_heat", elec_column="_hp_elec", shape=SERVICE_SHAPE[svc])]
-        if len({s for _, s, _ in hp_series}) > 1:
-            # SH and DHW heat pumps: one buffer per building, heat shaped by the SH profile (DHW shares the tank)
-            pass
+        if len(services) > 1 or len({sy for _, _, sy in hp_series}) > 1:
+            extra_notes.append("thermal buffer: the heat pumps' SH and DHW heat share one tank per building and follow the "
+                               f"{svc.upper()} profile; their annual electricity can differ slightly from the engine's "
+                               "(COP of the first heat-pump system, storage losses).")
         cap_total = float(opts.thermal["capacity_kwh"])
         heat = table["_hp_heat"].to_numpy()
         share = heat / heat.sum() if heat.sum() > 0 else np.zeros(n_inc)
@@ -421,7 +424,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
             "heat-led CHP": "follows its heat network's hourly demand",
         },
         "weather": str(getattr(weather, "source", "")),
-        "notes": shapes.notes + node_notes,
+        "notes": shapes.notes + node_notes + extra_notes,
         "heat_pump_cop": {name: {"temp_c": t, "cop": c} for name, (t, c) in opts.cop_curves.items()},
     }
     ts["annual_check"] = _annual_check(ts, district)
