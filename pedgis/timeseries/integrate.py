@@ -274,11 +274,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     dh = {"heating_base_c": pr.HEATING_BASE_C, "heating_threshold_c": pr.HEATING_THRESHOLD_C,
           "cooling_base_c": pr.COOLING_BASE_C, "cooling_threshold_c": pr.COOLING_THRESHOLD_C}
     dh.update(opts.degree_hours or {})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        shapes = pr.use_shapes(table["use"], cal, temp, aliases=opts.use_aliases, **dh)
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
+    shapes = pr.use_shapes(table["use"], cal, temp, aliases=opts.use_aliases, **dh)
     pv_assump = model.assumptions.get("pv", {})
     tilt, az = opts.pv_tilt_deg, opts.pv_azimuth_deg
     pv_shape = pr.pv_shape(data, weather.latitude, weather.longitude, weather.altitude, tilt, az)

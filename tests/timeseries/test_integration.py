@@ -262,8 +262,11 @@ def test_compare_and_cli(tmp_path, capsys):
         assert main(["compare", str(p), "--out", str(tmp_path / "cmp"), "--quiet"]) == 0
     finally:
         p.unlink()
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
+    out = cap.out
     assert "baseline" in out and "battery" in out
+    # two engine runs, each warning shown once
+    assert cap.err.count("have data-quality flags") <= 1
     js = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     rows = {r["variant"]: r for r in js["variants"]}
     # a battery does not change the annual engine, raises self-sufficiency, and only adds losses
