@@ -223,6 +223,9 @@ SCHEMA: list[Key] = [
     _k("district_systems.*.owned_share", "float", "share of an off-site asset owned by the district", default=1.0, min=0, max=1),
     _k("district_systems.*.losses", "float", "heat network: distribution loss share of the heat fed in", min=0, max=1, max_exclusive=True,
        source="paper §2.4: EU28 mean DH heat loss 13.7 %"),
+    _k("district_systems.*.members", "list[str]", "heat network: building ids connected through a district-heating substation "
+       "(SH and DHW, defaults from the data table); an explicit [systems.<name>] with `network` does the same with its own parameters",
+       default=[]),
     _k("district_systems.*.export_allowed", "bool", "heat network: surplus heat may be exported to an external DH network", default=False),
     _k("district_systems.*.source", "str", "where the values come from (kept in assumptions)", default="scenario file"),
     # [carriers.<name>]
@@ -562,6 +565,8 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       key=f"{p}.network"))
         if tech in ("solar_thermal", "waste_heat", "geothermal") and s.get("network") is None:
             errors.append(ConfigError("district heat sources feed a heat network: add `network = \"<heat_network name>\"`.", key=f"{p}.network"))
+        if s.get("members") and tech != "heat_network":
+            errors.append(ConfigError("only a heat_network has members.", key=f"{p}.members"))
         if tech in ("wind", "hydro"):
             if s.get("output_kwh") is None and (s.get("capacity_kw") is None or s.get("full_load_hours") is None):
                 errors.append(ConfigError("give `output_kwh`, or `capacity_kw` and `full_load_hours`.", key=f"{p}.output_kwh"))
@@ -713,6 +718,10 @@ def _check_building_attributes(doc: dict, notes: list[str] | None = None, report
             missing = [i for i in sys_.get("buildings") or [] if i not in ids]
             if missing:
                 problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+        for name, ds in (doc.get("district_systems") or {}).items():
+            missing = [i for i in ds.get("members") or [] if i not in ids]
+            if missing:
+                problems.append(f"district_systems.{name}.members: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
     syscol = b["columns"].get("system")
     if syscol in avail:
         vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}

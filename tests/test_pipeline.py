@@ -184,6 +184,10 @@ def test_green_electricity_counted_only_for_virtual_boundary(tmp_path):
     assert grid + green == pytest.approx(d["ed_kwh"]["electricity"])
     # green electricity (IT set: PEF_nren 0) lowers PEI by half the grid electricity × 2.0
     assert d["pei_kwh"] - d2["pei_kwh"] == pytest.approx(green * 2.0)
+    # the electricity uses are now covered by the grid, the contract and on-site production
+    rows = {r["carrier"]: r for r in d2["breakdown"]["carriers"]}
+    el_uses = sum(r["input_kwh"] for r in d2["breakdown"]["uses"] if r["carrier"] == "electricity")
+    assert rows["electricity"]["demand_kwh"] + rows["green_electricity"]["demand_kwh"] == pytest.approx(el_uses)
 
 
 def test_virtual_asset_counted_only_with_virtual_boundary(tmp_path):
@@ -345,3 +349,48 @@ def test_degree_days_computed_from_the_weather_file():
     assert m.needs.cdd_kd == pytest.approx(cdd)
     assert 1500 < hdd < 3500          # Piedmont plain: about 2,500 K d
     assert "computed from" in m.assumptions["needs"]["degree_days_source"]
+
+
+def test_building_solar_heat_through_the_pipeline(tmp_path):
+    """A per-building solar_thermal_kwh column (as the solar module provides it) reduces B's gas."""
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    base = run(sc)
+    b = base.buildings[[c for c in ("building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors",
+                                    "height_m", "floor_area_m2", "flags", "pv_kwh") if c in base.buildings]].copy()
+    b["solar_thermal_kwh"] = [0.0, 3000.0, 0.0]
+    m = resolve_model(sc)
+    out, d = compute(b, m)
+    # B: DHW use 2,000/0.9 = 2,222.2 solar, 777.8 for SH → gas falls by 3,000 / 0.9 (boiler η)
+    assert base.district["ed_kwh"]["natural_gas"] - d["ed_kwh"]["natural_gas"] == pytest.approx(3000 / 0.9)
+    assert d["tep_res_kwh"] - base.district["tep_res_kwh"] == pytest.approx(3000.0)
+    assert out.set_index("building_id").loc["B", "solar_thermal_kwh"] == pytest.approx(3000.0)
+    gen_rows = [r for r in d["breakdown"]["generation"] if r["name"] == "solar thermal (buildings)"]
+    assert gen_rows[0]["output_kwh"] == pytest.approx(3000.0) and gen_rows[0]["input_kwh"] == 0.0
+    st = [r for r in d["breakdown"]["carriers"] if r["carrier"] == "solar_thermal"][0]
+    assert st["demand_kwh"] == pytest.approx(3000.0) and st["onsite_kwh"] == pytest.approx(3000.0)
+    # more solar heat than B can use: the rest is unused, flagged, not counted
+    b["solar_thermal_kwh"] = [0.0, 20000.0, 0.0]
+    out, d = compute(b, m)
+    use_b = (100 * 100 + 100 * 20) / 0.9
+    assert d["unused_kwh"]["solar_thermal"] == pytest.approx(20000 - use_b)
+    assert "solar heat" in out.set_index("building_id").loc["B", "flags"]
+
+
+def test_heat_network_members_get_substations(tmp_path):
+    """`members` on a heat network = a DH substation system for those ids (defaults from the table)."""
+    from pedgis.pipeline import system_default
+
+    sc = _district(tmp_path)
+    del sc.doc["systems"]["sub"]
+    sc.doc["district_systems"]["net"]["members"] = ["C"]
+    res = run(sc)
+    b = res.buildings.set_index("building_id")
+    assert b.loc["C", "system_sh"] == "net_substations" and b.loc["C", "system_dhw"] == "net_substations"
+    eta = system_default("district_heating", "eta")[0]
+    eta_e = system_default("district_heating", "eta_emitter")[0]
+    eta_d = system_default("district_heating", "eta_distribution")[0]
+    dh = (300 * 100 + 300 * 20) / (eta_e * eta_d) / eta
+    assert res.district["heat_networks"][0]["substation_input_kwh"] == pytest.approx(dh)
+    assert res.district["assumptions"]["systems"]["net_substations"]["source"] == "district_systems.net.members"
