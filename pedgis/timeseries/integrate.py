@@ -472,15 +472,21 @@ def _pv_hourly_source(hourly_pv, b, pos_inc, pv_annual, pv_shape, H):
 
 
 def _annual_check(ts: dict, district: dict) -> dict:
-    """Annual totals of the hourly series against the annual engine (must agree)."""
+    """Annual totals of the hourly series against the annual engine (must agree).
+
+    The engine's production of a carrier is ``onsite_kwh`` (used within the boundary) +
+    ``exported_kwh`` + ``unused_kwh`` (docs/outputs.md, ``breakdown.carriers``).
+    """
     out = {}
+    unused = district.get("unused_kwh") or {}
     for r in district["breakdown"]["carriers"]:
         c = r["carrier"]
         if c in NATURAL_CARRIERS or c == "green_electricity":
             continue
         t = ts["totals_kwh"].get(c, {"use": 0.0, "production": 0.0})
+        prod = r["onsite_kwh"] + r["exported_kwh"] + float(unused.get(c, 0.0))
         out[c] = {"engine_demand_kwh": r["demand_kwh"], "hourly_use_kwh": t["use"],
-                  "engine_onsite_kwh": r["onsite_kwh"], "hourly_production_kwh": t["production"]}
+                  "engine_production_kwh": prod, "hourly_production_kwh": t["production"]}
     return out
 
 

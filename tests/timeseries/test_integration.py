@@ -60,7 +60,7 @@ def test_hourly_series_conserve_the_engine_annuals(annual, hourly):
     ts = hourly.district["timeseries"]
     for c, v in ts["annual_check"].items():
         assert v["hourly_use_kwh"] == pytest.approx(v["engine_demand_kwh"], rel=1e-9), c
-        assert v["hourly_production_kwh"] == pytest.approx(v["engine_onsite_kwh"], rel=1e-9), c
+        assert v["hourly_production_kwh"] == pytest.approx(v["engine_production_kwh"], rel=1e-9), c
     # annual netting of the hourly series (district level) reproduces Eq. 11-17 of the engine
     ann = ts["netting"]["annual"]
     d = annual.district
