@@ -449,3 +449,24 @@ def test_cli_summary_has_the_time_resolved_lines(hourly):
     lines = summary_lines(ts, _fmt_kwh)
     assert "battery (district): 1.5 MWh delivered, 150 kWh lost" in lines[-1]
     assert "self-sufficiency n/a" in lines[1]
+
+
+def test_timeseries_charts(hourly, tmp_path):
+    from pedgis.io.outputs import write_outputs
+    from pedgis.timeseries.charts import monthly_balance_figure, timeseries_html, typical_day_figure
+
+    ts = copy.deepcopy(hourly.district["timeseries"])
+    f = monthly_balance_figure(ts)
+    pei, pee, bal = (list(t.y) for t in f.data)
+    assert pei == pytest.approx([v / 1000 for v in ts["monthly"]["pei_kwh"]])
+    assert pee == pytest.approx([-v / 1000 for v in ts["monthly"]["pee_kwh"]])
+    assert bal == pytest.approx([a + b for a, b in zip(pei, pee, strict=True)])
+    g = typical_day_figure(ts)
+    july_pv = [t for t in g.data if t.name == "PV" and t.xaxis == "x3"][0]
+    assert list(july_pv.y) == ts["typical_day"]["pv_kw"][6]
+    ts["netting_level"] = '<script>alert("x")</script>'
+    html = timeseries_html(ts, title="<b>San Rocco</b>")
+    assert "<script>alert" not in html and "&lt;b&gt;San Rocco" in html
+    assert '<script src="http' not in html
+    out = write_outputs(hourly, tmp_path / "o")
+    assert (out / "timeseries.html").exists()
