@@ -256,10 +256,12 @@ def style_roof_segments(layer) -> None:
     if _has(layer, "usable"):
         root = renderer.rootRule()
         root.appendChild(
-            _rule(_symbol("#000000", "#000000", 0.0, "fdiagonal"), '"usable" IS NOT NULL AND NOT "usable"',
-                  tr("not usable for PV"))
+            _rule(_symbol("#4d4d4d", "#4d4d4d", 0.0, "fdiagonal"), '"usable" IS NOT NULL AND NOT "usable"',
+                  tr("not usable for PV (hatched)"))
         )
-        root.children()[-1].symbol().symbolLayer(0).setStrokeStyle(Qt.PenStyle.NoPen)
+        hatch = root.children()[-1].symbol()
+        hatch.symbolLayer(0).setStrokeStyle(Qt.PenStyle.NoPen)
+        hatch.setOpacity(0.6)
     layer.setRenderer(renderer)
     _rank(layer, "roof_segments")
 

@@ -142,3 +142,33 @@ def sample_buildings_input(kind: str, project, tmp_path):
         project.addMapLayer(layer)
         return layer
     raise ValueError(kind)
+
+
+def render_canvas(layers, extent, path, size=(1400, 1100), background="#fbfbf8"):
+    """Render ``layers`` (top first) on a headless QgsMapCanvas and save it as PNG; returns the
+    image and the canvas' map-to-pixel transform."""
+    from qgis.core import QgsCoordinateReferenceSystem
+    from qgis.gui import QgsMapCanvas
+    from qgis.PyQt.QtCore import QCoreApplication, QEventLoop, QSize, QTimer
+    from qgis.PyQt.QtGui import QColor
+
+    canvas = QgsMapCanvas()  # top level: a child of a hidden window is never laid out
+    try:
+        canvas.resize(QSize(*size))
+        canvas.show()
+        QCoreApplication.processEvents()
+        canvas.setCanvasColor(QColor(background))
+        canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:32632"))
+        canvas.setLayers(layers)
+        canvas.setExtent(extent)
+        loop = QEventLoop()
+        canvas.mapCanvasRefreshed.connect(loop.quit)
+        QTimer.singleShot(60000, loop.quit)
+        canvas.refresh()
+        loop.exec()
+        image = canvas.grab().toImage()
+        assert image.save(str(path))
+        return image, canvas.getCoordinateTransform()
+    finally:
+        canvas.hide()
+        canvas.deleteLater()
