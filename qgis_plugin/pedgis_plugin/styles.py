@@ -309,6 +309,21 @@ def style_irradiation(layer) -> None:
     _rank(layer, "irradiation")
 
 
+def hidden(style_function):
+    """A style function that also unticks the layer in the layer tree (loaded, not drawn): the
+    PED balance loads roof segments and the irradiation raster this way so they do not cover
+    the buildings' balance colours."""
+
+    def apply(layer) -> None:
+        style_function(layer)
+        project = layer.project() if hasattr(layer, "project") else None
+        node = (project or QgsProject.instance()).layerTreeRoot().findLayer(layer.id())
+        if node is not None:
+            node.setItemVisibilityChecked(False)
+
+    return apply
+
+
 def _rank(layer, kind: str) -> None:
     layer.setCustomProperty(RANK_PROPERTY, RANK[kind])
     project = layer.project() if hasattr(layer, "project") else None

@@ -126,7 +126,8 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
         }
 
     def load_output_layers(self, context, output_dir):
-        """Styled layers: buildings by PED balance, roof segments, boundary, irradiation."""
+        """Styled layers: buildings by PED balance and the boundary shown; roof segments and the
+        irradiation raster (when computed) loaded but unticked, so the balance stays visible."""
         gpkg = os.path.join(output_dir, "buildings.gpkg")
         layers = list_gpkg_layers(gpkg)
         if "buildings" in layers:
@@ -134,14 +135,14 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
                                     styles.style_buildings_balance)
         if "roof_segments" in layers:
             self.load_on_completion(context, f"{gpkg}|layername=roof_segments", self.tr("Roof segments (irradiation)"),
-                                    styles.style_roof_segments)
+                                    styles.hidden(styles.style_roof_segments))
         if "boundary" in layers:
             self.load_on_completion(context, f"{gpkg}|layername=boundary", self.tr("District boundary"),
                                     styles.style_boundary)
         tif = os.path.join(output_dir, "irradiation.tif")
         if os.path.exists(tif):
-            self.load_on_completion(context, tif, self.tr("Roof irradiation [kWh/m²·a]"), styles.style_irradiation,
-                                    kind="raster")
+            self.load_on_completion(context, tif, self.tr("Roof irradiation [kWh/m²·a]"),
+                                    styles.hidden(styles.style_irradiation), kind="raster")
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802
         if getattr(self, "open_report", False) and os.path.exists(self.report_path):
