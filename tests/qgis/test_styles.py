@@ -45,3 +45,24 @@ def test_quantiles_match_numpy_linear(probs, expected):
     data = [4.0, 1.0, 3.0, 2.0]
     assert quantiles(data, probs) == pytest.approx(expected)
     assert quantiles(data, probs) == pytest.approx(list(np.quantile(data, probs)))
+
+
+def test_hidden_style_unticks_the_layer(project):
+    from pedgis_plugin.styles import RANK_PROPERTY, hidden, style_roof_segments
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32632&field=irradiation_kwh_m2:double&field=usable:boolean",
+                           "roof", "memory")
+    feats = []
+    for i, value in enumerate([900.0, 1100.0, 1300.0]):
+        f = QgsFeature(layer.fields())
+        f.setGeometry(QgsGeometry.fromWkt(f"POLYGON(({i} 0,{i + 1} 0,{i + 1} 1,{i} 1,{i} 0))"))
+        f["irradiation_kwh_m2"], f["usable"] = value, i != 0
+        feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    project.addMapLayer(layer)
+    hidden(style_roof_segments)(layer)
+    assert not project.layerTreeRoot().findLayer(layer.id()).isVisible()
+    assert layer.customProperty(RANK_PROPERTY) == 1
+    labels = [r.label() for r in layer.renderer().rootRule().children()]
+    assert labels[-1] == "not usable for PV (hatched)"
