@@ -157,4 +157,6 @@ def test_every_key_documented(written):
     engine_cols = [c for c in b.columns if c.endswith(("_kwh", "_kwp", "_m2")) or c.startswith("system_")]
     for c in engine_cols:
         name = "ed_<carrier>_kwh" if c.startswith("ed_") else c
+        for period in ("annual", "monthly", "hourly"):  # time-resolved columns, documented as a pattern
+            name = name.replace(f"_{period}_kwh", "_<timestep>_kwh")
         assert f"`{name}`" in doc or c in doc, c
