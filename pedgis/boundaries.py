@@ -327,8 +327,8 @@ def prepare_district(
     *,
     columns: dict[str, str] | None = None,
     boundary: gpd.GeoDataFrame | None = None,
-    storey_height_m: dict[str, float],
-    default_floors: dict[str, float],
+    storey_height_m: dict[str, float] | float,
+    default_floors: dict[str, float] | float,
     gross_to_conditioned: float | dict[str, float],
     source_name: str = "buildings",
     preset: str | None = None,
@@ -359,8 +359,9 @@ def prepare_district(
     buildings : footprints as read (any CRS; a geographic one is projected to UTM with a warning)
     columns : pedgis field → source column overriding the preset (see :mod:`pedgis.io.presets`)
     boundary : perimeter polygon(s) for a geographical boundary
-    storey_height_m : per use type [m] (floor to floor)
-    default_floors : per use type [-], used when neither attributes nor rasters give a height
+    storey_height_m : per use type (dict) or for all [m] (floor to floor)
+    default_floors : per use type (dict) or for all [-], used when neither attributes nor rasters
+        give a height
     gross_to_conditioned : conditioned share of the gross floor area [-], one value or per use
     source_name : file name for the messages
     preset : ``inspire``, ``osm``, ``bag``, ``cea``, ``it_catasto``, ``generic`` or None (detect)
@@ -446,7 +447,8 @@ def prepare_district(
         messages.append(f"{source_name}: no building id column; ids B00001… generated from the row order.")
 
     # --- uses
-    uses_known = list(dict.fromkeys([*(known_uses or []), *storey_height_m.keys(), *PEDGIS_USES]))
+    per_use_keys = storey_height_m.keys() if isinstance(storey_height_m, dict) else []
+    uses_known = list(dict.fromkeys([*(known_uses or []), *per_use_keys, *PEDGIS_USES]))
     if "use" in col:
         um = map_uses(raw("use"), cmap.preset, uses_known, overrides=use_map, default_use=default_use,
                       source_name=source_name)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import Cancelled, InputDataError, PedgisWarning
 
-COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli")
+COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli", "pedgis.timeseries.cli")
 
 
 @dataclass
@@ -131,6 +131,10 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     gen = sorted(d["breakdown"]["generation"], key=lambda r: -r["output_kwh"])[:3]
     if gen:
         lines.append("  generation: " + "; ".join(f"{r['name']} {r['output']} {_fmt_kwh(r['output_kwh'])}" for r in gen))
+    if d.get("timeseries"):  # monthly/hourly netting and grid indicators (issue 7)
+        from .timeseries.report import summary_lines
+
+        lines += summary_lines(d["timeseries"], _fmt_kwh)
     for note in d["assumptions"].get("warnings", []):
         lines.append(f"  warning: {note}")
     if out_dir is not None:

@@ -82,8 +82,9 @@ SCHEMA: list[Key] = [
     _k("scenario.description", "str", "free text kept in district.json", default=""),
     _k("scenario.country", "str", "primary energy factor set: `iso52000_default` or a country code (ES, DE, FI, NO, IE, NL, IT)",
        default="iso52000_default", source="pedgis/data/primary_energy_factors.csv"),
-    _k("scenario.timestep", "str", "balance period; the paper's annual balance (monthly/hourly: issue 7)",
-       default="annual", allowed=("annual",), source="paper §2.7, §3"),
+    _k("scenario.timestep", "str", "netting period of the balance: `annual` (the paper), `monthly` (exports offset imports only "
+       "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
+       default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
     _k("buildings.path", "path", "footprint file (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
        default=REQUIRED),
@@ -239,6 +240,11 @@ SCHEMA: list[Key] = [
        min=0, max=1, source="paper §2.1 (PPAs / certificates)"),
 ]
 
+# time-resolved balance, storage, sharing, EV, variants, uncertainty (issue 7)
+from .timeseries.schema import keys as _timeseries_keys  # noqa: E402
+
+SCHEMA += _timeseries_keys(_k)
+
 _BY_PATH = {k.path: k for k in SCHEMA}
 
 
@@ -325,6 +331,17 @@ def _check_value(key: Key, value: Any, path: str) -> tuple[Any, ConfigError | No
             bad = [v for v in value if v not in key.allowed]
             if bad:
                 return value, ConfigError(f"{bad} not allowed; use values from: {', '.join(key.allowed)}.", key=path)
+        return value, None
+    if t == "list[float]":
+        if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return value, ConfigError(f"expected a list of numbers [{key.unit}], e.g. [1.0, 2.5], got {value!r}.", key=path)
+        value = [float(v) for v in value]
+        if any(math.isnan(v) or math.isinf(v) for v in value):
+            return value, ConfigError(f"every value must be a finite number [{key.unit}], got {value}.", key=path)
+        return value, None
+    if t == "table":
+        if not isinstance(value, dict):
+            return value, ConfigError(f"must be a table (`[{path}]` with scenario keys), got {value!r}.", key=path)
         return value, None
     raise AssertionError(t)  # pragma: no cover
 
@@ -595,6 +612,9 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
             pass
         bad_keys = {e.key for e in errors}
         errors += [e for e in found if e.key not in bad_keys]
+    if not errors:
+        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
+        errors.extend(cross_checks(data, doc))
     return doc, errors
 
 

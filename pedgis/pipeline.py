@@ -45,6 +45,7 @@ class DistrictResult:
     roof_segments: Any = None
     irradiation: Any = None
     scenario: Scenario | None = None
+    hourly: Any = None  # district hourly series of a monthly/hourly run (pedgis.timeseries), or None
 
 
 @dataclass
@@ -820,7 +821,7 @@ def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     return storey, floors
 
 
-def run(scenario: Scenario, progress: ProgressCallback | None = None) -> DistrictResult:
+def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None) -> DistrictResult:
     """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
     ``district["breakdown"]`` in :mod:`pedgis.viz`).
 
@@ -828,6 +829,8 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     ----------
     scenario : :class:`pedgis.config.Scenario`
     progress : callback ``progress(fraction, message)``; may raise Cancelled
+    step1_hook : optional ``f(buildings) -> buildings`` applied to the step-1 table before steps
+        2-7 (variants that change rooftop PV, :mod:`pedgis.timeseries.variants`)
     """
     from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
@@ -839,6 +842,11 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
     progress(0.0, "step 1: buildings, boundary and heights")
+    from .timeseries.integrate import (  # time-resolved balance (issue 7)
+        attach_timeseries,
+        prepare_doc,
+    )
+    ts_notes = prepare_doc(doc)
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
     step1_notes: list[str] = []
@@ -846,10 +854,15 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
                       gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
                       known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
+    if step1_hook is not None:
+        step1.buildings = step1_hook(step1.buildings)
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
     for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
+    district["assumptions"]["notes"].extend(ts_notes)
+    result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)
+    attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0))
     progress(1.0, "done")
-    return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)
+    return result

@@ -361,3 +361,44 @@ def test_unknown_use_without_default_is_an_error():
     gdf = frame([box(0, 0, 10, 10)], CATEGORIA=["Q/1"])
     with pytest.raises(InputDataError, match=r"'Q/1' \(1×\).*\[buildings.use_map\]"):
         run(gdf, default_use=None)
+
+
+# ----------------------------------------------------------------------------- remaining message paths
+
+def test_crs_helpers_messages():
+    from pedgis.crs import align_to_raster, ensure_projected
+
+    nocrs = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)])
+    with pytest.raises(CRSError, match="buildings: no coordinate reference system"):
+        ensure_projected(nocrs)
+    empty = gpd.GeoDataFrame(geometry=[Polygon()], crs="EPSG:4326")
+    with pytest.raises(CRSError, match="no geometry to estimate a projected CRS from"):
+        ensure_projected(empty)
+    with pytest.raises(CRSError, match="dsm.tif: the raster has no coordinate reference system"):
+        align_to_raster(frame([box(0, 0, 1, 1)]), None, (0, 0, 1, 1), "dsm.tif")
+    # a projected CRS in US feet (NY Long Island, EPSG:2263) is not metres: projected to UTM 18N
+    feet = frame([box(5e5, 4.5e6, 5e5 + 1, 4.5e6 + 1)], crs="EPSG:32618").to_crs("EPSG:2263")
+    with pytest.warns(CRSWarning, match=r"EPSG:2263 is not in metres; reprojected to EPSG:32618"):
+        ensure_projected(feet)
+
+
+def test_step1_parameter_and_input_messages():
+    gdf = frame([box(0, 0, 10, 10)])
+    with pytest.raises(ConfigError, match="heights.storey_height_m: must be > 0, got 0"):
+        run(gdf, storey_height_m=0)
+    with pytest.raises(ConfigError, match="buildings.columns.use: .* has no use-type column the preset knows"):
+        run(gpd.GeoDataFrame({"X": [1]}, geometry=[box(0, 0, 10, 10)], crs=CRS))
+    nocrs = gpd.GeoDataFrame(geometry=[box(0, 0, 20, 20)])
+    with pytest.raises(CRSError, match="the boundary file has no coordinate reference system"):
+        run(gdf, boundary=nocrs)
+    lines = gpd.GeoDataFrame(geometry=[__import__("shapely").LineString([(0, 0), (5, 5)])], crs=CRS)
+    with pytest.raises(InputDataError, match="the boundary file has no usable polygon"):
+        run(gdf, boundary=lines)
+    with pytest.raises(ConfigError, match=r"boundary.virtual_assets\[0\]: each virtual asset is a table"):
+        virtual_assets_table(["wind farm"])
+
+
+def test_default_use_for_a_file_without_use_column():
+    res = run(gpd.GeoDataFrame({"X": [1]}, geometry=[box(0, 0, 10, 10)], crs=CRS), default_use="office")
+    r = res.buildings.iloc[0]
+    assert r["use"] == "office" and "no use column: default use office" in r["flags"]

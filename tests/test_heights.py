@@ -325,3 +325,41 @@ def test_pitched_roof_gives_the_eave_height():
     # kept pixels: 0.5 m inside the eaves, so heights from 9.2 to 13 m evenly: p5 ≈ 9.2 + 0.05 × 3.8 ≈ 9.4 m
     assert 9.0 < fh.height_m[0] < 9.6
     assert floors_from_height(fh.height_m, 3.0)[0] == 3  # 9 m eave / 3 m
+
+
+def test_raster_source_messages(tmp_path):
+    with pytest.raises(InputDataError, match=r"a 2-D array is needed, got shape \(2, 3, 4\)"):
+        RasterSource.from_array(np.zeros((2, 3, 4)), TR, CRS)
+    p = _write(tmp_path / "one.tif", np.zeros((10, 10)))
+    with pytest.raises(InputDataError, match=r"band 2 does not exist \(the raster has 1\)"):
+        RasterSource.open(p, band=2)
+
+
+@pytest.mark.parametrize("nodata", [NODATA, None])
+def test_dtm_covering_part_of_the_dsm_gives_nodata_not_zero(nodata):
+    # a DTM on a 2 m grid covering only the western 100 m: "tall" and "tower" (x 80–135 m) are
+    # partly or wholly east of it; outside the DTM the nDSM is unknown, never DSM − 0 (≈ 265 m)
+    dtm, dsm = surfaces()
+    west = dtm[:, :100].reshape(H // 2, 2, 50, 2).mean(axis=(1, 3)).astype("float32")
+    d = RasterSource.from_array(dsm, TR, CRS, nodata=NODATA)
+    t = RasterSource.from_array(west, Affine(2.0, 0, X0, 0, -2.0, Y1), CRS, nodata=nodata)
+    b = by_id(run(footprints(), dsm=d, dtm=t))
+    assert abs(b.loc["mid", "height_m"] - 9.7) < 0.5
+    assert b.loc["tower", "height_source"] == "default"
+    assert "raster nodata over the whole footprint" in b.loc["tower", "flags"]
+    assert (b["height_m"] < 40).all()
+
+
+def test_integer_dtm_file_without_nodata_on_another_grid(tmp_path):
+    # an int16 DTM (whole metres) without a nodata value, 2 m pixels, covering the western 100 m
+    dtm, dsm = surfaces()
+    west = np.round(dtm[:, :100].reshape(H // 2, 2, 50, 2).mean(axis=(1, 3)))
+    p = tmp_path / "dtm_int.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=50, height=H // 2, count=1, dtype="int16", crs=CRS,
+                       transform=Affine(2.0, 0, X0, 0, -2.0, Y1)) as dst:
+        dst.write(west.astype("int16"), 1)
+    with RasterSource.open(p) as t:
+        b = by_id(run(footprints(), dsm=RasterSource.from_array(dsm, TR, CRS, nodata=NODATA), dtm=t))
+    assert abs(b.loc["mid", "height_m"] - 9.7) < 1.0  # the DTM is rounded to whole metres
+    assert b.loc["tower", "height_source"] == "default"
+    assert (b["height_m"] < 40).all()

@@ -100,6 +100,7 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_outputs(sample_result, out)
     before = (out / "district.json").read_bytes()
+    map_before = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
 
     def boom(result, folder):
         (Path(folder) / "map.html").write_text("half")
@@ -109,7 +110,9 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="viz failed"):
         write_outputs(sample_result, out)
     assert (out / "district.json").read_bytes() == before
-    assert not (out / "map.html").exists()
+    # the failed run's half page never replaces (or appears beside) the previous outputs
+    map_after = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
+    assert map_after == map_before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -152,6 +155,8 @@ def test_every_key_documented(written):
         assert f"`{k}`" in doc or k in ("scenario", "timestep", "pef_set", "boundary_type", "objective"), k
     b = gpd.read_file(written / "buildings.gpkg", layer="buildings")
     engine_cols = [c for c in b.columns if c.endswith(("_kwh", "_kwp", "_m2")) or c.startswith("system_")]
+    import re
+
     for c in engine_cols:
-        name = "ed_<carrier>_kwh" if c.startswith("ed_") else c
+        name = "ed_<carrier>_kwh" if c.startswith("ed_") else re.sub(r"_(annual|monthly|hourly)_kwh$", "_<timestep>_kwh", c)
         assert f"`{name}`" in doc or c in doc, c

@@ -305,3 +305,59 @@ def test_no_warning_for_clean_files(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_vector_data(p)
+
+
+def test_damaged_files(tmp_path):
+    path = _write_cp1252_shapefile(tmp_path)
+    path.with_suffix(".cpg").unlink()
+    path.with_suffix(".dbf").write_bytes(b"\x03\x01")  # a truncated DBF header
+    with pytest.raises(InputDataError, match=r"truncated DBF header"):
+        read_vector_data(path)
+    q = _write_cp1252_shapefile(tmp_path, "q")
+    q.write_bytes(b"not a shapefile at all")
+    with pytest.raises(InputDataError, match=r"cannot be read as a Shapefile .* \.shp, \.shx and \.dbf side by side"):
+        read_vector_data(q)
+
+
+PRESET_FILES = {  # preset → (format, CRS, where): each family in a format and CRS it is shipped in
+    "inspire": (".gml", "EPSG:25830", (440_000, 4_474_000)),   # Spanish cadastre INSPIRE BU, Madrid
+    "osm": (".geojson", "EPSG:32632", (400_000, 5_000_000)),   # written as WGS 84 GeoJSON below
+    "bag": (".gpkg", "EPSG:28992", (121_000, 487_000)),        # 3D BAG tile, Amsterdam, RD New
+    "cea": (".shp", "EPSG:32632", (400_000, 5_000_000)),       # City Energy Analyst zone.shp
+    "it_catasto": (".fgb", "EPSG:32632", (400_000, 5_000_000)),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESET_FILES))
+def test_each_preset_from_a_file_through_step1(tmp_path, preset):
+    """Write each preset's sample as a file, read it back and run step 1 on it (preset detected)."""
+    from pedgis.boundaries import prepare_district
+
+    cols, uses = PRESET_SAMPLES[preset]
+    suffix, crs, (x0, y0) = PRESET_FILES[preset]
+    gdf = _gdf(crs=crs, **cols)  # 10 × 10 m boxes
+    gdf.geometry = gdf.geometry.translate(x0, y0)
+    if suffix == ".geojson":
+        gdf = gdf.to_crs("EPSG:4326")  # step 1 projects it back to UTM 32N
+    path = tmp_path / f"{preset}{suffix}"
+    kwargs = {"driver": "GML"} if suffix == ".gml" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # column names cut to 10 characters (.shp)
+        gdf.to_file(path, engine="pyogrio", **kwargs)
+    data = read_vector_data(path)
+    uses_known = ["residential", "office", "commercial", "education", "health", "hotel", "sports", "industrial"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CRS and data-quality notes are tested elsewhere
+        res = prepare_district(data.gdf, storey_height_m={u: 3.0 for u in uses_known},
+                               default_floors={u: 2.0 for u in uses_known}, gross_to_conditioned=0.85)
+    assert res.preset == preset
+    b = res.buildings.sort_values("building_id")
+    assert sorted(res.buildings["use"]) == sorted(uses)
+    np.testing.assert_allclose(b["footprint_area_m2"], 100.0, rtol=1e-3)
+    if preset == "bag":  # height = roof − ground elevation (NAP): 10.8 − (−1.2) = 12.0 m, 20.5 − 0.5 = 20 m
+        np.testing.assert_allclose(sorted(b["height_m"]), [12.0, 20.0])
+        assert sorted(b["floors"]) == [3, 6]  # b3_bouwlagen wins for floors
+    if preset == "osm":  # "12 m" parsed; building:levels as text
+        assert sorted(b["floors"]) == [2, 4] and 12.0 in set(b["height_m"])
+    if preset == "cea":  # floors_ag / height_ag
+        assert sorted(b["floors"]) == [2, 5] and sorted(b["height_m"]) == [8.0, 15.0]

@@ -25,6 +25,10 @@ except ImportError:  # pragma: no cover
     Window = None
 
 
+#: GDAL block cache while reading windows [bytes].
+READ_CACHE_BYTES = 64 * 2**20
+
+
 @dataclass
 class RasterSource:
     """A single-band raster readable by windows.
@@ -123,13 +127,15 @@ class RasterSource:
             base, owned = ds, [ds, mem]
         else:
             base, owned = self._dataset, []
-        nodata = self.nodata if self.nodata is not None else np.nan
+        # float32 output with NaN outside this raster's extent and where it has nodata: a DTM that
+        # does not cover the whole DSM must give "unknown", never 0 (which would read as a roof
+        # as high as the terrain's elevation)
         vrt = WarpedVRT(base, crs=other.crs.to_wkt(), transform=other.transform, width=other.width,
-                        height=other.height, resampling=Resampling.bilinear, nodata=nodata,
-                        src_nodata=nodata)
+                        height=other.height, resampling=Resampling.bilinear, dtype="float32",
+                        nodata=np.nan, src_nodata=self.nodata)
         src = RasterSource(name=f"{self.name} (warped to the grid of {other.name})", crs=other.crs,
                            transform=other.transform, width=other.width, height=other.height,
-                           nodata=nodata, _dataset=vrt, _owned=[vrt, *owned],
+                           nodata=None, _dataset=vrt, _owned=[vrt, *owned],
                            _band=self._band if self._dataset is not None else 1)
         return src
 
@@ -170,9 +176,12 @@ class RasterSource:
         if self._array is not None:
             out = np.array(self._array[row0:row1, col0:col1], dtype="float32")
         else:
-            out = self._dataset.read(self._band,
-                                     window=Window(col0, row0, col1 - col0, row1 - row0),
-                                     out_dtype="float32")
+            # each window is read once: a small GDAL block cache keeps memory flat (GDAL's default,
+            # 5 % of RAM, would fill with blocks that are never read again)
+            with rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
+                out = self._dataset.read(self._band,
+                                         window=Window(col0, row0, col1 - col0, row1 - row0),
+                                         out_dtype="float32")
         if self.nodata is not None and not np.isnan(self.nodata):
             out[out == np.float32(self.nodata)] = np.nan
         return out
