@@ -420,3 +420,17 @@ def test_network_factor_by_hand():
     # deficit of 100 kWh from external district heat at 1.5: (200 + 150) / 1,000 = 0.35
     assert network_factor(g, "n", 1000.0, 900.0, 900.0, 100.0, f) == pytest.approx(0.35)
     assert network_factor(g, "n", 0.0, 0.0, 900.0, 0.0, f) is None
+
+
+def test_network_without_sources_is_fed_from_external_district_heat(tmp_path):
+    sc = _district(tmp_path)
+    del sc.doc["district_systems"]["chp"]
+    d = run(sc).district
+    dh_c = 300 * 100 + 300 * 20                     # substation η 1, distribution 1
+    fed = dh_c / 0.9                                # 10 % network losses
+    assert d["ed_kwh"]["district_heat"] == pytest.approx(fed)
+    net = d["heat_networks"][0]
+    assert net["deficit_kwh"] == pytest.approx(fed)
+    # the network's factor is then the external one carried through the losses: 1.5 / 0.9
+    assert net["pef_nren"] == pytest.approx(1.5 / 0.9)
+    assert d["netting_effect_kwh"] == pytest.approx(0.0, abs=KWH)
