@@ -57,3 +57,20 @@ def test_dhw_and_storey_tables():
     assert d.set_index("use").loc["health", "kwh_per_unit"] == pytest.approx(1050.0)   # paper §2.2.1
     s = data.storey_heights()
     assert np.all((s["storey_height_m"] > 2) & (s["storey_height_m"] < 10))
+
+
+def test_broken_tables_fail_loudly(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    data._read.cache_clear()
+    try:
+        with pytest.raises(InputDataError, match="shipped data table missing"):
+            data.dhw_per_unit()
+        (tmp_path / "dhw_per_unit.csv").write_text("use,unit,kwh\nx,person,1\n", encoding="utf-8")
+        with pytest.raises(InputDataError, match=r"columns \['kwh_per_unit', 'source'\] missing"):
+            data.dhw_per_unit()
+        data._read.cache_clear()
+        (tmp_path / "dhw_per_unit.csv").write_text("use,unit,kwh_per_unit,source\nx,person,1,\n", encoding="utf-8")
+        with pytest.raises(InputDataError, match="every row needs a source"):
+            data.dhw_per_unit()
+    finally:
+        data._read.cache_clear()
