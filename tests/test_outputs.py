@@ -160,3 +160,11 @@ def test_every_key_documented(written):
     for c in engine_cols:
         name = "ed_<carrier>_kwh" if c.startswith("ed_") else re.sub(r"_(annual|monthly|hourly)_kwh$", "_<timestep>_kwh", c)
         assert f"`{name}`" in doc or c in doc, c
+
+
+def test_output_folder_cannot_be_created(sample_result, tmp_path):
+    from pedgis.errors import InputDataError
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputDataError, match="cannot create the output folder"):
+        write_outputs(sample_result, tmp_path / "f" / "sub" / "out")

@@ -434,3 +434,28 @@ def test_network_without_sources_is_fed_from_external_district_heat(tmp_path):
     # the network's factor is then the external one carried through the losses: 1.5 / 0.9
     assert net["pef_nren"] == pytest.approx(1.5 / 0.9)
     assert d["netting_effect_kwh"] == pytest.approx(0.0, abs=KWH)
+
+
+def test_more_input_errors(tmp_path):
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    m = resolve_model(sc)
+    good = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags"]].copy()
+    bad = good.copy()
+    bad.loc[1, "floor_area_m2"] = np.nan
+    with pytest.raises(InputDataError, match=r"negative or missing floor area \(floor_area_m2; e.g. B\)"):
+        compute(bad, m)
+    kwp = good.copy()
+    kwp["pv_kwp"] = [5.0, np.nan, np.nan]
+    with pytest.raises(InputDataError, match=r"pv_kwp without pv_kwh.*\[pv\] specific_yield_kwh_kwp"):
+        compute(kwp, m)
+
+
+def test_new_use_type_without_values_is_an_error(tmp_path):
+    from pedgis.pipeline import resolve_model
+
+    sc = _district(tmp_path)
+    sc.doc["needs"]["overrides"]["castle"] = {"sh_kwh_m2": 10.0}
+    with pytest.raises(InputDataError, match=r"use type 'castle' has no '.*' value.*\[needs.overrides.castle\]"):
+        resolve_model(sc)
