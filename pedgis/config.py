@@ -86,7 +86,7 @@ SCHEMA: list[Key] = [
        "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
        default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
-    _k("buildings.path", "path", "footprint file (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
+    _k("buildings.path", "path", "footprint file (Shapefile, also zipped; GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
        default=REQUIRED),
     _k("buildings.layer", "str", "layer name for multi-layer files"),
     _k("buildings.crs", "str", "CRS to assume when the file has none (e.g. `EPSG:32632`); never guessed"),
@@ -98,7 +98,7 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.building_id", "str", "column with a unique building id (else B00001, ...)"),
     _k("buildings.columns.use", "str", "column with the use type (default: from the preset)"),
     _k("buildings.columns.floors", "str", "column with the number of floors above ground"),
-    _k("buildings.columns.height_m", "str", "column with the building height [m]"),
+    _k("buildings.columns.height_m", "str", "column with the building height above ground [m]; taken as the eave height, which storeys divide (e.g. the Italian *altezza in gronda*)"),
     _k("buildings.columns.persons", "str", "column with the number of occupants (DHW per person, Eq. 3)"),
     _k("buildings.columns.beds", "str", "column with the number of beds (DHW per bed, Eq. 3)"),
     _k("buildings.columns.system", "str", "column naming the conversion system group (a `[systems.<name>]`)"),
@@ -602,6 +602,11 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     _fill_defaults(doc, errors)
     if not errors:
         _cross_checks(doc, errors)
+        if not errors:
+            from .timeseries.schema import (
+                cross_checks,  # time-resolved sections and variants (issue 7)
+            )
+            errors.extend(cross_checks(data, doc))
     else:
         # values that already failed may have any type; report what the cross checks can still
         # find, and never let a malformed value hide the problems found so far
@@ -612,9 +617,6 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
             pass
         bad_keys = {e.key for e in errors}
         errors += [e for e in found if e.key not in bad_keys]
-    if not errors:
-        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
-        errors.extend(cross_checks(data, doc))
     return doc, errors
 
 

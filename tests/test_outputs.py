@@ -155,16 +155,8 @@ def test_every_key_documented(written):
         assert f"`{k}`" in doc or k in ("scenario", "timestep", "pef_set", "boundary_type", "objective"), k
     b = gpd.read_file(written / "buildings.gpkg", layer="buildings")
     engine_cols = [c for c in b.columns if c.endswith(("_kwh", "_kwp", "_m2")) or c.startswith("system_")]
-    import re
-
     for c in engine_cols:
-        name = "ed_<carrier>_kwh" if c.startswith("ed_") else re.sub(r"_(annual|monthly|hourly)_kwh$", "_<timestep>_kwh", c)
+        name = "ed_<carrier>_kwh" if c.startswith("ed_") else c
+        for period in ("annual", "monthly", "hourly"):  # time-resolved columns, documented as a pattern
+            name = name.replace(f"_{period}_kwh", "_<timestep>_kwh")
         assert f"`{name}`" in doc or c in doc, c
-
-
-def test_output_folder_cannot_be_created(sample_result, tmp_path):
-    from pedgis.errors import InputDataError
-
-    (tmp_path / "f").write_text("x")
-    with pytest.raises(InputDataError, match="cannot create the output folder"):
-        write_outputs(sample_result, tmp_path / "f" / "sub" / "out")
