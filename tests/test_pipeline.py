@@ -459,3 +459,22 @@ def test_new_use_type_without_values_is_an_error(tmp_path):
     sc.doc["needs"]["overrides"]["castle"] = {"sh_kwh_m2": 10.0}
     with pytest.raises(InputDataError, match=r"use type 'castle' has no '.*' value.*\[needs.overrides.castle\]"):
         resolve_model(sc)
+
+
+def test_surplus_network_heat_exported_only_when_allowed(tmp_path):
+    extra = {"district_systems": {"wh": {"technology": "waste_heat", "network": "net", "output_kwh": 100000.0}}}
+    sc = _district(tmp_path, extra=extra)
+    fed = (300 * 100 + 300 * 20) / 0.9              # network demand at the plant: 40,000
+    surplus = 100000.0 - fed                        # the heat-led CHP runs at 0
+    d = run(sc).district
+    assert d["unused_kwh"]["district_heat"] == pytest.approx(surplus)
+    assert d["exported_kwh"]["district_heat"] == pytest.approx(0.0)
+    assert any("surplus heat not counted" in n for n in d["assumptions"]["notes"])
+    assert d["ed_kwh"]["biomass"] == pytest.approx(0.0)
+    sc.doc["district_systems"]["net"]["export_allowed"] = True
+    d2 = run(sc).district
+    assert d2["exported_kwh"]["district_heat"] == pytest.approx(surplus)
+    # exported heat is weighed with the district-heat export factor (override 1.5): PEE grows by surplus × 1.5
+    assert d2["pee_kwh"] - d["pee_kwh"] == pytest.approx(surplus * 1.5)
+    # the network's own factor: waste heat has PEF_nren 0
+    assert d2["heat_networks"][0]["pef_nren"] == pytest.approx(0.0)
