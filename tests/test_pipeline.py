@@ -478,3 +478,17 @@ def test_surplus_network_heat_exported_only_when_allowed(tmp_path):
     assert d2["pee_kwh"] - d["pee_kwh"] == pytest.approx(surplus * 1.5)
     # the network's own factor: waste heat has PEF_nren 0
     assert d2["heat_networks"][0]["pef_nren"] == pytest.approx(0.0)
+
+
+def test_no_building_included(tmp_path):
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path, extra={"checklist": {"public_lighting": True, "public_lighting_kwh": 1000.0}})
+    m = resolve_model(sc)
+    b = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags"]].copy()
+    b["included"] = False
+    out, d = compute(b, m)
+    assert d["n_included"] == 0 and out["pei_kwh"].isna().all()
+    # only the public lighting is left: 1,000 kWh × 2.0; the heat-led CHP has nothing to cover
+    assert d["pei_kwh"] == pytest.approx(2000.0)
+    assert d["ten_sh_kwh"] == 0.0
