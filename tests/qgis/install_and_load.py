@@ -3,7 +3,7 @@
 Run in a fresh process by test_build_plugin.py (so the pedgis library it imports is the one in
 the zip, not the development checkout):
 
-    QGIS_CUSTOM_CONFIG_PATH=<empty folder> python install_and_load.py <zip>
+    QGIS_CUSTOM_CONFIG_PATH=<empty folder> python install_and_load.py <zip> [<sample_data> <out dir>]
 
 Prints one JSON line with what it found; exits non-zero on failure.
 """
@@ -15,7 +15,7 @@ import os
 import sys
 
 
-def main(zip_path: str) -> int:
+def main(zip_path: str, sample_dir: str | None = None, out_dir: str | None = None) -> int:
     from qgis.core import QgsApplication
 
     app = QgsApplication([], True)
@@ -77,6 +77,21 @@ def main(zip_path: str) -> int:
     plugin = qgis.utils.plugins.get("pedgis_plugin")
     out["dependency_message"] = getattr(plugin, "dependency_message", "missing plugin")
     out["warnings"] = [item.text() for item in bar.items()]
+    if sample_dir:
+        # run an algorithm on the installed copy: the library's data files must be in the zip
+        from processing.core.Processing import Processing
+        from qgis import processing
+
+        Processing.initialize()
+        result = processing.run("pedgis:floorareas", {
+            "BUILDINGS": os.path.join(sample_dir, "buildings.shp"),
+            "SCENARIO": os.path.join(sample_dir, "scenario.toml"),
+            "OUTPUT": os.path.join(out_dir, "floors.gpkg")})
+        out["n_included"] = result["N_INCLUDED"]
+        out["modules_outside_plugin"] = sorted(
+            name for name, mod in sys.modules.items()
+            if name.split(".")[0] == "pedgis" and getattr(mod, "__file__", None)
+            and not os.path.realpath(mod.__file__).startswith(os.path.realpath(home)))
     out["unloaded"] = qgis.utils.unloadPlugin("pedgis_plugin")
     out["provider_after_unload"] = registry.providerById("pedgis") is not None
     print(json.dumps(out))
@@ -87,4 +102,4 @@ def main(zip_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(*sys.argv[1:]))

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SAMPLE
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,9 +69,13 @@ def test_installs_into_a_clean_profile_and_loads(plugin_zip, tmp_path):
     profile_root = tmp_path / "qgis-config"
     profile_root.mkdir()
     env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(profile_root), QT_QPA_PLATFORM="offscreen")
-    env["PYTHONPATH"] = "/usr/share/qgis/python"  # pyplugin_installer, as inside QGIS
-    proc = subprocess.run([sys.executable, str(HERE / "install_and_load.py"), str(plugin_zip)],
-                          capture_output=True, text=True, env=env, timeout=240)
+    # pyplugin_installer and processing, as inside QGIS
+    env["PYTHONPATH"] = "/usr/share/qgis/python:/usr/share/qgis/python/plugins"
+    args = [str(plugin_zip)]
+    if (SAMPLE / "scenario.toml").exists():
+        args += [str(SAMPLE), str(tmp_path)]
+    proc = subprocess.run([sys.executable, str(HERE / "install_and_load.py"), *args],
+                          capture_output=True, text=True, env=env, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     plugin_dir = Path(result["settings_dir"]) / "python" / "plugins" / "pedgis_plugin"
@@ -83,3 +87,6 @@ def test_installs_into_a_clean_profile_and_loads(plugin_zip, tmp_path):
     assert "pedgis:pedbalance" in result["algorithms"]
     assert result["dependency_message"] is None and result["warnings"] == []
     assert result["unloaded"] and not result["provider_after_unload"]
+    if len(args) > 1:  # the installed copy computes: Floor areas on the sample district
+        assert result["n_included"] > 0
+        assert result["modules_outside_plugin"] == []  # every pedgis module came from the zip
