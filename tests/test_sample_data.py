@@ -303,3 +303,57 @@ def test_weather_is_the_pvgis_tmy_and_pvlib_reads_it():
     assert 1300 < data["ghi"].sum() / 1000 < 1600
     assert 8 < data["temp_air"].mean() < 16
     assert "PVGIS" in (SAMPLE / "README.md").read_text(encoding="utf-8")
+
+
+def test_roof_planes_have_the_stated_pitch_and_face_the_grid_directions(buildings, truth):
+    """Slope and aspect of the DSM by central differences (np.gradient) on the roofs.
+
+    The street grid is rotated 12° counter-clockwise from east (README), so a roof plane that
+    drains towards local "south" faces azimuth 180° − 12° = 168°, and the others 258°, 348°, 78°.
+    Footprints are shrunk by 0.75 m so no difference straddles a wall, and tree crowns
+    (trees.csv, radius + 1 m) are cut out; on a plane the central
+    difference is exact up to the 1/256 m quantisation (slope error ≤ atan(0.0039 / 1 m) ≈ 0.2°).
+    Per building: the median slope equals the pitch within 0.3°, and at least 75 % of the pixels
+    (all but those next to ridges, hips and valleys) face one of the four grid directions within 1°.
+    """
+    dsm, prof, tr = _raster(SAMPLE / "dsm.tif")
+    z = np.where(dsm == -9999.0, np.nan, dsm.astype(float))
+    dz_drow, dz_dcol = np.gradient(z, 0.5)
+    dz_dx, dz_dy = dz_dcol, -dz_drow  # rows run southwards
+    slope = np.degrees(np.arctan(np.hypot(dz_dx, dz_dy)))
+    aspect = np.degrees(np.arctan2(-dz_dx, -dz_dy)) % 360.0  # downslope azimuth, clockwise from N
+    trees = pd.read_csv(SAMPLE / "trees.csv")
+    crowns = shapely.union_all([shapely.Point(x, y).buffer(r + 1.0) for x, y, r in
+                                trees[["x", "y", "crown_radius_m"]].itertuples(index=False)])
+    t = truth.set_index("CAD_ID")
+    fp = buildings[buildings.is_valid].dissolve("CAD_ID")
+    shapes = [(g.buffer(-0.75, join_style="mitre").difference(crowns), i + 1) for i, g in enumerate(fp.geometry)]
+    label = rasterize([s for s in shapes if not s[0].is_empty], out_shape=dsm.shape, transform=tr, fill=0, dtype="int32")
+    grid = np.array([168.0, 258.0, 348.0, 78.0])
+    n = {"flat": 0, "pitched": 0}
+    for i, cid in enumerate(fp.index):
+        m = (label == i + 1) & np.isfinite(slope)
+        if m.sum() < 50:
+            continue
+        s, a = slope[m], aspect[m]
+        if t.loc[cid, "roof_shape"] == "flat":
+            assert np.nanmax(s) < 0.3, cid
+            n["flat"] += 1
+            continue
+        assert abs(np.median(s) - t.loc[cid, "pitch_deg"]) < 0.3, cid
+        off = np.abs((a[:, None] - grid[None, :] + 180.0) % 360.0 - 180.0).min(axis=1)
+        assert (off < 1.0).mean() >= 0.75, cid
+        n["pitched"] += 1
+    assert n["flat"] == 6 and n["pitched"] >= 95
+
+
+def test_readme_category_counts_match_the_data(truth):
+    """The category table in README.md: `| A/2 | ... | 20 | ... |` rows against the truth table."""
+    import re
+
+    text = (SAMPLE / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([A-D]/\d+) \| [^|]+ \| (\d+) \|", text, flags=re.M)
+    assert len(rows) == len(ALLOWED)
+    counts = truth["categoria"].value_counts()
+    for cat, n in rows:
+        assert counts[cat] == int(n), cat

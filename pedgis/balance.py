@@ -1,0 +1,90 @@
+"""Step 7: the PED balance and the indicators (paper §2.7, Eq. 17; §2.9, Eq. 18–22)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ped_balance(pei_kwh, pee_kwh):
+    """MAKING-CITY PED balance (Eq. 17): PED balance = PEI − PEE [kWh a⁻¹].
+
+    Negative means the district exports more non-renewable primary energy than it imports:
+    it is a positive energy district.
+    """
+    return np.asarray(pei_kwh, dtype=float) - np.asarray(pee_kwh, dtype=float)
+
+
+def is_positive(balance_kwh) -> bool | np.ndarray:
+    """True where the PED balance is negative (Eq. 17: PEE > PEI)."""
+    b = np.asarray(balance_kwh, dtype=float)
+    out = b < 0
+    return bool(out) if out.ndim == 0 else out
+
+
+def pe_nren(delivered_kwh, pef_nren, exported_kwh, pef_nren_export):
+    """Net non-renewable primary energy (Eq. 18) [kWh a⁻¹].
+
+    PE_nren = Σ_c ED_c · PEF_nren,c − Σ_c EX_c · PEF_nren,export,c, which equals the PED balance
+    of Eq. 17.
+    """
+    return (np.sum(np.asarray(delivered_kwh, float) * np.asarray(pef_nren, float), axis=-1)
+            - np.sum(np.asarray(exported_kwh, float) * np.asarray(pef_nren_export, float), axis=-1))
+
+
+def pe_ren(delivered_kwh, pef_ren, exported_kwh, pef_ren_export):
+    """Net renewable primary energy (Eq. 19) [kWh a⁻¹].
+
+    PE_ren = Σ_c ED_c · PEF_ren,c − Σ_c EX_c · PEF_ren,export,c.
+    """
+    return (np.sum(np.asarray(delivered_kwh, float) * np.asarray(pef_ren, float), axis=-1)
+            - np.sum(np.asarray(exported_kwh, float) * np.asarray(pef_ren_export, float), axis=-1))
+
+
+def pe_total(pe_nren_kwh, pe_ren_kwh):
+    """Total primary energy balance (Eq. 20): PE_total = PE_nren + PE_ren [kWh a⁻¹]."""
+    return np.asarray(pe_nren_kwh, dtype=float) + np.asarray(pe_ren_kwh, dtype=float)
+
+
+def renewable_energy_ratio(pe_ren_kwh, pe_total_kwh):
+    """Renewable energy ratio (Eq. 21): RER = PE_ren / PE_total [-].
+
+    Returns NaN where PE_total ≤ 0: a net exporter of total primary energy has no meaningful
+    ratio (the quotient would flip sign or divide by zero); district.json then holds null.
+    """
+    ren = np.asarray(pe_ren_kwh, dtype=float)
+    tot = np.asarray(pe_total_kwh, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(tot > 0, ren / np.where(tot > 0, tot, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def co2_equivalent(delivered_kwh, exported_kwh, ef_kg_per_kwh):
+    """Net CO2-equivalent emissions (Eq. 22) [kg CO2eq a⁻¹].
+
+    CO2eq = Σ_c ED_c · f_c − Σ_c EX_c · f_c with f_c per delivered kWh.
+
+    Notes
+    -----
+    The paper writes Σ PEI_c · f'_c − Σ PEE_c · f'_c with f'_c per kWh of non-renewable primary
+    energy. With f'_c = f_c / PEF_nren,c both forms are equal; the per-delivered-kWh form is
+    used because published factors are per delivered kWh and it stays defined for carriers with
+    PEF_nren = 0 (docs/methodology.md).
+    """
+    return (np.sum(np.asarray(delivered_kwh, float) * np.asarray(ef_kg_per_kwh, float), axis=-1)
+            - np.sum(np.asarray(exported_kwh, float) * np.asarray(ef_kg_per_kwh, float), axis=-1))
+
+
+def objective_met(objective: str, ped_balance_kwh: float, delivered_total_kwh: float, co2eq_kg: float) -> bool:
+    """Whether the district meets the scenario's objective (paper Fig. 3).
+
+    - ``positive_energy_balance``: PED balance < 0 (Eq. 17).
+    - ``self_sufficient``: no energy of any carrier is delivered over the year (Σ ED = 0).
+    - ``net_ghg``: net CO2eq ≤ 0 (Eq. 22).
+    """
+    if objective == "positive_energy_balance":
+        return bool(ped_balance_kwh < 0)
+    if objective == "self_sufficient":
+        return bool(delivered_total_kwh <= 1e-9)
+    if objective == "net_ghg":
+        return bool(co2eq_kg <= 0)
+    raise ValueError(f"unknown objective {objective!r}")

@@ -1,0 +1,258 @@
+"""The ``pedgis`` command line: thin — parse, call the library, write, print, exit code.
+
+Subcommands live in a registry (:func:`register_command`) so other modules can add theirs
+(``pedgis pv`` from :mod:`pedgis.solar.cli`, ``pedgis map`` from :mod:`pedgis.viz.cli`): a module
+listed in :data:`COMMAND_MODULES` is imported when it exists and registers itself.
+
+Exit codes: 0 success, 1 ``validate`` found problems, 2 bad input (a one-paragraph message on
+stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Cancelled, InputDataError, PedgisWarning
+
+COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli")
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register_command(name: str, help: str, configure: Callable, handler: Callable) -> None:
+    """Add a subcommand: ``configure(parser)`` adds its arguments, ``handler(args) -> exit code``."""
+    COMMANDS[name] = Command(name, help, configure, handler)
+
+
+def sample_dir() -> Path:
+    """The repository's ``sample_data`` folder (next to the ``pedgis`` package)."""
+    import pedgis
+
+    return Path(pedgis.__file__).resolve().parents[1] / "sample_data"
+
+
+# ---------------------------------------------------------------------------------------------
+# terminal helpers
+
+
+class ProgressBar:
+    """A progress bar on stderr (redrawn in place on a terminal, a few lines otherwise)."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.last = -1
+        self.start = time.monotonic()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        pct = int(round(100 * min(max(fraction, 0.0), 1.0)))
+        if self.tty:
+            n = int(self.width * pct / 100)
+            self.stream.write(f"\r[{'#' * n}{'.' * (self.width - n)}] {pct:3d}% {message[:50]:<50}")
+            if pct >= 100:
+                self.stream.write("\n")
+            self.stream.flush()
+        elif pct // 25 > self.last // 25 or pct == 100 and self.last != 100:
+            self.stream.write(f"{pct:3d}% {message}\n")
+            self.stream.flush()
+        self.last = pct
+
+
+def _fmt_kwh(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:,.2f} GWh"
+    if a >= 1e3:
+        return f"{v / 1e3:,.1f} MWh"
+    return f"{v:,.0f} kWh"
+
+
+def summary_text(result, out_dir: Path | None = None) -> str:
+    """A readable summary: verdict, balance, indicators, top contributors, where the outputs are."""
+    d = result.district
+    lines = []
+    verdict = "POSITIVE ENERGY DISTRICT" if d["is_ped"] else "NOT a positive energy district"
+    lines.append(f"{d.get('scenario', '')}: {verdict}")
+    lines.append(f"  PED balance (Eq. 17) PEI - PEE = {_fmt_kwh(d['pei_kwh'])} - {_fmt_kwh(d['pee_kwh'])} "
+                 f"= {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy per year")
+    if not d["is_ped"]:
+        lines.append(f"  gap to positive: {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy to avoid or export")
+    rer = d["rer"]
+    lines.append(f"  objective {d['objective']}: {'met' if d['objective_met'] else 'not met'}; "
+                 f"RER {'n/a (PE_total <= 0)' if rer is None else f'{rer:.2f}'}; CO2eq {d['co2eq_kg'] / 1000:,.1f} t/a")
+    lines.append(f"  {d['n_included']} of {d['n_buildings']} buildings included; needs SH {_fmt_kwh(d['ten_sh_kwh'])}, "
+                 f"SC {_fmt_kwh(d['ten_sc_kwh'])}, DHW {_fmt_kwh(d['ten_dhw_kwh'])}, electric {_fmt_kwh(d['een_kwh'])}")
+    carriers = sorted(d["breakdown"]["carriers"], key=lambda r: -(r["pei_kwh"] + r["pee_kwh"]))
+    top_c = [r for r in carriers if r["pei_kwh"] or r["pee_kwh"]][:4]
+    if top_c:
+        lines.append("  by carrier: " + "; ".join(
+            f"{r['carrier']} +{_fmt_kwh(r['pei_kwh'])}" + (f" -{_fmt_kwh(r['pee_kwh'])}" if r["pee_kwh"] else "") for r in top_c))
+    b = result.buildings
+    if "ped_balance_kwh" in b and np.isfinite(b["ped_balance_kwh"].to_numpy(dtype=float)).any():
+        top = b.loc[b["included"]].nlargest(3, "ped_balance_kwh")
+        lines.append("  largest importers: " + "; ".join(
+            f"{r.building_id} ({r.use}) {_fmt_kwh(r.ped_balance_kwh)}" for r in top.itertuples()))
+        low = b.loc[b["included"]].nsmallest(1, "ped_balance_kwh")
+        for r in low.itertuples():
+            if r.ped_balance_kwh < 0:
+                lines.append(f"  largest exporter: {r.building_id} ({r.use}) {_fmt_kwh(r.ped_balance_kwh)}")
+    gen = sorted(d["breakdown"]["generation"], key=lambda r: -r["output_kwh"])[:3]
+    if gen:
+        lines.append("  generation: " + "; ".join(f"{r['name']} {r['output']} {_fmt_kwh(r['output_kwh'])}" for r in gen))
+    for note in d["assumptions"].get("warnings", []):
+        lines.append(f"  warning: {note}")
+    if out_dir is not None:
+        lines.append(f"outputs in {out_dir}:")
+        for f in sorted(Path(out_dir).iterdir()):
+            lines.append(f"  {f}")
+    return "\n".join(lines)
+
+
+def _error(exc: Exception) -> int:
+    msg = str(exc).strip()
+    if "\n" in msg:
+        head, *rest = msg.split("\n")
+        sys.stderr.write("pedgis: error: " + head + "\n" + "\n".join(rest) + "\n")
+    else:
+        sys.stderr.write("pedgis: error: " + msg + "\n")
+    return 2
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def _run_scenario(path: Path, out: Path, quiet: bool = False) -> int:
+    from .config import load_scenario
+    from .io.outputs import write_outputs
+    from .pipeline import run
+
+    scenario = load_scenario(path)
+    bar = None if quiet else ProgressBar()
+    result = run(scenario, progress=bar)
+    out_dir = write_outputs(result, out)
+    print(summary_text(result, out_dir))
+    return 0
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=Path, help="scenario TOML file")
+    p.add_argument("--out", type=Path, default=Path("pedgis-out"), help="output folder (default ./pedgis-out)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_run(args) -> int:
+    return _run_scenario(args.scenario, args.out, args.quiet)
+
+
+def _configure_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("pedgis-out"), help="output folder (default ./pedgis-out)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_demo(args) -> int:
+    scenario = sample_dir() / "scenario.toml"
+    if not scenario.exists():
+        raise InputDataError(f"{scenario}: the sample scenario is missing; run `python sample_data/make_sample_data.py` "
+                             "in a source checkout (the demo needs the repository's sample_data folder).")
+    return _run_scenario(scenario, args.out, args.quiet)
+
+
+def _configure_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=Path, help="scenario TOML file")
+
+
+def _cmd_validate(args) -> int:
+    from .config import check_scenario
+
+    problems = check_scenario(args.scenario)
+    if not problems:
+        print(f"{args.scenario}: OK")
+        return 0
+    print(f"{args.scenario}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:")
+    for p in problems:
+        print("  - " + p)
+    return 1
+
+
+register_command("run", "run all 8 steps on a scenario file", _configure_run, _cmd_run)
+register_command("validate", "check a scenario file and its inputs; print every problem with its fix", _configure_validate, _cmd_validate)
+register_command("demo", "run the bundled sample district end to end", _configure_demo, _cmd_demo)
+
+
+def _load_command_modules() -> None:
+    for mod in COMMAND_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod and not mod.startswith(str(exc.name)):
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_command_modules()
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="pedgis", description="Positive Energy District balance on real geodata "
+                                     "(MAKING-CITY methodology, Gabaldón Moreno et al. 2021).")
+    parser.add_argument("--version", action="version", version=f"pedgis {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for c in COMMANDS.values():
+        p = sub.add_parser(c.name, help=c.help, description=c.help)
+        c.configure(p)
+        p.set_defaults(_handler=c.handler)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    stream = file or sys.stderr
+    if issubclass(category, PedgisWarning):
+        stream.write(f"pedgis: warning: {message}\n")
+    else:
+        stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pedgis`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_handler", None):
+        parser.print_help()
+        return 2
+    old = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        return int(args._handler(args) or 0)
+    except InputDataError as exc:
+        return _error(exc)
+    except Cancelled:
+        sys.stderr.write("pedgis: cancelled\n")
+        return 130
+    finally:
+        warnings.showwarning = old
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

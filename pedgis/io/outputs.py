@@ -1,0 +1,124 @@
+"""Writing a run's outputs: ``district.json``, ``buildings.gpkg`` (+ maps and report from :mod:`pedgis.viz`).
+
+Everything is written into a temporary folder beside the output folder and then moved into
+place, so an output folder is never half-written: a failure leaves the previous outputs (or
+nothing) behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputDataError
+
+CONTRACT_COLUMNS = [
+    "building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors", "height_m",
+    "floor_area_m2", "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "eeu_kwh", "teu_kwh",
+    "pv_area_m2", "pv_kwp", "pv_kwh", "roof_irradiation_kwh_m2", "pei_kwh", "pee_kwh",
+    "ped_balance_kwh", "flags",
+]
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return None if math.isnan(v) or math.isinf(v) else v
+    return obj
+
+
+def district_json(result) -> str:
+    """The text of ``district.json`` (NaN → null, paths → text)."""
+    return json.dumps(_jsonable(result.district), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def buildings_layer(result):
+    """The ``buildings`` layer: contract columns first, then the other result columns."""
+    b = result.buildings
+    extra = [c for c in b.columns if c not in CONTRACT_COLUMNS and c != "geometry"]
+    cols = [c for c in CONTRACT_COLUMNS if c in b.columns] + extra
+    out = b[cols + ["geometry"]].copy()
+    for c in out.columns:
+        if c != "geometry" and out[c].dtype == object:
+            out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return out
+
+
+def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
+    """Write ``district.json`` and ``buildings.gpkg`` (layers ``buildings``, ``boundary``), plus the
+    maps/Sankey/report when :mod:`pedgis.viz` provides ``write_all(result, folder)``.
+
+    Returns the output folder. The folder is replaced as a whole (written to a temporary
+    sibling, then renamed); on any error nothing is left half-written.
+    """
+    out_dir = Path(out_dir).expanduser().resolve()
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputDataError(f"{out_dir}: cannot create the output folder ({exc}). Choose another --out folder.") from exc
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputDataError(f"{out_dir}: exists and is not a folder. Choose another --out folder.")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    try:
+        (tmp / "district.json").write_text(district_json(result), encoding="utf-8")
+        gpkg = tmp / "buildings.gpkg"
+        buildings_layer(result).to_file(gpkg, layer="buildings", driver="GPKG", engine="pyogrio")
+        if result.boundary is not None and len(result.boundary):
+            bnd = result.boundary[["geometry"]].copy()
+            bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
+        if result.roof_segments is not None and len(result.roof_segments):
+            result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
+        if viz:
+            _write_viz(result, tmp)
+        old = None
+        if out_dir.exists():
+            old = parent / f".{out_dir.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write_viz(result, folder: Path) -> None:
+    """Hook for the viz module: ``pedgis.viz.write_all(result, folder)`` when it exists."""
+    try:
+        from .. import viz
+    except ImportError:  # pragma: no cover
+        return
+    write_all = getattr(viz, "write_all", None)
+    if callable(write_all):
+        write_all(result, folder)
+
+
+def reconcile(result) -> pd.DataFrame:
+    """Per-building sums next to the district totals (what `test_outputs` checks to the kWh)."""
+    b = result.buildings
+    d = result.district
+    rows = []
+    for col in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "teu_kwh"):
+        rows.append((col, float(np.nansum(b[col])), d[col]))
+    rows.append(("eeu_kwh", float(np.nansum(b["eeu_kwh"])) + sum(d["district_loads_kwh"].values()), d["eeu_kwh"]))
+    rows.append(("ped_balance_kwh", float(np.nansum(b["ped_balance_kwh"])) + d["district_systems_ped_balance_kwh"]
+                 + d["netting_effect_kwh"], d["ped_balance_kwh"]))
+    return pd.DataFrame(rows, columns=["quantity", "from_buildings", "district"])

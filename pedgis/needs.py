@@ -1,0 +1,212 @@
+"""Step 2: energy needs (paper §2.2, Eq. 1–5, Tables 1–2).
+
+Pure functions over arrays and DataFrames. Thermal needs of space heating (SH) and cooling
+(SC) come from a specific need per floor area (Eq. 1) or from a building loss coefficient and
+degree days (Eq. 2); domestic hot water (DHW) from floor area, persons, beds or users (Eq. 3);
+electric needs of lighting and ventilation from floor area (Eq. 4–5). Appliances are an
+optional load of the Fig. 3 checklist, computed like Eq. 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .units import HOURS_PER_DAY, w_to_kw
+
+
+def thermal_needs_specific(area_m2, spec_kwh_m2):
+    """Thermal energy need of SH or SC from a specific need (Eq. 1).
+
+    Parameters
+    ----------
+    area_m2 : array_like
+        Conditioned floor area to heat or cool, M_H&C [m²].
+    spec_kwh_m2 : array_like
+        Specific need Spec_SH or Spec_SC [kWh m⁻² a⁻¹].
+
+    Returns
+    -------
+    array_like
+        TEN_H&C [kWh a⁻¹].
+
+    Notes
+    -----
+    Eq. 1 of Gabaldón Moreno et al. (2021): TEN_H&C = M_H&C · Spec_SH or SC.
+    """
+    return np.asarray(area_m2, dtype=float) * np.asarray(spec_kwh_m2, dtype=float)
+
+
+def thermal_needs_degree_days(blc_kw_k, degree_days_kd):
+    """Building energy need for heating or cooling from degree days (Eq. 2).
+
+    Parameters
+    ----------
+    blc_kw_k : array_like
+        Overall building heat loss coefficient BLC [kW K⁻¹].
+    degree_days_kd : float
+        Heating or cooling degree days DD [K d].
+
+    Returns
+    -------
+    array_like
+        BEN_H&C [kWh a⁻¹].
+
+    Notes
+    -----
+    Eq. 2: BEN_H&C = BLC · 24 · DD (24 h per day).
+    """
+    return np.asarray(blc_kw_k, dtype=float) * HOURS_PER_DAY * float(degree_days_kd)
+
+
+def blc_from_area(area_m2, blc_w_m2k):
+    """BLC [kW K⁻¹] of a building from its floor area [m²] and a loss coefficient per area [W m⁻² K⁻¹]."""
+    return w_to_kw(np.asarray(area_m2, dtype=float) * np.asarray(blc_w_m2k, dtype=float))
+
+
+def dhw_needs(m, spec_dhw):
+    """Domestic hot water need (Eq. 3).
+
+    Parameters
+    ----------
+    m : array_like
+        Floor area [m²] or number of persons, beds or users [-].
+    spec_dhw : array_like
+        Specific DHW need [kWh m⁻² a⁻¹] or [kWh a⁻¹ unit⁻¹].
+
+    Returns
+    -------
+    array_like
+        TEN_DHW [kWh a⁻¹].
+
+    Notes
+    -----
+    Eq. 3: TEN_DHW = M · Spec_DHW.
+    """
+    return np.asarray(m, dtype=float) * np.asarray(spec_dhw, dtype=float)
+
+
+def electric_needs(area_m2, spec_el_kwh_m2):
+    """Electric energy need of one electric service (lighting, ventilation) (Eq. 4).
+
+    Notes
+    -----
+    Eq. 4: EEN = M · Spec_el, with M [m²] and Spec_el [kWh m⁻² a⁻¹]; returns [kWh a⁻¹].
+    """
+    return np.asarray(area_m2, dtype=float) * np.asarray(spec_el_kwh_m2, dtype=float)
+
+
+def electric_needs_total(een_vent, een_light):
+    """Electric energy needs of ventilation plus lighting (Eq. 5).
+
+    Notes
+    -----
+    Eq. 5: EEN_(vent.+light.) = EEN_vent. + EEN_light. [kWh a⁻¹].
+    """
+    return np.asarray(een_vent, dtype=float) + np.asarray(een_light, dtype=float)
+
+
+def degree_days(temp_air: pd.Series, base_c: float, threshold_c: float, kind: str = "heating") -> float:
+    """Annual heating or cooling degree days from hourly air temperature [K d].
+
+    Parameters
+    ----------
+    temp_air : pandas.Series
+        Hourly (or finer) outdoor air temperature [°C] with a DatetimeIndex.
+    base_c, threshold_c : float
+        Base and threshold temperatures [°C]. Heating: a day with mean Tm ≤ threshold counts
+        base − Tm; cooling: a day with Tm ≥ threshold counts Tm − base.
+    kind : {"heating", "cooling"}
+
+    Notes
+    -----
+    Eurostat's method (nrg_chdd): HDD with base 18 °C and threshold 15 °C, CDD with base 21 °C
+    and threshold 24 °C. Daily means are taken over the calendar days of the index.
+    """
+    t = pd.Series(np.asarray(temp_air, dtype=float), index=temp_air.index)
+    daily = t.groupby(t.index.date).mean()
+    if kind == "heating":
+        dd = np.where(daily <= threshold_c, base_c - daily, 0.0)
+    elif kind == "cooling":
+        dd = np.where(daily >= threshold_c, daily - base_c, 0.0)
+    else:
+        raise ValueError("kind must be 'heating' or 'cooling'")
+    return float(np.nansum(dd))
+
+
+@dataclass(frozen=True)
+class NeedsParameters:
+    """Per-use-type parameters of step 2.
+
+    ``table`` is indexed by use type with columns ``sh``, ``sc``, ``dhw``, ``lighting``,
+    ``ventilation``, ``appliances`` [kWh m⁻² a⁻¹], ``dhw_basis`` (area|person|bed|user),
+    ``dhw_kwh_per_unit`` [kWh a⁻¹ unit⁻¹], ``blc_heating_w_m2k``, ``blc_cooling_w_m2k``
+    [W m⁻² K⁻¹].
+    """
+
+    table: pd.DataFrame
+    method: str = "specific"  # or "degree_days"
+    hdd_kd: float | None = None
+    cdd_kd: float | None = None
+    include_appliances: bool = False
+
+
+NEED_COLUMNS = ["ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_light_kwh", "een_vent_kwh",
+                "een_appliances_kwh", "een_kwh"]
+
+
+def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataFrame:
+    """Step 2 for every building: thermal and electric needs [kWh a⁻¹].
+
+    Parameters
+    ----------
+    buildings : DataFrame
+        ``use``, ``floor_area_m2``, ``included`` and optional ``persons``, ``beds``.
+    params : NeedsParameters
+
+    Returns
+    -------
+    DataFrame
+        Same index; columns :data:`NEED_COLUMNS` and ``dhw_basis_used``, ``needs_flag``. Rows not
+        included are NaN (never 0). ``een_kwh`` is lighting + ventilation (Eq. 5) plus appliances
+        when the checklist includes them.
+    """
+    t = params.table
+    use = buildings["use"].astype(str)
+    area = buildings["floor_area_m2"].to_numpy(dtype=float)
+    included = buildings["included"].to_numpy(dtype=bool) if "included" in buildings else np.ones(len(buildings), bool)
+
+    def per_use(col):
+        return use.map(t[col]).to_numpy(dtype=float)
+
+    out = pd.DataFrame(index=buildings.index)
+    if params.method == "degree_days":
+        out["ten_sh_kwh"] = thermal_needs_degree_days(blc_from_area(area, per_use("blc_heating_w_m2k")), params.hdd_kd)
+        out["ten_sc_kwh"] = thermal_needs_degree_days(blc_from_area(area, per_use("blc_cooling_w_m2k")), params.cdd_kd)
+    else:
+        out["ten_sh_kwh"] = thermal_needs_specific(area, per_use("sh"))
+        out["ten_sc_kwh"] = thermal_needs_specific(area, per_use("sc"))
+
+    basis = use.map(t["dhw_basis"]).fillna("area").to_numpy(dtype=object)
+    per_unit = per_use("dhw_kwh_per_unit")
+    count = np.full(len(buildings), np.nan)
+    for b, col in (("person", "persons"), ("bed", "beds"), ("user", "persons")):
+        sel = basis == b
+        if sel.any() and col in buildings:
+            count[sel] = pd.to_numeric(buildings[col], errors="coerce").to_numpy(dtype=float)[sel]
+    by_unit = (basis != "area") & np.isfinite(count) & (count >= 0) & np.isfinite(per_unit)
+    fallback = (basis != "area") & ~by_unit
+    out["ten_dhw_kwh"] = np.where(by_unit, dhw_needs(np.where(by_unit, count, 0.0), np.where(by_unit, per_unit, 0.0)),
+                                  dhw_needs(area, per_use("dhw")))
+    out["dhw_basis_used"] = np.where(by_unit, basis, "area")
+    out["needs_flag"] = np.where(fallback, "DHW per area: occupant count missing", "")
+
+    out["een_light_kwh"] = electric_needs(area, per_use("lighting"))
+    out["een_vent_kwh"] = electric_needs(area, per_use("ventilation"))
+    out["een_appliances_kwh"] = electric_needs(area, per_use("appliances")) if params.include_appliances else 0.0
+    out["een_kwh"] = electric_needs_total(out["een_vent_kwh"], out["een_light_kwh"]) + out["een_appliances_kwh"]
+    num = [c for c in NEED_COLUMNS]
+    out.loc[~included, num] = np.nan
+    return out

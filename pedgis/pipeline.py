@@ -1,0 +1,741 @@
+"""Orchestration of the 8 steps: ``run(scenario) -> DistrictResult``.
+
+Reading inputs happens here (through :mod:`pedgis.io`); the steps themselves are the pure
+functions of :mod:`pedgis.needs`, :mod:`pedgis.uses`, :mod:`pedgis.generation`,
+:mod:`pedgis.delivered`, :mod:`pedgis.primary` and :mod:`pedgis.balance`. :func:`resolve_model`
+turns a scenario into an :class:`EngineModel` (every factor resolved, with its source), and
+:func:`compute` runs steps 2–7 on a step-1 table; the benchmark and the QGIS plugin can call both.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import balance as bal
+from . import data as pdata
+from . import delivered as dlv
+from . import generation as gen
+from . import needs as nd
+from . import primary as pri
+from . import uses as us
+from .config import NEEDS, Scenario
+from .errors import DataQualityWarning, InputDataError, PedgisWarning
+from .progress import ProgressCallback, no_progress
+
+NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
+EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
+BUILDING_RESULT_COLUMNS = [
+    "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "eeu_kwh", "teu_kwh", "pv_area_m2", "pv_kwp",
+    "pv_kwh", "roof_irradiation_kwh_m2", "pei_kwh", "pee_kwh", "ped_balance_kwh",
+]
+
+
+@dataclass
+class DistrictResult:
+    """Everything a run produces (see docs/architecture.md)."""
+
+    buildings: Any  # GeoDataFrame
+    boundary: Any  # GeoDataFrame
+    district: dict
+    roof_segments: Any = None
+    irradiation: Any = None
+    scenario: Scenario | None = None
+
+
+@dataclass
+class EngineModel:
+    """Every parameter of steps 2–7, resolved from a scenario and the shipped tables."""
+
+    needs: nd.NeedsParameters
+    systems: list[us.System]
+    district_systems: list[gen.DistrictSystem]
+    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh, source
+    boundary_type: str = "geographical"
+    objective: str = "positive_energy_balance"
+    checklist: dict = field(default_factory=lambda: {"appliances": False, "ev_charging": False, "public_lighting": False})
+    district_loads_kwh: dict = field(default_factory=dict)  # service -> kWh of electricity
+    green_share: float = 0.0
+    pv_specific_yield: float | None = None
+    pv_specific_yield_source: str = ""
+    system_column: str | None = "system"
+    assumptions: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# resolving a scenario
+
+
+def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
+    base = pdata.needs_table(doc["needs"]["set"])
+    src = base.attrs["source"]
+    table = base.reindex(columns=list(NEEDS)).copy()
+    sources = src.reindex(columns=list(NEEDS)).copy()
+    dhw = pdata.dhw_per_unit()
+    # DHW per unit (Eq. 3): with dhw_basis != "area", each use type takes the unit of its
+    # dhw_per_unit row (person, bed or user); use types without a row stay per area.
+    basis = doc["needs"]["dhw_basis"]
+    table["dhw_basis"] = "area"
+    table["dhw_kwh_per_unit"] = np.nan
+    sources["dhw_kwh_per_unit"] = ""
+    for _, r in dhw.iterrows():
+        if r["use"] in table.index:
+            table.loc[r["use"], "dhw_kwh_per_unit"] = r["kwh_per_unit"]
+            sources.loc[r["use"], "dhw_kwh_per_unit"] = f"{r['source']} (per {r['unit']})"
+            if basis != "area":
+                table.loc[r["use"], "dhw_basis"] = r["unit"]
+    table["blc_heating_w_m2k"] = doc["needs"]["blc_heating_w_m2k"]
+    table["blc_cooling_w_m2k"] = doc["needs"]["blc_cooling_w_m2k"]
+    for use, over in doc["needs"].get("overrides", {}).items():
+        if use not in table.index:
+            basis = over.get("based_on")
+            table.loc[use] = table.loc[basis] if basis else np.nan
+            sources.loc[use] = sources.loc[basis].astype(str) + f" (copied from {basis})" if basis else ""
+        for key, value in over.items():
+            if value is None or key == "based_on":
+                continue
+            col = key[: -len("_kwh_m2")] if key.endswith("_kwh_m2") else key
+            table.loc[use, col] = value
+            sources.loc[use, col] = f"scenario [needs.overrides.{use}]"
+    missing = table[list(NEEDS)].isna()
+    if missing.any().any():
+        use, need = next((u, n) for u in table.index for n in NEEDS if missing.loc[u, n])
+        raise InputDataError(f"needs: use type '{use}' has no '{need}' value in set '{doc['needs']['set']}'; "
+                             f"add `{need}_kwh_m2 = ...` to [needs.overrides.{use}].")
+    return table, sources.fillna("").to_dict(orient="index")
+
+
+def _factors(doc: dict) -> pd.DataFrame:
+    f = pdata.pef_table(doc["scenario"]["country"]).copy()
+    for name, over in doc.get("carriers", {}).items():
+        over = {k: v for k, v in over.items() if v is not None and k != "contract_share"}
+        if name not in f.index:
+            f.loc[name] = {"pef_nren": over["pef_nren"], "pef_ren": over["pef_ren"], "pef_nren_export": np.nan,
+                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"], "source": ""}
+        given = [k for k in over if k != "source"]
+        for k in given:
+            f.loc[name, k] = over[k]
+        if given:
+            f.loc[name, "source"] = f"{over.get('source', 'scenario file')} ([carriers.{name}]: {', '.join(given)})"
+        if "pef_nren" in given and "pef_nren_export" not in given:
+            f.loc[name, "pef_nren_export"] = f.loc[name, "pef_nren"]
+        if "pef_ren" in given and "pef_ren_export" not in given:
+            f.loc[name, "pef_ren_export"] = f.loc[name, "pef_ren"]
+    f["pef_nren_export"] = f["pef_nren_export"].fillna(f["pef_nren"])
+    f["pef_ren_export"] = f["pef_ren_export"].fillna(f["pef_ren"])
+    return f
+
+
+_BOILER_ROWS = {"natural_gas": "gas_boiler", "biogas": "gas_boiler", "oil": "oil_boiler", "lpg": "lpg_boiler",
+                "biomass": "biomass_boiler"}
+
+
+def system_default(kind: str, param: str, carrier: str | None = None, variant: str | None = None) -> tuple[float, str] | None:
+    """Default ``(value, source)`` of a system parameter from ``pedgis/data/systems.csv``.
+
+    The most specific row wins: a heat pump's variant (``heat_pump_water_water``), a boiler's fuel
+    and variant (``gas_boiler_condensing``, ``oil_boiler``, ``biomass_boiler``), a CHP's fuel
+    (``chp_biomass``), then the generic row of the kind (``heat_pump``, ``boiler``, ``chp``, ...).
+    A heat pump's ``seer`` may come from an ``eer`` row of its variant.
+    """
+    rows: list[str] = []
+    if kind == "heat_pump" and variant:
+        rows.append(f"heat_pump_{variant}")
+    if kind == "boiler":
+        stem = _BOILER_ROWS.get(carrier or "", "gas_boiler")
+        if variant:
+            rows.append(f"{stem}_{variant}")
+            if variant == "non_condensing":
+                rows.append(stem)  # oil/lpg rows without a suffix are non-condensing
+        else:
+            rows.append(stem)
+    if kind == "chp" and carrier:
+        rows.append(f"chp_{carrier}")
+    rows.append(kind)
+    params = [param, "eer"] if param == "seer" else [param]
+    for row in rows:
+        for prm in params:
+            hit = pdata.system_default(row, prm)
+            if hit is not None:
+                return hit
+    return None
+
+
+def _param(kind: str, name: str, given, param: str, used: dict, required: bool = True, key_prefix: str = "systems",
+           carrier: str | None = None, variant: str | None = None):
+    if given is not None:
+        used[param] = {"value": given, "source": "scenario file"}
+        return float(given)
+    d = system_default(kind, param, carrier, variant)
+    if d is None:
+        if required:
+            raise InputDataError(f"{key_prefix}.{name}.{param}: no value given and no default for a {kind} in "
+                                 f"pedgis/data/systems.csv; add `{param} = ...` to [{key_prefix}.{name}].")
+        return None
+    used[param] = {"value": d[0], "source": d[1]}
+    return d[0]
+
+
+def _systems(doc: dict) -> tuple[list[us.System], dict]:
+    out, used_all = [], {}
+    default_carrier = {"heat_pump": "electricity", "electric_resistance": "electricity",
+                       "district_heating": "district_heat", "district_cooling": "district_cooling"}
+    for name, s in doc.get("systems", {}).items():
+        kind = s["kind"]
+        used: dict = {}
+        services = tuple(s["services"])
+        carrier = s.get("carrier") or default_carrier.get(kind)
+        opt = {"carrier": carrier, "variant": s.get("variant")}
+        kw = dict(
+            eta_emitter=_param(kind, name, s.get("eta_emitter"), "eta_emitter", used, **opt),
+            eta_distribution=_param(kind, name, s.get("eta_distribution"), "eta_distribution", used, **opt),
+        )
+        if kind == "heat_pump":
+            if "sh" in services or "dhw" in services:
+                kw["scop"] = _param(kind, name, s.get("scop"), "scop", used, **opt)
+            if "dhw" in services:
+                if s.get("scop_dhw") is None and s.get("scop") is not None:
+                    kw["scop_dhw"] = kw["scop"]
+                    used["scop_dhw"] = {"value": kw["scop"], "source": "= scop (scenario file)"}
+                else:
+                    kw["scop_dhw"] = _param(kind, name, s.get("scop_dhw"), "scop_dhw", used, required=False, **opt) or kw["scop"]
+            if "sc" in services:
+                kw["seer"] = _param(kind, name, s.get("seer"), "seer", used, **opt)
+        elif kind in ("electric_resistance", "boiler", "district_heating", "district_cooling"):
+            kw["eta"] = _param(kind, name, s.get("eta"), "eta", used, **opt)
+        elif kind == "thermally_driven_heat_pump":
+            if "sh" in services or "dhw" in services:
+                kw["gue"] = _param(kind, name, s.get("gue"), "gue", used, **opt)
+            if "sc" in services:
+                kw["cop_thermal"] = _param(kind, name, s.get("cop_thermal"), "cop_thermal", used, **opt)
+            share = s.get("aux_electric_share")
+            kw["aux_electric_share"] = float(share) if share is not None else 0.0
+            used["aux_electric_share"] = {"value": kw["aux_electric_share"],
+                                          "source": "scenario file" if share is not None else "pedgis default 0 (no table value; set it)"}
+        used["carrier"] = {"value": carrier, "source": "scenario file" if s.get("carrier") else "default for the kind"}
+        out.append(us.System(name=name, kind=kind, services=services, carrier=carrier, network=s.get("network"),
+                             uses=tuple(s.get("uses") or ()), buildings=tuple(s.get("buildings") or ()),
+                             default=bool(s.get("default")), **kw))
+        used_all[name] = {"kind": kind, "services": list(services), **used, "source": s.get("source", "scenario file")}
+    return out, used_all
+
+
+def _district_systems(doc: dict) -> tuple[list[gen.DistrictSystem], dict]:
+    out, used_all = [], {}
+    fields = set(gen.DistrictSystem.__dataclass_fields__)
+    for name, s in doc.get("district_systems", {}).items():
+        tech = s["technology"]
+        used: dict = {}
+        kw = {k: v for k, v in s.items() if k in fields and v is not None and k not in ("technology",)}
+        if tech == "chp":
+            kw["eta_el"] = _param("chp", name, s.get("eta_el"), "eta_el", used, key_prefix="district_systems", carrier=s.get("fuel"))
+            kw["eta_th"] = _param("chp", name, s.get("eta_th"), "eta_th", used, key_prefix="district_systems", carrier=s.get("fuel"))
+        if tech == "heat_network":
+            kw["losses"] = _param("heat_network", name, s.get("losses"), "losses", used, key_prefix="district_systems")
+        out.append(gen.DistrictSystem(name=name, technology=tech, **kw))
+        used_all[name] = {**{k: v for k, v in s.items() if v is not None}, **used}
+    return out, used_all
+
+
+def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
+    """Every parameter of steps 2–7 from the scenario, the shipped tables and the weather.
+
+    Parameters
+    ----------
+    scenario : validated scenario
+    weather : :class:`pedgis.io.weather.Weather` or None (needed for computed degree days and
+        the computed PV specific yield)
+    """
+    doc = scenario.doc
+    notes: list[str] = []
+    table, need_sources = _needs_table(doc)
+    n = doc["needs"]
+    hdd, cdd, dd_source = n.get("hdd_kd"), n.get("cdd_kd"), "scenario file"
+    if n["method"] == "degree_days":
+        if hdd is None or cdd is None:
+            if weather is None:
+                raise InputDataError("needs.method = \"degree_days\" needs hdd_kd and cdd_kd or a [weather] path.")
+            t = weather.data["temp_air"]
+            if hdd is None:
+                hdd = nd.degree_days(t, n["heating_base_c"], n["heating_threshold_c"], "heating")
+            if cdd is None:
+                cdd = nd.degree_days(t, n["cooling_base_c"], n["cooling_threshold_c"], "cooling")
+            dd_source = f"computed from {weather.source} (Eurostat method)"
+    params = nd.NeedsParameters(table=table, method=n["method"], hdd_kd=hdd, cdd_kd=cdd,
+                                include_appliances=doc["checklist"]["appliances"])
+    systems, sys_used = _systems(doc)
+    dsys, dsys_used = _district_systems(doc)
+    factors = _factors(doc)
+    boundary_type = doc["boundary"]["type"]
+    green = doc.get("carriers", {}).get("green_electricity", {}).get("contract_share") or 0.0
+    if green and boundary_type != "virtual":
+        notes.append(f"carriers.green_electricity.contract_share = {green:g} not counted: green-electricity contracts "
+                     f"count only for a virtual boundary (paper §2.1); boundary.type is \"{boundary_type}\".")
+        warnings.warn(notes[-1], PedgisWarning, stacklevel=2)
+    pv = doc["pv"]
+    yld, yld_src = pv.get("specific_yield_kwh_kwp"), "scenario [pv] specific_yield_kwh_kwp"
+    if yld is None and weather is not None:
+        yld = gen.specific_pv_yield(weather.data, weather.latitude, weather.longitude, pv["tilt_deg"],
+                                    pv["azimuth_deg"], pv["performance_ratio"], weather.altitude)
+        yld_src = (f"computed from {weather.source}: pvlib Hay–Davies POA at tilt {pv['tilt_deg']:g}°, "
+                   f"azimuth {pv['azimuth_deg']:g}°, × PR {pv['performance_ratio']:g}")
+    loads = {}
+    if doc["checklist"]["ev_charging"]:
+        loads["ev_charging"] = doc["checklist"]["ev_charging_kwh"]
+    if doc["checklist"]["public_lighting"]:
+        loads["public_lighting"] = doc["checklist"]["public_lighting_kwh"]
+    assumptions = {
+        "scenario": doc["scenario"]["name"],
+        "timestep": doc["scenario"]["timestep"],
+        "pef_set": doc["scenario"]["country"],
+        "boundary_type": boundary_type,
+        "objective": doc["objective"]["type"],
+        "checklist": {"epb_uses": ["sh", "sc", "dhw", "lighting", "ventilation"],
+                      "appliances": doc["checklist"]["appliances"], "ev_charging": doc["checklist"]["ev_charging"],
+                      "public_lighting": doc["checklist"]["public_lighting"],
+                      "ev_charging_kwh": loads.get("ev_charging", 0.0), "public_lighting_kwh": loads.get("public_lighting", 0.0),
+                      "source": "paper Fig. 3"},
+        "needs": {"method": n["method"], "set": n["set"], "dhw_basis": n["dhw_basis"],
+                  "hdd_kd": hdd, "cdd_kd": cdd, "degree_days_source": dd_source if n["method"] == "degree_days" else None,
+                  "per_use": {u: {k: {"value": (None if pd.isna(table.loc[u, k]) else table.loc[u, k]),
+                                      "unit": ("kWh/(m2 a)" if k in NEEDS else "kWh/(unit a)" if k == "dhw_kwh_per_unit" else "W/(m2 K)" if k.startswith("blc") else "-"),
+                                      "source": need_sources.get(u, {}).get(k, "scenario [needs]")}
+                                  for k in table.columns} for u in table.index}},
+        "heights": dict(doc["heights"]),
+        "pv": {"specific_yield_kwh_kwp": yld, "source": yld_src if yld is not None else "not needed (no pv_kwp without pv_kwh)"},
+        "systems": sys_used,
+        "district_systems": dsys_used,
+        "green_electricity_share": green, "green_electricity_counted": bool(green and boundary_type == "virtual"),
+    }
+    return EngineModel(needs=params, systems=systems, district_systems=dsys, factors=factors, boundary_type=boundary_type,
+                       objective=doc["objective"]["type"], checklist=dict(doc["checklist"]), district_loads_kwh=loads,
+                       green_share=float(green), pv_specific_yield=yld, pv_specific_yield_source=yld_src,
+                       system_column="system", assumptions=assumptions, notes=notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# steps 2-7
+
+
+def _carrier_matrix(rows: pd.DataFrame, n: int, carriers: list[str]) -> np.ndarray:
+    m = np.zeros((n, len(carriers)))
+    if len(rows):
+        g = rows.groupby(["building", "carrier"], sort=False)["input_kwh"].sum()
+        b = g.index.get_level_values(0).to_numpy(dtype=int)
+        c = pd.Index(carriers).get_indexer(g.index.get_level_values(1))
+        np.add.at(m, (b, c), g.to_numpy())
+    return m
+
+
+def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, dict]:
+    """Steps 2–7 on a step-1 table.
+
+    Returns the buildings table with the result columns added (NaN for excluded buildings)
+    and the district dict (the content of ``district.json`` without the run metadata).
+    """
+    progress = progress or no_progress
+    b = buildings.copy()
+    if "included" not in b:
+        b["included"] = True
+    b["included"] = b["included"].astype(bool)
+    inc = b["included"].to_numpy()
+    known = set(model.needs.table.index)
+    bad = inc & ~b["use"].isin(known).to_numpy()
+    if bad.any():
+        vals = sorted(set(b.loc[bad, "use"].astype(str)))
+        ex = b.loc[bad, "building_id"].astype(str).head(3).tolist()
+        raise InputDataError(
+            f"buildings: unknown use type(s) {', '.join(repr(v) for v in vals)} (field buildings.columns.use; e.g. buildings "
+            f"{', '.join(ex)}). Map each to a pedgis use type in [buildings.use_map] (e.g. `\"{vals[0]}\" = \"residential\"`) "
+            f"or define it in [needs.overrides.{vals[0]}] with `based_on`. Known use types: {', '.join(sorted(known))}.")
+    area = b["floor_area_m2"].to_numpy(dtype=float)
+    neg = inc & ~(np.isfinite(area) & (area >= 0))
+    if neg.any():
+        ex = b.loc[neg, "building_id"].astype(str).head(3).tolist()
+        raise InputDataError(f"buildings: {int(neg.sum())} buildings have a negative or missing floor area "
+                             f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
+                             f"fields, or exclude these buildings from the boundary.")
+
+    # step 2: needs (Eq. 1-5)
+    progress(0.05, "step 2: energy needs")
+    needs = nd.building_needs(b, model.needs)
+
+    # step 3: uses (Eq. 6-8)
+    progress(0.2, "step 3: energy use")
+    assignment = us.assign_systems(b, model.systems, model.system_column)
+    per, rows = us.building_uses(b, needs, assignment, model.systems)
+
+    # step 4: generation (Eq. 9-10)
+    progress(0.4, "step 4: on-site generation")
+    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(len(b), np.nan)
+    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(len(b), np.nan)
+    needs_yield = ~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc
+    if needs_yield.any() and model.pv_specific_yield is None:
+        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
+                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+    pv = gen.building_pv(pv_given, kwp, model.pv_specific_yield)
+    pv = np.where(inc, pv, np.nan)
+
+    n = len(b)
+    uses_carriers = list(pd.unique(rows["carrier"])) if len(rows) else []
+    carriers = list(dict.fromkeys(["electricity"] + uses_carriers))
+    D = _carrier_matrix(rows, n, carriers)
+    ONS = np.zeros_like(D)
+    ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
+    # natural carriers (ambient heat) are harvested where they are used
+    for c in carriers:
+        if c in NATURAL_CARRIERS:
+            ONS[:, carriers.index(c)] = D[:, carriers.index(c)]
+
+    # heat networks: demand of their substations at plant level
+    networks = {s.name: s for s in model.district_systems if s.technology == "heat_network"}
+    dh_rows = rows[(rows["kind"] == "district_heating")] if len(rows) else rows
+    sys_net = {s.name: s.network for s in model.systems}
+    network_input = {name: 0.0 for name in networks}
+    if len(dh_rows):
+        for sname, v in dh_rows.groupby("system")["input_kwh"].sum().items():
+            if sys_net.get(sname):
+                network_input[sys_net[sname]] += float(v)
+    net_demand = {name: float(gen.network_plant_demand(network_input[name], s.losses)) for name, s in networks.items()}
+    g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
+    for note in gen_notes:
+        warnings.warn(note, PedgisWarning, stacklevel=2)
+
+    # step 5: delivered / exported per carrier (Eq. 11-13), per building and for the district
+    progress(0.6, "step 5: delivered energy")
+    pef = model.factors
+    missing = [c for c in carriers if c not in pef.index]
+    if missing:
+        raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
+                             f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
+    exportable_b = np.array([c == "electricity" for c in carriers])
+    del_b, exp_b, _ = dlv.net_carriers(D, ONS, exportable_b)
+    ge = carriers.index("electricity")
+    if model.green_share and model.boundary_type == "virtual":
+        grid, green = dlv.split_green_contract(del_b[:, ge], model.green_share, True)
+        del_b[:, ge] = grid
+        carriers_b = carriers + ["green_electricity"]
+        del_b = np.column_stack([del_b, green])
+        exp_b = np.column_stack([exp_b, np.zeros(n)])
+    else:
+        carriers_b = carriers
+    f_b = pef.reindex(carriers_b)
+    pei_b = pri.primary_energy_imported(del_b, f_b["pef_nren"].to_numpy())
+    pee_b = pri.primary_energy_exported(exp_b, f_b["pef_nren_export"].to_numpy())
+    ped_b = bal.ped_balance(pei_b, pee_b)
+
+    # district carrier balance
+    demand = pd.Series(D.sum(axis=0), index=carriers)
+    onsite = pd.Series(ONS.sum(axis=0), index=carriers)
+    # district loads (Fig. 3 optional) are electricity
+    loads_total = float(sum(model.district_loads_kwh.values()))
+    sys_demand = pd.Series(dtype=float)
+    sys_onsite = pd.Series(dtype=float)
+    if loads_total:
+        sys_demand = sys_demand.add(pd.Series({"electricity": loads_total}), fill_value=0.0)
+    unused_heat = 0.0
+    network_rows = []
+    counted = g[g["counted"]] if len(g) else g
+    for name, s in networks.items():
+        supply = float(counted.loc[(counted["network"] == name) & (counted["output"] == "heat"), "output_kwh"].sum())
+        dem = net_demand[name]
+        used = min(supply, dem)
+        surplus = supply - used
+        exported = surplus if s.export_allowed else 0.0
+        unused_heat += surplus - exported
+        losses = dem - network_input[name]
+        network_rows.append({"name": name, "substation_input_kwh": network_input[name], "losses_kwh": losses,
+                             "plant_demand_kwh": dem, "supply_kwh": supply, "exported_kwh": exported,
+                             "unused_kwh": surplus - exported})
+        sys_demand = sys_demand.add(pd.Series({"district_heat": losses}), fill_value=0.0)
+        sys_onsite = sys_onsite.add(pd.Series({"district_heat": used + exported}), fill_value=0.0)
+        if surplus - exported > 0:
+            model.notes.append(f"district_systems.{name}: {surplus - exported:,.0f} kWh of surplus heat not counted: "
+                               "export to an external network is not allowed (set export_allowed = true).")
+    if len(counted):
+        el = counted[counted["output"] == "electricity"]
+        sys_onsite = sys_onsite.add(pd.Series({"electricity": float(el["output_kwh"].sum())}), fill_value=0.0)
+        heat_free = counted[(counted["output"] == "heat") & (counted["network"] == "")]
+        if len(heat_free):  # pragma: no cover - config requires a network for heat sources
+            sys_onsite = sys_onsite.add(pd.Series({"district_heat": float(heat_free["output_kwh"].sum())}), fill_value=0.0)
+        fuel = counted.groupby("input_carrier")["input_kwh"].sum()
+        nat = fuel[fuel.index.isin(NATURAL_CARRIERS)]
+        fuels = fuel[~fuel.index.isin(NATURAL_CARRIERS)]
+        sys_demand = sys_demand.add(fuels, fill_value=0.0).add(nat, fill_value=0.0)
+        sys_onsite = sys_onsite.add(nat, fill_value=0.0)
+    # buildings' PV harvest as a natural carrier row
+    pv_total = float(np.nansum(pv))
+    if pv_total:
+        demand = demand.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
+        onsite = onsite.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
+    dist_demand = demand.add(sys_demand, fill_value=0.0)
+    dist_onsite = onsite.add(sys_onsite, fill_value=0.0)
+    missing = [c for c in dist_demand.index.union(dist_onsite.index) if c not in pef.index]
+    if missing:
+        raise InputDataError(f"carriers {missing} have no primary energy factors; add [carriers.{missing[0]}] with "
+                             "pef_nren, pef_ren and co2_kg_per_kwh.")
+    exportable = pd.Series({c: c in EXPORTABLE for c in dist_demand.index.union(dist_onsite.index)})
+    # district heat may be exported only where a network allows it; an external DH import is netted
+    exportable["district_heat"] = any(s.export_allowed for s in networks.values()) if networks else False
+    table = dlv.carrier_table(dist_demand, dist_onsite, exportable)
+    if model.green_share and model.boundary_type == "virtual" and "electricity" in table.index:
+        grid, green = dlv.split_green_contract(table.loc["electricity", "delivered_kwh"], model.green_share, True)
+        table.loc["electricity", "delivered_kwh"] = float(grid)
+        table.loc["green_electricity"] = {"demand_kwh": float(green), "onsite_kwh": 0.0, "delivered_kwh": float(green),
+                                          "exported_kwh": 0.0, "unused_kwh": 0.0}
+
+    # step 6: primary energy (Eq. 14-16)
+    progress(0.8, "step 6: primary energy")
+    wt = pri.weigh_carriers(table, pef)
+    pei = float(pri.primary_energy_imported(wt["delivered_kwh"], wt["pef_nren"]))
+    pee = float(pri.primary_energy_exported(wt["exported_kwh"], wt["pef_nren_export"]))
+
+    # step 7: balance and indicators (Eq. 17-22)
+    progress(0.9, "step 7: balance")
+    balance = float(bal.ped_balance(pei, pee))
+    penren = float(bal.pe_nren(wt["delivered_kwh"], wt["pef_nren"], wt["exported_kwh"], wt["pef_nren_export"]))
+    peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
+    petot = float(bal.pe_total(penren, peren))
+    rer = bal.renewable_energy_ratio(peren, petot)
+    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
+
+    # the district systems' own balance (for the reconciliation)
+    sys_idx = sys_demand.index.union(sys_onsite.index)
+    sys_table = dlv.carrier_table(sys_demand, sys_onsite, pd.Series(True, index=sys_idx))
+    sys_wt = pri.weigh_carriers(sys_table, pef)
+    sys_pei, sys_pee = float(sys_wt["pei_kwh"].sum()), float(sys_wt["pee_kwh"].sum())
+
+    # building table
+    out = b
+    for col in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh"):
+        out[col] = needs[col].to_numpy()
+    for col in ("teu_sh_kwh", "teu_sc_kwh", "teu_dhw_kwh", "teu_kwh", "eeu_kwh"):
+        out[col] = per[col].to_numpy()
+    out["pv_kwh"] = pv
+    out["pv_kwp"] = np.where(inc, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
+    for col in ("pv_area_m2", "roof_irradiation_kwh_m2"):
+        if col not in out:
+            out[col] = np.nan
+    out["pei_kwh"] = np.where(inc, pei_b, np.nan)
+    out["pee_kwh"] = np.where(inc, pee_b, np.nan)
+    out["ped_balance_kwh"] = np.where(inc, ped_b, np.nan)
+    for j, c in enumerate(carriers_b):
+        if c in NATURAL_CARRIERS:
+            continue
+        out[f"ed_{c}_kwh"] = np.where(inc, del_b[:, j], np.nan)
+    out["exported_electricity_kwh"] = np.where(inc, exp_b[:, carriers_b.index("electricity")], np.nan)
+    flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
+    nf = needs["needs_flag"].to_numpy()
+    flags = pd.Series(np.where(nf == "", flags, np.where(flags == "", nf, flags + "; " + nf)), index=out.index)
+    out["flags"] = flags.to_numpy()
+    system_cols = {f"system_{s}": assignment[s].to_numpy() for s in us.SERVICES}
+    for k, v in system_cols.items():
+        out[k] = np.where(inc, v, "")
+
+    teu = float(np.nansum(per["teu_kwh"]))
+    teu_thermal = float(np.nansum(per["teu_thermal_kwh"]))
+    eeu = float(np.nansum(per["eeu_kwh"])) + loads_total
+    tep_res = gen.thermal_res_production(g) if len(g) else 0.0
+    eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total
+    tep_nonres = float(g.loc[g["counted"] & ~g["res"] & (g["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
+    eep_nonres = float(g.loc[g["counted"] & ~g["res"] & (g["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
+    ste = float(dlv.thermal_surplus(teu_thermal, tep_res + tep_nonres))
+    see = float(dlv.electric_surplus(eeu, eep_res + eep_nonres))
+
+    # breakdown
+    inc_n = int(inc.sum())
+    need_tot = {"sh": float(np.nansum(needs["ten_sh_kwh"])), "sc": float(np.nansum(needs["ten_sc_kwh"])),
+                "dhw": float(np.nansum(needs["ten_dhw_kwh"])), "lighting": float(np.nansum(needs["een_light_kwh"])),
+                "ventilation": float(np.nansum(needs["een_vent_kwh"]))}
+    if model.checklist.get("appliances"):
+        need_tot["appliances"] = float(np.nansum(needs["een_appliances_kwh"]))
+    for k, v in model.district_loads_kwh.items():
+        need_tot[k] = float(v)
+    uses_bd = []
+    if len(rows):
+        agg = rows.groupby(["service", "system", "kind", "carrier"], sort=False)[["need_kwh", "use_kwh", "input_kwh"]].sum().reset_index()
+        for r in agg.itertuples(index=False):
+            uses_bd.append({"service": r.service, "system": r.system, "kind": r.kind, "need_kwh": float(r.need_kwh),
+                            "use_kwh": float(r.use_kwh), "carrier": r.carrier, "input_kwh": float(r.input_kwh)})
+    for k, v in model.district_loads_kwh.items():
+        uses_bd.append({"service": k, "system": "district", "kind": "electric", "need_kwh": float(v), "use_kwh": float(v),
+                        "carrier": "electricity", "input_kwh": float(v)})
+    gen_bd = []
+    if pv_total:
+        gen_bd.append({"technology": "pv", "name": "rooftop PV (buildings)", "output": "electricity", "output_kwh": pv_total,
+                       "res": True, "virtual": False, "input_carrier": "pv_electricity", "input_kwh": pv_total})
+    for r in g.itertuples(index=False):
+        if not r.counted:
+            continue
+        gen_bd.append({"technology": r.technology, "name": r.name, "output": r.output, "output_kwh": float(r.output_kwh),
+                       "res": bool(r.res), "virtual": bool(r.virtual), "input_carrier": r.input_carrier,
+                       "input_kwh": float(r.input_kwh)})
+    carr_bd = []
+    for c, r in wt.iterrows():
+        carr_bd.append({"carrier": c, **{k: float(r[k]) for k in ("demand_kwh", "onsite_kwh", "delivered_kwh", "exported_kwh",
+                                                                  "pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export",
+                                                                  "co2_kg_per_kwh", "pei_kwh", "pee_kwh", "pe_ren_delivered_kwh",
+                                                                  "pe_ren_exported_kwh", "co2_kg")}})
+
+    buildings_balance = float(np.nansum(ped_b[inc]))
+    sys_balance = sys_pei - sys_pee
+    assumptions = dict(model.assumptions)
+    # only the factors that were used: use types present among included buildings, and the
+    # quantities of the chosen needs method
+    present = set(b.loc[inc, "use"].astype(str))
+    skip = {"blc_heating_w_m2k", "blc_cooling_w_m2k"} if model.needs.method == "specific" else {"sh", "sc"}
+    if not model.checklist.get("appliances"):
+        skip.add("appliances")
+    needs_a = dict(assumptions.get("needs", {}))
+    needs_a["per_use"] = {u: {k: v for k, v in q.items() if k not in skip}
+                          for u, q in needs_a.get("per_use", {}).items() if u in present}
+    assumptions["needs"] = needs_a
+    assumptions["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
+                                   for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
+                               for c in wt.index}
+    assumptions["notes"] = [
+        "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
+        "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
+        "CO2eq (Eq. 22) uses emission factors per delivered kWh: sum(ED*f) - sum(EX*f), equal to the paper's "
+        "per-primary-energy form with f' = f / PEF_nren.",
+        "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
+        "electric use (Eq. 8), not generation (paper §2.4).",
+        "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
+        "Non-RES on-site generation (e.g. gas CHP) is subtracted in STE/SEE (Eq. 11-12) like RES; its fuel is delivered.",
+        "Per-building pei/pee/ped_balance are each building's own balance; netting_effect_kwh = district balance - "
+        "(sum of buildings + district systems and loads).",
+    ] + list(model.notes) + gen_notes
+    district = {
+        "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)),
+        "objective": model.objective,
+        "objective_met": bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
+        "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
+        "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
+        "ten_sh_kwh": need_tot["sh"], "ten_sc_kwh": need_tot["sc"], "ten_dhw_kwh": need_tot["dhw"],
+        "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": teu, "eeu_kwh": eeu,
+        "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
+        "ste_kwh": ste, "see_kwh": see,
+        "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
+        "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
+        "unused_kwh": {c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
+        "n_buildings": int(n), "n_included": inc_n,
+        "floor_area_m2": float(np.nansum(np.where(inc, area, np.nan))),
+        "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
+        "buildings_ped_balance_kwh": buildings_balance,
+        "district_systems_ped_balance_kwh": sys_balance,
+        "netting_effect_kwh": balance - (buildings_balance + sys_balance),
+        "heat_networks": network_rows,
+        "breakdown": {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd},
+        "assumptions": assumptions,
+    }
+    progress(1.0, "steps 2-7 done")
+    return out, district
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole run
+
+
+_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
+               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
+
+
+def _call_prepare(func, notes: list[str], **kwargs):
+    """Call step 1 with the keyword arguments it accepts.
+
+    A scenario value that this version's step 1 cannot use is an error when it changes which
+    buildings are in the district (boundary type, members, preset), and a note when it only adds
+    information (rasters: heights then come from the attributes or the defaults, flagged).
+    """
+    sig = inspect.signature(func)
+    accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    use = {}
+    for k, v in kwargs.items():
+        if accepts_all or k in sig.parameters:
+            use[k] = v
+        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
+            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
+        elif k in ("dsm", "dtm"):
+            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
+        else:
+            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
+    return func(**use)
+
+
+def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
+    h = doc["heights"]
+    table = pdata.storey_heights().set_index("use")["storey_height_m"]
+    if h.get("storey_height_m") is not None:
+        storey = {u: h["storey_height_m"] for u in uses}
+    else:
+        storey = {u: float(table.get(u, 3.0)) for u in uses}
+    storey.update(h.get("storey_height_m_by_use", {}))
+    floors = {u: h["default_floors"] for u in uses}
+    floors.update(h.get("default_floors_by_use", {}))
+    return storey, floors
+
+
+def run(scenario: Scenario, progress: ProgressCallback | None = None) -> DistrictResult:
+    """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
+    ``district["breakdown"]`` in :mod:`pedgis.viz`).
+
+    Parameters
+    ----------
+    scenario : :class:`pedgis.config.Scenario`
+    progress : callback ``progress(fraction, message)``; may raise Cancelled
+    """
+    from .boundaries import prepare_district
+    from .io.vector import read_vector
+    from .progress import scaled
+
+    progress = progress or no_progress
+    doc = scenario.doc
+    progress(0.0, "reading buildings")
+    bdoc = doc["buildings"]
+    raw = read_vector(bdoc["path"], layer=bdoc.get("layer"), crs=bdoc.get("crs"))
+    cols = {k: v for k, v in bdoc["columns"].items() if v is not None}
+    use_col = cols.get("use")
+    if use_col and use_col not in raw.columns:
+        avail = ", ".join(map(str, raw.columns.drop("geometry")))
+        raise InputDataError(f"{bdoc['path']}: use-type column '{use_col}' (buildings.columns.use) not found; available columns: {avail}. "
+                             "Set buildings.columns.use to one of them.")
+    for key, col in cols.items():
+        if col not in raw.columns and key not in ("building_id", "use"):
+            warnings.warn(f"{bdoc['path']}: column '{col}' (buildings.columns.{key}) not found; that field is treated as missing.",
+                          DataQualityWarning, stacklevel=2)
+    use_map = bdoc.get("use_map") or {}
+    if use_map and use_col:
+        src = raw[use_col].astype(str).str.strip()
+        raw = raw.copy()
+        raw[use_col] = src.map(lambda v: use_map.get(v, v))
+    boundary = None
+    bnd = doc["boundary"]
+    if bnd.get("path") is not None:
+        boundary = read_vector(bnd["path"], layer=bnd.get("layer"), crs=bnd.get("crs"))
+    weather = None
+    if doc["weather"].get("path") is not None:
+        from .io.weather import read_weather
+        weather = read_weather(doc["weather"]["path"])
+    progress(0.1, "step 1: boundary and buildings")
+    model = resolve_model(scenario, weather)
+    storey, floors = _storey_by_use(doc, model.needs.table.index)
+    step1_notes: list[str] = []
+    step1 = _call_prepare(
+        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
+        default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
+        source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
+        preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
+    )
+    buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
+    district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
+    district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
+    for m in list(step1.messages) + step1_notes:
+        district["assumptions"]["notes"].append(m)
+    progress(1.0, "done")
+    return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)

@@ -1,0 +1,152 @@
+"""The command line: run/validate/demo, bad input → exit 2 with a message naming the key and fix, nothing written."""
+
+import json
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from pedgis import cli
+from pedgis.cli import main
+
+SCENARIO = """
+[scenario]
+name = "cli test"
+country = "IT"
+[buildings]
+path = "b.gpkg"
+[buildings.columns]
+building_id = "ID"
+use = "USE"
+floors = "FLOORS"
+pv_kwp = "KWP"
+[pv]
+specific_yield_kwh_kwp = 1200.0
+[systems.hp]
+kind = "heat_pump"
+services = ["sh", "sc", "dhw"]
+default = true
+"""
+
+
+@pytest.fixture
+def district(tmp_path):
+    gdf = gpd.GeoDataFrame({"ID": ["a", "b", "c"], "USE": ["residential", "office", "residential"], "FLOORS": [2, 3, 1],
+                            "KWP": [3.0, 0.0, 10.0]},
+                           geometry=[box(0, 0, 10, 10), box(20, 0, 40, 10), box(50, 0, 60, 10)], crs="EPSG:32632")
+    gdf.to_file(tmp_path / "b.gpkg")
+    (tmp_path / "s.toml").write_text(SCENARIO, encoding="utf-8")
+    return tmp_path
+
+
+def test_run_prints_summary_and_writes(district, capsys):
+    out = district / "out"
+    assert main(["run", str(district / "s.toml"), "--out", str(out)]) == 0
+    text = capsys.readouterr()
+    assert "NOT a positive energy district" in text.out or "POSITIVE ENERGY DISTRICT" in text.out
+    assert "PED balance (Eq. 17)" in text.out and str(out) in text.out
+    assert "largest importers" in text.out
+    assert "100% done" in text.err or "done" in text.err          # the progress bar on stderr
+    assert (out / "district.json").exists() and (out / "buildings.gpkg").exists()
+
+
+def test_validate_ok_and_problems(district, capsys):
+    assert main(["validate", str(district / "s.toml")]) == 0
+    assert "OK" in capsys.readouterr().out
+    (district / "bad.toml").write_text(SCENARIO.replace('use = "USE"', 'use = "USO"').replace("[pv]", "[pv]\ntilt = 30")
+                                       , encoding="utf-8")
+    assert main(["validate", str(district / "bad.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "1 problem" in out and "pv.tilt: unknown key" in out and "tilt_deg" in out
+    (district / "bad2.toml").write_text(SCENARIO.replace('use = "USE"', 'use = "USO"'), encoding="utf-8")
+    assert main(["validate", str(district / "bad2.toml")]) == 1
+    assert "buildings.columns.use: column 'USO' not in" in capsys.readouterr().out
+
+
+def _bad(district, capsys, text, match):
+    (district / "bad.toml").write_text(text, encoding="utf-8")
+    out = district / "out"
+    code = main(["run", str(district / "bad.toml"), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith("pedgis: error:")
+    for m in match:
+        assert m in err, err
+    assert not out.exists(), "nothing may be written on bad input"
+    assert not [p for p in district.iterdir() if p.name.startswith(".out.tmp")]
+    return err
+
+
+def test_bad_missing_file(district, capsys):
+    _bad(district, capsys, SCENARIO.replace("b.gpkg", "missing.gpkg"), ["missing.gpkg", "file not found", "Check the path"])
+    code = main(["run", str(district / "nope.toml")])
+    assert code == 2 and "scenario file not found" in capsys.readouterr().err
+
+
+def test_bad_unknown_key(district, capsys):
+    _bad(district, capsys, SCENARIO.replace("[pv]", "[pv]\nyield = 3"), ["pv.yield", "unknown key", "specific_yield_kwh_kwp"])
+
+
+def test_bad_negative_area(district, capsys):
+    text = SCENARIO + '[district_systems.net]\ntechnology = "heat_network"\n[district_systems.st]\ntechnology = "solar_thermal"\n' \
+                      'network = "net"\narea_m2 = -20.0\nyield_kwh_m2 = 400.0\n'
+    _bad(district, capsys, text, ["district_systems.st.area_m2", "must be ≥ 0", "[m²]"])
+
+
+def test_bad_unknown_use_type(district, capsys):
+    gdf = gpd.read_file(district / "b.gpkg")
+    gdf.loc[1, "USE"] = "Uffici"
+    gdf.to_file(district / "b.gpkg")
+    _bad(district, capsys, SCENARIO, ["unknown use type(s) 'uffici'", "buildings.use_map", "residential"])
+
+
+def test_bad_unknown_carrier(district, capsys):
+    text = SCENARIO + '[systems.b]\nkind = "boiler"\ncarrier = "coal_gas"\nservices = ["sh"]\nuses = ["office"]\n'
+    _bad(district, capsys, text, ["systems.b.carrier", 'unknown carrier "coal_gas"', "[carriers.coal_gas]"])
+
+
+def test_bad_scop(district, capsys):
+    _bad(district, capsys, SCENARIO.replace("default = true", "default = true\nscop = 0.0"),
+         ["systems.hp.scop", "must be > 0"])
+    _bad(district, capsys, SCENARIO.replace("default = true", "default = true\nscop = -2.5"),
+         ["systems.hp.scop", "must be > 0", "got -2.5"])
+
+
+def test_bad_input_keeps_previous_outputs(district, capsys):
+    out = district / "out"
+    assert main(["run", str(district / "s.toml"), "--out", str(out), "--quiet"]) == 0
+    before = (out / "district.json").read_text()
+    (district / "bad.toml").write_text(SCENARIO.replace("1200.0", "-1.0"), encoding="utf-8")
+    assert main(["run", str(district / "bad.toml"), "--out", str(out), "--quiet"]) == 2
+    assert (out / "district.json").read_text() == before
+
+
+def test_demo_runs_sample(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Quartiere San Rocco" in out and str(tmp_path / "demo") in out
+    d = json.loads((tmp_path / "demo" / "district.json").read_text(encoding="utf-8"))
+    assert d["n_buildings"] >= 100
+
+
+def test_demo_without_sample_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "sample_dir", lambda: tmp_path)
+    assert main(["demo", "--out", str(tmp_path / "o")]) == 2
+    assert "make_sample_data.py" in capsys.readouterr().err
+
+
+def test_command_registry_accepts_new_commands(capsys):
+    seen = {}
+    cli.register_command("hello", "say hello", lambda p: p.add_argument("--who", default="x"),
+                         lambda a: seen.setdefault("who", a.who) and 0)
+    try:
+        assert main(["hello", "--who", "pedgis"]) == 0
+        assert seen["who"] == "pedgis"
+    finally:
+        cli.COMMANDS.pop("hello")
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().out

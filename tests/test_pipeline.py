@@ -1,0 +1,268 @@
+"""A hand-worked 3-building district through the whole pipeline (steps 1-7).
+
+Every expected number below is computed by hand in the test from the inputs, with the equation
+it comes from; the engine's result must match to the kWh.
+
+District (footprints 10 m × 10 m = 100 m², gross_to_conditioned = 1):
+- A "hp":    residential, 2 floors = 200 m², heat pump for SH, SC, DHW (SCOP 4, SEER 5), PV 30,000 kWh/a
+- B "gas":   residential, 1 floor  = 100 m², gas boiler (η 0.9) for SH and DHW, split AC (SEER 5) for SC
+- C "dh":    residential, 3 floors = 300 m², district-heating substation (η 1) on a heat network with
+             10 % losses fed by a heat-led biomass CHP (η_th 0.6, η_el 0.25); split AC for SC
+Specific needs (overrides): SH 100, SC 20, DHW 20, lighting 5, ventilation 5 kWh m⁻² a⁻¹,
+appliances 0; η_emitter 1, η_distribution 0.9 (boiler/HP/AC), 1.0 (substation).
+Factors (overrides): electricity PEF_nren 2.0, PEF_ren 0.5, CO2 0.3; natural gas 1.1 / 0 / 0.2;
+biomass 0.2 / 1.0 / 0.04; district heat 1.5 / 0 / 0.25.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from pedgis.config import scenario_from_dict
+from pedgis.errors import InputDataError, PedgisWarning
+from pedgis.pipeline import run
+
+KWH = 0.5  # "to the kWh"
+
+
+def _district(tmp_path, extra=None, pv=30000.0):
+    gdf = gpd.GeoDataFrame(
+        {"ID": ["A", "B", "C"], "USE": ["residential"] * 3, "FLOORS": [2, 1, 3], "PVKWH": [pv, np.nan, np.nan]},
+        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)], crs="EPSG:32632")
+    gdf.to_file(tmp_path / "b.gpkg")
+    doc = {
+        "scenario": {"name": "three", "country": "IT"},
+        "buildings": {"path": "b.gpkg", "columns": {"building_id": "ID", "use": "USE", "floors": "FLOORS", "pv_kwh": "PVKWH"}},
+        "heights": {"gross_to_conditioned": 1.0},
+        "needs": {"overrides": {"residential": {"sh_kwh_m2": 100.0, "sc_kwh_m2": 20.0, "dhw_kwh_m2": 20.0,
+                                                "lighting_kwh_m2": 5.0, "ventilation_kwh_m2": 5.0, "appliances_kwh_m2": 0.0}}},
+        "systems": {
+            "hp": {"kind": "heat_pump", "services": ["sh", "sc", "dhw"], "buildings": ["A"], "scop": 4.0, "scop_dhw": 4.0,
+                   "seer": 5.0, "eta_emitter": 1.0, "eta_distribution": 0.9},
+            "gas": {"kind": "boiler", "carrier": "natural_gas", "services": ["sh", "dhw"], "buildings": ["B"], "eta": 0.9,
+                    "eta_emitter": 1.0, "eta_distribution": 0.9},
+            "sub": {"kind": "district_heating", "services": ["sh", "dhw"], "buildings": ["C"], "network": "net",
+                    "eta": 1.0, "eta_emitter": 1.0, "eta_distribution": 1.0},
+            "ac": {"kind": "heat_pump", "services": ["sc"], "default": True, "seer": 5.0, "eta_emitter": 1.0, "eta_distribution": 0.9},
+        },
+        "district_systems": {
+            "net": {"technology": "heat_network", "losses": 0.1},
+            "chp": {"technology": "chp", "fuel": "biomass", "network": "net", "eta_el": 0.25, "eta_th": 0.6},
+        },
+        "carriers": {
+            "electricity": {"pef_nren": 2.0, "pef_ren": 0.5, "co2_kg_per_kwh": 0.3},
+            "natural_gas": {"pef_nren": 1.1, "pef_ren": 0.0, "co2_kg_per_kwh": 0.2},
+            "biomass": {"pef_nren": 0.2, "pef_ren": 1.0, "co2_kg_per_kwh": 0.04},
+            "district_heat": {"pef_nren": 1.5, "pef_ren": 0.0, "co2_kg_per_kwh": 0.25},
+        },
+    }
+    for k, v in (extra or {}).items():
+        doc.setdefault(k, {}).update(v)
+    return scenario_from_dict(doc, base_dir=tmp_path)
+
+
+def test_three_building_district_by_hand(tmp_path):
+    res = run(_district(tmp_path))
+    d, b = res.district, res.buildings.set_index("building_id")
+
+    # step 2 (Eq. 1, 3, 4, 5): area × specific need
+    assert b.loc["A", "floor_area_m2"] == pytest.approx(200.0)
+    assert b.loc["A", "ten_sh_kwh"] == pytest.approx(200 * 100)      # 20,000
+    assert b.loc["B", "ten_dhw_kwh"] == pytest.approx(100 * 20)      # 2,000
+    assert b.loc["C", "een_kwh"] == pytest.approx(300 * (5 + 5))     # 3,000
+    assert d["ten_sh_kwh"] == pytest.approx((200 + 100 + 300) * 100)
+
+    # step 3 (Eq. 6, 8)
+    teu_a = {s: 200 * v / 0.9 for s, v in (("sh", 100), ("sc", 20), ("dhw", 20))}
+    eeu_a = 200 * 10 + teu_a["sh"] / 4 + teu_a["dhw"] / 4 + teu_a["sc"] / 5      # 9,555.56
+    eeu_b = 100 * 10 + (100 * 20 / 0.9) / 5                                      # 1,444.44
+    eeu_c = 300 * 10 + (300 * 20 / 0.9) / 5                                      # 4,333.33
+    gas_b = (100 * 100 / 0.9 + 100 * 20 / 0.9) / 0.9                             # 14,814.81
+    dh_c = (300 * 100 + 300 * 20) / 1.0                                          # 36,000 (η 1)
+    assert b.loc["A", "eeu_kwh"] == pytest.approx(eeu_a)
+    assert b.loc["B", "eeu_kwh"] == pytest.approx(eeu_b)
+    assert b.loc["C", "eeu_kwh"] == pytest.approx(eeu_c)
+    assert d["eeu_kwh"] == pytest.approx(eeu_a + eeu_b + eeu_c)
+
+    # step 4 (Eq. 9, 10, 13): the network must be fed dh_c / (1 - 0.1); the CHP is heat-led
+    chp_heat = dh_c / 0.9                  # 40,000
+    chp_fuel = chp_heat / 0.6              # 66,666.67 (Eq. 13)
+    chp_el = chp_fuel * 0.25               # 16,666.67
+    assert d["tep_res_kwh"] == pytest.approx(chp_heat)
+    assert d["eep_res_kwh"] == pytest.approx(30000 + chp_el)
+
+    # step 5 (Eq. 11, 12): netting per carrier at district level
+    el_demand = eeu_a + eeu_b + eeu_c
+    el_export = 30000 + chp_el - el_demand
+    assert d["ed_kwh"]["electricity"] == pytest.approx(0.0, abs=KWH)
+    assert d["exported_kwh"]["electricity"] == pytest.approx(el_export, abs=KWH)
+    assert d["ed_kwh"]["natural_gas"] == pytest.approx(gas_b, abs=KWH)
+    assert d["ed_kwh"]["biomass"] == pytest.approx(chp_fuel, abs=KWH)
+    assert d["ed_kwh"]["district_heat"] == pytest.approx(0.0, abs=KWH)
+    teu_thermal = (100 * 100 + 100 * 20) / 0.9 + (300 * 100 + 300 * 20) / 1.0   # boiler + substation use
+    assert d["ste_kwh"] == pytest.approx(teu_thermal - chp_heat, abs=KWH)
+    assert d["see_kwh"] == pytest.approx(el_demand - (30000 + chp_el), abs=KWH)
+
+    # step 6 (Eq. 14, 15)
+    pei = gas_b * 1.1 + chp_fuel * 0.2
+    pee = el_export * 2.0
+    assert d["pei_kwh"] == pytest.approx(pei, abs=KWH)
+    assert d["pee_kwh"] == pytest.approx(pee, abs=KWH)
+
+    # step 7 (Eq. 17-22)
+    balance = pei - pee
+    assert d["ped_balance_kwh"] == pytest.approx(balance, abs=KWH)
+    assert d["is_ped"] is (balance < 0)
+    assert d["is_ped"] is True
+    pe_ren = chp_fuel * 1.0 - el_export * 0.5
+    pe_tot = balance + pe_ren
+    assert d["pe_nren_kwh"] == pytest.approx(balance, abs=KWH)
+    assert d["pe_ren_kwh"] == pytest.approx(pe_ren, abs=KWH)
+    assert d["pe_total_kwh"] == pytest.approx(pe_tot, abs=KWH)
+    assert pe_tot > 0
+    assert d["rer"] == pytest.approx(pe_ren / pe_tot)
+    co2 = gas_b * 0.2 + chp_fuel * 0.04 - el_export * 0.3
+    assert d["co2eq_kg"] == pytest.approx(co2, abs=0.5)
+
+    # per building: each building's own balance
+    assert b.loc["A", "pee_kwh"] == pytest.approx((30000 - eeu_a) * 2.0, abs=KWH)
+    assert b.loc["A", "ped_balance_kwh"] == pytest.approx(-(30000 - eeu_a) * 2.0, abs=KWH)
+    assert b.loc["B", "pei_kwh"] == pytest.approx(gas_b * 1.1 + eeu_b * 2.0, abs=KWH)
+    assert b.loc["C", "pei_kwh"] == pytest.approx(dh_c * 1.5 + eeu_c * 2.0, abs=KWH)
+    # district systems as one entity: biomass in, electricity and heat (incl. losses) out
+    sys_balance = chp_fuel * 0.2 - chp_el * 2.0 - (chp_heat - (chp_heat - dh_c)) * 1.5
+    assert d["district_systems_ped_balance_kwh"] == pytest.approx(sys_balance, abs=KWH)
+    total = b["ped_balance_kwh"].sum() + d["district_systems_ped_balance_kwh"] + d["netting_effect_kwh"]
+    assert total == pytest.approx(d["ped_balance_kwh"], abs=KWH)
+    # same factor for import and export of electricity: no netting effect here
+    assert d["netting_effect_kwh"] == pytest.approx(0.0, abs=KWH)
+
+
+def test_breakdown_sums_match_totals(tmp_path):
+    d = run(_district(tmp_path)).district
+    c = d["breakdown"]["carriers"]
+    for key in ("pei_kwh", "pee_kwh"):
+        assert sum(r[key] for r in c) == pytest.approx(d[key])
+    assert sum(r["pe_ren_delivered_kwh"] - r["pe_ren_exported_kwh"] for r in c) == pytest.approx(d["pe_ren_kwh"])
+    assert sum(r["co2_kg"] for r in c) == pytest.approx(d["co2eq_kg"])
+    uses = d["breakdown"]["uses"]
+    assert sum(r["need_kwh"] for r in uses if r["service"] == "sh") == pytest.approx(d["ten_sh_kwh"])
+    assert sum(r["input_kwh"] for r in uses if r["carrier"] == "electricity") == pytest.approx(d["eeu_kwh"])
+    gen = d["breakdown"]["generation"]
+    chp = [r for r in gen if r["name"] == "chp"]
+    # CHP fuel counted once over its two rows (Eq. 13): Σ input = heat / η_th
+    assert sum(r["input_kwh"] for r in chp) == pytest.approx(36000 / 0.9 / 0.6)
+    assert d["breakdown"]["needs"]["sh"] == pytest.approx(d["ten_sh_kwh"])
+
+
+def test_rer_null_when_total_primary_energy_not_positive(tmp_path):
+    # PV 200,000 kWh: export (200,000 + CHP − demand) × 2.5 total factor dominates → PE_total < 0
+    d = run(_district(tmp_path, pv=200000.0)).district
+    assert d["pe_total_kwh"] < 0
+    assert d["rer"] is None
+    assert any("RER" in n and "null" in n for n in d["assumptions"]["notes"])
+
+
+def test_green_electricity_counted_only_for_virtual_boundary(tmp_path):
+    extra = {"carriers": {"green_electricity": {"contract_share": 0.5}}}
+    sc = _district(tmp_path, pv=0.0, extra=extra)
+    with pytest.warns(PedgisWarning, match="green-electricity contracts count only for a virtual boundary"):
+        d = run(sc).district
+    assert d["ed_kwh"].get("green_electricity", 0.0) == 0.0
+    sc.doc["boundary"]["type"] = "virtual"
+    d2 = run(sc).district
+    grid = d2["ed_kwh"]["electricity"]
+    green = d2["ed_kwh"]["green_electricity"]
+    assert grid == pytest.approx(green)              # share 0.5: half and half
+    assert grid + green == pytest.approx(d["ed_kwh"]["electricity"])
+    # green electricity (IT set: PEF_nren 0) lowers PEI by half the grid electricity × 2.0
+    assert d["pei_kwh"] - d2["pei_kwh"] == pytest.approx(green * 2.0)
+
+
+def test_virtual_asset_counted_only_with_virtual_boundary(tmp_path):
+    extra = {"district_systems": {"wind": {"technology": "wind", "capacity_kw": 100.0, "full_load_hours": 2000.0,
+                                           "virtual": True, "owned_share": 0.5}}}
+    sc = _district(tmp_path, extra=extra)
+    with pytest.warns(PedgisWarning, match="off-site .virtual. asset not counted"):
+        d = run(sc).district
+    sc.doc["boundary"]["type"] = "virtual"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PedgisWarning)
+        d2 = run(sc).district
+    # 100 kW × 2,000 h × 50 % owned = 100,000 kWh more export × 2.0
+    assert d2["exported_kwh"]["electricity"] - d["exported_kwh"]["electricity"] == pytest.approx(100000.0)
+    assert d2["pee_kwh"] - d["pee_kwh"] == pytest.approx(200000.0)
+
+
+def test_excluded_buildings_get_nan(tmp_path):
+    sc = _district(tmp_path)
+    poly = gpd.GeoDataFrame(geometry=[box(-1, -1, 31, 11)], crs="EPSG:32632")
+    poly.to_file(tmp_path / "bnd.gpkg")
+    sc.doc["boundary"]["path"] = tmp_path / "bnd.gpkg"
+    res = run(sc)
+    b = res.buildings.set_index("building_id")
+    assert not b.loc["C", "included"]
+    for col in ("ten_sh_kwh", "eeu_kwh", "pei_kwh", "ped_balance_kwh", "pv_kwh"):
+        assert math.isnan(b.loc["C", col])
+    assert res.district["n_included"] == 2 and res.district["n_buildings"] == 3
+
+
+def test_unknown_use_type_is_an_error(tmp_path):
+    sc = _district(tmp_path)
+    gdf = gpd.read_file(tmp_path / "b.gpkg")
+    gdf.loc[1, "USE"] = "castle"
+    gdf.to_file(tmp_path / "b.gpkg")
+    with pytest.raises(InputDataError, match=r"unknown use type\(s\) 'castle'.*buildings.use_map"):
+        run(sc)
+
+
+def test_need_without_system_is_an_error(tmp_path):
+    sc = _district(tmp_path)
+    del sc.doc["systems"]["ac"]
+    # building B and C have SC needs and no system covers them
+    with pytest.raises(InputDataError, match=r"SC need but no system covers 'sc'"):
+        run(sc)
+
+
+def _row(kind, param):
+    import csv
+    from pathlib import Path
+
+    import pedgis
+    with open(Path(pedgis.__file__).parent / "data" / "systems.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["kind"] == kind and r["parameter"] == param:
+                return float(r["value"])
+    return None
+
+
+def test_system_defaults_most_specific_row_wins():
+    from pedgis.pipeline import system_default
+
+    # variant rows first, then the generic row of the kind
+    assert system_default("heat_pump", "scop", variant="ground_source")[0] == _row("heat_pump_ground_source", "scop")
+    assert system_default("heat_pump", "scop")[0] == _row("heat_pump", "scop")
+    # a water-water heat pump's SEER comes from its EER row
+    assert system_default("heat_pump", "seer", variant="water_water")[0] == _row("heat_pump_water_water", "eer")
+    assert system_default("boiler", "eta", "natural_gas", "condensing")[0] == _row("gas_boiler_condensing", "eta")
+    assert system_default("boiler", "eta", "oil", "non_condensing")[0] == _row("oil_boiler", "eta")
+    assert system_default("boiler", "eta", "natural_gas")[0] == _row("boiler", "eta")
+    assert system_default("boiler", "eta", "biomass")[0] == _row("biomass_boiler", "eta")
+    assert system_default("chp", "eta_th", "biogas")[0] == _row("chp_biogas", "eta_th")
+    assert system_default("heat_network", "losses")[0] == _row("heat_network", "losses")
+    assert system_default("boiler", "no_such_parameter") is None
+
+
+def test_missing_default_is_an_error_naming_the_key(tmp_path, monkeypatch):
+    import pedgis.pipeline as pl
+
+    monkeypatch.setattr(pl, "system_default", lambda *a, **k: None)
+    with pytest.raises(InputDataError, match=r"systems.hp.eta_emitter: no value given and no default.*add `eta_emitter = ...`"):
+        pl.resolve_model(scenario_from_dict({"buildings": {"path": "x.gpkg"},
+                                             "systems": {"hp": {"kind": "heat_pump", "services": ["sh"], "default": True}}}))
