@@ -732,10 +732,23 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
         source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
         preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
     )
-    buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
+    # step 4 from the roof rasters (pedgis.solar): PV potential merged in before step 2
+    from .solar.scenario import wants_rooftop
+
+    step1_buildings, solar = step1.buildings, None
+    if wants_rooftop(doc):
+        from .solar.scenario import rooftop_for_scenario
+
+        step1_buildings, solar, solar_notes = rooftop_for_scenario(doc, step1.buildings, weather,
+                                                                   scaled(progress, 0.12, 0.2))
+        step1_notes += solar_notes
+    buildings, district = compute(step1_buildings, model, scaled(progress, 0.2, 0.95))
+    if solar is not None:
+        district["assumptions"]["solar"] = solar.assumptions["solar"]
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
     for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
     progress(1.0, "done")
-    return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)
+    return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
+                          roof_segments=None if solar is None else solar.segments, irradiation=solar)

@@ -85,6 +85,10 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
             bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
         if result.roof_segments is not None and len(result.roof_segments):
             result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
+        if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
+            from .solar_rasters import write_irradiation
+
+            write_irradiation(result.irradiation, tmp / "irradiation.tif")
         if viz:
             _write_viz(result, tmp)
         old = None

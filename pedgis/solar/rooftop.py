@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from ..errors import (
-    ConfigError,
     CRSError,
     CRSWarning,
     InputDataError,
@@ -41,176 +40,8 @@ from ..progress import ProgressCallback, no_progress, scaled
 from ..units import wh_to_kwh
 from . import horizon as hz
 from . import sky as skymod
+from .params import SOURCES, SolarParams, default_row_spacing  # noqa: F401 (re-exported)
 from .terrain import slope_aspect
-
-# --------------------------------------------------------------------------- parameters
-
-#: Sources of the defaults of :class:`SolarParams`.
-SOURCES = {
-    "module_efficiency": "typical 2023–2024 mono-Si module, 20–22 % (Fraunhofer ISE, Photovoltaics Report 2024)",
-    "performance_ratio": "0.75–0.85 for well-kept rooftop systems (IEA PVPS T13-22:2021; Reich et al. 2012, doi:10.1002/pip.1219)",
-    "system_losses": "14 % PVWatts default (Dobos 2014, NREL/TP-6A20-62641, Table 3)",
-    "gamma_pdc": "-0.35 %/K, typical crystalline silicon (PVWatts 'standard' module, Dobos 2014)",
-    "inverter_efficiency": "0.96 nominal (PVWatts default, Dobos 2014)",
-    "dc_ac_ratio": "1.2 (PVWatts default DC/AC ratio, Dobos 2014)",
-    "min_irradiation_kwh_m2": "≈ 800 kWh/m²a: commonly used solar-cadastre suitability floor in central Europe (e.g. sonnendach.ch class 'mittel' starts at 1000 on the roof; 800 keeps N-facing 20° roofs at 45° N)",
-    "max_slope_deg": "60°: steeper surfaces are facades for BIPV, not roofs",
-    "min_panel_area_m2": "5 m² ≈ 3 modules, the smallest practical residential array (≈ 1 kWp)",
-    "edge_setback_m": "0.5 m from roof edges (wind-load edge zones, EN 1991-1-4; access paths)",
-    "pitched_packing": "0.9 of the usable pitched roof covered by modules (gaps, frames, fixings)",
-    "flat_tilt_deg": "15° south-facing racks on flat roofs (common ballasted systems)",
-    "flat_row_spacing_m": "no inter-row shading at winter-solstice noon (rule of thumb, e.g. DGS Leitfaden Photovoltaische Anlagen)",
-    "module_row_length_m": "1.1 m: one module in landscape per rack row",
-    "st_eta0": "0.78, flat-plate collector (Solar Keymark typical, EN ISO 9806)",
-    "st_a1": "3.5 W/(m²K), flat-plate collector (Solar Keymark typical)",
-    "st_a2": "0.015 W/(m²K²), flat-plate collector (Solar Keymark typical)",
-    "st_mean_temp_c": "50 °C mean fluid temperature for domestic hot water",
-    "pvt_eta0": "0.50, covered PVT collector thermal zero-loss efficiency (IEA SHC Task 60 report D1, 2020)",
-    "pvt_a1": "6.0 W/(m²K), covered PVT (IEA SHC Task 60)",
-    "pvt_a2": "0.02 W/(m²K²), covered PVT (IEA SHC Task 60)",
-    "pvt_mean_temp_c": "35 °C mean fluid temperature (low-temperature heat for heat pumps/preheating)",
-    "albedo": "0.2 when the weather file has none (urban ground, pvlib SURFACE_ALBEDOS)",
-    "n_sectors": "36 azimuth sectors (10°); r.horizon is commonly run at 15°",
-}
-
-
-@dataclass
-class SolarParams:
-    """Parameters of the rooftop solar model (scenario section ``[solar]``).
-
-    Defaults and their sources: :data:`SOURCES`.
-    """
-
-    sky_model: str = "perez"
-    albedo: float | None = None
-    n_sectors: int = 36
-    max_distance_m: float | None = None  # default: relief / tan(1°), at most 2000 m
-    steps_per_distance: float = 16.0
-    # usable area
-    min_irradiation_kwh_m2: float = 800.0
-    max_slope_deg: float = 60.0
-    min_panel_area_m2: float = 5.0
-    edge_setback_m: float = 0.5
-    pitched_packing: float = 0.9
-    # flat roofs
-    flat_max_slope_deg: float = 10.0
-    flat_tilt_deg: float = 15.0
-    flat_azimuth_deg: float = 180.0
-    flat_row_spacing_m: float | None = None
-    module_row_length_m: float = 1.1
-    # PV
-    module_efficiency: float = 0.20
-    yield_model: str = "pvwatts"  # or "pr"
-    performance_ratio: float = 0.80
-    system_losses: float = 0.14
-    gamma_pdc: float = -0.0035
-    inverter_efficiency: float = 0.96
-    dc_ac_ratio: float = 1.2
-    # allocation of the module area
-    share_pv: float = 1.0
-    share_solar_thermal: float = 0.0
-    share_pvt: float = 0.0
-    # collectors (EN ISO 9806 quadratic efficiency)
-    st_eta0: float = 0.78
-    st_a1: float = 3.5
-    st_a2: float = 0.015
-    st_mean_temp_c: float = 50.0
-    pvt_eta0: float = 0.50
-    pvt_a1: float = 6.0
-    pvt_a2: float = 0.02
-    pvt_mean_temp_c: float = 35.0
-    # roof planes
-    segment_aspect_step_deg: float = 45.0
-    segment_slope_step_deg: float = 20.0
-    min_segment_area_m2: float = 2.0
-    # processing
-    tile_size: int = 2048
-    keep_hourly: bool = True
-    clearsky: bool = False
-    max_resolution_m: float = 2.0
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, d: dict | None, key: str = "solar") -> SolarParams:
-        """Build from a scenario section, naming the key path of any unknown or bad value."""
-        d = dict(d or {})
-        names = {f.name for f in fields(cls)} - {"extra"}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(
-                f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}.",
-                key=f"{key}.{unknown[0]}",
-            )
-        p = cls(**d)
-        p.validate(key)
-        return p
-
-    def validate(self, key: str = "solar") -> None:
-        """Raise :class:`ConfigError` naming the key of an out-of-range value."""
-        def rng(name, lo, hi):
-            v = getattr(self, name)
-            if v is None:
-                return
-            try:
-                ok = lo <= float(v) <= hi
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ConfigError(f"{v!r} out of range [{lo}, {hi}].", key=f"{key}.{name}")
-
-        if self.sky_model not in skymod.SKY_MODELS:
-            raise ConfigError(
-                f"'{self.sky_model}' unknown; use one of {', '.join(skymod.SKY_MODELS)}.",
-                key=f"{key}.sky_model",
-            )
-        if self.yield_model not in ("pvwatts", "pr"):
-            raise ConfigError(
-                f"'{self.yield_model}' unknown; use 'pvwatts' (hourly, pvlib) or 'pr' "
-                "(efficiency × performance ratio).",
-                key=f"{key}.yield_model",
-            )
-        for name, lo, hi in [
-            ("module_efficiency", 0.01, 0.5), ("performance_ratio", 0.1, 1.0),
-            ("system_losses", 0.0, 0.9), ("gamma_pdc", -0.02, 0.0),
-            ("inverter_efficiency", 0.5, 1.0), ("dc_ac_ratio", 0.5, 3.0),
-            ("min_irradiation_kwh_m2", 0.0, 3000.0), ("max_slope_deg", 0.0, 90.0),
-            ("min_panel_area_m2", 0.0, 1e4), ("edge_setback_m", 0.0, 50.0),
-            ("pitched_packing", 0.0, 1.0), ("flat_max_slope_deg", 0.0, 45.0),
-            ("flat_tilt_deg", 0.0, 60.0), ("flat_azimuth_deg", 0.0, 360.0),
-            ("flat_row_spacing_m", 0.1, 50.0), ("module_row_length_m", 0.1, 10.0),
-            ("share_pv", 0.0, 1.0), ("share_solar_thermal", 0.0, 1.0), ("share_pvt", 0.0, 1.0),
-            ("albedo", 0.0, 1.0), ("n_sectors", 8, 360), ("max_distance_m", 1.0, 1e5),
-            ("steps_per_distance", 4.0, 256.0), ("tile_size", 64, 1 << 16),
-            ("st_eta0", 0.0, 1.0), ("pvt_eta0", 0.0, 1.0),
-        ]:
-            rng(name, lo, hi)
-        total = self.share_pv + self.share_solar_thermal + self.share_pvt
-        if total > 1.0 + 1e-9:
-            raise ConfigError(
-                f"share_pv + share_solar_thermal + share_pvt = {total:.3f} > 1; the shares split "
-                "the usable roof area, lower one of them.",
-                key=f"{key}.share_pv",
-            )
-        if self.flat_row_spacing_m is not None and self.flat_row_spacing_m < self.module_row_length_m * math.cos(math.radians(self.flat_tilt_deg)):
-            raise ConfigError(
-                f"row spacing {self.flat_row_spacing_m} m is shorter than the rows' footprint "
-                f"({self.module_row_length_m} m × cos {self.flat_tilt_deg}°); rows would overlap.",
-                key=f"{key}.flat_row_spacing_m",
-            )
-
-
-def default_row_spacing(latitude: float, tilt_deg: float, row_length_m: float) -> float:
-    """Row pitch [m] without inter-row shading at winter-solstice solar noon.
-
-    Notes
-    -----
-    ``d = L (cos t + sin t / tan e_min)`` with ``e_min = 90° - |φ| - 23.44°`` (at least 10°), the
-    sun's noon elevation at the winter solstice.
-    """
-    e_min = max(90.0 - abs(latitude) - 23.44, 10.0)
-    t = math.radians(tilt_deg)
-    return row_length_m * (math.cos(t) + math.sin(t) / math.tan(math.radians(e_min)))
-
 
 # --------------------------------------------------------------------------- grids
 

@@ -38,8 +38,8 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..io.weather import Weather
+from .params import SKY_MODELS
 
-SKY_MODELS = ("perez", "haydavies")
 DEFAULT_ALBEDO = 0.2  # [-] ground reflectance for urban surfaces, e.g. pvlib SURFACE_ALBEDOS['urban'] 0.18
 
 
@@ -59,7 +59,11 @@ class HourlySky:
 
 
 def hourly_sky(
-    weather: Weather, model: str = "perez", albedo: float | None = None, clearsky: bool = False
+    weather: Weather,
+    model: str = "perez",
+    albedo: float | None = None,
+    clearsky: bool = False,
+    linke_turbidity: float | None = None,
 ) -> HourlySky:
     """Sun positions and hourly sky terms for a weather year.
 
@@ -71,8 +75,10 @@ def hourly_sky(
     albedo : float, optional
         Ground reflectance [-]; default: the weather file's hourly albedo, else 0.2.
     clearsky : bool
-        Replace the measured irradiance with pvlib's Ineichen clear sky (with Linke turbidity
-        from pvlib's climatology) — used for the comparison with GRASS r.sun.
+        Replace the measured irradiance with pvlib's Ineichen clear sky — used for the
+        comparison with GRASS r.sun.
+    linke_turbidity : float, optional
+        Linke turbidity for the clear sky [-]; default pvlib's monthly climatology.
 
     Returns
     -------
@@ -93,7 +99,11 @@ def hourly_sky(
     data = weather.data
     if clearsky:
         loc = pvlib.location.Location(weather.latitude, weather.longitude, altitude=weather.altitude)
-        cs = loc.get_clearsky(times, model="ineichen", solar_position=sp)
+        if linke_turbidity is None:
+            cs = loc.get_clearsky(times, model="ineichen", solar_position=sp)
+        else:
+            cs = loc.get_clearsky(times, model="ineichen", solar_position=sp,
+                                  linke_turbidity=linke_turbidity)
         ghi, dni, dhi = (cs[c].to_numpy() for c in ("ghi", "dni", "dhi"))
     else:
         ghi, dni, dhi = (data[c].to_numpy(dtype=float) for c in ("ghi", "dni", "dhi"))
