@@ -4,7 +4,8 @@ W1    1000 × 1000 DSM at 1 m, ~35 % buildings 5–30 m (flat, gabled, hipped ro
       terrain), hourly TMY (the sample district's PVGIS year), shading + Perez sky → irradiation
       map and per-building PV (PVWatts, hourly). Target ≤ 5 s median, ≤ 1.5 GB peak.
 GRASS the same kind of DSM side by side with GRASS ``r.horizon`` + ``r.sun`` (clear sky, Linke
-      turbidity 3, albedo 0.2, 24 horizon directions): time for the annual map (r.sun is run for
+      turbidity 3, albedo 0.2, 24 horizon directions, the same roof slope/aspect rasters given to
+      r.sun): time for the annual map (r.sun is run for
       ``--grass-days`` days and its time scaled to 365 days) and per-pixel agreement on roof pixels
       over the same days. Targets: pedgis ≥ 20× faster, median |diff| ≤ 5 %.
 W2    10,000 × 10,000 DSM processed in tiles (GeoTIFF on disk, windowed reads): time, peak
@@ -130,6 +131,13 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
     with rasterio.open(tmp / "dsm.tif", "w", driver="GTiff", width=n, height=n, count=1,
                        dtype="float32", crs=CRS, transform=tr) as ds:
         ds.write(dsm, 1)
+    # both models get the same roof planes: pedgis' slope/aspect (roof pixels only, Horn) in
+    # GRASS's convention (aspect counter-clockwise from east)
+    sl_all, as_all = slope_aspect(np.where(roof, dsm, np.nan), 1.0)
+    for name, arr in (("slope", sl_all), ("aspect", (450.0 - as_all) % 360.0)):
+        with rasterio.open(tmp / f"{name}.tif", "w", driver="GTiff", width=n, height=n, count=1,
+                           dtype="float32", crs=CRS, transform=tr, nodata=-9999.0) as ds:
+            ds.write(np.where(np.isfinite(arr), arr, 0.0).astype("float32"), 1)
 
     # --- pedgis, full year, clear sky, surface planes (no racks), same Linke turbidity and albedo
     params = SolarParams(flat_max_slope_deg=0.0, albedo=albedo)
@@ -146,8 +154,9 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
     # the same days only, for the comparison
     doy = sky.data.index.day_of_year.to_numpy()
     sel = np.isin(doy, day_list)
-    sky_days = skymod.HourlySky(sky.data.where(sel[:, None], 0.0), "perez")
-    sky_days.data[["elevation", "azimuth", "sx", "sy", "sz"]] = sky.data[["elevation", "azimuth", "sx", "sy", "sz"]]
+    dd = sky.data.copy()
+    dd.loc[~sel, ["dni", "circ", "beam", "iso", "hband", "refl", "ghi", "dhi"]] = 0.0
+    sky_days = skymod.HourlySky(dd, "perez")
     csky_days = skymod.cumulative_sky(sky_days)
     mine = skymod.annual_poa(slope[rows, cols], aspect[rows, cols], hor, csky_days).total
 
@@ -158,7 +167,8 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
         "set -e",
         f"r.in.gdal -o input={tmp/'dsm.tif'} output=dsm --quiet",
         "g.region raster=dsm",
-        "r.slope.aspect elevation=dsm slope=slope aspect=aspect --quiet",
+        f"r.in.gdal -o input={tmp/'slope.tif'} output=slope --quiet",
+        f"r.in.gdal -o input={tmp/'aspect.tif'} output=aspect --quiet",
         "T0=$(date +%s.%N)",
         f"r.horizon elevation=dsm step=15 maxdistance={maxdist} output=hor --quiet",
         "T1=$(date +%s.%N)",

@@ -173,7 +173,7 @@ class CumulativeSky:
     hour_el: np.ndarray
 
 
-def cumulative_sky(sky: HourlySky, az_step: float = 2.0, el_step: float = 0.25) -> CumulativeSky:
+def cumulative_sky(sky: HourlySky, az_step: float = 3.0, el_step: float = 0.25) -> CumulativeSky:
     """Bin the hourly beam + circumsolar vectors by sun position (see module notes).
 
     Parameters
@@ -249,7 +249,8 @@ def _threshold_deg(hrow, i0, i1, w, cphi, sphi, sb, cb, sg, cg):
 
 
 @nb.njit(parallel=True, cache=True)
-def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, cum, el_step, out_beam, out_svf):
+def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, scos, ssin, cum, el_step, out_beam,
+                out_svf):
     n = tilt.shape[0]
     n_sec = horizon.shape[1]
     n_col = cphi.shape[0]
@@ -286,22 +287,24 @@ def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, cum, el_step, out
             if dot > 0.0:
                 acc += dot
         out_beam[p] = acc
-        # isotropic sky seen by the tilted plane, relative to its unobstructed view
-        seen = 0.0
-        free = 0.0
+        # isotropic sky seen by the tilted plane: the open-sky value (1 + cos β)/2 minus what the
+        # horizon hides above the plane's own horizon, sector by sector
+        loss = 0.0
         for j in range(n_sec):
-            phi = j * sec_w
-            cr = math.cos(phi - g)
-            hs = max(_self_horizon(sb, cb, cr), 0.0)
-            ho = max(math.radians(hrow[j]), hs)
+            hj = hrow[j]
+            if hj <= 0.0:
+                continue
+            cr = scos[j] * cg + ssin[j] * sg
+            hs = 0.0
+            if cr < 0.0 and sb > 0.0:
+                hs = math.atan2(-sb * cr, cb)
+            ho = math.radians(hj)
+            if ho <= hs:
+                continue
             a1, b1 = _sky_fraction_terms(sb, cb, ho)
             a0, b0 = _sky_fraction_terms(sb, cb, hs)
-            seen += sb * cr * a1 + cb * b1
-            free += sb * cr * a0 + cb * b0
-        if free > 0.0:
-            out_svf[p] = (1.0 + cb) / 2.0 * seen / free
-        else:
-            out_svf[p] = 0.0
+            loss += sb * cr * (a0 - a1) + cb * (b0 - b1)
+        out_svf[p] = max((1.0 + cb) / 2.0 - loss * sec_w / math.pi, 0.0)
 
 
 @dataclass
@@ -336,10 +339,12 @@ def annual_poa(
     Notes
     -----
     ``E = Σ_c max(0, n̂·V_c(max(h_c, h_self,c))) + I_iso · SVF_β + I_hb · sin β · SVF_β/SVF_β,0
-    + ρ GHI (1 - cos β)/2`` with ``SVF_β = (1 + cos β)/2 · Σ_j f(max(h_j, h_self,j)) /
-    Σ_j f(max(h_self,j, 0))`` and ``f(h) = sin β cos(φ_j - γ)(π/4 - h/2 - sin 2h/4) +
-    cos β cos² h / 2`` (the integral of ``cos θ dΩ`` above ``h``); for an open horizon
-    ``SVF_β = (1 + cos β)/2`` exactly, the isotropic term of Perez and Hay–Davies.
+    + ρ GHI (1 - cos β)/2`` with ``SVF_β = (1 + cos β)/2 - (Δφ/π) Σ_j [f(h_s,j) - f(h_j)]`` over
+    the sectors where the horizon ``h_j`` rises above ``h_s,j = max(h_self,j, 0)``, and
+    ``f(h) = sin β cos(φ_j - γ)(π/4 - h/2 - sin 2h/4) + cos β cos² h / 2`` (the integral of
+    ``cos θ cos e de`` from ``h`` to the zenith); for an open horizon ``SVF_β = (1 + cos β)/2``
+    exactly, the isotropic term of Perez and Hay–Davies; for a horizontal plane
+    ``SVF = mean_j cos² h_j``.
     """
     from ..units import wh_to_kwh
 
@@ -351,8 +356,9 @@ def annual_poa(
     svf = np.empty(n)
     if n:
         cphi, sphi, ci0, ci1, cw = _column_geometry(csky.col_az, horizon.shape[1])
-        _poa_kernel(tilt, azimuth, horizon, cphi, sphi, ci0, ci1, cw, csky.cum, csky.el_step,
-                    beam, svf)
+        sec = np.radians(np.arange(horizon.shape[1]) * (360.0 / horizon.shape[1]))
+        _poa_kernel(tilt, azimuth, horizon, cphi, sphi, ci0, ci1, cw, np.cos(sec), np.sin(sec),
+                    csky.cum, csky.el_step, beam, svf)
     cb = np.cos(np.radians(tilt))
     sb = np.sin(np.radians(tilt))
     ratio = np.where((1.0 + cb) > 0, svf / ((1.0 + cb) / 2.0), 0.0)
