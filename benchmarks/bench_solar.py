@@ -151,15 +151,6 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
     skymod.annual_poa(slope[rows, cols], aspect[rows, cols], hor, csky_year)
     t_pedgis = time.perf_counter() - t0
 
-    # the same days only, for the comparison
-    doy = sky.data.index.day_of_year.to_numpy()
-    sel = np.isin(doy, day_list)
-    dd = sky.data.copy()
-    dd.loc[~sel, ["dni", "circ", "beam", "iso", "hband", "refl", "ghi", "dhi"]] = 0.0
-    sky_days = skymod.HourlySky(dd, "perez")
-    csky_days = skymod.cumulative_sky(sky_days)
-    mine = skymod.annual_poa(slope[rows, cols], aspect[rows, cols], hor, csky_days).total
-
     # --- GRASS: r.horizon (24 directions) + r.sun per day, glob_rad [Wh/m²/day]
     script = tmp / "run.sh"
     maxdist = float(min((dsm.max() - dsm.min()) / np.tan(np.radians(1.0)), 2000.0))
@@ -174,6 +165,14 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
         "T1=$(date +%s.%N)",
         f"echo horizon $(echo \"$T1 - $T0\" | bc) > {tmp/'times.txt'}",
     ]
+    lines += ["r.mapcalc \"open0 = 0.0\" --quiet", "r.mapcalc \"open_asp = 270.0\" --quiet"]
+    for d in day_list:
+        lines += [
+            f"r.sun elevation=open0 slope=open0 aspect=open_asp day={d} step=0.5 linke_value={linke} "
+            f"albedo_value={albedo} beam_rad=ob{d} diff_rad=od{d} --quiet",
+            f"echo open{d} $(r.univar -g ob{d} | grep ^mean= | cut -d= -f2) "
+            f"$(r.univar -g od{d} | grep ^mean= | cut -d= -f2) >> {tmp/'open.txt'}",
+        ]
     for d in day_list:
         lines += [
             "T0=$(date +%s.%N)",
@@ -202,8 +201,38 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
         with rasterio.open(tmp / f"g{d}.tif") as ds:
             grass_sum += ds.read(1)
     theirs = grass_sum[rows, cols] / 1000.0  # kWh/m² over the selected days
+
+    # pedgis on the same days; (a) its own clear sky (pvlib Ineichen), (b) the same horizontal
+    # beam and diffuse per day as r.sun's clear sky (ESRA) on an open plane, so that only the
+    # transposition and the shading differ
+    opens = {}
+    for line in (tmp / "open.txt").read_text().splitlines():
+        k, b_wh, d_wh = line.split()
+        opens[int(k[4:])] = (float(b_wh), float(d_wh))
+    doy = sky.data.index.day_of_year.to_numpy()
+    sel = np.isin(doy, day_list)
+    dd = sky.data.copy()
+    dd.loc[~sel, ["dni", "circ", "beam", "iso", "hband", "refl", "ghi", "dhi"]] = 0.0
+    mine = skymod.annual_poa(slope[rows, cols], aspect[rows, cols], hor,
+                             skymod.cumulative_sky(skymod.HourlySky(dd, "perez"))).total
+    cal = dd.copy()
+    for d in day_list:
+        m = doy == d
+        b_mine = float((dd.loc[m, "dni"] * dd.loc[m, "sz"].clip(lower=0)).sum())
+        d_mine = float(dd.loc[m, "dhi"].sum())
+        kb = opens[d][0] / b_mine if b_mine > 0 else 1.0
+        kd = opens[d][1] / d_mine if d_mine > 0 else 1.0
+        cal.loc[m, "dni"] *= kb
+        for c in ("circ", "iso", "hband", "dhi"):
+            cal.loc[m, c] *= kd
+        cal.loc[m, "ghi"] = dd.loc[m, "dni"] * kb * dd.loc[m, "sz"].clip(lower=0) + dd.loc[m, "dhi"] * kd
+        cal.loc[m, "refl"] = cal.loc[m, "ghi"] * albedo
+    cal["beam"] = cal["dni"] + cal["circ"]
+    mine_cal = skymod.annual_poa(slope[rows, cols], aspect[rows, cols], hor,
+                                 skymod.cumulative_sky(skymod.HourlySky(cal, "perez"))).total
     ok = np.isfinite(mine) & np.isfinite(theirs) & (theirs > 0)
     rel = (mine[ok] - theirs[ok]) / theirs[ok]
+    rel_cal = (mine_cal[ok] - theirs[ok]) / theirs[ok]
     shutil.rmtree(tmp, ignore_errors=True)
     return {
         "workload": f"GRASS side by side, {n}x{n} @1 m, {len(b)} buildings, {len(day_list)} days "
@@ -217,6 +246,10 @@ def run_grass(n: int = 500, days: int = 12, linke: float = 3.0, albedo: float = 
         "median_abs_rel_diff": round(float(np.median(np.abs(rel))), 4),
         "median_rel_diff": round(float(np.median(rel)), 4),
         "p90_abs_rel_diff": round(float(np.percentile(np.abs(rel), 90)), 4),
+        "same_horizontal_sky_median_abs_rel_diff": round(float(np.median(np.abs(rel_cal))), 4),
+        "same_horizontal_sky_median_rel_diff": round(float(np.median(rel_cal)), 4),
+        "same_horizontal_sky_p90_abs_rel_diff": round(float(np.percentile(np.abs(rel_cal), 90)), 4),
+        "open_plane_rsun_beam_diffuse_wh_m2": opens,
         "sum_pedgis_kwh_m2_mean": round(float(mine[ok].mean()), 2),
         "sum_grass_kwh_m2_mean": round(float(theirs[ok].mean()), 2),
     }
@@ -282,6 +315,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--grass-days", type=int, default=12)
+    ap.add_argument("--sizes", default="2500,5000,10000", help="w2scale: DSM sizes [pixels]")
     a = ap.parse_args(argv)
     if a.what == "_one":
         name, kw = a.rest[0], json.loads(a.rest[1])
@@ -296,7 +330,7 @@ def main(argv=None) -> int:
     if a.what in ("w2", "all"):
         out.append(_in_subprocess("w2", n=a.n or 10000))
     if a.what == "w2scale":
-        for n in (2500, 5000, 10000):
+        for n in map(int, a.sizes.split(",")):
             out.append(_in_subprocess("w2", n=n))
     for o in out:
         print(json.dumps(o, indent=1))

@@ -315,9 +315,14 @@ def rooftop_solar(
         wr0 = max((wr0 // align) * align, 0)
         wc0 = max((wc0 // align) * align, 0)
         wr1, wc1 = min(wr1, nrow), min(wc1, ncol)
+        # core: the tile's buildings (+2 pixels), where slope, planes and areas are computed
+        core = (
+            max(int(math.floor(r0s[idx].min())) - 2, 0), min(int(math.ceil(r1s[idx].max())) + 2, nrow),
+            max(int(math.floor(c0s[idx].min())) - 2, 0), min(int(math.ceil(c1s[idx].max())) + 2, ncol),
+        )
         _run_window(
-            b, idx, base, dsm_grid, irr_grid, dtm_grid, (wr0, wr1, wc0, wc1), params, csky, sky,
-            gcr, max_dist, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, rep,
+            b, idx, base, dsm_grid, irr_grid, dtm_grid, (wr0, wr1, wc0, wc1), core, params, csky,
+            sky, gcr, max_dist, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, rep,
         )
 
     res["solar_flags"] = ["; ".join(f) for f in flags]
@@ -390,40 +395,42 @@ def _empty_building_table(ids) -> pd.DataFrame:
 
 
 def _run_window(
-    b, idx, base, dsm_grid, irr_grid, dtm_grid, win, params, csky, sky, gcr, max_dist, res,
+    b, idx, base, dsm_grid, irr_grid, dtm_grid, win, core, params, csky, sky, gcr, max_dist, res,
     flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, progress,
 ):
     from affine import Affine
     from rasterio import features
-
-    wr0, wr1, wc0, wc1 = win
-    h, w = wr1 - wr0, wc1 - wc0
-    wtr = base.transform @ Affine.translation(wc0, wr0)
-    dx, dy = base.res
-    cell = min(dx, dy)
-    # every building touching the window (neighbours matter for edges), targets = idx
-    geoms = b.geometry.to_numpy()
-    wl, wt = wtr @ (0, 0)
-    wrr, wb = wtr @ (w, h)
     from shapely import box
 
-    wbox = box(wl, wb, wrr, wt)
-    touching = np.nonzero(b.geometry.intersects(wbox).to_numpy())[0]
+    wr0, wr1, wc0, wc1 = win  # what the horizon sees
+    kr0, kr1, kc0, kc1 = core  # the tile's roofs
+    h, w = kr1 - kr0, kc1 - kc0
+    ctr = base.transform @ Affine.translation(kc0, kr0)
+    dx, dy = base.res
+    cell = min(dx, dy)
+    # every building touching the core (neighbours matter for edges), targets = idx
+    geoms = b.geometry.to_numpy()
+    cl, ct = ctr @ (0, 0)
+    crr, cb = ctr @ (w, h)
+    touching = np.nonzero(b.geometry.intersects(box(cl, cb, crr, ct)).to_numpy())[0]
+    own = set(int(i) for i in idx)
     # rasterise so that the tile's own buildings win over neighbours
-    order = [i for i in touching if i not in set(idx)] + list(idx)
+    order = [i for i in touching if i not in own] + list(idx)
     bid = features.rasterize(
-        ((geoms[i], int(i)) for i in order), out_shape=(h, w), transform=wtr, fill=-1,
+        ((geoms[i], int(i)) for i in order), out_shape=(h, w), transform=ctr, fill=-1,
         dtype="int32",
     )
     progress(0.05, "reading the DSM")
     z = dsm_grid.read(wr0, wr1, wc0, wc1) if dsm_grid is not None else None
-    irr_pre = irr_grid.read(wr0, wr1, wc0, wc1) if irr_grid is not None else None
-    valid_src = z if z is not None else irr_pre
+    oro, oco = kr0 - wr0, kc0 - wc0
+    zc = z[oro : oro + h, oco : oco + w] if z is not None else None
+    irr_pre = irr_grid.read(kr0, kr1, kc0, kc1) if irr_grid is not None else None
+    valid_src = zc if zc is not None else irr_pre
     target_mask = np.isin(bid, idx) & np.isfinite(valid_src)
-    if z is not None:
+    if zc is not None:
         # roof planes from roof pixels only: at a footprint's edge the drop to the street is a
         # wall, not a roof slope (Horn's missing neighbours are extrapolated from inside)
-        slope, aspect = slope_aspect(np.where(bid >= 0, z, np.nan), dx, dy)
+        slope, aspect = slope_aspect(np.where(bid >= 0, zc, np.nan), dx, dy)
     else:
         slope = np.zeros((h, w), np.float32)
         aspect = np.full((h, w), 180.0, np.float32)
@@ -442,15 +449,15 @@ def _run_window(
     else:
         progress(0.1, "horizon angles")
         horizon = hz.horizon_angles(
-            z, rows, cols, dx, dy, n_sectors=params.n_sectors, max_distance=max_dist,
+            z, rows + oro, cols + oco, dx, dy, n_sectors=params.n_sectors, max_distance=max_dist,
             steps_per_distance=params.steps_per_distance,
         )
         progress(0.6, "irradiation")
         pi = skymod.annual_poa(a_tilt, a_az, horizon, csky)
         poa = pi.total
         svf = pi.sky_view
-    irr_out[wr0 + rows, wc0 + cols] = poa.astype(np.float32)
-    svf_out[wr0 + rows, wc0 + cols] = np.asarray(svf, dtype=np.float32)
+    irr_out[kr0 + rows, kc0 + cols] = poa.astype(np.float32)
+    svf_out[kr0 + rows, kc0 + cols] = np.asarray(svf, dtype=np.float32)
 
     # areas [m²]
     pix_area = dx * dy
@@ -533,9 +540,9 @@ def _run_window(
         for k, bi in enumerate(local_ids):
             hourly_poa[res.index[bi]] = g[:, k].astype(np.float32)
             hourly_pv[res.index[bi]] = pv_h[:, k].astype(np.float32)
-    if dtm_grid is not None and z is not None:
-        ground = dtm_grid.read(wr0, wr1, wc0, wc1)
-        ndsm = (z - ground)[rows, cols]
+    if dtm_grid is not None and zc is not None:
+        ground = dtm_grid.read(kr0, kr1, kc0, kc1)
+        ndsm = (zc - ground)[rows, cols]
         for bi in local_ids:
             v = ndsm[(pix_b == bi) & np.isfinite(ndsm)]
             if v.size:
@@ -551,7 +558,7 @@ def _run_window(
     pv_kwh_b = res["pv_kwh"].to_numpy()
     seg_frames.append(
         segment_table(
-            seg_label, wtr, pix_seg, pix_b, b["building_id"].to_numpy(), sl, asp, a_tilt, a_az,
+            seg_label, ctr, pix_seg, pix_b, b["building_id"].to_numpy(), sl, asp, a_tilt, a_az,
             flat, roof_area, poa, module_area, params, pv_kwh_b,
         )
     )
