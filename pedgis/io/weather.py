@@ -128,7 +128,7 @@ def _read_raw(path: Path, fmt: str):
             meta = {
                 "latitude": loc.get("latitude"),
                 "longitude": loc.get("longitude"),
-                "altitude": loc.get("elevation", 0.0),
+                "altitude": loc.get("elevation"),
                 "city": f"PVGIS TMY {loc.get('latitude')}, {loc.get('longitude')}",
             }
             t_off = loc.get("irradiance_time_offset", loc.get("irradiance time offset", 0.0))
@@ -216,9 +216,6 @@ def _build(path: Path, fmt: str, data: pd.DataFrame, meta: dict, offset: float) 
             cols.append("albedo")
         # EPW writes 999 for a missing albedo: never take it as a value (fallback in the model)
     out = data[cols].apply(pd.to_numeric, errors="coerce").astype(float)
-
-    if not isinstance(out.index, pd.DatetimeIndex):
-        raise InputDataError(f"{path}: weather rows have no timestamps; check the date columns.")
 
     # PVGIS TMY months come from different years: put them on one non-leap year, in order
     if fmt.startswith("pvgis") and out.index.year.nunique() > 1:

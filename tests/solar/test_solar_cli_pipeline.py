@@ -207,3 +207,60 @@ def test_solar_section_is_validated(tmp_path):
     problems = "\n".join(check_scenario(path))
     assert "solar.module_eficiency: unknown key. Did you mean `module_efficiency`?" in problems
     assert "solar.flat_tilt_deg: must be ≤ 60" in problems
+
+
+# ---------------------------------------------------------------- raster inputs
+
+
+def _tif(path, crs="EPSG:32632", transform=None):
+    tr = transform or Affine(1.0, 0, X0, 0, -1.0, Y0)
+    with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+                       crs=crs, transform=tr) as ds:
+        ds.write(np.zeros((10, 10), np.float32), 1)
+    return path
+
+
+def test_raster_errors(tmp_path):
+    from pedgis.errors import CRSError, InputDataError
+    from pedgis.io.solar_rasters import open_grid
+
+    with pytest.raises(InputDataError, match="DSM file not found"):
+        open_grid(tmp_path / "none.tif", "DSM")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rasterio may warn about the missing georeferencing
+        p = _tif(tmp_path / "nocrs.tif", crs=None)
+    with pytest.raises(CRSError, match="the DSM has no coordinate reference system"):
+        open_grid(p, "DSM")
+    rot = _tif(tmp_path / "rot.tif", transform=Affine(1.0, 0.2, X0, 0.2, -1.0, Y0))
+    with pytest.raises(InputDataError, match="rotated or south-up rasters are not supported"):
+        open_grid(rot, "DSM")
+
+
+def test_geographic_dsm_is_refused(tmp_path):
+    from pedgis.errors import CRSError
+    from pedgis.io.solar_rasters import open_grid
+    from pedgis.io.weather import read_weather
+    from pedgis.solar.rooftop import rooftop_solar
+
+    p = _tif(tmp_path / "geo.tif", crs="EPSG:4326", transform=Affine(1e-5, 0, 8.0, 0, -1e-5, 45.0))
+    g = open_grid(p, "DSM")
+    b = gpd.GeoDataFrame({"building_id": ["a"]}, geometry=[box(8.00001, 44.99995, 8.00005, 44.99999)],
+                         crs="EPSG:4326")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = read_weather(EPW)
+    with pytest.raises(CRSError, match="a geographic CRS .* projected CRS in metres"):
+        rooftop_solar(b, g, w)
+    g.source.close()
+
+
+def test_pv_command_rows_without_geometry(small_inputs, tmp_path, capsys):
+    dsm, shp = small_inputs
+    b = gpd.read_file(shp)
+    b.loc[1, "geometry"] = None
+    p = tmp_path / "holes.gpkg"
+    b.to_file(p, driver="GPKG")
+    rc = main(["pv", "--buildings", str(p), "--id-column", "ID", "--dsm", str(dsm),
+               "--weather", str(EPW), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "1 rows without a geometry (e.g. id gable)" in capsys.readouterr().err

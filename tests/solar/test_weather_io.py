@@ -246,3 +246,54 @@ def test_time_offset_estimate_standard_epw():
     est = wmod.estimate_time_offset(w)
     assert abs(est - w.time_offset_min) < 35
     assert np.isfinite(est)
+
+
+# ------------------------------------------------------------------ more broken PVGIS files
+
+
+def _pvgis_variant(tmp_path, edit, name="w.json"):
+    payload = json.loads(PVGIS_JSON.read_text())
+    edit(payload)
+    p = tmp_path / name
+    p.write_text(json.dumps(payload))
+    return p
+
+
+def test_negative_irradiance_is_clipped_with_warning(tmp_path):
+    def edit(pl):
+        pl["outputs"]["tmy_hourly"][12]["G(h)"] = -50.0
+
+    with pytest.warns(DataQualityWarning, match="1 negative values in 'ghi' set to 0"):
+        w = read_weather(_pvgis_variant(tmp_path, edit))
+    assert (w.data["ghi"] >= 0).all()
+
+
+def test_duplicated_timestamp(tmp_path):
+    def edit(pl):
+        rows = pl["outputs"]["tmy_hourly"]
+        rows[13]["time(UTC)"] = rows[12]["time(UTC)"]
+
+    with pytest.raises(InputDataError, match="duplicated timestamp 1990-01-01 12:00"):
+        read_weather(_pvgis_variant(tmp_path, edit))
+
+
+def test_latitude_out_of_range(tmp_path):
+    def edit(pl):
+        pl["inputs"]["location"]["latitude"] = 95.0
+
+    with pytest.raises(InputDataError, match="latitude 95.0 / longitude 8.0 out of range"):
+        read_weather(_pvgis_variant(tmp_path, edit))
+
+
+def test_missing_altitude_warns(tmp_path):
+    def edit(pl):
+        del pl["inputs"]["location"]["elevation"]
+
+    with pytest.warns(DataQualityWarning, match="station altitude missing; 0 m used"):
+        w = read_weather(_pvgis_variant(tmp_path, edit))
+    assert w.altitude == 0.0
+
+
+def test_unknown_explicit_format():
+    with pytest.raises(InputDataError, match="unknown weather format 'xyz'"):
+        read_weather(PVGIS_JSON, fmt="xyz")
