@@ -147,7 +147,7 @@ def sample_run(tmp_path_factory):
     from pedgis.pipeline import run
 
     tmp = tmp_path_factory.mktemp("solar_run")
-    path = _scenario(tmp, "\n[solar]\nshare_pv = 0.8\nshare_solar_thermal = 0.2\n")
+    path = _scenario(tmp, "\n[solar]\nshare_pv = 0.8\nshare_solar_thermal = 0.2\nmax_distance_m = 150.0\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = run(load_scenario(path))
