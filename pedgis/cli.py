@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import Cancelled, InputDataError, PedgisWarning
 
-COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli")
+COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli", "pedgis.timeseries.cli")
 
 
 @dataclass
@@ -98,7 +98,13 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     lines.append(f"  PED balance (Eq. 17) PEI - PEE = {_fmt_kwh(d['pei_kwh'])} - {_fmt_kwh(d['pee_kwh'])} "
                  f"= {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy per year")
     if not d["is_ped"]:
-        lines.append(f"  gap to positive: {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy to avoid or export")
+        g = d.get("gap_to_positive") or {}
+        hint = ""
+        if g.get("electricity_kwh") is not None:
+            hint = f" = {_fmt_kwh(g['electricity_kwh'])} more on-site RES electricity"
+            if g.get("pv_kwp"):
+                hint += f" (about {g['pv_kwp']:,.0f} kWp of PV at {g['pv_specific_yield_kwh_kwp']:,.0f} kWh/kWp)"
+        lines.append(f"  gap to positive: {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy{hint}")
     rer = d["rer"]
     lines.append(f"  objective {d['objective']}: {'met' if d['objective_met'] else 'not met'}; "
                  f"RER {'n/a (PE_total <= 0)' if rer is None else f'{rer:.2f}'}; CO2eq {d['co2eq_kg'] / 1000:,.1f} t/a")
@@ -121,6 +127,10 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     gen = sorted(d["breakdown"]["generation"], key=lambda r: -r["output_kwh"])[:3]
     if gen:
         lines.append("  generation: " + "; ".join(f"{r['name']} {r['output']} {_fmt_kwh(r['output_kwh'])}" for r in gen))
+    if d.get("timeseries"):  # monthly/hourly netting and grid indicators (issue 7)
+        from .timeseries.report import summary_lines
+
+        lines += summary_lines(d["timeseries"], _fmt_kwh)
     for note in d["assumptions"].get("warnings", []):
         lines.append(f"  warning: {note}")
     if out_dir is not None:
@@ -187,14 +197,19 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 def _cmd_validate(args) -> int:
     from .config import check_scenario
 
-    problems = check_scenario(args.scenario)
+    notes: list[str] = []
+    problems = check_scenario(args.scenario, notes=notes)
     if not problems:
         print(f"{args.scenario}: OK")
-        return 0
-    print(f"{args.scenario}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:")
-    for p in problems:
-        print("  - " + p)
-    return 1
+    else:
+        print(f"{args.scenario}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:")
+        for p in problems:
+            print("  - " + p)
+    if notes:  # repaired or defaulted by a run, flagged per building: worth knowing, not blocking
+        print(f"{len(notes)} data-quality note{'s' if len(notes) > 1 else ''} (a run repairs these and flags the buildings):")
+        for n in notes:
+            print("  - " + n)
+    return 1 if problems else 0
 
 
 register_command("run", "run all 8 steps on a scenario file", _configure_run, _cmd_run)

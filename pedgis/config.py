@@ -38,7 +38,7 @@ SYSTEM_KINDS = ("heat_pump", "electric_resistance", "boiler", "district_heating"
                 "district_cooling", "thermally_driven_heat_pump")
 TECHNOLOGIES = ("chp", "wind", "hydro", "pv_field", "bipv", "solar_thermal", "pvt",
                 "waste_heat", "geothermal", "heat_network")
-BOUNDARY_TYPES = ("geographical", "functional", "virtual")
+BOUNDARY_TYPES = ("geographical", "functional", "virtual", "none")
 OBJECTIVES = ("positive_energy_balance", "self_sufficient", "net_ghg")
 DHW_BASES = ("area", "person", "bed", "user")
 CHP_FUELS = ("natural_gas", "biomass", "biogas", "oil")
@@ -92,16 +92,21 @@ SCHEMA: list[Key] = [
     _k("scenario.description", "str", "free text kept in district.json", default=""),
     _k("scenario.country", "str", "primary energy factor set: `iso52000_default` or a country code (ES, DE, FI, NO, IE, NL, IT)",
        default="iso52000_default", source="pedgis/data/primary_energy_factors.csv"),
-    _k("scenario.timestep", "str", "balance period; the paper's annual balance (monthly/hourly: issue 7)",
-       default="annual", allowed=("annual",), source="paper §2.7, §3"),
+    _k("scenario.timestep", "str", "netting period of the balance: `annual` (the paper), `monthly` (exports offset imports only "
+       "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
+       default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
     _k("buildings.path", "path", "footprint file (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
        default=REQUIRED),
     _k("buildings.layer", "str", "layer name for multi-layer files"),
     _k("buildings.crs", "str", "CRS to assume when the file has none (e.g. `EPSG:32632`); never guessed"),
-    _k("buildings.preset", "str", "attribute preset of a known cadastral format (issue 3)"),
+    _k("buildings.encoding", "str", "text encoding of a shapefile's attributes (e.g. `cp1252`); default: the .cpg file, else detected and reported"),
+    _k("buildings.preset", "str", "attribute preset: which columns hold id, use, floors, heights and which use-type table applies; `auto` detects it from the column names; `columns` and `use_map` override it",
+       default="auto", allowed=("auto", "inspire", "osm", "bag", "cea", "it_catasto", "generic"), source="pedgis/io/presets.py, pedgis/data/use_type_map.csv"),
+    _k("buildings.default_use", "str", "use type for buildings whose use value is missing or not in the use-type map (flagged per building); unset: such values are an error"),
+    _k("buildings.group_parts", "bool", "rows sharing a building id are one building (parts united, duplicates counted once, flagged); false: ids suffixed `#n`", default=True),
     _k("buildings.columns.building_id", "str", "column with a unique building id (else B00001, ...)"),
-    _k("buildings.columns.use", "str", "column with the use type", default="use"),
+    _k("buildings.columns.use", "str", "column with the use type (default: from the preset)"),
     _k("buildings.columns.floors", "str", "column with the number of floors above ground"),
     _k("buildings.columns.height_m", "str", "column with the building height [m]"),
     _k("buildings.columns.persons", "str", "column with the number of occupants (DHW per person, Eq. 3)"),
@@ -110,17 +115,26 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.pv_kwp", "str", "column with installed PV peak power [kWp]"),
     _k("buildings.columns.pv_kwh", "str", "column with annual PV yield [kWh a⁻¹]"),
     _k("buildings.columns.name", "str", "column with a name or address"),
-    _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`"),
+    _k("buildings.columns.roof_elevation_m", "str", "column with the absolute roof elevation [m] (height = roof − ground elevation)"),
+    _k("buildings.columns.ground_elevation_m", "str", "column with the absolute ground elevation [m] (with rasters.dsm alone: height = DSM − ground)"),
+    _k("buildings.columns.year", "str", "column with the year (or date) of construction"),
+    _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`; `unconditioned` keeps the building as an excluded row (garages, sheds); wins over the preset's table"),
     # [boundary]
-    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count",
+    _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count; `none` includes every building",
        default="geographical", allowed=BOUNDARY_TYPES, source="paper §2.1"),
     _k("boundary.path", "path", "polygon file of the geographical boundary (else: hull of all footprints)"),
     _k("boundary.layer", "str", "layer of the boundary file"),
     _k("boundary.crs", "str", "CRS to assume when the boundary file has none"),
     _k("boundary.members", "list[str]", "building ids of a functional boundary (network members)", default=[]),
+    _k("boundary.rule", "str", "geographical boundary: a building is in when its footprint centroid is inside, or when at least `min_share_inside` of its footprint is",
+       default="centroid", allowed=("centroid", "share"), source="paper §2.1"),
+    _k("boundary.min_share_inside", "float", "share of the footprint inside the boundary polygon for rule = \"share\"", default=0.5,
+       min=0, max=1, min_exclusive=True),
+    _k("boundary.filter.*", "list[str]", "functional boundary by attribute: column (left) → accepted values (right), e.g. `RETE = [\"TLR\"]`; a building is a member when it matches every column"),
     # [rasters], [weather]
     _k("rasters.dsm", "path", "digital surface model (GeoTIFF) for heights and rooftop PV"),
-    _k("rasters.dtm", "path", "digital terrain model (GeoTIFF)"),
+    _k("rasters.dtm", "path", "digital terrain model (GeoTIFF); with the DSM, building heights come from nDSM = DSM − DTM (on another grid it is resampled onto the DSM's)"),
+    _k("rasters.ndsm", "path", "normalised DSM (heights above ground, GeoTIFF) instead of DSM and DTM"),
     _k("rasters.irradiation", "path", "precomputed annual irradiation raster [kWh m⁻² a⁻¹] (UMEP SEBE, GRASS r.sun) used for rooftop PV instead of the DSM's sky model"),
     _k("weather.path", "path", "hourly weather year (EPW); used for degree days and the PV specific yield"),
     # [checklist]
@@ -139,6 +153,11 @@ SCHEMA: list[Key] = [
     _k("heights.default_floors", "float", "floors when neither floors nor height is known (flagged)", default=3.0,
        min=1, max=200, source="engineering assumption"),
     _k("heights.default_floors_by_use.*", "float", "default floors of one use type", min=1, max=200),
+    _k("heights.percentile", "float", "percentile of the nDSM pixels inside a footprint taken as its (eave) height; the median when p95 lies > 6 m higher (a lower wing or tower)",
+       unit="%", default=5.0, min=0, max=100, min_exclusive=True, source="pedgis/heights.py (sample district: storeys of 96.5 % of the buildings)"),
+    _k("heights.edge_buffer_m", "float", "negative buffer before reading roof pixels (facades, eaves, overhanging trees)", unit="m", default=0.5, min=0, max=10),
+    _k("heights.ground_threshold_m", "float", "nDSM below this is ground, not roof (misaligned footprints)", unit="m", default=1.0, min=0, max=10),
+    _k("heights.tile_size", "int", "raster tile edge for windowed reading (memory use grows with its square)", unit="pixels", default=2048, min=64, max=16384),
     _k("heights.gross_to_conditioned", "float", "conditioned share of gross floor area (footprint × floors)", default=0.85,
        min=0, max=1, min_exclusive=True, source="engineering assumption (net/gross 0.80–0.90)"),
     # [needs]
@@ -216,6 +235,9 @@ SCHEMA: list[Key] = [
     _k("district_systems.*.owned_share", "float", "share of an off-site asset owned by the district", default=1.0, min=0, max=1),
     _k("district_systems.*.losses", "float", "heat network: distribution loss share of the heat fed in", min=0, max=1, max_exclusive=True,
        source="paper §2.4: EU28 mean DH heat loss 13.7 %"),
+    _k("district_systems.*.members", "list[str]", "heat network: building ids connected through a district-heating substation "
+       "(SH and DHW, defaults from the data table); an explicit [systems.<name>] with `network` does the same with its own parameters",
+       default=[]),
     _k("district_systems.*.export_allowed", "bool", "heat network: surplus heat may be exported to an external DH network", default=False),
     _k("district_systems.*.source", "str", "where the values come from (kept in assumptions)", default="scenario file"),
     # [carriers.<name>]
@@ -228,6 +250,11 @@ SCHEMA: list[Key] = [
     _k("carriers.*.contract_share", "float", "green_electricity only: share of grid electricity under a green contract (counted only for a virtual boundary)",
        min=0, max=1, source="paper §2.1 (PPAs / certificates)"),
 ]
+
+# time-resolved balance, storage, sharing, EV, variants, uncertainty (issue 7)
+from .timeseries.schema import keys as _timeseries_keys  # noqa: E402
+
+SCHEMA += _timeseries_keys(_k)
 
 _BY_PATH = {k.path: k for k in SCHEMA}
 
@@ -315,6 +342,17 @@ def _check_value(key: Key, value: Any, path: str) -> tuple[Any, ConfigError | No
             bad = [v for v in value if v not in key.allowed]
             if bad:
                 return value, ConfigError(f"{bad} not allowed; use values from: {', '.join(key.allowed)}.", key=path)
+        return value, None
+    if t == "list[float]":
+        if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return value, ConfigError(f"expected a list of numbers [{key.unit}], e.g. [1.0, 2.5], got {value!r}.", key=path)
+        value = [float(v) for v in value]
+        if any(math.isnan(v) or math.isinf(v) for v in value):
+            return value, ConfigError(f"every value must be a finite number [{key.unit}], got {value}.", key=path)
+        return value, None
+    if t == "table":
+        if not isinstance(value, dict):
+            return value, ConfigError(f"must be a table (`[{path}]` with scenario keys), got {value!r}.", key=path)
         return value, None
     raise AssertionError(t)  # pragma: no cover
 
@@ -457,8 +495,15 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
         errors.append(ConfigError(f"\"{nset}\" is not a specific-needs set; use one of: {', '.join(nsets)}.", key="needs.set"))
     uses = known_uses(doc)
     table_uses = set(_data.needs_table(nset).index) if nset in nsets else set()
+    dflt = doc["buildings"].get("default_use")
+    if isinstance(dflt, str) and dflt not in uses:
+        errors.append(ConfigError(f"\"{dflt}\" is not a known use type; use one of: {', '.join(uses)}.", key="buildings.default_use"))
+    for table in ("storey_height_m_by_use", "default_floors_by_use"):
+        for u in doc["heights"].get(table, {}):
+            if u not in uses:
+                errors.append(ConfigError(f"\"{u}\" is not a known use type; use one of: {', '.join(uses)}.", key=f"heights.{table}.{u}"))
     for src, dst in doc["buildings"].get("use_map", {}).items():
-        if isinstance(dst, str) and dst not in uses:
+        if isinstance(dst, str) and dst not in uses and dst != "unconditioned":
             errors.append(ConfigError(f"\"{dst}\" is not a known use type; use one of: {', '.join(uses)}, "
                                       f"or define it in [needs.overrides.{dst}] (with `based_on`).", key=f"buildings.use_map.{src}"))
     for use, over in doc["needs"].get("overrides", {}).items():
@@ -478,6 +523,10 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       f"and co2_kg_per_kwh. Known carriers: {', '.join(carriers)}.", key=f"carriers.{name}"))
         if over.get("contract_share") is not None and name != "green_electricity":
             errors.append(ConfigError("contract_share is only meaningful for [carriers.green_electricity].", key=f"carriers.{name}.contract_share"))
+    if not doc.get("systems"):
+        errors.append(ConfigError("no conversion system: every building's SH, SC and DHW needs one. Add e.g. "
+                                  "[systems.boilers] with kind = \"boiler\", carrier = \"natural_gas\", services = [\"sh\", \"dhw\"], "
+                                  "default = true (and one for \"sc\").", key="systems"))
     networks = [n for n, s in doc.get("district_systems", {}).items() if s.get("technology") == "heat_network"]
     for name, s in doc.get("systems", {}).items():
         kind = s.get("kind")
@@ -528,6 +577,8 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
                                       key=f"{p}.network"))
         if tech in ("solar_thermal", "waste_heat", "geothermal") and s.get("network") is None:
             errors.append(ConfigError("district heat sources feed a heat network: add `network = \"<heat_network name>\"`.", key=f"{p}.network"))
+        if s.get("members") and tech != "heat_network":
+            errors.append(ConfigError("only a heat_network has members.", key=f"{p}.members"))
         if tech in ("wind", "hydro"):
             if s.get("output_kwh") is None and (s.get("capacity_kw") is None or s.get("full_load_hours") is None):
                 errors.append(ConfigError("give `output_kwh`, or `capacity_kw` and `full_load_hours`.", key=f"{p}.output_kwh"))
@@ -546,8 +597,9 @@ def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
     if doc["needs"].get("method") == "degree_days":
         if (doc["needs"].get("hdd_kd") is None or doc["needs"].get("cdd_kd") is None) and doc["weather"].get("path") is None:
             errors.append(ConfigError("degree_days needs `hdd_kd` and `cdd_kd`, or [weather] path to compute them.", key="needs.method"))
-    if doc["boundary"].get("type") == "functional" and not doc["boundary"].get("members") and not networks:
-        errors.append(ConfigError("a functional boundary needs its members: `members = [ids]` or a heat network with connected buildings.",
+    if doc["boundary"].get("type") == "functional" and not doc["boundary"].get("members") and not networks \
+            and not doc["boundary"].get("filter"):
+        errors.append(ConfigError("a functional boundary needs its members: `members = [ids]`, a `[boundary.filter]`, or a heat network with connected buildings.",
                                   key="boundary.members"))
 
 
@@ -561,6 +613,9 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     _fill_defaults(doc, errors)
     if not any(e.key and e.key.split(".")[0] in ("scenario", "needs") for e in errors):
         _cross_checks(doc, errors)
+    if not errors:
+        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
+        errors.extend(cross_checks(data, doc))
     return doc, errors
 
 
@@ -613,10 +668,13 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(data, base_dir=path.resolve().parent, path=path)
 
 
-def check_scenario(path: str | Path) -> list[str]:
+def check_scenario(path: str | Path, notes: list[str] | None = None) -> list[str]:
     """Every problem of a scenario file and its inputs, as messages (empty when it is fine).
 
-    Checks the TOML, the schema and cross references, then that every input file exists.
+    Checks the TOML, the schema and cross references, then that every input file exists, then
+    the step-1 inputs (buildings, boundary, rasters: :func:`pedgis.io.step1_inputs.step1_problems`).
+    Data-quality findings that a run repairs or flags by itself (invalid geometries, duplicate
+    ids, default heights) are not problems; they are appended to ``notes`` when given.
     """
     try:
         data = read_toml(path)
@@ -634,35 +692,72 @@ def check_scenario(path: str | Path) -> list[str]:
             if value is not None and not Path(value).exists():
                 problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
         if Path(doc["buildings"]["path"]).exists():
-            problems += _check_building_attributes(doc)
+            problems += _check_building_attributes(doc, notes, reported=problems)
     return problems
 
 
-def _check_building_attributes(doc: dict) -> list[str]:
-    """Columns named in [buildings.columns] exist; every use value maps to a known use type."""
-    import pyogrio
+def _check_building_attributes(doc: dict, notes: list[str] | None = None, reported: list[str] = ()) -> list[str]:
+    """The step-1 inputs checked in one pass (errors); repairable findings go to ``notes``."""
+    from . import data as pdata
+    from .io.step1_inputs import scenario_sections, step1_problems
 
-    b = doc["buildings"]
-    try:
-        table = pyogrio.read_dataframe(b["path"], layer=b.get("layer"), read_geometry=False)
-    except Exception as exc:  # pyogrio raises several types; the message names the file
-        return [f"buildings.path: {b['path']} cannot be read as a vector file ({exc})."]
+    uses = known_uses(doc)
+    storey = pdata.storey_heights().set_index("use")["storey_height_m"]
+    h = doc["heights"]
+    storey_by_use = {u: float(h["storey_height_m"]) if h.get("storey_height_m") is not None else float(storey.get(u, 3.0))
+                     for u in uses}
+    storey_by_use.update(h.get("storey_height_m_by_use", {}))
+    floors = {u: h["default_floors"] for u in uses}
+    floors.update(h.get("default_floors_by_use", {}))
+    b, bnd, hs = scenario_sections(doc)
+    found = step1_problems(b, bnd, hs, storey_height_m=storey_by_use, default_floors=floors,
+                           gross_to_conditioned=h["gross_to_conditioned"], known_uses=uses)
+    done = {r.split(":")[0] for r in reported}
     problems = []
-    avail = [str(c) for c in table.columns]
-    for field_name, col in b["columns"].items():
-        if col is not None and col not in avail:
-            problems.append(f"buildings.columns.{field_name}: column '{col}' not in {b['path']}; available columns: {', '.join(avail)}.")
-    col = b["columns"].get("use")
-    if col in avail:
-        use_map = b.get("use_map") or {}
-        values = table[col].astype(str).str.strip()
-        mapped = values.map(lambda v: use_map.get(v, v)).str.lower()
-        uses = set(known_uses(doc))
-        bad = sorted(set(values[~mapped.isin(uses)]))
-        if bad:
-            problems.append(f"buildings.use_map: use values {', '.join(repr(v) for v in bad[:10])} of column '{col}' are not pedgis use "
-                            f"types; map each in [buildings.use_map] (e.g. `\"{bad[0]}\" = \"residential\"`). Known use types: {', '.join(sorted(uses))}.")
+    for p in found:
+        if p.where in done:  # e.g. a missing raster file, already reported above
+            continue
+        if p.severity == "error":
+            problems.append(p.message)
+        elif notes is not None:
+            notes.append(p.message)
+    table = _read_buildings_quietly(b)
+    avail = [str(c) for c in table.columns] if table is not None else []
+    idcol = b["columns"].get("building_id")
+    if idcol in avail:
+        ids = set(table[idcol].astype(str))
+        for name, sys_ in (doc.get("systems") or {}).items():
+            missing = [i for i in sys_.get("buildings") or [] if i not in ids]
+            if missing:
+                problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+        for name, ds in (doc.get("district_systems") or {}).items():
+            missing = [i for i in ds.get("members") or [] if i not in ids]
+            if missing:
+                problems.append(f"district_systems.{name}.members: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
+    syscol = b["columns"].get("system")
+    if syscol in avail:
+        vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}
+        unknown = sorted(vals - set(doc.get("systems") or {}))
+        if unknown:
+            problems.append(f"buildings.columns.system: values {', '.join(repr(v) for v in unknown[:5])} of column '{syscol}' are not "
+                            f"[systems.<name>] of the scenario; define them or fix the column.")
     return problems
+
+
+def _read_buildings_quietly(b):
+    """The buildings table for the systems checks, or None when it cannot be read (step 1's
+    one-pass check has already reported why)."""
+    import warnings as _w
+
+    from .errors import PedgisWarning
+    from .io.vector import read_vector_data
+
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", PedgisWarning)
+            return read_vector_data(b["path"], layer=b.get("layer"), crs=b.get("crs"), encoding=b.get("encoding")).gdf
+    except InputDataError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -680,6 +775,41 @@ def schema_markdown() -> str:
         "name you choose (a system, a district system, a use type, a carrier). Unknown keys, wrong",
         "types, numbers written with units (`\"3 m\"`) and values out of range are errors that name the",
         "key path and the fix. `pedgis validate SCENARIO.toml` lists every problem at once.",
+        "",
+        "A minimal scenario (the bundled `sample_data/scenario.toml` is a complete one):",
+        "",
+        "```toml",
+        "[scenario]",
+        "country = \"IT\"                  # primary energy factor set",
+        "",
+        "[buildings]",
+        "path = \"buildings.shp\"",
+        "[buildings.columns]",
+        "building_id = \"CAD_ID\"",
+        "use = \"CATEGORIA\"",
+        "floors = \"N_PIANI\"",
+        "[buildings.use_map]",
+        "\"A/2\" = \"residential\"",
+        "",
+        "[boundary]",
+        "type = \"geographical\"",
+        "path = \"boundary.gpkg\"",
+        "",
+        "[systems.boilers]",
+        "kind = \"boiler\"",
+        "carrier = \"natural_gas\"",
+        "services = [\"sh\", \"dhw\"]",
+        "default = true",
+        "",
+        "[systems.cooling]",
+        "kind = \"heat_pump\"",
+        "services = [\"sc\"]",
+        "default = true",
+        "```",
+        "",
+        "Systems are assigned per building and service: ids in `buildings` win over the building's",
+        "`system` column, which wins over `uses`, which wins over `default = true`. Every included",
+        "building with a need must get a system for it.",
         "",
     ]
     section = None

@@ -73,11 +73,18 @@ def split_green_contract(delivered_electricity_kwh, share, allowed: bool):
 
 
 def carrier_table(demand: pd.Series, onsite: pd.Series, exportable: pd.Series) -> pd.DataFrame:
-    """District carrier balance: index carrier, columns demand/onsite/delivered/exported/unused [kWh a⁻¹]."""
+    """District carrier balance [kWh a⁻¹], index carrier.
+
+    Columns: ``demand_kwh``, ``onsite_kwh`` (on-site production), ``onsite_used_kwh`` (the part
+    used within the boundary, min(demand, production)), ``delivered_kwh``, ``exported_kwh``,
+    ``unused_kwh``. Identities: demand = delivered + onsite_used; onsite = onsite_used +
+    exported + unused.
+    """
     idx = demand.index.union(onsite.index)
     d = demand.reindex(idx, fill_value=0.0).astype(float)
     o = onsite.reindex(idx, fill_value=0.0).astype(float)
     e = exportable.reindex(idx, fill_value=False).astype(bool)
     delivered, exported, unused = net_carriers(d.to_numpy(), o.to_numpy(), e.to_numpy())
-    return pd.DataFrame({"demand_kwh": d.to_numpy(), "onsite_kwh": o.to_numpy(), "delivered_kwh": delivered,
-                         "exported_kwh": exported, "unused_kwh": unused}, index=idx)
+    used = np.minimum(d.to_numpy(), o.to_numpy())
+    return pd.DataFrame({"demand_kwh": d.to_numpy(), "onsite_kwh": o.to_numpy(), "onsite_used_kwh": used,
+                         "delivered_kwh": delivered, "exported_kwh": exported, "unused_kwh": unused}, index=idx)

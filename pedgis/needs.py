@@ -178,8 +178,11 @@ def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataF
     area = buildings["floor_area_m2"].to_numpy(dtype=float)
     included = buildings["included"].to_numpy(dtype=bool) if "included" in buildings else np.ones(len(buildings), bool)
 
+    codes, uniques = pd.factorize(use)  # one hash pass; per-use values by integer indexing
+
     def per_use(col):
-        return use.map(t[col]).to_numpy(dtype=float)
+        vals = t[col].reindex(uniques).to_numpy(dtype=float)
+        return np.where(codes >= 0, vals[np.clip(codes, 0, None)], np.nan)
 
     out = pd.DataFrame(index=buildings.index)
     if params.method == "degree_days":
@@ -189,7 +192,7 @@ def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataF
         out["ten_sh_kwh"] = thermal_needs_specific(area, per_use("sh"))
         out["ten_sc_kwh"] = thermal_needs_specific(area, per_use("sc"))
 
-    basis = use.map(t["dhw_basis"]).fillna("area").to_numpy(dtype=object)
+    basis = t["dhw_basis"].reindex(uniques).fillna("area").to_numpy(dtype=object)[np.clip(codes, 0, None)]
     per_unit = per_use("dhw_kwh_per_unit")
     count = np.full(len(buildings), np.nan)
     for b, col in (("person", "persons"), ("bed", "beds"), ("user", "persons")):

@@ -9,7 +9,6 @@ turns a scenario into an :class:`EngineModel` (every factor resolved, with its s
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,7 @@ class DistrictResult:
     roof_segments: Any = None
     irradiation: Any = None
     scenario: Scenario | None = None
+    hourly: Any = None  # district hourly series of a monthly/hourly run (pedgis.timeseries), or None
 
 
 @dataclass
@@ -186,7 +186,15 @@ def _systems(doc: dict) -> tuple[list[us.System], dict]:
     out, used_all = [], {}
     default_carrier = {"heat_pump": "electricity", "electric_resistance": "electricity",
                        "district_heating": "district_heat", "district_cooling": "district_cooling"}
-    for name, s in doc.get("systems", {}).items():
+    specs = list(doc.get("systems", {}).items())
+    # a heat network's `members` get a district-heating substation on that network (SH and DHW);
+    # listed after the scenario's systems, so an explicit assignment by id wins
+    for net, ds in doc.get("district_systems", {}).items():
+        if ds.get("technology") == "heat_network" and ds.get("members"):
+            specs.append((f"{net}_substations", {"kind": "district_heating", "services": ["sh", "dhw"],
+                                                 "buildings": list(ds["members"]), "network": net,
+                                                 "source": f"district_systems.{net}.members"}))
+    for name, s in specs:
         kind = s["kind"]
         used: dict = {}
         services = tuple(s["services"])
@@ -214,10 +222,8 @@ def _systems(doc: dict) -> tuple[list[us.System], dict]:
                 kw["gue"] = _param(kind, name, s.get("gue"), "gue", used, **opt)
             if "sc" in services:
                 kw["cop_thermal"] = _param(kind, name, s.get("cop_thermal"), "cop_thermal", used, **opt)
-            share = s.get("aux_electric_share")
-            kw["aux_electric_share"] = float(share) if share is not None else 0.0
-            used["aux_electric_share"] = {"value": kw["aux_electric_share"],
-                                          "source": "scenario file" if share is not None else "pedgis default 0 (no table value; set it)"}
+            kw["aux_electric_share"] = _param(kind, name, s.get("aux_electric_share"), "aux_electric_share", used,
+                                              required=False, **opt) or 0.0
         used["carrier"] = {"value": carrier, "source": "scenario file" if s.get("carrier") else "default for the kind"}
         out.append(us.System(name=name, kind=kind, services=services, carrier=carrier, network=s.get("network"),
                              uses=tuple(s.get("uses") or ()), buildings=tuple(s.get("buildings") or ()),
@@ -326,24 +332,14 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
 def _carrier_matrix(rows: pd.DataFrame, n: int, carriers: list[str]) -> np.ndarray:
     m = np.zeros((n, len(carriers)))
     if len(rows):
-        g = rows.groupby(["building", "carrier"], sort=False)["input_kwh"].sum()
-        b = g.index.get_level_values(0).to_numpy(dtype=int)
-        c = pd.Index(carriers).get_indexer(g.index.get_level_values(1))
-        np.add.at(m, (b, c), g.to_numpy())
+        c = pd.Index(carriers).get_indexer(rows["carrier"])
+        flat = rows["building"].to_numpy(dtype=np.int64) * len(carriers) + c
+        m += np.bincount(flat, weights=rows["input_kwh"].to_numpy(dtype=float), minlength=n * len(carriers)).reshape(n, -1)
     return m
 
 
-def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, dict]:
-    """Steps 2–7 on a step-1 table.
-
-    Returns the buildings table with the result columns added (NaN for excluded buildings)
-    and the district dict (the content of ``district.json`` without the run metadata).
-    """
-    progress = progress or no_progress
-    b = buildings.copy()
-    if "included" not in b:
-        b["included"] = True
-    b["included"] = b["included"].astype(bool)
+def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
+    """Errors and warnings about the step-1 table before any step runs."""
     inc = b["included"].to_numpy()
     known = set(model.needs.table.index)
     bad = inc & ~b["use"].isin(known).to_numpy()
@@ -361,195 +357,123 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         raise InputDataError(f"buildings: {int(neg.sum())} buildings have a negative or missing floor area "
                              f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
                              f"fields, or exclude these buildings from the boundary.")
+    names = {s.name for s in model.systems}
+    if model.system_column and model.system_column in b:
+        col = pd.Series(us.clean_labels(b[model.system_column]), index=b.index)
+        bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
+        if bad_sys.any():
+            vals = sorted(set(col[bad_sys]))
+            raise InputDataError(
+                f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
+                f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
+                f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+    if any(s.buildings for s in model.systems):
+        ids = pd.Index(us.clean_labels(b["building_id"]))
+        for s in model.systems:
+            wanted = pd.Index(list(s.buildings), dtype=object)
+            missing_ids = [str(i) for i in wanted[~wanted.isin(ids)]]
+            if missing_ids:
+                warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
+                              f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
+                              DataQualityWarning, stacklevel=3)
 
-    # step 2: needs (Eq. 1-5)
-    progress(0.05, "step 2: energy needs")
-    needs = nd.building_needs(b, model.needs)
 
-    # step 3: uses (Eq. 6-8)
-    progress(0.2, "step 3: energy use")
-    assignment = us.assign_systems(b, model.systems, model.system_column)
-    per, rows = us.building_uses(b, needs, assignment, model.systems)
-
-    # step 4: generation (Eq. 9-10)
-    progress(0.4, "step 4: on-site generation")
-    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(len(b), np.nan)
-    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(len(b), np.nan)
-    needs_yield = ~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc
-    if needs_yield.any() and model.pv_specific_yield is None:
-        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
-                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
-    pv = gen.building_pv(pv_given, kwp, model.pv_specific_yield)
-    pv = np.where(inc, pv, np.nan)
-
-    n = len(b)
-    uses_carriers = list(pd.unique(rows["carrier"])) if len(rows) else []
-    carriers = list(dict.fromkeys(["electricity"] + uses_carriers))
-    D = _carrier_matrix(rows, n, carriers)
-    ONS = np.zeros_like(D)
-    ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
-    # natural carriers (ambient heat) are harvested where they are used
-    for c in carriers:
-        if c in NATURAL_CARRIERS:
-            ONS[:, carriers.index(c)] = D[:, carriers.index(c)]
-
-    # heat networks: demand of their substations at plant level
-    networks = {s.name: s for s in model.district_systems if s.technology == "heat_network"}
-    dh_rows = rows[(rows["kind"] == "district_heating")] if len(rows) else rows
+def _network_inputs(rows: pd.DataFrame, model: EngineModel) -> dict[str, float]:
+    """Heat each heat network delivers to its substations [kWh a⁻¹] (inputs of the DH substations)."""
+    networks = [s.name for s in model.district_systems if s.technology == "heat_network"]
+    out = {name: 0.0 for name in networks}
     sys_net = {s.name: s.network for s in model.systems}
-    network_input = {name: 0.0 for name in networks}
-    if len(dh_rows):
-        for sname, v in dh_rows.groupby("system")["input_kwh"].sum().items():
+    dh = rows[rows["kind"] == "district_heating"] if len(rows) else rows
+    if len(dh):
+        for sname, v in dh.groupby("system")["input_kwh"].sum().items():
             if sys_net.get(sname):
-                network_input[sys_net[sname]] += float(v)
-    net_demand = {name: float(gen.network_plant_demand(network_input[name], s.losses)) for name, s in networks.items()}
-    g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
-    for note in gen_notes:
-        warnings.warn(note, PedgisWarning, stacklevel=2)
+                out[sys_net[sname]] += float(v)
+    return out
 
-    # step 5: delivered / exported per carrier (Eq. 11-13), per building and for the district
-    progress(0.6, "step 5: delivered energy")
-    pef = model.factors
-    missing = [c for c in carriers if c not in pef.index]
-    if missing:
-        raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
-                             f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
-    exportable_b = np.array([c == "electricity" for c in carriers])
-    del_b, exp_b, _ = dlv.net_carriers(D, ONS, exportable_b)
-    ge = carriers.index("electricity")
-    if model.green_share and model.boundary_type == "virtual":
-        grid, green = dlv.split_green_contract(del_b[:, ge], model.green_share, True)
-        del_b[:, ge] = grid
-        carriers_b = carriers + ["green_electricity"]
-        del_b = np.column_stack([del_b, green])
-        exp_b = np.column_stack([exp_b, np.zeros(n)])
-    else:
-        carriers_b = carriers
-    f_b = pef.reindex(carriers_b)
-    pei_b = pri.primary_energy_imported(del_b, f_b["pef_nren"].to_numpy())
-    pee_b = pri.primary_energy_exported(exp_b, f_b["pef_nren_export"].to_numpy())
-    ped_b = bal.ped_balance(pei_b, pee_b)
 
-    # district carrier balance
-    demand = pd.Series(D.sum(axis=0), index=carriers)
-    onsite = pd.Series(ONS.sum(axis=0), index=carriers)
-    # district loads (Fig. 3 optional) are electricity
+def _district_systems_flows(g: pd.DataFrame, model: EngineModel, network_input: dict, net_demand: dict,
+                            notes: list[str]) -> tuple[pd.Series, pd.Series, list[dict]]:
+    """Carrier demand and on-site production of the district systems and loads (one entity).
+
+    Demand: district loads (electricity), heat-network losses, CHP fuels, natural sources
+    harvested by district assets. On-site: counted district electricity, heat fed to networks
+    (used or exported where allowed). Also returns one summary row per heat network.
+    """
+    demand = pd.Series(dtype=float)
+    onsite = pd.Series(dtype=float)
     loads_total = float(sum(model.district_loads_kwh.values()))
-    sys_demand = pd.Series(dtype=float)
-    sys_onsite = pd.Series(dtype=float)
     if loads_total:
-        sys_demand = sys_demand.add(pd.Series({"electricity": loads_total}), fill_value=0.0)
-    unused_heat = 0.0
-    network_rows = []
+        demand = demand.add(pd.Series({"electricity": loads_total}), fill_value=0.0)
     counted = g[g["counted"]] if len(g) else g
-    for name, s in networks.items():
-        supply = float(counted.loc[(counted["network"] == name) & (counted["output"] == "heat"), "output_kwh"].sum())
-        dem = net_demand[name]
+    network_rows = []
+    for s in model.district_systems:
+        if s.technology != "heat_network":
+            continue
+        supply = float(counted.loc[(counted["network"] == s.name) & (counted["output"] == "heat"), "output_kwh"].sum()) if len(counted) else 0.0
+        dem = net_demand[s.name]
         used = min(supply, dem)
         surplus = supply - used
         exported = surplus if s.export_allowed else 0.0
-        unused_heat += surplus - exported
-        losses = dem - network_input[name]
-        network_rows.append({"name": name, "substation_input_kwh": network_input[name], "losses_kwh": losses,
+        losses = dem - network_input[s.name]
+        network_rows.append({"name": s.name, "substation_input_kwh": network_input[s.name], "losses_kwh": losses,
                              "plant_demand_kwh": dem, "supply_kwh": supply, "exported_kwh": exported,
                              "unused_kwh": surplus - exported})
-        sys_demand = sys_demand.add(pd.Series({"district_heat": losses}), fill_value=0.0)
-        sys_onsite = sys_onsite.add(pd.Series({"district_heat": used + exported}), fill_value=0.0)
+        demand = demand.add(pd.Series({"district_heat": losses}), fill_value=0.0)
+        onsite = onsite.add(pd.Series({"district_heat": used + exported}), fill_value=0.0)
         if surplus - exported > 0:
-            model.notes.append(f"district_systems.{name}: {surplus - exported:,.0f} kWh of surplus heat not counted: "
-                               "export to an external network is not allowed (set export_allowed = true).")
+            notes.append(f"district_systems.{s.name}: {surplus - exported:,.0f} kWh of surplus heat not counted: "
+                         "export to an external network is not allowed (set export_allowed = true).")
     if len(counted):
         el = counted[counted["output"] == "electricity"]
-        sys_onsite = sys_onsite.add(pd.Series({"electricity": float(el["output_kwh"].sum())}), fill_value=0.0)
-        heat_free = counted[(counted["output"] == "heat") & (counted["network"] == "")]
-        if len(heat_free):  # pragma: no cover - config requires a network for heat sources
-            sys_onsite = sys_onsite.add(pd.Series({"district_heat": float(heat_free["output_kwh"].sum())}), fill_value=0.0)
+        onsite = onsite.add(pd.Series({"electricity": float(el["output_kwh"].sum())}), fill_value=0.0)
         fuel = counted.groupby("input_carrier")["input_kwh"].sum()
         nat = fuel[fuel.index.isin(NATURAL_CARRIERS)]
-        fuels = fuel[~fuel.index.isin(NATURAL_CARRIERS)]
-        sys_demand = sys_demand.add(fuels, fill_value=0.0).add(nat, fill_value=0.0)
-        sys_onsite = sys_onsite.add(nat, fill_value=0.0)
-    # buildings' PV harvest as a natural carrier row
-    pv_total = float(np.nansum(pv))
-    if pv_total:
-        demand = demand.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
-        onsite = onsite.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
-    dist_demand = demand.add(sys_demand, fill_value=0.0)
-    dist_onsite = onsite.add(sys_onsite, fill_value=0.0)
-    missing = [c for c in dist_demand.index.union(dist_onsite.index) if c not in pef.index]
+        demand = demand.add(fuel, fill_value=0.0)
+        onsite = onsite.add(nat, fill_value=0.0)
+    return demand, onsite, network_rows
+
+
+def _district_carrier_table(demand: pd.Series, onsite: pd.Series, model: EngineModel) -> pd.DataFrame:
+    """Step 5 at district level: annual netting per carrier, green contract split (virtual boundary only)."""
+    pef = model.factors
+    idx = demand.index.union(onsite.index)
+    missing = [c for c in idx if c not in pef.index]
     if missing:
         raise InputDataError(f"carriers {missing} have no primary energy factors; add [carriers.{missing[0]}] with "
                              "pef_nren, pef_ren and co2_kg_per_kwh.")
-    exportable = pd.Series({c: c in EXPORTABLE for c in dist_demand.index.union(dist_onsite.index)})
-    # district heat may be exported only where a network allows it; an external DH import is netted
-    exportable["district_heat"] = any(s.export_allowed for s in networks.values()) if networks else False
-    table = dlv.carrier_table(dist_demand, dist_onsite, exportable)
+    exportable = pd.Series({c: c in EXPORTABLE for c in idx}, dtype=bool)
+    # district heat may leave only where a network allows it; an external DH import is netted
+    networks = [s for s in model.district_systems if s.technology == "heat_network"]
+    exportable["district_heat"] = any(s.export_allowed for s in networks)
+    table = dlv.carrier_table(demand, onsite, exportable)
     if model.green_share and model.boundary_type == "virtual" and "electricity" in table.index:
         grid, green = dlv.split_green_contract(table.loc["electricity", "delivered_kwh"], model.green_share, True)
         table.loc["electricity", "delivered_kwh"] = float(grid)
-        table.loc["green_electricity"] = {"demand_kwh": float(green), "onsite_kwh": 0.0, "delivered_kwh": float(green),
-                                          "exported_kwh": 0.0, "unused_kwh": 0.0}
+        table.loc["electricity", "demand_kwh"] -= float(green)
+        table.loc["green_electricity"] = {"demand_kwh": float(green), "onsite_kwh": 0.0, "onsite_used_kwh": 0.0,
+                                          "delivered_kwh": float(green), "exported_kwh": 0.0, "unused_kwh": 0.0}
+    return table
 
-    # step 6: primary energy (Eq. 14-16)
-    progress(0.8, "step 6: primary energy")
-    wt = pri.weigh_carriers(table, pef)
-    pei = float(pri.primary_energy_imported(wt["delivered_kwh"], wt["pef_nren"]))
-    pee = float(pri.primary_energy_exported(wt["exported_kwh"], wt["pef_nren_export"]))
 
-    # step 7: balance and indicators (Eq. 17-22)
-    progress(0.9, "step 7: balance")
-    balance = float(bal.ped_balance(pei, pee))
-    penren = float(bal.pe_nren(wt["delivered_kwh"], wt["pef_nren"], wt["exported_kwh"], wt["pef_nren_export"]))
-    peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
-    petot = float(bal.pe_total(penren, peren))
-    rer = bal.renewable_energy_ratio(peren, petot)
-    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
+def _building_balance(D: np.ndarray, ONS: np.ndarray, carriers: list[str], model: EngineModel):
+    """Steps 5–7 for each building on its own: delivered/exported per carrier and PEI, PEE, balance."""
+    exportable = np.array([c == "electricity" for c in carriers])
+    delivered, exported, _ = dlv.net_carriers(D, ONS, exportable)
+    if model.green_share and model.boundary_type == "virtual":
+        ge = carriers.index("electricity")
+        grid, green = dlv.split_green_contract(delivered[:, ge], model.green_share, True)
+        delivered[:, ge] = grid
+        carriers = carriers + ["green_electricity"]
+        delivered = np.column_stack([delivered, green])
+        exported = np.column_stack([exported, np.zeros(len(D))])
+    f = model.factors.reindex(carriers)
+    pei = pri.primary_energy_imported(delivered, f["pef_nren"].to_numpy())       # Eq. 14
+    pee = pri.primary_energy_exported(exported, f["pef_nren_export"].to_numpy())  # Eq. 15
+    return carriers, delivered, exported, pei, pee, bal.ped_balance(pei, pee)    # Eq. 17
 
-    # the district systems' own balance (for the reconciliation)
-    sys_idx = sys_demand.index.union(sys_onsite.index)
-    sys_table = dlv.carrier_table(sys_demand, sys_onsite, pd.Series(True, index=sys_idx))
-    sys_wt = pri.weigh_carriers(sys_table, pef)
-    sys_pei, sys_pee = float(sys_wt["pei_kwh"].sum()), float(sys_wt["pee_kwh"].sum())
 
-    # building table
-    out = b
-    for col in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh"):
-        out[col] = needs[col].to_numpy()
-    for col in ("teu_sh_kwh", "teu_sc_kwh", "teu_dhw_kwh", "teu_kwh", "eeu_kwh"):
-        out[col] = per[col].to_numpy()
-    out["pv_kwh"] = pv
-    out["pv_kwp"] = np.where(inc, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
-    for col in ("pv_area_m2", "roof_irradiation_kwh_m2"):
-        if col not in out:
-            out[col] = np.nan
-    out["pei_kwh"] = np.where(inc, pei_b, np.nan)
-    out["pee_kwh"] = np.where(inc, pee_b, np.nan)
-    out["ped_balance_kwh"] = np.where(inc, ped_b, np.nan)
-    for j, c in enumerate(carriers_b):
-        if c in NATURAL_CARRIERS:
-            continue
-        out[f"ed_{c}_kwh"] = np.where(inc, del_b[:, j], np.nan)
-    out["exported_electricity_kwh"] = np.where(inc, exp_b[:, carriers_b.index("electricity")], np.nan)
-    flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
-    nf = needs["needs_flag"].to_numpy()
-    flags = pd.Series(np.where(nf == "", flags, np.where(flags == "", nf, flags + "; " + nf)), index=out.index)
-    out["flags"] = flags.to_numpy()
-    system_cols = {f"system_{s}": assignment[s].to_numpy() for s in us.SERVICES}
-    for k, v in system_cols.items():
-        out[k] = np.where(inc, v, "")
-
-    teu = float(np.nansum(per["teu_kwh"]))
-    teu_thermal = float(np.nansum(per["teu_thermal_kwh"]))
-    eeu = float(np.nansum(per["eeu_kwh"])) + loads_total
-    tep_res = gen.thermal_res_production(g) if len(g) else 0.0
-    eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total
-    tep_nonres = float(g.loc[g["counted"] & ~g["res"] & (g["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
-    eep_nonres = float(g.loc[g["counted"] & ~g["res"] & (g["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
-    ste = float(dlv.thermal_surplus(teu_thermal, tep_res + tep_nonres))
-    see = float(dlv.electric_surplus(eeu, eep_res + eep_nonres))
-
-    # breakdown
-    inc_n = int(inc.sum())
+def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> dict:
+    """The flows the Sankey (step 8) and the report are drawn from (docs/outputs.md)."""
     need_tot = {"sh": float(np.nansum(needs["ten_sh_kwh"])), "sc": float(np.nansum(needs["ten_sc_kwh"])),
                 "dhw": float(np.nansum(needs["ten_dhw_kwh"])), "lighting": float(np.nansum(needs["een_light_kwh"])),
                 "ventilation": float(np.nansum(needs["een_vent_kwh"]))}
@@ -566,106 +490,256 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     for k, v in model.district_loads_kwh.items():
         uses_bd.append({"service": k, "system": "district", "kind": "electric", "need_kwh": float(v), "use_kwh": float(v),
                         "carrier": "electricity", "input_kwh": float(v)})
+    for r in network_rows:
+        if r["losses_kwh"] > 0:
+            uses_bd.append({"service": "network_losses", "system": r["name"], "kind": "heat_network", "need_kwh": 0.0,
+                            "use_kwh": 0.0, "carrier": "district_heat", "input_kwh": float(r["losses_kwh"])})
     gen_bd = []
     if pv_total:
         gen_bd.append({"technology": "pv", "name": "rooftop PV (buildings)", "output": "electricity", "output_kwh": pv_total,
                        "res": True, "virtual": False, "input_carrier": "pv_electricity", "input_kwh": pv_total})
+    if st_used:
+        # the harvest enters through the uses rows (carrier solar_thermal), so input_kwh is 0 here
+        gen_bd.append({"technology": "solar_thermal", "name": "solar thermal (buildings)", "output": "heat",
+                       "output_kwh": st_used, "res": True, "virtual": False, "input_carrier": "solar_thermal",
+                       "input_kwh": 0.0})
     for r in g.itertuples(index=False):
-        if not r.counted:
-            continue
-        gen_bd.append({"technology": r.technology, "name": r.name, "output": r.output, "output_kwh": float(r.output_kwh),
-                       "res": bool(r.res), "virtual": bool(r.virtual), "input_carrier": r.input_carrier,
-                       "input_kwh": float(r.input_kwh)})
+        if r.counted:
+            gen_bd.append({"technology": r.technology, "name": r.name, "output": r.output, "output_kwh": float(r.output_kwh),
+                           "res": bool(r.res), "virtual": bool(r.virtual), "input_carrier": r.input_carrier,
+                           "input_kwh": float(r.input_kwh)})
     carr_bd = []
     for c, r in wt.iterrows():
-        carr_bd.append({"carrier": c, **{k: float(r[k]) for k in ("demand_kwh", "onsite_kwh", "delivered_kwh", "exported_kwh",
-                                                                  "pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export",
-                                                                  "co2_kg_per_kwh", "pei_kwh", "pee_kwh", "pe_ren_delivered_kwh",
-                                                                  "pe_ren_exported_kwh", "co2_kg")}})
+        # onsite_kwh is the on-site production used within the boundary (demand = delivered + onsite);
+        # production is in `generation`, the surplus in `exported_kwh`
+        carr_bd.append({"carrier": c, "demand_kwh": float(r["demand_kwh"]), "onsite_kwh": float(r["onsite_used_kwh"]),
+                        **{k: float(r[k]) for k in ("delivered_kwh", "exported_kwh", "pef_nren", "pef_ren", "pef_nren_export",
+                                                    "pef_ren_export", "co2_kg_per_kwh", "pei_kwh", "pee_kwh",
+                                                    "pe_ren_delivered_kwh", "pe_ren_exported_kwh", "co2_kg")}})
+    return {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd}
 
-    buildings_balance = float(np.nansum(ped_b[inc]))
-    sys_balance = sys_pei - sys_pee
-    assumptions = dict(model.assumptions)
-    # only the factors that were used: use types present among included buildings, and the
-    # quantities of the chosen needs method
-    present = set(b.loc[inc, "use"].astype(str))
+
+_NOTES = [
+    "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
+    "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
+    "CO2eq (Eq. 22) uses emission factors per delivered kWh: sum(ED*f) - sum(EX*f), equal to the paper's "
+    "per-primary-energy form with f' = f / PEF_nren.",
+    "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
+    "electric use (Eq. 8), not generation (paper §2.4).",
+    "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
+    "Non-RES on-site generation (e.g. gas CHP) is subtracted in STE/SEE (Eq. 11-12) like RES; its fuel is delivered.",
+    "Per-building pei/pee/ped_balance are each building's own balance; netting_effect_kwh = district balance - "
+    "(sum of buildings + district systems and loads).",
+]
+
+
+def _assumptions(model: EngineModel, present_uses: set, wt: pd.DataFrame, notes: list[str]) -> dict:
+    """Every factor used with its source: only the use types present and the chosen needs method."""
+    a = dict(model.assumptions)
     skip = {"blc_heating_w_m2k", "blc_cooling_w_m2k"} if model.needs.method == "specific" else {"sh", "sc"}
     if not model.checklist.get("appliances"):
         skip.add("appliances")
-    needs_a = dict(assumptions.get("needs", {}))
+    needs_a = dict(a.get("needs", {}))
     needs_a["per_use"] = {u: {k: v for k, v in q.items() if k not in skip}
-                          for u, q in needs_a.get("per_use", {}).items() if u in present}
-    assumptions["needs"] = needs_a
-    assumptions["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
-                                   for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
-                               for c in wt.index}
-    assumptions["notes"] = [
-        "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
-        "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
-        "CO2eq (Eq. 22) uses emission factors per delivered kWh: sum(ED*f) - sum(EX*f), equal to the paper's "
-        "per-primary-energy form with f' = f / PEF_nren.",
-        "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
-        "electric use (Eq. 8), not generation (paper §2.4).",
-        "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
-        "Non-RES on-site generation (e.g. gas CHP) is subtracted in STE/SEE (Eq. 11-12) like RES; its fuel is delivered.",
-        "Per-building pei/pee/ped_balance are each building's own balance; netting_effect_kwh = district balance - "
-        "(sum of buildings + district systems and loads).",
-    ] + list(model.notes) + gen_notes
+                          for u, q in needs_a.get("per_use", {}).items() if u in present_uses}
+    a["needs"] = needs_a
+    pef = model.factors
+    a["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
+                         for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
+                     for c in wt.index}
+    a["notes"] = list(_NOTES) + notes
+    return a
+
+
+def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, dict]:
+    """Steps 2–7 on a step-1 table.
+
+    Parameters
+    ----------
+    buildings : the step-1 table (docs/architecture.md); optional ``pv_kwp``, ``pv_kwh``,
+        ``solar_thermal_kwh``, ``persons``, ``beds``, ``system`` columns are used when present
+    model : :func:`resolve_model` output
+    progress : callback ``progress(fraction, message)``
+
+    Returns
+    -------
+    buildings : the table with the per-building result columns (NaN for excluded buildings)
+    district : the content of ``district.json`` without the run metadata
+    """
+    progress = progress or no_progress
+    notes = list(model.notes)
+    b = buildings.copy()
+    if "included" not in b:
+        b["included"] = True
+    b["included"] = b["included"].astype(bool)
+    inc = b["included"].to_numpy()
+    n = len(b)
+    _check_table(b, model)
+
+    # step 2: needs (Eq. 1-5)
+    progress(0.05, "step 2: energy needs")
+    needs = nd.building_needs(b, model.needs)
+
+    # step 3: uses (Eq. 6-8), with the buildings' own solar heat first
+    progress(0.2, "step 3: energy use")
+    assignment = us.assign_systems(b, model.systems, model.system_column)
+    solar_heat = pd.to_numeric(b["solar_thermal_kwh"], errors="coerce").to_numpy(dtype=float) if "solar_thermal_kwh" in b else None
+    per, rows = us.building_uses(b, needs, assignment, model.systems, solar_heat)
+    st_used = float(np.nansum(per["solar_thermal_used_kwh"]))
+    st_unused = float(np.nansum(per["solar_thermal_unused_kwh"]))
+
+    # step 4: generation (Eq. 9-10): rooftop PV per building, district assets, heat-led CHPs
+    progress(0.4, "step 4: on-site generation")
+    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
+    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
+    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc).any() and model.pv_specific_yield is None:
+        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
+                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+    pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
+    pv_total = float(np.nansum(pv))
+    network_input = _network_inputs(rows, model)
+    net_demand = {s.name: float(gen.network_plant_demand(network_input[s.name], s.losses))
+                  for s in model.district_systems if s.technology == "heat_network"}
+    g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
+    for note in gen_notes:
+        warnings.warn(note, PedgisWarning, stacklevel=2)
+
+    # step 5: carriers per building (demand D, on-site ONS) and for the district
+    progress(0.6, "step 5: delivered energy")
+    carriers = list(dict.fromkeys(["electricity"] + (list(pd.unique(rows["carrier"])) if len(rows) else [])))
+    missing = [c for c in carriers if c not in model.factors.index]
+    if missing:
+        raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
+                             f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
+    D = _carrier_matrix(rows, n, carriers)
+    ONS = np.zeros_like(D)
+    ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
+    for j, c in enumerate(carriers):  # natural sources (ambient heat, solar heat) are harvested where used
+        if c in NATURAL_CARRIERS:
+            ONS[:, j] = D[:, j]
+    carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = _building_balance(D, ONS, carriers, model)
+    sys_demand, sys_onsite, network_rows = _district_systems_flows(g, model, network_input, net_demand, notes)
+    demand = pd.Series(D.sum(axis=0), index=carriers)
+    onsite = pd.Series(ONS.sum(axis=0), index=carriers)
+    if pv_total:  # the buildings' PV harvest as a natural-source row
+        demand = demand.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
+        onsite = onsite.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
+    table = _district_carrier_table(demand.add(sys_demand, fill_value=0.0), onsite.add(sys_onsite, fill_value=0.0), model)
+
+    # step 6: primary energy (Eq. 14-16)
+    progress(0.8, "step 6: primary energy")
+    pef = model.factors
+    wt = pri.weigh_carriers(table, pef)
+    pei = float(pri.primary_energy_imported(wt["delivered_kwh"], wt["pef_nren"]))
+    pee = float(pri.primary_energy_exported(wt["exported_kwh"], wt["pef_nren_export"]))
+
+    # step 7: balance and indicators (Eq. 17-22)
+    progress(0.9, "step 7: balance")
+    balance = float(bal.ped_balance(pei, pee))
+    penren = float(bal.pe_nren(wt["delivered_kwh"], wt["pef_nren"], wt["exported_kwh"], wt["pef_nren_export"]))
+    peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
+    petot = float(bal.pe_total(penren, peren))
+    rer = bal.renewable_energy_ratio(peren, petot)
+    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
+    sys_idx = sys_demand.index.union(sys_onsite.index)
+    sys_wt = pri.weigh_carriers(dlv.carrier_table(sys_demand, sys_onsite, pd.Series(True, index=sys_idx)), pef)
+    sys_balance = float(sys_wt["pei_kwh"].sum() - sys_wt["pee_kwh"].sum())
+    buildings_balance = float(np.nansum(ped_b[inc]))
+
+    # per-building columns
+    out = b
+    for col in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh"):
+        out[col] = needs[col].to_numpy()
+    for col in ("teu_sh_kwh", "teu_sc_kwh", "teu_dhw_kwh", "teu_kwh", "eeu_kwh"):
+        out[col] = per[col].to_numpy()
+    out["pv_kwh"] = pv
+    out["pv_kwp"] = np.where(inc, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
+    for col in ("pv_area_m2", "roof_irradiation_kwh_m2"):
+        if col not in out:
+            out[col] = np.nan
+    out["pei_kwh"] = np.where(inc, pei_b, np.nan)
+    out["pee_kwh"] = np.where(inc, pee_b, np.nan)
+    out["ped_balance_kwh"] = np.where(inc, ped_b, np.nan)
+    for j, c in enumerate(carriers_b):
+        if c not in NATURAL_CARRIERS:
+            out[f"ed_{c}_kwh"] = np.where(inc, del_b[:, j], np.nan)
+    out["exported_electricity_kwh"] = np.where(inc, exp_b[:, carriers_b.index("electricity")], np.nan)
+    flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
+    flags = add_flags(flags, needs["needs_flag"].to_numpy())
+    if solar_heat is not None:
+        out["solar_thermal_kwh"] = per["solar_thermal_used_kwh"].to_numpy()
+        unused_b = np.nan_to_num(per["solar_thermal_unused_kwh"].to_numpy())
+        flags = add_flags(flags, np.where(unused_b > 0.5, [f"solar heat {u:,.0f} kWh above DHW+SH use: not counted"
+                                                             for u in unused_b], ""))
+        if st_unused > 0.5:
+            notes.append(f"{int((unused_b > 0.5).sum())} buildings have more solar heat than DHW+SH use; "
+                         f"{st_unused:,.0f} kWh not counted (no heat network to take it).")
+    out["flags"] = flags.to_numpy()
+    for s in us.SERVICES:
+        out[f"system_{s}"] = np.where(inc, assignment[s].to_numpy(), "")
+
+    # district totals
+    eeu = float(np.nansum(per["eeu_kwh"])) + float(sum(model.district_loads_kwh.values()))
+    counted = g[g["counted"]] if len(g) else g
+    tep_res = (gen.thermal_res_production(g) if len(g) else 0.0) + st_used                  # Eq. 9
+    eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total                # Eq. 10
+    tep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
+    eep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
     district = {
         "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)),
         "objective": model.objective,
         "objective_met": bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
         "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
         "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
-        "ten_sh_kwh": need_tot["sh"], "ten_sc_kwh": need_tot["sc"], "ten_dhw_kwh": need_tot["dhw"],
-        "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": teu, "eeu_kwh": eeu,
+        "ten_sh_kwh": float(np.nansum(needs["ten_sh_kwh"])), "ten_sc_kwh": float(np.nansum(needs["ten_sc_kwh"])),
+        "ten_dhw_kwh": float(np.nansum(needs["ten_dhw_kwh"])),
+        "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": float(np.nansum(per["teu_kwh"])), "eeu_kwh": eeu,
         "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
-        "ste_kwh": ste, "see_kwh": see,
+        "ste_kwh": float(dlv.thermal_surplus(float(np.nansum(per["teu_thermal_kwh"])), tep_res + tep_nonres)),  # Eq. 11
+        "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
-        "unused_kwh": {c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
-        "n_buildings": int(n), "n_included": inc_n,
-        "floor_area_m2": float(np.nansum(np.where(inc, area, np.nan))),
+        "unused_kwh": {**{c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
+                       **({"solar_thermal": st_unused} if st_unused > 0 else {})},
+        "n_buildings": int(n), "n_included": int(inc.sum()),
+        "floor_area_m2": float(np.nansum(np.where(inc, b["floor_area_m2"].to_numpy(dtype=float), np.nan))),
         "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
         "buildings_ped_balance_kwh": buildings_balance,
         "district_systems_ped_balance_kwh": sys_balance,
         "netting_effect_kwh": balance - (buildings_balance + sys_balance),
         "heat_networks": network_rows,
-        "breakdown": {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd},
-        "assumptions": assumptions,
+        "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
+        "breakdown": _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used),
+        "assumptions": _assumptions(model, set(b.loc[inc, "use"].astype(str)), wt, notes + gen_notes),
     }
     progress(1.0, "steps 2-7 done")
     return out, district
 
 
+def add_flags(flags: pd.Series, notes) -> pd.Series:
+    """Append per-row notes (``""`` = none) to a flags column, joined by ``"; "``."""
+    notes = np.asarray(notes, dtype=object)
+    f = flags.to_numpy(dtype=object)
+    return pd.Series(np.where(notes == "", f, np.where(f == "", notes, f + "; " + notes)), index=flags.index)
+
+
+def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
+    """How far the district is from positive, in quantities a planner can act on.
+
+    The balance must fall below 0 (Eq. 17): that takes ``balance / PEF_nren,export,el`` more kWh of
+    exported (or less imported) electricity, i.e. that much more on-site RES electricity at the
+    grid's factor, or that many kWp of PV at the scenario's specific yield.
+    """
+    if balance < 0:
+        return {"ped_balance_kwh": balance, "electricity_kwh": 0.0, "pv_kwp": 0.0, "pv_specific_yield_kwh_kwp": pv_yield}
+    f = float(pef.loc["electricity", "pef_nren_export"]) if "electricity" in pef.index else float("nan")
+    el = balance / f if f > 0 else float("nan")
+    kwp = el / pv_yield if pv_yield else None
+    return {"ped_balance_kwh": balance, "electricity_kwh": el, "pv_kwp": kwp, "pv_specific_yield_kwh_kwp": pv_yield}
+
+
 # ---------------------------------------------------------------------------------------------
 # the whole run
-
-
-_STEP1_KEYS = {"boundary_type": "boundary.type", "members": "boundary.members", "preset": "buildings.preset",
-               "dsm": "rasters.dsm", "dtm": "rasters.dtm"}
-
-
-def _call_prepare(func, notes: list[str], **kwargs):
-    """Call step 1 with the keyword arguments it accepts.
-
-    A scenario value that this version's step 1 cannot use is an error when it changes which
-    buildings are in the district (boundary type, members, preset), and a note when it only adds
-    information (rasters: heights then come from the attributes or the defaults, flagged).
-    """
-    sig = inspect.signature(func)
-    accepts_all = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    use = {}
-    for k, v in kwargs.items():
-        if accepts_all or k in sig.parameters:
-            use[k] = v
-        elif v is None or v == [] or v == {} or (k == "boundary_type" and v in ("geographical", "virtual")):
-            continue  # a virtual boundary selects buildings geographically; it only adds off-site assets
-        elif k in ("dsm", "dtm"):
-            notes.append(f"{_STEP1_KEYS[k]} given but not used for heights by this version's step 1.")
-        else:
-            raise InputDataError(f"{_STEP1_KEYS.get(k, k)}: this pedgis version's step 1 cannot use it yet; remove it from the scenario.")
-    return func(**use)
 
 
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
@@ -681,7 +755,7 @@ def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     return storey, floors
 
 
-def run(scenario: Scenario, progress: ProgressCallback | None = None) -> DistrictResult:
+def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None) -> DistrictResult:
     """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
     ``district["breakdown"]`` in :mod:`pedgis.viz`).
 
@@ -689,66 +763,50 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None) -> Distric
     ----------
     scenario : :class:`pedgis.config.Scenario`
     progress : callback ``progress(fraction, message)``; may raise Cancelled
+    step1_hook : optional ``f(buildings) -> buildings`` applied to the step-1 table before steps
+        2-7 (variants that change rooftop PV, :mod:`pedgis.timeseries.variants`)
     """
-    from .boundaries import prepare_district
-    from .io.vector import read_vector
+    from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
 
     progress = progress or no_progress
     doc = scenario.doc
-    progress(0.0, "reading buildings")
-    bdoc = doc["buildings"]
-    raw = read_vector(bdoc["path"], layer=bdoc.get("layer"), crs=bdoc.get("crs"))
-    cols = {k: v for k, v in bdoc["columns"].items() if v is not None}
-    use_col = cols.get("use")
-    if use_col and use_col not in raw.columns:
-        avail = ", ".join(map(str, raw.columns.drop("geometry")))
-        raise InputDataError(f"{bdoc['path']}: use-type column '{use_col}' (buildings.columns.use) not found; available columns: {avail}. "
-                             "Set buildings.columns.use to one of them.")
-    for key, col in cols.items():
-        if col not in raw.columns and key not in ("building_id", "use"):
-            warnings.warn(f"{bdoc['path']}: column '{col}' (buildings.columns.{key}) not found; that field is treated as missing.",
-                          DataQualityWarning, stacklevel=2)
-    use_map = bdoc.get("use_map") or {}
-    if use_map and use_col:
-        src = raw[use_col].astype(str).str.strip()
-        raw = raw.copy()
-        raw[use_col] = src.map(lambda v: use_map.get(v, v))
-    boundary = None
-    bnd = doc["boundary"]
-    if bnd.get("path") is not None:
-        boundary = read_vector(bnd["path"], layer=bnd.get("layer"), crs=bnd.get("crs"))
     weather = None
     if doc["weather"].get("path") is not None:
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
-    progress(0.1, "step 1: boundary and buildings")
+    progress(0.0, "step 1: buildings, boundary and heights")
+    from .timeseries.integrate import attach_timeseries, prepare_doc  # time-resolved balance (issue 7)
+    ts_notes = prepare_doc(doc)
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)
     step1_notes: list[str] = []
-    step1 = _call_prepare(
-        prepare_district, step1_notes, buildings=raw, columns=cols, boundary=boundary, storey_height_m=storey,
-        default_floors=floors, gross_to_conditioned=doc["heights"]["gross_to_conditioned"],
-        source_name=str(bdoc["path"]), boundary_type=bnd["type"], members=bnd.get("members") or None,
-        preset=bdoc.get("preset"), dsm=doc["rasters"].get("dsm"), dtm=doc["rasters"].get("dtm"),
-    )
+    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
+                      gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
+                      known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
+    if step1_hook is not None:
+        step1.buildings = step1_hook(step1.buildings)
     # step 4 from the roof rasters (pedgis.solar): PV potential merged in before step 2
     from .solar.scenario import wants_rooftop
 
-    step1_buildings, solar = step1.buildings, None
+    solar = None
     if wants_rooftop(doc):
         from .solar.scenario import rooftop_for_scenario
 
-        step1_buildings, solar, solar_notes = rooftop_for_scenario(doc, step1.buildings, weather,
-                                                                   scaled(progress, 0.12, 0.2))
+        step1.buildings, solar, solar_notes = rooftop_for_scenario(doc, step1.buildings, weather,
+                                                                   scaled(progress, 0.2, 0.35))
         step1_notes += solar_notes
-    buildings, district = compute(step1_buildings, model, scaled(progress, 0.2, 0.95))
+    buildings, district = compute(step1.buildings, model, scaled(progress, 0.2 if solar is None else 0.35, 0.95))
     if solar is not None:
         district["assumptions"]["solar"] = solar.assumptions["solar"]
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
     for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
+    district["assumptions"]["notes"].extend(ts_notes)
+    result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
+                            roof_segments=None if solar is None else solar.segments, irradiation=solar)
+    attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0))
     progress(1.0, "done")
-    return DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
-                          roof_segments=None if solar is None else solar.segments, irradiation=solar)
+    return result

@@ -102,6 +102,13 @@ class System:
     default: bool = False
 
 
+def clean_labels(values) -> np.ndarray:
+    """Text labels as a stripped object array ("" for missing), in one pass over the distinct values."""
+    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=True)
+    labels = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+    return labels[np.where(codes < 0, len(uniques), codes)]
+
+
 def assign_systems(buildings: pd.DataFrame, systems: list[System], system_column: str | None = "system") -> pd.DataFrame:
     """Which system covers each service of each building.
 
@@ -110,11 +117,11 @@ def assign_systems(buildings: pd.DataFrame, systems: list[System], system_column
     ``sh``, ``sc``, ``dhw``) of system names, ``""`` where none applies.
     """
     n = len(buildings)
-    ids = buildings["building_id"].astype(str).to_numpy()
-    use = buildings["use"].astype(str).to_numpy()
+    ids = clean_labels(buildings["building_id"])
+    use = clean_labels(buildings["use"])
     col = None
     if system_column and system_column in buildings:
-        col = buildings[system_column].fillna("").astype(str).str.strip().to_numpy()
+        col = clean_labels(buildings[system_column])
     out = {}
     for s in SERVICES:
         name = np.full(n, "", dtype=object)
@@ -136,7 +143,7 @@ USE_ROW_COLUMNS = ["building", "service", "system", "kind", "need_kwh", "use_kwh
 
 
 def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.DataFrame,
-                  systems: list[System]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  systems: list[System], solar_heat_kwh=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Step 3 for every building.
 
     Parameters
@@ -145,13 +152,19 @@ def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.D
     needs : step-2 table (:func:`pedgis.needs.building_needs`)
     assignment : :func:`assign_systems` output
     systems : resolved systems
+    solar_heat_kwh : array_like, optional
+        Useful heat of each building's own solar thermal (or PVT) collectors [kWh a⁻¹]. It covers
+        the building's DHW use first, then SH use, before the assigned system (paper §2.4: the
+        more RES heat, the less the boiler needs); what the building cannot use is returned as
+        ``solar_thermal_unused_kwh``.
 
     Returns
     -------
     per_building : DataFrame
         ``teu_sh_kwh``, ``teu_sc_kwh``, ``teu_dhw_kwh``, ``teu_kwh`` (Eq. 6), ``teu_thermal_kwh``
-        (use covered by fuel- or heat-driven systems, the TEU of Eq. 11), ``eeu_kwh`` (Eq. 8 incl.
-        auxiliaries), NaN for excluded buildings.
+        (use covered by fuel- or heat-driven systems and solar heat, the TEU of Eq. 11), ``eeu_kwh``
+        (Eq. 8 incl. auxiliaries), ``solar_thermal_used_kwh``, ``solar_thermal_unused_kwh``; NaN
+        for excluded buildings.
     rows : DataFrame
         Long table, one row per building × service × input carrier: :data:`USE_ROW_COLUMNS`
         (``building`` is the positional row number). Heat pumps add an ``ambient_air`` row
@@ -167,8 +180,11 @@ def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.D
     pos = np.arange(len(buildings))
     per = pd.DataFrame(index=buildings.index)
     thermal_supplied = np.zeros(len(buildings))
+    solar = np.zeros(len(buildings)) if solar_heat_kwh is None else np.nan_to_num(np.asarray(solar_heat_kwh, dtype=float))
+    solar = np.where(included, np.clip(solar, 0.0, None), 0.0)
+    solar_left = solar.copy()
     frames = []
-    for s in SERVICES:
+    for s in ("dhw", "sh", "sc"):  # solar heat covers DHW first, then SH
         ten = needs[f"ten_{s}_kwh"].to_numpy(dtype=float)
         teu = np.full(len(buildings), np.nan)
         teu[included] = 0.0
@@ -189,8 +205,19 @@ def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.D
             sel = included & (names == name)
             p = pos[sel]
             need = ten[sel]
-            use = thermal_use(need, sys.eta_emitter, sys.eta_distribution)  # Eq. 6
-            teu[sel] = use
+            use_all = thermal_use(need, sys.eta_emitter, sys.eta_distribution)  # Eq. 6
+            teu[sel] = use_all
+            covered = np.zeros_like(use_all)
+            if s != "sc" and solar_left[sel].any():
+                covered = np.minimum(solar_left[sel], use_all)
+                solar_left[sel] -= covered
+                thermal_supplied[sel] += covered
+                frac = np.divide(covered, use_all, out=np.zeros_like(covered), where=use_all > 0)
+                frames.append(pd.DataFrame({"building": p, "service": s, "system": "solar_thermal", "kind": "solar_thermal",
+                                            "need_kwh": need * frac, "use_kwh": covered, "carrier": "solar_thermal",
+                                            "input_kwh": covered}))
+                need = need * (1.0 - frac)
+            use = use_all - covered
             inputs: list[tuple[str, np.ndarray]] = []
             if sys.kind == "heat_pump":
                 cop = sys.seer if s == "sc" else (sys.scop_dhw or sys.scop) if s == "dhw" else sys.scop
@@ -232,4 +259,7 @@ def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.D
     eeu[el.index.to_numpy(dtype=int)] = el.to_numpy()
     per["eeu_kwh"] = np.where(included, eeu, np.nan)
     per["teu_thermal_kwh"] = np.where(included, thermal_supplied, np.nan)
+    per["solar_thermal_used_kwh"] = np.where(included, solar - solar_left, np.nan)
+    per["solar_thermal_unused_kwh"] = np.where(included, solar_left, np.nan)
+    per = per[[f"teu_{s}_kwh" for s in SERVICES] + [c for c in per.columns if not c.startswith("teu_") or c in ("teu_kwh", "teu_thermal_kwh")]]
     return per, rows

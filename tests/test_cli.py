@@ -13,6 +13,8 @@ SCENARIO = """
 [scenario]
 name = "cli test"
 country = "IT"
+[boundary]
+type = "none"
 [buildings]
 path = "b.gpkg"
 [buildings.columns]
@@ -79,7 +81,7 @@ def _bad(district, capsys, text, match):
 
 
 def test_bad_missing_file(district, capsys):
-    _bad(district, capsys, SCENARIO.replace("b.gpkg", "missing.gpkg"), ["missing.gpkg", "file not found", "Check the path"])
+    _bad(district, capsys, SCENARIO.replace("b.gpkg", "missing.gpkg"), ["missing.gpkg", "file not found", "Check"])
     code = main(["run", str(district / "nope.toml")])
     assert code == 2 and "scenario file not found" in capsys.readouterr().err
 
@@ -98,7 +100,8 @@ def test_bad_unknown_use_type(district, capsys):
     gdf = gpd.read_file(district / "b.gpkg")
     gdf.loc[1, "USE"] = "Uffici"
     gdf.to_file(district / "b.gpkg")
-    _bad(district, capsys, SCENARIO, ["unknown use type(s) 'uffici'", "buildings.use_map", "residential"])
+    err = _bad(district, capsys, SCENARIO, ["buildings.use_map", "residential"])
+    assert "'uffici'" in err.lower()
 
 
 def test_bad_unknown_carrier(district, capsys):
@@ -150,3 +153,13 @@ def test_command_registry_accepts_new_commands(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+def test_validate_checks_ids_and_system_column(district, capsys):
+    text = SCENARIO.replace("default = true", 'buildings = ["a", "zz"]\ndefault = true').replace(
+        'pv_kwp = "KWP"', 'pv_kwp = "KWP"\nsystem = "ID"')
+    (district / "v.toml").write_text(text, encoding="utf-8")
+    assert main(["validate", str(district / "v.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "systems.hp.buildings: id(s) zz not in column 'ID'" in out
+    assert "buildings.columns.system: values 'a', 'b', 'c'" in out

@@ -164,3 +164,17 @@ def test_schema_keys_all_documented():
 
 def test_sample_scenario_is_valid():
     assert check_scenario(ROOT / "sample_data" / "scenario.toml") == []
+
+
+def test_no_systems_is_an_error():
+    errs = {e.key: str(e) for e in _problems({"buildings": {"path": "b.gpkg"}})}
+    assert "no conversion system" in errs["systems"]
+
+
+def test_docs_example_is_valid():
+    import re
+
+    text = config.schema_markdown()
+    block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    doc, errors = validate(config.tomllib.loads(block))
+    assert errors == []

@@ -100,6 +100,7 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_outputs(sample_result, out)
     before = (out / "district.json").read_bytes()
+    map_before = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
 
     def boom(result, folder):
         (Path(folder) / "map.html").write_text("half")
@@ -109,7 +110,9 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="viz failed"):
         write_outputs(sample_result, out)
     assert (out / "district.json").read_bytes() == before
-    assert not (out / "map.html").exists()
+    # the failed run's half page never replaces (or appears beside) the previous outputs
+    map_after = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
+    assert map_after == map_before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -118,3 +121,25 @@ def test_viz_hook_called(sample_result, tmp_path, monkeypatch):
     monkeypatch.setattr(pedgis.viz, "write_all", lambda r, f: calls.append(Path(f)), raising=False)
     out = write_outputs(sample_result, tmp_path / "o")
     assert len(calls) == 1 and calls[0].parent == out.parent      # written in the temporary sibling folder
+
+
+def test_carrier_flows_close(sample_result):
+    """Per carrier: Σ uses + Σ generation inputs = demand = delivered + onsite (used on site)."""
+    bd = sample_result.district["breakdown"]
+    inputs = {}
+    for r in bd["uses"]:
+        inputs[r["carrier"]] = inputs.get(r["carrier"], 0.0) + r["input_kwh"]
+    for r in bd["generation"]:
+        inputs[r["input_carrier"]] = inputs.get(r["input_carrier"], 0.0) + r["input_kwh"]
+    produced = {}
+    for r in bd["generation"]:
+        carrier = "electricity" if r["output"] == "electricity" else "district_heat"
+        produced[carrier] = produced.get(carrier, 0.0) + r["output_kwh"]
+    for c in bd["carriers"]:
+        assert inputs.get(c["carrier"], 0.0) == pytest.approx(c["demand_kwh"], abs=1.0), c["carrier"]
+        assert c["delivered_kwh"] + c["onsite_kwh"] == pytest.approx(c["demand_kwh"], abs=1.0), c["carrier"]
+        if c["carrier"] in produced:
+            unused = sample_result.district["unused_kwh"].get(c["carrier"], 0.0)
+            assert produced[c["carrier"]] == pytest.approx(c["onsite_kwh"] + c["exported_kwh"] + unused, abs=1.0)
+    losses = [r for r in bd["uses"] if r["service"] == "network_losses"]
+    assert len(losses) == 1 and losses[0]["input_kwh"] == pytest.approx(sample_result.district["heat_networks"][0]["losses_kwh"])

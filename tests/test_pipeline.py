@@ -38,6 +38,7 @@ def _district(tmp_path, extra=None, pv=30000.0):
     gdf.to_file(tmp_path / "b.gpkg")
     doc = {
         "scenario": {"name": "three", "country": "IT"},
+        "boundary": {"type": "none"},
         "buildings": {"path": "b.gpkg", "columns": {"building_id": "ID", "use": "USE", "floors": "FLOORS", "pv_kwh": "PVKWH"}},
         "heights": {"gross_to_conditioned": 1.0},
         "needs": {"overrides": {"residential": {"sh_kwh_m2": 100.0, "sc_kwh_m2": 20.0, "dhw_kwh_m2": 20.0,
@@ -183,6 +184,10 @@ def test_green_electricity_counted_only_for_virtual_boundary(tmp_path):
     assert grid + green == pytest.approx(d["ed_kwh"]["electricity"])
     # green electricity (IT set: PEF_nren 0) lowers PEI by half the grid electricity × 2.0
     assert d["pei_kwh"] - d2["pei_kwh"] == pytest.approx(green * 2.0)
+    # the electricity uses are now covered by the grid, the contract and on-site production
+    rows = {r["carrier"]: r for r in d2["breakdown"]["carriers"]}
+    el_uses = sum(r["input_kwh"] for r in d2["breakdown"]["uses"] if r["carrier"] == "electricity")
+    assert rows["electricity"]["demand_kwh"] + rows["green_electricity"]["demand_kwh"] == pytest.approx(el_uses)
 
 
 def test_virtual_asset_counted_only_with_virtual_boundary(tmp_path):
@@ -205,6 +210,7 @@ def test_excluded_buildings_get_nan(tmp_path):
     poly = gpd.GeoDataFrame(geometry=[box(-1, -1, 31, 11)], crs="EPSG:32632")
     poly.to_file(tmp_path / "bnd.gpkg")
     sc.doc["boundary"]["path"] = tmp_path / "bnd.gpkg"
+    sc.doc["boundary"]["type"] = "geographical"
     res = run(sc)
     b = res.buildings.set_index("building_id")
     assert not b.loc["C", "included"]
@@ -218,7 +224,7 @@ def test_unknown_use_type_is_an_error(tmp_path):
     gdf = gpd.read_file(tmp_path / "b.gpkg")
     gdf.loc[1, "USE"] = "castle"
     gdf.to_file(tmp_path / "b.gpkg")
-    with pytest.raises(InputDataError, match=r"unknown use type\(s\) 'castle'.*buildings.use_map"):
+    with pytest.raises(InputDataError, match=r"(?s)'castle'.*buildings.use_map"):
         run(sc)
 
 
@@ -266,3 +272,125 @@ def test_missing_default_is_an_error_naming_the_key(tmp_path, monkeypatch):
     with pytest.raises(InputDataError, match=r"systems.hp.eta_emitter: no value given and no default.*add `eta_emitter = ...`"):
         pl.resolve_model(scenario_from_dict({"buildings": {"path": "x.gpkg"},
                                              "systems": {"hp": {"kind": "heat_pump", "services": ["sh"], "default": True}}}))
+
+
+def test_system_column_must_name_a_system(tmp_path):
+    sc = _district(tmp_path)
+    gdf = gpd.read_file(tmp_path / "b.gpkg")
+    gdf["SYS"] = ["", "gas", "steam"]
+    gdf.to_file(tmp_path / "b.gpkg")
+    sc.doc["buildings"]["columns"]["system"] = "SYS"
+    with pytest.raises(InputDataError, match=r"names 'steam', which is not a \[systems.<name>\].*define \[systems.steam\]"):
+        run(sc)
+
+
+def test_unknown_system_building_ids_warn(tmp_path):
+    sc = _district(tmp_path)
+    sc.doc["systems"]["hp"]["buildings"] = ["A", "Z9"]
+    with pytest.warns(PedgisWarning, match=r"systems.hp.buildings: 1 id\(s\) not in the buildings \(e.g. Z9\)"):
+        run(sc)
+
+
+def test_gap_to_positive(tmp_path):
+    d = run(_district(tmp_path, pv=0.0)).district
+    g = d["gap_to_positive"]
+    # without PV: gas 14,814.81 × 1.1 + biomass 66,666.67 × 0.2 − (16,666.67 − 15,333.33) × 2.0 > 0
+    assert d["ped_balance_kwh"] > 0
+    # balance / PEF_nren,export(electricity) = balance / 2.0 (override); no PV yield without weather or [pv]
+    assert g["electricity_kwh"] == pytest.approx(d["ped_balance_kwh"] / 2.0)
+    assert g["pv_kwp"] is None
+    d2 = run(_district(tmp_path)).district
+    assert d2["is_ped"] and d2["gap_to_positive"]["electricity_kwh"] == 0.0
+
+
+def test_gap_with_pv_yield(tmp_path):
+    sc = _district(tmp_path, pv=0.0, extra={"pv": {"specific_yield_kwh_kwp": 1250.0}})
+    d = run(sc).district
+    assert d["ped_balance_kwh"] > 0
+    assert d["gap_to_positive"]["pv_kwp"] == pytest.approx(d["ped_balance_kwh"] / 2.0 / 1250.0)
+
+
+def test_progress_reaches_one_and_cancel_stops(tmp_path):
+    from pedgis.errors import Cancelled
+
+    seen = []
+    run(_district(tmp_path), progress=lambda f, m: seen.append(f))
+    assert seen[-1] == pytest.approx(1.0)
+    assert all(b >= a - 1e-9 for a, b in zip(seen, seen[1:], strict=False))
+
+    def cancel(f, m):
+        if f > 0.5:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        run(_district(tmp_path), progress=cancel)
+
+
+def test_degree_days_computed_from_the_weather_file():
+    from pathlib import Path
+
+    import pvlib
+
+    from pedgis.config import load_scenario
+    from pedgis.io.weather import read_weather
+    from pedgis.pipeline import resolve_model
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(root / "sample_data" / "scenario.toml")
+    sc.doc["needs"]["method"] = "degree_days"
+    w = read_weather(sc.doc["weather"]["path"])
+    m = resolve_model(sc, w)
+    # independent: daily means of the EPW's dry-bulb temperature, Eurostat rule
+    data, _ = pvlib.iotools.read_epw(sc.doc["weather"]["path"])
+    daily = data["temp_air"].groupby(data.index.date).mean()
+    hdd = sum(18.0 - t for t in daily if t <= 15.0)
+    cdd = sum(t - 21.0 for t in daily if t >= 24.0)
+    assert m.needs.hdd_kd == pytest.approx(hdd)
+    assert m.needs.cdd_kd == pytest.approx(cdd)
+    assert 1500 < hdd < 3500          # Piedmont plain: about 2,500 K d
+    assert "computed from" in m.assumptions["needs"]["degree_days_source"]
+
+
+def test_building_solar_heat_through_the_pipeline(tmp_path):
+    """A per-building solar_thermal_kwh column (as the solar module provides it) reduces B's gas."""
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    base = run(sc)
+    b = base.buildings[[c for c in ("building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors",
+                                    "height_m", "floor_area_m2", "flags", "pv_kwh") if c in base.buildings]].copy()
+    b["solar_thermal_kwh"] = [0.0, 3000.0, 0.0]
+    m = resolve_model(sc)
+    out, d = compute(b, m)
+    # B: DHW use 2,000/0.9 = 2,222.2 solar, 777.8 for SH → gas falls by 3,000 / 0.9 (boiler η)
+    assert base.district["ed_kwh"]["natural_gas"] - d["ed_kwh"]["natural_gas"] == pytest.approx(3000 / 0.9)
+    assert d["tep_res_kwh"] - base.district["tep_res_kwh"] == pytest.approx(3000.0)
+    assert out.set_index("building_id").loc["B", "solar_thermal_kwh"] == pytest.approx(3000.0)
+    gen_rows = [r for r in d["breakdown"]["generation"] if r["name"] == "solar thermal (buildings)"]
+    assert gen_rows[0]["output_kwh"] == pytest.approx(3000.0) and gen_rows[0]["input_kwh"] == 0.0
+    st = [r for r in d["breakdown"]["carriers"] if r["carrier"] == "solar_thermal"][0]
+    assert st["demand_kwh"] == pytest.approx(3000.0) and st["onsite_kwh"] == pytest.approx(3000.0)
+    # more solar heat than B can use: the rest is unused, flagged, not counted
+    b["solar_thermal_kwh"] = [0.0, 20000.0, 0.0]
+    out, d = compute(b, m)
+    use_b = (100 * 100 + 100 * 20) / 0.9
+    assert d["unused_kwh"]["solar_thermal"] == pytest.approx(20000 - use_b)
+    assert "solar heat" in out.set_index("building_id").loc["B", "flags"]
+
+
+def test_heat_network_members_get_substations(tmp_path):
+    """`members` on a heat network = a DH substation system for those ids (defaults from the table)."""
+    from pedgis.pipeline import system_default
+
+    sc = _district(tmp_path)
+    del sc.doc["systems"]["sub"]
+    sc.doc["district_systems"]["net"]["members"] = ["C"]
+    res = run(sc)
+    b = res.buildings.set_index("building_id")
+    assert b.loc["C", "system_sh"] == "net_substations" and b.loc["C", "system_dhw"] == "net_substations"
+    eta = system_default("district_heating", "eta")[0]
+    eta_e = system_default("district_heating", "eta_emitter")[0]
+    eta_d = system_default("district_heating", "eta_distribution")[0]
+    dh = (300 * 100 + 300 * 20) / (eta_e * eta_d) / eta
+    assert res.district["heat_networks"][0]["substation_input_kwh"] == pytest.approx(dh)
+    assert res.district["assumptions"]["systems"]["net_substations"]["source"] == "district_systems.net.members"

@@ -81,3 +81,42 @@ def test_uncovered_need_is_an_error():
                           "een_light_kwh": [0.0] * 4, "een_vent_kwh": [0.0] * 4, "een_appliances_kwh": [0.0] * 4})
     with pytest.raises(InputDataError, match=r"2 included buildings have a SC need but no system covers 'sc'.*Add \"sc\""):
         us.building_uses(b, needs, us.assign_systems(b, sys), sys)
+
+
+def test_solar_heat_covers_dhw_then_sh():
+    b = _buildings()
+    needs = pd.DataFrame({"ten_sh_kwh": [9000.0, 8000.0, 19000.0, np.nan], "ten_sc_kwh": [400.0, 1000.0, 1400.0, np.nan],
+                          "ten_dhw_kwh": [900.0, 1000.0, 950.0, np.nan], "een_light_kwh": [0.0] * 4,
+                          "een_vent_kwh": [0.0] * 4, "een_appliances_kwh": [0.0] * 4})
+    solar = [1500.0, 0.0, np.nan, 500.0]
+    per, rows = us.building_uses(b, needs, us.assign_systems(b, _systems()), _systems(), solar)
+    # b1 (boiler, η_dist 0.9): DHW use 900/0.9 = 1,000 fully solar; 500 left for SH (use 10,000)
+    # gas = (10,000 − 500) / 0.9 = 10,555.6 instead of 11,000 / 0.9
+    gas = rows[(rows.building == 0) & (rows.carrier == "natural_gas")]["input_kwh"].sum()
+    assert gas == pytest.approx(9500 / 0.9)
+    st = rows[(rows.building == 0) & (rows.carrier == "solar_thermal")]
+    assert st["input_kwh"].sum() == pytest.approx(1500.0)
+    # the need is split between solar and the boiler, never lost: 900 + 9,000 + 400
+    assert rows[rows.building == 0]["need_kwh"].sum() == pytest.approx(900 + 9000 + 400)
+    assert per.loc[0, "solar_thermal_used_kwh"] == pytest.approx(1500.0)
+    assert per.loc[0, "solar_thermal_unused_kwh"] == pytest.approx(0.0)
+    # the thermal use supplied by thermal systems and solar: 11,000 (TEU of Eq. 11)
+    assert per.loc[0, "teu_thermal_kwh"] == pytest.approx(11000.0)
+    # excluded building: its solar heat is ignored
+    assert np.isnan(per.loc[3, "solar_thermal_used_kwh"])
+
+
+def test_solar_heat_surplus_is_unused():
+    b = _buildings().iloc[:1]
+    needs = pd.DataFrame({"ten_sh_kwh": [900.0], "ten_sc_kwh": [0.0], "ten_dhw_kwh": [90.0], "een_light_kwh": [0.0],
+                          "een_vent_kwh": [0.0], "een_appliances_kwh": [0.0]})
+    per, rows = us.building_uses(b, needs, us.assign_systems(b, _systems()), _systems(), [5000.0])
+    # use = (900 + 90) / 0.9 = 1,100; 3,900 unused; no gas needed
+    assert per.loc[0, "solar_thermal_used_kwh"] == pytest.approx(1100.0)
+    assert per.loc[0, "solar_thermal_unused_kwh"] == pytest.approx(3900.0)
+    assert rows[rows.carrier == "natural_gas"]["input_kwh"].sum() == pytest.approx(0.0)
+
+
+def test_clean_labels():
+    out = us.clean_labels(pd.Series([" hp", None, "gas ", "hp", np.nan, 5]))
+    assert out.tolist() == ["hp", "", "gas", "hp", "", "5"]

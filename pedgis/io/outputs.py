@@ -85,6 +85,9 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
             bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
         if result.roof_segments is not None and len(result.roof_segments):
             result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
+        hourly = getattr(result, "hourly", None)
+        if hourly is not None:  # monthly/hourly runs: the district's hourly series (docs/outputs.md)
+            hourly.to_csv(tmp / "timeseries.csv", index=False, float_format="%.4f")
         if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
             from .solar_rasters import write_irradiation
 

@@ -186,7 +186,7 @@ def default_row_spacing(latitude: float, tilt_deg: float, row_length_m: float) -
 
 #: Scenario schema of ``[solar]``: name → (type, unit, description, min, max, allowed).
 SCHEMA = {
-    "apply_potential": ("bool", "-", "use the DSM's PV potential as the buildings' PV in step 4 (false: report it in pv_potential_* columns only)", None, None, None),
+    "apply_potential": ("bool", "-", "use the DSM's PV potential as the buildings' PV in step 4 (false: report it in pv_potential_* columns only); default: true, unless the buildings give PV attributes (buildings.columns.pv_kwp / pv_kwh: existing PV wins)", None, None, None),
     "sky_model": ("str", "-", "anisotropic diffuse sky model", None, None, SKY_MODELS),
     "albedo": ("float", "-", "ground reflectance (default: the weather file's, else 0.2)", 0, 1, None),
     "n_sectors": ("int", "-", "azimuth sectors of the horizon", 8, 360, None),
@@ -232,5 +232,5 @@ def schema_defaults() -> dict:
     """Default of every ``[solar]`` key (None where computed at run time)."""
     p = SolarParams()
     out = {k: getattr(p, k, None) for k in SCHEMA}
-    out["apply_potential"] = True
+    out["apply_potential"] = None  # decided at run time (see SCHEMA)
     return out

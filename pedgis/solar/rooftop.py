@@ -125,6 +125,18 @@ class RooftopResult:
     params: SolarParams
     assumptions: dict
 
+    @property
+    def array(self) -> np.ndarray:
+        """The irradiation grid [kWh m⁻² a⁻¹] (NaN off the roofs), for map/report writers."""
+        return self.irradiation
+
+    @property
+    def profile(self) -> dict:
+        """Georeferencing of :attr:`array` in rasterio's profile keys."""
+        h, w = self.irradiation.shape
+        return {"transform": self.transform, "crs": self.crs, "nodata": None, "width": w,
+                "height": h, "count": 1, "dtype": "float32"}
+
 
 # --------------------------------------------------------------------------- helpers
 

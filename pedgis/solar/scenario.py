@@ -31,8 +31,9 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
     -------
     buildings : GeoDataFrame
         With ``pv_area_m2``, ``pv_kwp``, ``pv_kwh``, ``roof_irradiation_kwh_m2`` (the DSM's
-        potential; with ``solar.apply_potential = false`` they go to ``pv_potential_*`` columns
-        and the attribute values stay), the solar thermal / PVT columns and the solar flags.
+        potential; with ``solar.apply_potential = false`` — the default when the scenario maps PV
+        attributes, ``buildings.columns.pv_kwp`` / ``pv_kwh`` — they go to ``pv_potential_*``
+        columns and the attribute values stay), the solar thermal / PVT columns and the flags.
     result : :class:`pedgis.solar.rooftop.RooftopResult`
     notes : list of str
     """
@@ -44,7 +45,10 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
             "rooftop PV from [rasters] needs an hourly weather year: add `path = \"...epw\"` to "
             "[weather].", key="weather.path")
     sdoc = dict(doc.get("solar", {}) or {})
-    apply = sdoc.get("apply_potential", True)
+    apply = sdoc.get("apply_potential")
+    if apply is None:  # existing PV given as attributes wins, else the DSM's potential
+        bcols = (doc.get("buildings", {}) or {}).get("columns", {}) or {}
+        apply = bcols.get("pv_kwp") is None and bcols.get("pv_kwh") is None
     params = SolarParams.from_dict(sdoc)
     r = doc["rasters"]
     grids = []
@@ -92,6 +96,9 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
     else:
         for c in MERGED:
             out[c.replace("pv_", "pv_potential_") if c.startswith("pv_") else c] = table[c].to_numpy()
+        notes.append("rooftop PV potential from the DSM reported in pv_potential_area_m2, pv_potential_kwp, "
+                     "pv_potential_kwh; the balance uses the PV attributes (set solar.apply_potential = true "
+                     "to use the potential)")
     for c in EXTRA:
         out[c] = table[c].to_numpy()
     fl = table["solar_flags"].fillna("").to_numpy()

@@ -1,0 +1,104 @@
+"""Step 8 and the pages people look at: web map, primary-energy Sankey, report, QGIS styles.
+
+``write_all(result_or_folder, out_dir)`` writes ``map.html``, ``sankey.html`` (plus
+``sankey.png``/``.svg`` when the optional ``kaleido`` is installed) and ``report.html`` and
+stores default QGIS styles in ``out_dir/buildings.gpkg``. The engine's ``write_outputs`` calls
+it; ``pedgis map OUT_DIR`` calls it on an existing output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pedgis.progress import ProgressCallback, no_progress
+
+__all__ = ["write_all", "INDICATORS"]
+
+
+def __getattr__(name: str):  # lazy: keep `import pedgis.viz` light
+    if name == "INDICATORS":
+        from pedgis.viz.maps import INDICATORS
+
+        return INDICATORS
+    raise AttributeError(name)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_all(
+    result_or_folder: Any,
+    out_dir: str | os.PathLike,
+    indicator: str = "ped_balance_kwh",
+    basemap: str | None = None,
+    title: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[Path]:
+    """Write the map, the Sankey, the report and the GeoPackage styles.
+
+    Parameters
+    ----------
+    result_or_folder : DistrictResult or path
+        A pipeline result or an output folder (``district.json``, ``buildings.gpkg``,
+        optional ``irradiation.tif``).
+    out_dir : path
+        Folder to write into (created if missing).
+    indicator : str
+        Indicator the map opens with (see :data:`pedgis.viz.maps.INDICATORS`).
+    basemap : {None, "osm"}
+        Tile layer; None keeps the pages fully offline.
+    title : str, optional
+        Title of the pages (escaped).
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    list of Path
+        Files written.
+    """
+    from pedgis.viz.inputs import load_inputs
+    from pedgis.viz.maps import build_map
+    from pedgis.viz.report import build_report
+    from pedgis.viz.sankey import export_static, sankey_html
+    from pedgis.viz.styles import write_styles
+
+    report = progress or no_progress
+    out = Path(out_dir)
+    report(0.0, "reading results for the pages")
+    inputs = load_inputs(result_or_folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    report(0.1, "drawing the map")
+    map_html = build_map(inputs, indicator=indicator, basemap=basemap, title=title)
+    _write_atomic(out / "map.html", map_html)
+    written.append(out / "map.html")
+    report(0.5, "drawing the Sankey diagram")
+    sk = sankey_html(inputs.district, title=None)
+    _write_atomic(out / "sankey.html", sk)
+    written.append(out / "sankey.html")
+    written += export_static(inputs.district, out)
+    report(0.7, "writing the report")
+    _write_atomic(out / "report.html", build_report(
+        inputs, indicator=indicator, basemap=basemap, title=title, map_html=map_html, sankey=sk))
+    written.append(out / "report.html")
+    gpkg = out / "buildings.gpkg"
+    if gpkg.is_file():
+        report(0.95, "storing QGIS styles in buildings.gpkg")
+        write_styles(gpkg)
+    report(1.0, "pages written")
+    return written

@@ -135,7 +135,9 @@ def _scenario(tmp_path, extra: str, with_weather: bool = True) -> Path:
     text = (d / "scenario.toml").read_text()
     if not with_weather:
         text = text.replace('[weather]\npath = "weather/pvgis_tmy_45N_8E.epw"\n', "")
-    text += '\n[rasters]\ndsm = "dsm.tif"\ndtm = "dtm.tif"\n' + extra
+    if "[rasters]" not in text:
+        text += '\n[rasters]\ndsm = "dsm.tif"\ndtm = "dtm.tif"\n'
+    text += extra
     (d / "scenario.toml").write_text(text)
     return d / "scenario.toml"
 
@@ -147,7 +149,8 @@ def sample_run(tmp_path_factory):
     from pedgis.pipeline import run
 
     tmp = tmp_path_factory.mktemp("solar_run")
-    path = _scenario(tmp, "\n[solar]\nshare_pv = 0.8\nshare_solar_thermal = 0.2\nmax_distance_m = 150.0\n")
+    path = _scenario(tmp, "\n[solar]\nshare_pv = 0.8\nshare_solar_thermal = 0.2\nmax_distance_m = 150.0\n"
+                          "apply_potential = true\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = run(load_scenario(path))
@@ -184,6 +187,25 @@ def test_run_writes_irradiation_and_segments(sample_run):
     assert v.size > 1000 and v.min() > 0
     seg = gpd.read_file(out / "buildings.gpkg", layer="roof_segments")
     assert seg["pv_kwh"].sum() == pytest.approx(result.roof_segments["pv_kwh"].sum())
+
+
+def test_existing_pv_attributes_win_by_default(tmp_path):
+    # the sample maps PV_KWP (existing PV): without apply_potential the balance keeps it and the
+    # DSM's potential goes to pv_potential_* columns
+    from pedgis.config import load_scenario
+    from pedgis.pipeline import run
+
+    path = _scenario(tmp_path, "\n[solar]\nmax_distance_m = 60.0\nn_sectors = 12\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run(load_scenario(path))
+    b = res.buildings
+    inc = b["included"].to_numpy()
+    assert (b.loc[inc, "pv_potential_kwh"] > 0).all()
+    # PV_KWP of the sample sums to 256.24 kWp (README: school 40, hall 60, supermarket 120, houses)
+    assert 200.0 < b["pv_kwp"].fillna(0).sum() <= 256.24 + 1e-6
+    assert "pv_kwp_existing" not in b.columns
+    assert any("pv_potential_kwh" in n for n in res.district["assumptions"]["notes"])
 
 
 def test_run_needs_weather_for_rooftop(tmp_path):

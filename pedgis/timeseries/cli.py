@@ -1,0 +1,113 @@
+"""``pedgis compare``, ``pedgis gap`` and ``pedgis uncertainty``: thin, over :mod:`pedgis.timeseries.scenarios`.
+
+Registered in the engine's command registry (:data:`pedgis.cli.COMMAND_MODULES`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import ProgressBar, _fmt_kwh, register_command
+from ..errors import InputDataError
+
+
+def _out_dir(path: Path) -> Path:
+    path = Path(path).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot create the output folder ({exc}). Choose another --out folder.") from exc
+    return path
+
+
+def _write_json(path: Path, obj) -> None:
+    from ..io.outputs import _jsonable
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _configure_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=Path, help="scenario TOML file with [variants.<name>] tables")
+    p.add_argument("--variants", nargs="*", default=None, help="variants to run (default: baseline and every variant)")
+    p.add_argument("--out", type=Path, default=Path("pedgis-compare"), help="output folder (default ./pedgis-compare)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_compare(args) -> int:
+    from .scenarios import Study, compare, compare_chart, compare_table, difference_layer
+
+    study = Study(args.scenario)
+    rows, results = compare(study, args.variants, progress=None if args.quiet else ProgressBar())
+    out = _out_dir(args.out)
+    _write_json(out / "compare.json", {"scenario": str(args.scenario), "variants": rows})
+    (out / "compare.html").write_text(compare_chart(rows, f"pedgis compare: {study.doc['scenario']['name']}"),
+                                      encoding="utf-8")
+    if "baseline" in results and len(results) > 1:
+        layer = difference_layer(results)
+        layer.to_file(out / "compare.gpkg", layer="difference", driver="GPKG", engine="pyogrio")
+    print(compare_table(rows))
+    print(f"outputs in {out}: compare.json, compare.html" + (", compare.gpkg (layer difference)" if len(results) > 1 else ""))
+    return 0
+
+
+def _configure_gap(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=Path, help="scenario TOML file")
+    p.add_argument("--lever", required=True, choices=["pv_kwp", "retrofit_share", "storage_kwh"],
+                   help="what to change: extra PV [kWp], share of floor area retrofitted to NZEB, battery [kWh]")
+    p.add_argument("--variant", default="baseline", help="start from this variant (default baseline)")
+    p.add_argument("--max", type=float, default=None, dest="upper", help="upper end of the search")
+    p.add_argument("--json", type=Path, default=None, help="also write the answer to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_gap(args) -> int:
+    from .scenarios import Study, gap
+
+    study = Study(args.scenario)
+    res = gap(study, args.lever, args.variant, args.upper, progress=None if args.quiet else ProgressBar())
+    print(f"{study.doc['scenario']['name']} ({args.variant}, {study.timestep(args.variant)} netting): {res.message}")
+    print(f"  baseline balance {_fmt_kwh(res.baseline_balance_kwh)}; {len(res.evaluations)} engine runs")
+    if args.json:
+        _write_json(Path(args.json), res.to_dict())
+    return 0
+
+
+def _configure_uncertainty(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=Path, help="scenario TOML file with an [uncertainty] table")
+    p.add_argument("--variant", default="baseline")
+    p.add_argument("--method", choices=["bounds", "monte_carlo"], default=None)
+    p.add_argument("--samples", type=int, default=None)
+    p.add_argument("--json", type=Path, default=None, help="also write the result to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_uncertainty(args) -> int:
+    from .scenarios import Study, uncertainty
+
+    study = Study(args.scenario)
+    res = uncertainty(study, args.variant, args.method, args.samples, progress=None if args.quiet else ProgressBar())
+    b = res["ped_balance_kwh"]
+    print(f"{study.doc['scenario']['name']}: {res['metric']} from {_fmt_kwh(b['min'])} to {_fmt_kwh(b['max'])} "
+          f"over {res['n_runs']} runs")
+    if res["method"] == "monte_carlo":
+        print(f"  median {_fmt_kwh(b['p50'])}, 90 % interval {_fmt_kwh(b['p5'])} .. {_fmt_kwh(b['p95'])}; "
+              f"probability positive {res['probability_ped']:.0%}")
+    else:
+        for t in res["tornado"]:
+            print(f"  {t['parameter']}: swing {_fmt_kwh(t['swing_kwh'])}")
+    print("  verdict " + ("robust" if res["robust"] else "NOT robust: positive under some assumptions only"))
+    if args.json:
+        _write_json(Path(args.json), res)
+    return 0
+
+
+register_command("compare", "run a scenario's variants side by side (table, chart, difference layer)",
+                 _configure_compare, _cmd_compare)
+register_command("gap", "what it takes: the PV, retrofit share or storage that brings the balance to zero (root finding)",
+                 _configure_gap, _cmd_gap)
+register_command("uncertainty", "the verdict with ranges from primary energy factors, needs, roofs and weather years",
+                 _configure_uncertainty, _cmd_uncertainty)

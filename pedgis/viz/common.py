@@ -1,0 +1,155 @@
+"""Shared pieces of the pages: number formatting, colour classes, safe JSON in ``<script>``."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from pedgis import units
+
+# ColorBrewer (Cynthia Brewer, colorbrewer2.org, Apache-2.0 style licence) 7-class schemes.
+YLORRD = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]
+YLGNBU = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"]
+# viridis (matplotlib, CC0) sampled at 7 points — irradiation
+VIRIDIS = ["#440154", "#443983", "#31688e", "#21918c", "#35b779", "#90d743", "#fde725"]
+INFERNO = ["#000004", "#320a5e", "#781c6d", "#bc3754", "#ed6925", "#fbb61a", "#fcffa4"]
+# RdBu reversed: exporters (negative balance) blue, importers (positive) red; 8 classes,
+# four each side of zero so that zero is always a class edge.
+RDBU_DIVERGING = [
+    "#2166ac", "#4393c3", "#92c5de", "#d1e5f0",
+    "#fddbc7", "#f4a582", "#d6604d", "#b2182b",
+]
+NODATA_COLOR = "#bdbdbd"
+EXCLUDED_COLOR = "#eeeeee"
+
+
+def escape(value: Any, max_len: int | None = None) -> str:
+    """HTML-escape any value for display (quotes too); optionally shorten with an ellipsis."""
+    text = "" if value is None else str(value)
+    if max_len is not None and len(text) > max_len:
+        text = text[: max_len - 1] + "…"
+    return html.escape(text, quote=True)
+
+
+def script_json(obj: Any) -> str:
+    """JSON for inclusion inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so no value (a building called
+    ``</script><script>…``) can close the element or start markup; JavaScript reads the
+    same strings back.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def fmt_number(value: float | None, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits and thin-space thousands separators."""
+    if value is None or not math.isfinite(value):
+        return "no data"
+    if value == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(value)))
+    decimals = max(0, digits - 1 - mag)
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u202f")
+
+
+def fmt_energy(kwh: float | None, per: str = "a") -> str:
+    """Annual energy with a readable unit (kWh, MWh or GWh), e.g. ``1.23 GWh/a``."""
+    if kwh is None or not math.isfinite(kwh):
+        return "no data"
+    suffix = f"/{per}" if per else ""
+    a = abs(kwh)
+    if a >= units.KWH_PER_GWH:
+        return f"{fmt_number(kwh / units.KWH_PER_GWH)} GWh{suffix}"
+    if a >= 10 * units.KWH_PER_MWH:
+        return f"{fmt_number(units.kwh_to_mwh(kwh))} MWh{suffix}"
+    return f"{fmt_number(kwh)} kWh{suffix}"
+
+
+def nice_step(raw: float) -> float:
+    """The 1-2-2.5-5 × 10ⁿ step at or above ``raw``."""
+    if raw <= 0 or not math.isfinite(raw):
+        return 1.0
+    exp = math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * 10**exp >= raw:
+            return m * 10**exp
+    return 10 ** (exp + 1)
+
+
+def sequential_breaks(values: np.ndarray, n_classes: int = 7) -> list[float]:
+    """Inner class edges (``n_classes - 1`` of them) spanning the 2–98 % range with nice steps.
+
+    Robust to outliers: the range is taken between the 2nd and 98th percentiles of the finite
+    values; returns ``[]`` when no finite values exist.
+    """
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return []
+    lo, hi = np.percentile(v, [2, 98])
+    if hi - lo <= 1e-6 * max(abs(lo), abs(hi), 1.0):  # (nearly) constant values
+        hi = lo + max(abs(lo) * 0.1, 1.0)
+    step = nice_step((hi - lo) / n_classes)
+    start = math.floor(lo / step) * step
+    edges = [start + step * (i + 1) for i in range(n_classes - 1)]
+    return [round(e, 10) for e in edges]
+
+
+def diverging_breaks(values: np.ndarray, n_side: int = 4) -> list[float]:
+    """Class edges symmetric around zero: ``-k·s … 0 … k·s`` (``2·n_side - 1`` edges).
+
+    ``s`` is a nice step so that the outermost classes start at about the 98th percentile
+    of ``|value|``.
+    """
+    v = np.asarray(values, dtype="float64")
+    v = np.abs(v[np.isfinite(v)])
+    top = float(np.percentile(v, 98)) if v.size else 1.0
+    if top <= 0:
+        top = 1.0
+    step = nice_step(top / n_side)
+    return [step * i for i in range(-(n_side - 1), n_side)]
+
+
+def class_index(value: float | None, breaks: list[float]) -> int | None:
+    """Index of the class ``value`` falls in (``breaks`` are inner edges; ``v < b`` goes left)."""
+    if value is None or not math.isfinite(value):
+        return None
+    for i, b in enumerate(breaks):
+        if value < b:
+            return i
+    return len(breaks)
+
+
+def class_labels(breaks: list[float], unit: str) -> list[str]:
+    """Readable labels for the classes delimited by ``breaks``."""
+    if not breaks:
+        return []
+    u = f" {unit}" if unit else ""
+    # enough significant digits that every edge prints exactly (nice edges need few)
+    def exact(b, d):
+        return abs(float(fmt_number(b, d).replace("\u202f", "")) - b) <= 1e-9 * max(abs(b), 1)
+
+    digits = 3
+    while digits < 10 and not all(exact(b, digits) for b in breaks):
+        digits += 1
+
+    def f(x):
+        return fmt_number(x, digits)
+
+    labels = [f"< {f(breaks[0])}{u}"]
+    for a, b in zip(breaks[:-1], breaks[1:], strict=True):
+        labels.append(f"{f(a)} – {f(b)}{u}")
+    labels.append(f"≥ {f(breaks[-1])}{u}")
+    return labels

@@ -1,0 +1,858 @@
+"""The web map (``map.html``): buildings coloured by an indicator, roofs, irradiation, verdict.
+
+The page is built with folium and opens offline: Leaflet and jQuery are inlined
+(:mod:`pedgis.viz.assets`), no tile layer is added unless the user asks for one
+(``basemap="osm"``, with its attribution). Building data are embedded once as GeoJSON and every
+indicator is a base layer drawn from the same data, so switching indicators in the layer
+control costs no extra file size. Attribute values (cadastral user data) never become markup:
+they travel as JSON with ``<``, ``>`` and ``&`` escaped and are put into the page with
+``textContent``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pedgis import units
+from pedgis.errors import CRSError, DataQualityWarning, InputDataError
+from pedgis.viz import assets
+from pedgis.viz.common import (
+    EXCLUDED_COLOR,
+    INFERNO,
+    NODATA_COLOR,
+    RDBU_DIVERGING,
+    VIRIDIS,
+    YLGNBU,
+    YLORRD,
+    class_labels,
+    diverging_breaks,
+    escape,
+    fmt_energy,
+    fmt_number,
+    script_json,
+    sequential_breaks,
+)
+from pedgis.viz.inputs import Raster, VizInputs, finite, load_inputs
+
+#: Above this many buildings the map draws on a canvas instead of one SVG path per building.
+CANVAS_THRESHOLD = 5000
+#: Simplification tolerance for display [m] (in the projected CRS, before going to EPSG:4326).
+SIMPLIFY_TOLERANCE_M = 0.25
+#: Decimal places kept for longitude/latitude (1e-6 degree ≈ 0.1 m).
+COORD_DECIMALS = 6
+#: Longest text shown for one attribute value in a popup (longer values end with "…").
+MAX_TEXT = 300
+#: Largest side of the irradiation overlay image [px].
+MAX_RASTER_PX = 1600
+
+BASEMAPS = {
+    "osm": (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        19,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One way of colouring the buildings.
+
+    Attributes
+    ----------
+    key : str
+        Name used on the command line (``--indicator``).
+    label : str
+        Name in the layer control and legend title.
+    unit : str
+        Unit shown in the legend and tooltip.
+    kind : {"sequential", "diverging", "flags"}
+        Colour scheme family.
+    colors : list of str
+        Class colours.
+    """
+
+    key: str
+    label: str
+    unit: str
+    kind: str
+    colors: list = field(default_factory=list)
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in [
+        Indicator("ped_balance_kwh", "PED balance PEI − PEE (red imports, blue exports)",
+                  "kWh/a", "diverging", RDBU_DIVERGING),
+        Indicator("needs_kwh", "Energy needs", "kWh/a", "sequential", YLORRD),
+        Indicator("needs_kwh_m2", "Energy needs per floor area", "kWh/m²a", "sequential", YLORRD),
+        Indicator("pv_kwh", "Rooftop PV potential", "kWh/a", "sequential", YLGNBU),
+        Indicator("pv_kwh_m2", "Rooftop PV per m² of roof", "kWh/m²a", "sequential", YLGNBU),
+        Indicator("roof_irradiation_kwh_m2", "Roof irradiation", "kWh/m²a", "sequential", INFERNO),
+        Indicator("floor_area_m2", "Floor area", "m²", "sequential", YLGNBU),
+        Indicator("flags", "Data-quality flags", "flags", "flags",
+                  ["#1a9850", "#fee08b", "#fc8d59", "#d73027"]),
+    ]
+}
+
+# numbers carried per building: (key, popup label, unit); indicator values come first
+_NUMBERS = [
+    ("ped_balance_kwh", "PED balance (PEI − PEE)", "kWh/a"),
+    ("needs_kwh", "Energy needs", "kWh/a"),
+    ("needs_kwh_m2", "Needs per floor area", "kWh/m²a"),
+    ("pv_kwh", "Rooftop PV", "kWh/a"),
+    ("pv_kwh_m2", "PV per m² roof", "kWh/m²a"),
+    ("roof_irradiation_kwh_m2", "Roof irradiation", "kWh/m²a"),
+    ("floor_area_m2", "Floor area", "m²"),
+    ("flags", "Flags", ""),
+    ("pei_kwh", "Primary energy imported (PEI)", "kWh/a"),
+    ("pee_kwh", "Primary energy exported (PEE)", "kWh/a"),
+    ("ten_sh_kwh", "Space heating need", "kWh/a"),
+    ("ten_sc_kwh", "Space cooling need", "kWh/a"),
+    ("ten_dhw_kwh", "Hot water need", "kWh/a"),
+    ("een_kwh", "Electricity need", "kWh/a"),
+    ("pv_kwp", "PV peak power", "kWp"),
+    ("footprint_area_m2", "Footprint", "m²"),
+    ("floors", "Floors", ""),
+    ("height_m", "Height", "m"),
+]
+_POPUP_HIDE = {"flags"}  # flags are shown as text, not as a count
+
+
+def _column(gdf, name: str) -> np.ndarray:
+    if name in gdf.columns:
+        return np.asarray(gdf[name].to_numpy(dtype="float64", na_value=np.nan))
+    return np.full(len(gdf), np.nan)
+
+
+def _text_column(gdf, name: str) -> list[str]:
+    if name not in gdf.columns:
+        return [""] * len(gdf)
+    return ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v)
+            for v in gdf[name].tolist()]
+
+
+def _clip(text: str, n: int = MAX_TEXT) -> str:
+    """``text`` cut to ``n`` characters, ending with "…" when it was longer."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(num.shape, np.nan)
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    out[ok] = num[ok] / den[ok]
+    return out
+
+
+def building_numbers(buildings) -> dict[str, np.ndarray]:
+    """Per-building numbers the map shows, NaN where a value is unknown (never 0).
+
+    ``needs_kwh`` = TEN_SH + TEN_SC + TEN_DHW + EEN (paper Eq. 1–5, the step-2 needs);
+    ``needs_kwh_m2`` = needs / floor area; ``pv_kwh_m2`` = PV yield / footprint (roof) area;
+    ``flags`` = number of data-quality notes.
+    """
+    missing = [c for c in ("ped_balance_kwh", "floor_area_m2", "pv_kwh") if c not in buildings]
+    if missing:
+        warnings.warn(
+            f"buildings layer has no column(s) {', '.join(missing)}; the map shows them as "
+            "'no data'. Fix: write the buildings layer with pedgis run (output contract).",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    out = {name: _column(buildings, name) for name, _, _ in _NUMBERS if name != "flags"}
+    parts = np.vstack([out[c] for c in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh")])
+    any_known = np.isfinite(parts).any(axis=0)
+    needs = np.where(any_known, np.nansum(parts, axis=0), np.nan)
+    out["needs_kwh"] = needs
+    out["needs_kwh_m2"] = _safe_ratio(needs, out["floor_area_m2"])
+    out["pv_kwh_m2"] = _safe_ratio(out["pv_kwh"], out["footprint_area_m2"])
+    flags = _text_column(buildings, "flags")
+    out["flags"] = np.array([len([f for f in s.split(";") if f.strip()]) for s in flags], float)
+    return out
+
+
+def _round_sig(values: np.ndarray, sig: int = 4) -> list:
+    """Round to ``sig`` significant digits; whole numbers as int, NaN as None (JSON null)."""
+    v = np.asarray(values, dtype="float64")
+    out = np.full(v.shape, np.nan)
+    ok = np.isfinite(v) & (v != 0)
+    mag = np.floor(np.log10(np.abs(v[ok])))
+    factor = 10.0 ** (sig - 1 - mag)
+    out[ok] = np.round(v[ok] * factor) / factor
+    out[np.isfinite(v) & (v == 0)] = 0.0
+    obj = out.astype(object)
+    whole = np.isfinite(out) & (out == np.round(out)) & (np.abs(out) < 1e15)
+    obj[whole] = out[whole].astype(np.int64).astype(object)
+    obj[~np.isfinite(out)] = None
+    return obj.tolist()
+
+
+def _to_wgs84(gdf, what: str):
+    if gdf.crs is None:
+        raise CRSError(
+            f"{what}: the layer has no coordinate reference system, so it cannot be placed on "
+            "the map. Fix: write the layer with its CRS (pedgis run does)."
+        )
+    return gdf.to_crs(4326)
+
+
+def _display_geometries(gdf, what: str) -> np.ndarray:
+    """Simplified (in metres, when projected) polygonal geometries in EPSG:4326.
+
+    Non-polygonal parts (points, lines of a GeometryCollection) are dropped for display;
+    a row without any polygon becomes None.
+    """
+    import shapely
+
+    geoms = gdf.geometry
+    if gdf.crs is not None and gdf.crs.is_projected:
+        geoms = geoms.simplify(SIMPLIFY_TOLERANCE_M, preserve_topology=True)
+    g = _to_wgs84(geoms.to_frame("geometry").set_geometry("geometry", crs=gdf.crs), what)
+    arr = g.geometry.to_numpy().copy()
+    for i, geom in enumerate(arr):
+        if geom is None or geom.is_empty:
+            arr[i] = None
+        elif geom.geom_type not in ("Polygon", "MultiPolygon"):
+            polys = [p for p in shapely.get_parts(geom)
+                     if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
+            arr[i] = shapely.union_all(polys) if polys else None
+            if arr[i] is not None and arr[i].geom_type not in ("Polygon", "MultiPolygon"):
+                arr[i] = None
+    return arr
+
+
+def encode_geometries(geoms: np.ndarray) -> tuple[list[int], list]:
+    """Compact polygon encoding for the page: integer micro-degrees, delta-coded rings.
+
+    Returns ``(origin, encoded)``: ``origin = [x0, y0]`` in 1e-6° and, per geometry, None or a
+    list of polygons, each a list of rings, each a flat list ``[x, y, dx, dy, …]`` of
+    integers: the first vertex relative to the origin, the others relative to the previous
+    vertex; the closing vertex is left out (Leaflet closes rings). Coordinates are thereby
+    rounded to 1e-6° (≈ 0.1 m). :func:`decode_geometry` is the inverse.
+    """
+    import shapely
+
+    idx = [i for i, g in enumerate(geoms) if g is not None]
+    out: list = [None] * len(geoms)
+    if not idx:
+        return [0, 0], out
+    _, coords, offsets = shapely.to_ragged_array([geoms[i] for i in idx])
+    if len(offsets) == 2:  # only Polygons: one polygon per geometry
+        ring_off, poly_off = offsets
+        geom_off = np.arange(len(poly_off))
+    else:
+        ring_off, poly_off, geom_off = offsets
+    ints = np.round(coords * 10**COORD_DECIMALS).astype(np.int64)
+    origin = ints.min(axis=0)
+    rel = ints - origin
+    delta = rel.copy()
+    delta[1:] -= rel[:-1]
+    starts = ring_off[:-1]
+    delta[starts] = rel[starts]
+    flat = delta.ravel().tolist()
+    rings = [flat[2 * s: 2 * (e - 1)] for s, e in zip(ring_off[:-1], ring_off[1:], strict=True)]
+    polys = [rings[a:b] for a, b in zip(poly_off[:-1], poly_off[1:], strict=True)]
+    for k, (a, b) in enumerate(zip(geom_off[:-1], geom_off[1:], strict=True)):
+        out[idx[k]] = polys[a:b]
+    return [int(origin[0]), int(origin[1])], out
+
+
+def decode_geometry(encoded, origin) -> dict | None:
+    """GeoJSON geometry (lon/lat, rings closed) of one :func:`encode_geometries` entry."""
+    if encoded is None:
+        return None
+    scale = 10.0 ** -COORD_DECIMALS
+    polys = []
+    for poly in encoded:
+        rings = []
+        for r in poly:
+            x = y = 0
+            ring = []
+            for k in range(0, len(r), 2):
+                x += r[k]
+                y += r[k + 1]
+                ring.append([(x + origin[0]) * scale, (y + origin[1]) * scale])
+            rings.append(ring + ring[:1])
+        polys.append(rings)
+    if len(polys) == 1:
+        return {"type": "Polygon", "coordinates": polys[0]}
+    return {"type": "MultiPolygon", "coordinates": polys}
+
+
+def _legend(ind: Indicator, values: np.ndarray) -> dict:
+    if ind.kind == "flags":
+        return {
+            "breaks": [0.5, 1.5, 2.5],
+            "colors": ind.colors,
+            "labels": ["no flags", "1 flag", "2 flags", "3 or more flags"],
+            "unit_label": "",
+        }
+    breaks = (diverging_breaks(values) if ind.kind == "diverging"
+              else sequential_breaks(values, len(ind.colors)))
+    if not breaks:
+        return {"breaks": [], "colors": [], "labels": [], "unit_label": ind.unit}
+    # large energies read better in MWh (colours still follow the kWh values)
+    shown, unit = breaks, ind.unit
+    if ind.unit == "kWh/a" and max(abs(b) for b in breaks) >= 100 * units.KWH_PER_MWH:
+        shown, unit = [units.kwh_to_mwh(b) for b in breaks], "MWh/a"
+    labels = class_labels(shown, "")
+    if ind.kind == "diverging":
+        labels[0] += " (exporter)"
+        labels[-1] += " (importer)"
+    return {"breaks": breaks, "colors": ind.colors, "labels": labels, "unit_label": unit}
+
+
+def summary_lines(district: dict) -> dict:
+    """The verdict box: title and ``(label, value)`` lines from ``district.json``."""
+    bal = finite(district.get("ped_balance_kwh"))
+    is_ped = district.get("is_ped")
+    if is_ped is None and bal is not None:
+        is_ped = bal <= 0
+    if is_ped:
+        title = "Positive Energy District"
+        detail = (f"exports {fmt_energy(-bal)} more primary energy than it imports"
+                  if bal is not None else "")
+    else:
+        title = "Not (yet) a Positive Energy District"
+        detail = (f"imports {fmt_energy(bal)} more primary energy than it exports"
+                  if bal is not None else "")
+    lines = [
+        ("PED balance PEI − PEE (Eq. 17)", fmt_energy(bal)),
+        ("PEI, imported (Eq. 14)", fmt_energy(finite(district.get("pei_kwh")))),
+        ("PEE, exported (Eq. 15)", fmt_energy(finite(district.get("pee_kwh")))),
+    ]
+    rer = finite(district.get("rer"))
+    if rer is not None:
+        lines.append(("Renewable energy ratio (Eq. 21)", f"{fmt_number(100 * rer)} %"))
+    co2 = finite(district.get("co2eq_kg"))
+    if co2 is not None:
+        lines.append(("CO₂eq (Eq. 22)", f"{fmt_number(co2 / 1000.0)} t/a"))
+    nb, ni = district.get("n_buildings"), district.get("n_included")
+    if nb is not None:
+        lines.append(("Buildings included", f"{ni} of {nb}"))
+    return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines}
+
+
+_SCRIPT = """
+(function () {
+  var map = %(map)s;
+  var cfg = %(cfg)s;
+  var raw = %(data)s;
+  var roofRaw = %(roofs)s;
+  var renderer = cfg.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5});
+  map.createPane("pedgisRaster").style.zIndex = 350;  // under the buildings (overlayPane 400)
+  function decode(g, o) {  // see pedgis.viz.maps.encode_geometries
+    if (!g) { return null; }
+    var polys = g.map(function (poly) {
+      return poly.map(function (r) {
+        var out = [], x = 0, y = 0;
+        for (var i = 0; i < r.length; i += 2) {
+          x += r[i]; y += r[i + 1];
+          out.push([(x + o[0]) / 1e6, (y + o[1]) / 1e6]);
+        }
+        return out;
+      });
+    });
+    return polys.length === 1 ? {type: "Polygon", coordinates: polys[0]}
+                              : {type: "MultiPolygon", coordinates: polys};
+  }
+  var data = {type: "FeatureCollection", features: raw.features.map(function (f) {
+    return {type: "Feature", geometry: decode(f[0], raw.origin), properties: f[1]};
+  })};
+  function colorOf(ind, v) {
+    if (v === null || v === undefined) { return cfg.nodata; }
+    var b = ind.breaks, i = 0;
+    if (!b.length) { return cfg.nodata; }
+    while (i < b.length && v >= b[i]) { i++; }
+    return ind.colors[i];
+  }
+  function fmt(v, unit) {
+    if (v === null || v === undefined) { return "no data"; }
+    var a = Math.abs(v), s;
+    if (unit === "kWh/a" && a >= 1e6) { s = (v / 1e6).toPrecision(3) + " GWh/a"; }
+    else if (unit === "kWh/a" && a >= 1e4) { s = (v / 1e3).toPrecision(3) + " MWh/a"; }
+    else {
+      s = (a >= 1000 ? Math.round(v).toLocaleString("en").replace(/,/g, "\\u202f")
+                     : String(+v.toPrecision(3))) + (unit ? " " + unit : "");
+    }
+    return s;
+  }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined) { e.textContent = text; }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function popup(layer) {
+    var p = layer.feature.properties, box = el("div", undefined, "pedgis-popup");
+    box.appendChild(el("div", p.i, "pedgis-title"));
+    if (p.n) { box.appendChild(el("div", p.n, "pedgis-sub")); }
+    var t = el("table");
+    function row(k, v) {
+      var tr = el("tr"); tr.appendChild(el("th", k)); tr.appendChild(el("td", v)); t.appendChild(tr);
+    }
+    row("Use", p.u || "no data");
+    row("Included", p.x ? "yes" : "no — " + (p.r || "no reason given"));
+    cfg.numbers.forEach(function (n, k) {
+      if (n.hide) { return; }
+      row(n.label, fmt(p.v[k], n.unit));
+    });
+    row("Flags", p.f || "none");
+    box.appendChild(t);
+    return box;
+  }
+  var current = cfg.initial;
+  function keyIndex(key) {
+    return cfg.numbers.findIndex(function (n) { return n.key === key; });
+  }
+  function tooltip(layer) {
+    var ind = cfg.indicators[current], p = layer.feature.properties, box = el("div");
+    box.appendChild(el("b", p.i));
+    box.appendChild(el("br"));
+    box.appendChild(document.createTextNode(
+      ind.key === "flags" ? (p.f || "no flags") : fmt(p.v[keyIndex(ind.key)], ind.unit)));
+    if (!p.x) { box.appendChild(el("br")); box.appendChild(el("i", "excluded: " + (p.r || "?"))); }
+    return box;
+  }
+  function style(f) {
+    var ind = cfg.indicators[current], p = f.properties, excluded = !p.x;
+    return {
+      className: "pedgis-building",
+      color: excluded ? "#777" : "#444", weight: 0.6, opacity: 0.9,
+      dashArray: excluded ? "3 3" : null,
+      fillColor: excluded ? cfg.excluded : colorOf(ind, p.v[keyIndex(ind.key)]),
+      fillOpacity: excluded ? 0.5 : 0.85
+    };
+  }
+  // one layer of buildings; the indicator "base layers" only restyle it
+  var buildings = L.geoJSON(data, {renderer: renderer, style: style});
+  buildings.bindPopup(popup, {maxWidth: 360});
+  buildings.bindTooltip(tooltip, {sticky: true});
+  buildings.addTo(map);
+  // legend of the active indicator
+  var legend = L.control({position: "bottomright"});
+  legend.onAdd = function () { this._div = L.DomUtil.create("div", "pedgis-box pedgis-legend"); return this._div; };
+  legend.show = function (idx) {
+    var ind = cfg.indicators[idx], d = this._div;
+    d.textContent = "";
+    d.appendChild(el("div", ind.label, "pedgis-title"));
+    ind.labels.forEach(function (lab, i) {
+      var r = el("div"), sw = el("span", undefined, "pedgis-swatch");
+      sw.style.background = ind.colors[i]; r.appendChild(sw); r.appendChild(document.createTextNode(lab));
+      d.appendChild(r);
+    });
+    [[cfg.nodata, "no data"], [cfg.excluded, "excluded from the district (dashed)"]].forEach(function (x) {
+      var r = el("div"), sw = el("span", undefined, "pedgis-swatch");
+      sw.style.background = x[0]; r.appendChild(sw); r.appendChild(document.createTextNode(x[1]));
+      d.appendChild(r);
+    });
+  };
+  legend.addTo(map);
+  function setIndicator(idx) {
+    current = idx;
+    buildings.setStyle(style);
+    legend.show(idx);
+  }
+  window.pedgisIndicatorLayer = function (idx) {
+    var g = L.layerGroup();
+    g.pedgisIndicator = idx;
+    g.on("add", function () { setIndicator(idx); });
+    return g;
+  };
+  // roof segments: built when the overlay is first switched on
+  window.pedgisRoofLayer = function () {
+    var g = L.layerGroup(), built = false;
+    g.on("add", function () {
+      if (built || !roofRaw) { return; }
+      built = true;
+      var fc = {type: "FeatureCollection", features: roofRaw.features.map(function (f) {
+        return {type: "Feature", geometry: decode(f[0], roofRaw.origin), properties: {v: f[1]}};
+      })};
+      var ind = {breaks: roofRaw.breaks, colors: roofRaw.colors};
+      var lyr = L.geoJSON(fc, {renderer: renderer, style: function (f) {
+        return {className: "pedgis-roof", color: "#333", weight: 0.3,
+                fillColor: colorOf(ind, f.properties.v), fillOpacity: 0.9};
+      }});
+      lyr.bindTooltip(function (l) { return fmt(l.feature.properties.v, "kWh/m²a"); }, {sticky: true});
+      g.addLayer(lyr);
+    });
+    return g;
+  };
+  // verdict box
+  var summary = L.control({position: "bottomleft"});
+  summary.onAdd = function () {
+    var d = L.DomUtil.create("div", "pedgis-box pedgis-summary " + (cfg.summary.is_ped ? "pedgis-yes" : "pedgis-no"));
+    d.appendChild(el("div", cfg.summary.title, "pedgis-verdict"));
+    if (cfg.summary.detail) { d.appendChild(el("div", cfg.summary.detail, "pedgis-sub")); }
+    var t = el("table");
+    cfg.summary.lines.forEach(function (l) {
+      var tr = el("tr"); tr.appendChild(el("th", l[0])); tr.appendChild(el("td", l[1])); t.appendChild(tr);
+    });
+    d.appendChild(t);
+    L.DomEvent.disableClickPropagation(d);
+    return d;
+  };
+  summary.addTo(map);
+  window.pedgisMapInfo = {nBuildings: data.features.length, canvas: cfg.canvas, map: map,
+                          buildings: buildings};
+})();
+"""
+
+_CSS = """
+<style>
+body .leaflet-container { background: #f4f4f1; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 12px; }
+.leaflet-control-layers { font-size: 12px; line-height: 1.3; }
+.leaflet-control-layers-expanded { padding: 6px 8px; }
+.pedgis-box { background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 5px;
+  box-shadow: 0 1px 5px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; max-width: 330px; }
+.pedgis-title { font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
+.pedgis-sub { color: #555; margin-bottom: 4px; overflow-wrap: anywhere; }
+.pedgis-swatch { display: inline-block; width: 14px; height: 11px; margin-right: 6px;
+  border: 1px solid #777; vertical-align: -1px; }
+.pedgis-verdict { font-size: 15px; font-weight: 700; margin-bottom: 2px; }
+.pedgis-yes .pedgis-verdict { color: #1a6e2e; }
+.pedgis-no .pedgis-verdict { color: #a1261d; }
+.pedgis-box table, .pedgis-popup table { border-collapse: collapse; }
+.pedgis-box th, .pedgis-popup th { text-align: left; font-weight: normal; color: #444; padding: 1px 8px 1px 0; }
+.pedgis-box td, .pedgis-popup td { text-align: right; font-variant-numeric: tabular-nums; }
+.pedgis-popup { max-width: 340px; overflow-wrap: anywhere; font-size: 12px; line-height: 1.25; }
+.leaflet-popup-content { margin: 10px 14px; }
+.pedgis-popup td { max-width: 200px; }
+.pedgis-map-title { position: absolute; top: 10px; left: 54px; z-index: 1000; font-size: 14px;
+  font-weight: 600; background: rgba(255,255,255,0.9); padding: 4px 8px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 60%; overflow-wrap: anywhere; }
+</style>
+"""
+
+
+def _raster_overlay(raster: Raster):
+    """Reproject the irradiation grid to Web Mercator and colour it (nodata transparent).
+
+    Returns ``(rgba uint8 array, [[south, west], [north, east]], breaks, labels)``.
+    """
+    import rasterio.warp
+    from pyproj import Transformer
+    from rasterio.crs import CRS
+
+    src = np.asarray(raster.array, dtype="float64").copy()
+    if raster.nodata is not None:
+        src[src == raster.nodata] = np.nan
+    h, w = src.shape
+    src_crs = CRS.from_user_input(raster.crs)
+    dst_crs = CRS.from_epsg(3857)
+    left, bottom, right, top = _bounds(raster.transform, h, w)
+    transform, width, height = rasterio.warp.calculate_default_transform(
+        src_crs, dst_crs, w, h, left, bottom, right, top
+    )
+    scale = max(width, height) / MAX_RASTER_PX
+    if scale > 1:
+        transform, width, height = rasterio.warp.calculate_default_transform(
+            src_crs, dst_crs, w, h, left, bottom, right, top,
+            dst_width=int(width / scale), dst_height=int(height / scale),
+        )
+    dst = np.full((height, width), np.nan)
+    rasterio.warp.reproject(
+        src, dst, src_transform=raster.transform, src_crs=src_crs,
+        dst_transform=transform, dst_crs=dst_crs, src_nodata=np.nan, dst_nodata=np.nan,
+        resampling=rasterio.warp.Resampling.nearest,
+    )
+    finite_vals = dst[np.isfinite(dst)]
+    breaks = sequential_breaks(finite_vals, len(VIRIDIS))
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    if breaks:
+        idx = np.digitize(dst, breaks)
+        palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], np.uint8)
+        ok = np.isfinite(dst)
+        rgba[ok, :3] = palette[idx[ok]]
+        rgba[ok, 3] = 215
+    dl, db, dr, dt = _bounds(transform, height, width)
+    to_ll = Transformer.from_crs(dst_crs, 4326, always_xy=True)
+    west, south = to_ll.transform(dl, db)
+    east, north = to_ll.transform(dr, dt)
+    return rgba, [[south, west], [north, east]], breaks, class_labels(breaks, "kWh/m²a")
+
+
+def _bounds(transform, height: int, width: int) -> tuple[float, float, float, float]:
+    xs = [transform.c, transform.c + transform.a * width]
+    ys = [transform.f, transform.f + transform.e * height]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _roof_data(roofs) -> dict:
+    """Roof segments for the page: compact geometries and irradiation classes."""
+    col = next((c for c in ("irradiation_kwh_m2", "roof_irradiation_kwh_m2") if c in roofs), None)
+    if col is None:
+        warnings.warn(
+            "roof_segments layer has no column 'irradiation_kwh_m2'; the roof layer is drawn "
+            "without colours. Fix: write roof segments with pedgis (step 4).",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    values = _column(roofs, col) if col else np.full(len(roofs), np.nan)
+    breaks = sequential_breaks(values, len(VIRIDIS))
+    origin, enc = encode_geometries(_display_geometries(roofs, "roof_segments"))
+    feats = [[g, v] for g, v in zip(enc, _round_sig(values, 3), strict=True) if g is not None]
+    return {"origin": origin, "features": feats, "breaks": breaks, "colors": VIRIDIS,
+            "labels": class_labels(breaks, "kWh/m²a")}
+
+
+def _Raw(text: str):
+    """A branca element that outputs ``text`` verbatim (not compiled as a template: fast)."""
+    from branca.element import Element
+
+    el = Element("{{ this.text }}")
+    el.text = text
+    return el
+
+
+def _layer(js_factory: str, name: str, overlay: bool, show: bool):
+    """A folium ``Layer`` whose Leaflet object is made by a JS factory call (for the control)."""
+    from folium.map import Layer
+    from jinja2 import Template
+
+    class _JsLayer(Layer):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "var {{ this.get_name() }} = {{ this.factory }};"
+            "{% endmacro %}"
+        )
+
+        def __init__(self):
+            super().__init__(name=name, overlay=overlay, control=True, show=show)
+            self._name = "PedgisLayer"
+            self.factory = js_factory
+
+    return _JsLayer()
+
+
+def build_map(
+    inputs: VizInputs | Any,
+    indicator: str = "ped_balance_kwh",
+    basemap: str | None = None,
+    title: str | None = None,
+) -> str:
+    """Render ``map.html`` as a string.
+
+    Parameters
+    ----------
+    inputs : VizInputs or DistrictResult or path
+        What to draw (see :func:`pedgis.viz.inputs.load_inputs`).
+    indicator : str
+        Indicator shown first (one of :data:`INDICATORS`); the others are one click away in
+        the layer control.
+    basemap : {None, "osm"}
+        Add a tile layer (needs network when the page is opened). None: no tiles, the page is
+        fully offline.
+    title : str, optional
+        Title shown on the map (escaped).
+
+    Returns
+    -------
+    str
+        A self-contained HTML document.
+
+    Raises
+    ------
+    InputDataError
+        Unknown indicator or basemap.
+    CRSError
+        A layer without CRS.
+    """
+    import folium
+    from branca.element import Element
+    from jinja2 import Template
+
+    if indicator not in INDICATORS:
+        raise InputDataError(
+            f"indicator '{indicator}' is unknown. Fix: choose one of {', '.join(INDICATORS)}."
+        )
+    if basemap is not None and basemap not in BASEMAPS:
+        raise InputDataError(
+            f"basemap '{basemap}' is unknown. Fix: choose one of {', '.join(BASEMAPS)} "
+            "or leave it out for an offline map without tiles."
+        )
+    inputs = load_inputs(inputs)
+    buildings = inputs.buildings
+    if buildings is None or len(buildings) == 0:
+        raise InputDataError(
+            f"{inputs.source}: the buildings layer is empty; there is nothing to map. "
+            "Fix: check the district boundary selects buildings."
+        )
+
+    numbers = building_numbers(buildings)
+    geoms = _display_geometries(buildings, "buildings")
+    ids = _text_column(buildings, "building_id")
+    names = _text_column(buildings, "name")
+    uses = _text_column(buildings, "use")
+    reasons = _text_column(buildings, "exclusion_reason")
+    flags = _text_column(buildings, "flags")
+    included = (buildings["included"].fillna(False).astype(bool).tolist()
+                if "included" in buildings else [True] * len(buildings))
+    rounded = {k: _round_sig(numbers[k]) for k, _, _ in _NUMBERS}
+    origin, encoded = encode_geometries(geoms)
+    n_empty = sum(g is None for g in encoded)
+    columns = [rounded[k] for k, _, _ in _NUMBERS]
+    features = []
+    for row, enc in enumerate(encoded):
+        props = {"i": _clip(ids[row]) if ids[row] else f"row {row + 1}",
+                 "x": 1 if included[row] else 0,
+                 "v": [c[row] for c in columns]}
+        # empty texts are left out (the page reads a missing key as "")
+        for key, text, n in (("n", names[row], MAX_TEXT), ("u", uses[row], MAX_TEXT),
+                             ("r", reasons[row], MAX_TEXT), ("f", flags[row], 3 * MAX_TEXT)):
+            if text:
+                props[key] = _clip(text, n)
+        features.append([enc, props])
+    if n_empty:
+        warnings.warn(
+            f"{n_empty} building(s) have no geometry and cannot be drawn on the map; they are "
+            "listed in buildings.gpkg and the report. Fix: repair the footprints.",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    inc = np.asarray(included, bool)
+    indicators_cfg = []
+    order = list(INDICATORS)
+    for key in order:
+        ind = INDICATORS[key]
+        leg = _legend(ind, numbers[key][inc] if inc.any() else numbers[key])
+        indicators_cfg.append({"key": key, "label": ind.label if ind.kind == "flags"
+                               else f"{ind.label} [{leg['unit_label']}]", "unit": ind.unit,
+                               **leg})
+    cfg = {
+        "canvas": len(buildings) > CANVAS_THRESHOLD,
+        "nodata": NODATA_COLOR,
+        "excluded": EXCLUDED_COLOR,
+        "indicators": indicators_cfg,
+        "numbers": [{"key": k, "label": lab, "unit": u, "hide": k in _POPUP_HIDE}
+                    for k, lab, u in _NUMBERS],
+        "summary": summary_lines(inputs.district),
+        "initial": list(INDICATORS).index(indicator),
+    }
+    roofs = None
+    if inputs.roof_segments is not None and len(inputs.roof_segments):
+        roofs = _roof_data(inputs.roof_segments)
+
+    m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True,
+                   prefer_canvas=cfg["canvas"])
+    root = m.get_root()
+    root.header.add_child(_Raw(assets.leaflet_head()), name="pedgis_offline_assets", index=0)
+    root.header.add_child(_Raw(_CSS), name="pedgis_css")
+    page_title = title or "pedgis — PED map"
+    root.header.add_child(Element(f"<title>{escape(page_title)}</title>"), name="pedgis_title")
+    root.html.add_child(Element(
+        f'<div class="pedgis-map-title">{escape(page_title, MAX_TEXT)}</div>'
+    ), name="pedgis_map_title")
+
+    if basemap is not None:
+        url, attribution, max_zoom = BASEMAPS[basemap]
+        folium.TileLayer(url, attr=attribution, name="Basemap (OpenStreetMap)",
+                         max_zoom=max_zoom, overlay=True, control=True, show=True).add_to(m)
+
+    # the building data and the page's functions; buildings drawn once, restyled per indicator
+    script = _SCRIPT % {"map": m.get_name(), "cfg": script_json(cfg),
+                        "data": script_json({"origin": origin, "features": features}),
+                        "roofs": script_json(roofs)}
+
+    class _Data(folium.MacroElement):
+        _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" +
+                             "{% endmacro %}")
+
+        def __init__(self, js):
+            super().__init__()
+            self._name = "PedgisData"
+            self.js = js
+
+    m.add_child(_Data(script))
+    for idx, key in enumerate(order):
+        m.add_child(_layer(f"window.pedgisIndicatorLayer({idx})", indicators_cfg[idx]["label"],
+                           overlay=False, show=key == indicator))
+
+    boundary_b = None
+    if inputs.boundary is not None and len(inputs.boundary):
+        import shapely
+
+        bgeoms = [g for g in _display_geometries(inputs.boundary, "boundary") if g is not None]
+        bfc = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}}
+            for g in bgeoms]}
+        folium.GeoJson(
+            bfc, name="District boundary", overlay=True, control=True, show=True,
+            style_function=lambda f: {"color": "#222", "weight": 2.5, "dashArray": "8 5",
+                                      "fill": False},
+            interactive=False,
+        ).add_to(m)
+        if bgeoms:
+            boundary_b = shapely.total_bounds(np.asarray(bgeoms, dtype=object))
+
+    if roofs is not None:
+        m.add_child(_layer("window.pedgisRoofLayer()", "Roof segments by irradiation [kWh/m²a]",
+                           overlay=True, show=False))
+
+    if inputs.irradiation is not None:
+        rgba, bounds, _, _ = _raster_overlay(inputs.irradiation)
+        folium.raster_layers.ImageOverlay(
+            rgba, bounds=bounds, name="Irradiation raster [kWh/m²a]", overlay=True,
+            control=True, show=False, opacity=0.85, pane="pedgisRaster",
+        ).add_to(m)
+
+    control = folium.LayerControl(position="topright", collapsed=True)
+    control.add_to(m)
+
+    class _Expand(folium.MacroElement):
+        # expanded in a wide standalone window; an icon (hover to open) in small or embedded maps
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "if (window.self === window.top && {{ this.map }}.getSize().x >= 900) "
+            "{ {{ this.control }}.expand(); }"
+            "{% endmacro %}")
+
+        def __init__(self):
+            super().__init__()
+            self.map, self.control = m.get_name(), control.get_name()
+
+    m.add_child(_Expand())
+
+    import shapely
+    valid = [g for g in geoms if g is not None and not shapely.is_empty(g)]
+    if valid:
+        minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(valid, dtype=object))
+        if boundary_b is not None and np.all(np.isfinite(boundary_b)):
+            minx, miny = min(minx, boundary_b[0]), min(miny, boundary_b[1])
+            maxx, maxy = max(maxx, boundary_b[2]), max(maxy, boundary_b[3])
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+
+    _strip_remote_assets(m)
+    html_text = root.render()
+    # cheap guard (the full check, assets.remote_references, runs in the tests)
+    remote = [t for t in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html_text)
+              if re.search(r"(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", t)]
+    if remote:  # pragma: no cover - a guard against a folium upgrade adding CDN assets
+        raise RuntimeError(f"map.html would load remote assets: {remote[:3]}")
+    return html_text
+
+
+def _strip_remote_assets(element) -> None:
+    """Drop the CDN links folium adds (Leaflet/jQuery are inlined, Bootstrap etc. unused)."""
+    if hasattr(element, "default_js"):
+        element.default_js = []
+    if hasattr(element, "default_css"):
+        element.default_css = []
+    for child in list(getattr(element, "_children", {}).values()):
+        _strip_remote_assets(child)
+
+
+def write_map(inputs: Any, path: str | Path, indicator: str = "ped_balance_kwh",
+              basemap: str | None = None, title: str | None = None) -> Path:
+    """Write ``map.html`` (see :func:`build_map`) and return its path."""
+    path = Path(path)
+    path.write_text(build_map(inputs, indicator=indicator, basemap=basemap, title=title),
+                    encoding="utf-8")
+    return path

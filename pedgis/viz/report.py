@@ -1,0 +1,387 @@
+"""The district report (``report.html``): one self-contained file to hand to a council.
+
+Verdict and margin, what would close the gap (:mod:`pedgis.viz.gap`), the Figure 3 checklist,
+the map and the Sankey embedded (``iframe srcdoc``: no other file, no network), step-by-step
+tables (needs, uses, generation, delivered and primary energy per carrier), top importing and
+exporting buildings, excluded and flagged buildings, and every assumption with its source.
+Every value is HTML-escaped (Jinja2 autoescape; the assumptions tree through ``markupsafe``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pedgis.viz.common import fmt_energy, fmt_number
+from pedgis.viz.gap import PAPER_NZEB_SOURCE, pv_gap, retrofit_gap
+from pedgis.viz.inputs import VizInputs, finite, load_inputs
+from pedgis.viz.maps import INDICATORS, build_map, summary_lines
+from pedgis.viz.sankey import SERVICE_NAMES, sankey_html
+
+TOP_N = 10
+MAX_CELL = 400
+
+
+def _cell(value: Any, n: int = MAX_CELL) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _kwh(v: Any) -> str:
+    return fmt_energy(finite(v))
+
+
+def _pct(v: Any) -> str:
+    f = finite(v)
+    return "no data" if f is None else f"{fmt_number(100 * f)} %"
+
+
+def _find(d: Any, *names: str) -> Any:
+    """First value found under any of ``names`` (searching nested dicts breadth-first)."""
+    queue = [d]
+    while queue:
+        cur = queue.pop(0)
+        if isinstance(cur, dict):
+            for n in names:
+                if n in cur and cur[n] not in (None, ""):
+                    return cur[n]
+            queue.extend(v for v in cur.values() if isinstance(v, dict))
+    return None
+
+
+def _checklist(assumptions: dict) -> list[tuple[str, Any]]:
+    cl = _find(assumptions, "checklist", "loads", "included_loads")
+    if isinstance(cl, dict):
+        return [(SERVICE_NAMES.get(k, str(k).replace("_", " ")), v) for k, v in cl.items()]
+    if isinstance(cl, list):
+        out = []
+        for item in cl:
+            if isinstance(item, dict):
+                name = item.get("load") or item.get("name") or item.get("service") or "?"
+                out.append((SERVICE_NAMES.get(name, str(name)),
+                            item.get("included", item.get("value"))))
+            else:
+                out.append((str(item), True))
+        return out
+    return []
+
+
+def render_tree(value: Any, depth: int = 0):
+    """Escaped HTML of an assumptions tree: dicts as tables, lists of dicts as tables."""
+    from markupsafe import Markup, escape
+
+    if isinstance(value, dict):
+        if not value:
+            return Markup("<span class='note'>(empty)</span>")
+        rows = "".join(
+            f"<tr><th>{escape(_cell(k))}</th><td>{render_tree(v, depth + 1)}</td></tr>"
+            for k, v in value.items()
+        )
+        return Markup(f"<table>{rows}</table>")
+    if isinstance(value, list):
+        if value and all(isinstance(v, dict) for v in value):
+            cols: list[str] = []
+            for v in value:
+                cols += [k for k in v if k not in cols]
+            head = "".join(f"<th>{escape(_cell(c))}</th>" for c in cols)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{render_tree(v.get(c, ''), depth + 1)}</td>" for c in cols)
+                + "</tr>" for v in value)
+            return Markup(f"<table><tr>{head}</tr>{body}</table>")
+        return Markup(", ".join(str(render_tree(v, depth + 1)) for v in value))
+    if isinstance(value, bool):
+        return Markup("yes" if value else "no")
+    if isinstance(value, float):
+        return escape(fmt_number(value, 4) if math.isfinite(value) else "no data")
+    return escape(_cell(value))
+
+
+def _step_tables(district: dict) -> list[dict]:
+    bd = district.get("breakdown") or {}
+    tables = []
+    needs = bd.get("needs") or {}
+    total = sum(finite(v) or 0.0 for v in needs.values())
+    tables.append({
+        "title": "Step 2 — energy needs (Eq. 1–5)",
+        "header": ["Service", "Need", "Share"], "numeric": {1, 2},
+        "rows": [[SERVICE_NAMES.get(k, k), _kwh(v),
+                  _pct((finite(v) or 0) / total) if total else ""] for k, v in needs.items()]
+        + ([["Total", _kwh(total), "100 %"]] if needs else []),
+    })
+    tables.append({
+        "title": "Step 3 — energy uses by system (Eq. 6–8)",
+        "header": ["Service", "System", "Kind", "Need", "Use", "Carrier", "Carrier input",
+                   "Input / need"],
+        "numeric": {3, 4, 6, 7},
+        "rows": [[SERVICE_NAMES.get(r.get("service"), r.get("service")), r.get("system"),
+                  r.get("kind"), _kwh(r.get("need_kwh")), _kwh(r.get("use_kwh")),
+                  r.get("carrier"), _kwh(r.get("input_kwh")),
+                  fmt_number((finite(r.get("input_kwh")) or 0) / finite(r.get("need_kwh")), 3)
+                  if finite(r.get("need_kwh")) else ""]
+                 for r in bd.get("uses") or []],
+    })
+    tables.append({
+        "title": "Step 4 — on-site generation (Eq. 9–10, Table 3)",
+        "header": ["Technology", "Name", "Output", "Output energy", "Renewable", "Virtual",
+                   "Input carrier", "Input energy"],
+        "numeric": {3, 7},
+        "rows": [[g.get("technology"), g.get("name"), g.get("output"), _kwh(g.get("output_kwh")),
+                  "yes" if g.get("res") else "no", "yes" if g.get("virtual") else "no",
+                  g.get("input_carrier") or "—",
+                  _kwh(g.get("input_kwh")) if g.get("input_carrier") else "—"]
+                 for g in bd.get("generation") or []],
+    })
+    car = bd.get("carriers") or []
+    tables.append({
+        "title": "Step 5 — delivered and exported energy per carrier (Eq. 11–13)",
+        "header": ["Carrier", "Demand", "Covered on site", "Delivered (imported)", "Exported"],
+        "numeric": {1, 2, 3, 4},
+        "rows": [[c.get("carrier"), _kwh(c.get("demand_kwh")), _kwh(c.get("onsite_kwh")),
+                  _kwh(c.get("delivered_kwh")), _kwh(c.get("exported_kwh"))] for c in car],
+    })
+    tables.append({
+        "title": "Step 6 — primary energy per carrier (Eq. 14–16)",
+        "header": ["Carrier", "PEF nren", "PEF ren", "PEF nren export", "PEI", "PEE",
+                   "PE ren imported", "PE ren exported", "CO₂eq"],
+        "numeric": {1, 2, 3, 4, 5, 6, 7, 8},
+        "rows": [[c.get("carrier"), fmt_number(finite(c.get("pef_nren")), 3),
+                  fmt_number(finite(c.get("pef_ren")), 3),
+                  fmt_number(finite(c.get("pef_nren_export")), 3),
+                  _kwh(c.get("pei_kwh")), _kwh(c.get("pee_kwh")),
+                  _kwh(c.get("pe_ren_delivered_kwh")), _kwh(c.get("pe_ren_exported_kwh")),
+                  f"{fmt_number((finite(c.get('co2_kg')) or 0) / 1000)} t/a"] for c in car],
+    })
+    tables.append({
+        "title": "Step 7 — balance and indicators (Eq. 17–22)",
+        "header": ["Indicator", "Value"], "numeric": {1},
+        "rows": [
+            ["PEI, non-renewable primary energy imported", _kwh(district.get("pei_kwh"))],
+            ["PEE, non-renewable primary energy exported", _kwh(district.get("pee_kwh"))],
+            ["PED balance PEI − PEE", _kwh(district.get("ped_balance_kwh"))],
+            ["PE_nren (Eq. 18)", _kwh(district.get("pe_nren_kwh"))],
+            ["PE_ren (Eq. 19)", _kwh(district.get("pe_ren_kwh"))],
+            ["PE total (Eq. 20)", _kwh(district.get("pe_total_kwh"))],
+            ["Renewable energy ratio RER (Eq. 21)", _pct(district.get("rer"))],
+            ["CO₂eq (Eq. 22)", f"{fmt_number((finite(district.get('co2eq_kg')) or 0) / 1000)} t/a"],
+        ],
+    })
+    return tables
+
+
+def _building_tables(buildings) -> tuple[list[dict], list[str]]:
+    if buildings is None or len(buildings) == 0:
+        return [], []
+    df = buildings
+    header = ["Building", "Name", "Use", "Floor area", "Heating need", "PV", "PEI", "PEE",
+              "Balance PEI − PEE", "Flags"]
+
+    def rows(sel):
+        out = []
+        for _, r in sel.iterrows():
+            out.append([
+                _cell(r.get("building_id", ""), 60), _cell(r.get("name", "") or "", 80),
+                _cell(r.get("use", ""), 40),
+                f"{fmt_number(finite(r.get('floor_area_m2')))} m²",
+                _kwh(r.get("ten_sh_kwh")), _kwh(r.get("pv_kwh")), _kwh(r.get("pei_kwh")),
+                _kwh(r.get("pee_kwh")), _kwh(r.get("ped_balance_kwh")),
+                _cell(r.get("flags", "") or "", 160),
+            ])
+        return out
+
+    inc = (df["included"].fillna(False).astype(bool) if "included" in df
+           else np.ones(len(df), bool))
+    bal = (df["ped_balance_kwh"].astype(float) if "ped_balance_kwh" in df
+           else np.full(len(df), np.nan))
+    d = df.assign(_bal=bal)[inc]
+    d = d[np.isfinite(d["_bal"])]
+    importers = d[d["_bal"] > 0].sort_values("_bal", ascending=False).head(TOP_N)
+    exporters = d[d["_bal"] < 0].sort_values("_bal").head(TOP_N)
+    numeric = {3, 4, 5, 6, 7, 8}
+    tables = [
+        {"title": f"Top {TOP_N} importing buildings (largest PEI − PEE)", "header": header,
+         "numeric": numeric, "rows": rows(importers)},
+        {"title": f"Top {TOP_N} exporting buildings (most negative PEI − PEE)", "header": header,
+         "numeric": numeric, "rows": rows(exporters)},
+    ]
+    excl = df[~inc]
+    if len(excl):
+        reasons = excl.get("exclusion_reason")
+        counts = (reasons.fillna("").astype(str).replace("", "no reason given").value_counts()
+                  if reasons is not None else None)
+        tables.append({"title": f"Excluded buildings ({len(excl)})", "header": ["Reason", "Buildings"],
+                       "numeric": {1},
+                       "rows": [[_cell(k), str(v)] for k, v in counts.items()] if counts is not None
+                       else []})
+    notes = []
+    if "flags" in df:
+        flags = df["flags"].fillna("").astype(str)
+        n_flag = int((flags.str.strip() != "").sum())
+        if n_flag:
+            parts = [p.strip() for s in flags for p in s.split(";") if p.strip()]
+            from collections import Counter
+
+            common = Counter(parts).most_common(8)
+            tables.append({"title": f"Data-quality flags ({n_flag} buildings)",
+                           "header": ["Flag", "Buildings"], "numeric": {1},
+                           "rows": [[_cell(k, 160), str(v)] for k, v in common]})
+            notes.append(f"{n_flag} of {len(df)} buildings carry data-quality flags "
+                         "(defaults used or inputs repaired); see the table under Buildings.")
+    return tables, notes
+
+
+def _nzeb_from_assumptions(assumptions: dict) -> tuple[dict | None, str | None]:
+    """NZEB specific needs from the scenario's assumptions, when the engine recorded them."""
+    sn = _find(assumptions, "specific_needs")
+    if not isinstance(sn, dict):
+        return None, None
+    table = {}
+    for use, val in sn.items():
+        if isinstance(val, dict):
+            nz = val.get("nzeb") or val.get("NZEB")
+            if isinstance(nz, dict):
+                from pedgis.viz.gap import service_key
+
+                vals = {service_key(k): finite(v) for k, v in nz.items()}
+                table[use] = {k: v for k, v in vals.items() if k and v is not None}
+    if not table:
+        return None, None
+    return table, "district.json assumptions.specific_needs (NZEB column of the scenario)"
+
+
+def _gap_section(inputs: VizInputs) -> dict:
+    d = inputs.district
+    pv = pv_gap(d, inputs.buildings)
+    from pedgis.viz.gap import PAPER_NZEB_NEEDS, packaged_nzeb_needs
+
+    # the scenario's NZEB needs first, then pedgis' data table, then the paper's Table 1
+    nzeb, source = _nzeb_from_assumptions(d.get("assumptions") or {})
+    if nzeb is None:
+        nzeb, source = packaged_nzeb_needs()
+    if nzeb is not None:
+        nzeb = dict(nzeb)
+        nzeb["default"] = dict(PAPER_NZEB_NEEDS)
+        source += f"; use types not listed: {PAPER_NZEB_SOURCE}"
+    rg = retrofit_gap(d, inputs.buildings, nzeb, source)
+    bal = finite(d.get("ped_balance_kwh"))
+    out: dict[str, Any] = {"already": bal is not None and bal <= 0,
+                           "margin": fmt_energy(-bal) if bal is not None else "no data"}
+    if pv.additional_kwh is None:
+        out["pv_text"] = "cannot close the gap alone"
+        out["pv_detail"] = pv.note
+        out["pv_note"] = ""
+    elif pv.additional_kwh == 0:
+        out["pv_text"] = "none needed"
+        out["pv_detail"] = pv.note
+        out["pv_note"] = ""
+    else:
+        extra = []
+        if pv.additional_kwp is not None:
+            extra.append(f"≈ {fmt_number(pv.additional_kwp)} kWp at the district's current "
+                         f"{fmt_number(pv.specific_yield_kwh_kwp)} kWh/kWp")
+        if pv.additional_area_m2 is not None:
+            extra.append(f"≈ {fmt_number(pv.additional_area_m2)} m² of modules at the current "
+                         "yield per m²")
+        out["pv_text"] = f"+{fmt_energy(pv.additional_kwh)} of PV electricity"
+        out["pv_detail"] = "; ".join(extra)
+        out["pv_note"] = f"How: {pv.note}."
+    if out["already"]:
+        out["retrofit_text"] = "none needed"
+        out["retrofit_detail"] = (f"retrofitting every candidate building would add "
+                                  f"{fmt_energy(rg.saving_all_kwh)} to the margin")
+    elif rg.n_needed is None:
+        out["retrofit_text"] = "not enough on its own"
+        out["retrofit_detail"] = rg.note + "; combine with more PV."
+    else:
+        out["retrofit_text"] = (f"{rg.n_needed} of {rg.n_included} buildings "
+                                f"({fmt_number(100 * (rg.share_buildings or 0))} %)")
+        out["retrofit_detail"] = (
+            ("the building" if rg.n_needed == 1 else f"the {rg.n_needed} buildings")
+            + " with the largest primary-energy saving, "
+            f"{fmt_number(100 * (rg.share_floor_area or 0))} % of the included floor area; "
+            f"retrofitting all {rg.n_candidates} candidates would save "
+            f"{fmt_energy(rg.saving_all_kwh)} against a gap of {fmt_energy(bal)}")
+    nz = rg.nzeb_needs
+    if nz and all(not isinstance(v, dict) for v in nz.values()):
+        out["nzeb"] = ", ".join(f"{k.upper()} {fmt_number(v)} kWh/m²a" for k, v in nz.items())
+    else:
+        out["nzeb"] = "; ".join(
+            f"{u}: " + ", ".join(f"{k.upper()} {fmt_number(v)}" for k, v in t.items())
+            for u, t in (nz or {}).items() if isinstance(t, dict)) + " kWh/m²a"
+    out["nzeb_source"] = rg.source
+    out["retrofit_ids"] = ", ".join(rg.building_ids[:200]) + (
+        " …" if len(rg.building_ids) > 200 else "")
+    return out
+
+
+def build_report(inputs: Any, indicator: str = "ped_balance_kwh", basemap: str | None = None,
+                 title: str | None = None, map_html: str | None = None,
+                 sankey: str | None = None) -> str:
+    """Render ``report.html`` as a string (see module docstring)."""
+    import jinja2
+    from markupsafe import Markup
+
+    import pedgis
+
+    inputs = load_inputs(inputs)
+    d = inputs.district
+    assumptions = d.get("assumptions") or {}
+    summ = summary_lines(d)
+    bal = finite(d.get("ped_balance_kwh"))
+    pei = finite(d.get("pei_kwh"))
+    if bal is None:
+        margin = "no data"
+    elif bal <= 0:
+        margin = f"exports {fmt_energy(-bal)} more primary energy than it imports"
+    else:
+        margin = f"{fmt_energy(bal)} short of a zero balance"
+        if pei:
+            margin += f" ({fmt_number(100 * bal / pei)} % of PEI)"
+    verdict = {"is_ped": summ["is_ped"], "title": summ["title"], "detail": summ["detail"],
+               "balance": fmt_energy(bal), "margin": margin}
+    kpis = [(k, v) for k, v in summ["lines"]] + [
+        ("PE_nren (Eq. 18)", _kwh(d.get("pe_nren_kwh"))),
+        ("PE_ren (Eq. 19)", _kwh(d.get("pe_ren_kwh"))),
+        ("PV and other RES electricity", _kwh(d.get("eep_res_kwh"))),
+        ("RES heat on site", _kwh(d.get("tep_res_kwh"))),
+    ]
+    btables, notes = _building_tables(inputs.buildings)
+    n_inc, n_all = d.get("n_included"), d.get("n_buildings")
+    btype = _find(assumptions, "boundary_type")
+    if btype is None:
+        b = assumptions.get("boundary")
+        btype = b.get("type") if isinstance(b, dict) else b
+    boundary = {
+        "type": _cell(btype if btype not in (None, "") else "not recorded"),
+        "objective": _cell(_find(assumptions, "objective") or "not recorded"),
+        "buildings": f"{n_inc} included of {n_all} in the input" if n_all is not None else "",
+    }
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
+        autoescape=True, undefined=jinja2.StrictUndefined,
+    )
+    template = env.get_template("report_template.html")
+    if map_html is None:
+        map_html = build_map(inputs, indicator=indicator, basemap=basemap, title=title)
+    if sankey is None:
+        sankey = sankey_html(d, title=None)
+    return template.render(
+        title=title or "PED assessment report",
+        version=pedgis.__version__,
+        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        verdict=verdict, kpis=kpis, warnings=notes, gap=_gap_section(inputs),
+        boundary=boundary, checklist=_checklist(assumptions),
+        map_indicator=INDICATORS[indicator].label, map_html=map_html, sankey_html=sankey,
+        step_tables=_step_tables(d), building_tables=btables,
+        assumptions_html=Markup(render_tree(assumptions)),
+    )
+
+
+def write_report(inputs: Any, path: str | Path, **kwargs) -> Path:
+    """Write ``report.html`` (see :func:`build_report`)."""
+    path = Path(path)
+    path.write_text(build_report(inputs, **kwargs), encoding="utf-8")
+    return path

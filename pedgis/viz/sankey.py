@@ -1,0 +1,507 @@
+"""Step 8: the primary-energy Sankey diagram (paper §2.8, Figure 6).
+
+Five stages, drawn left to right, for thermal and electric energy per carrier::
+
+    needs ─► uses (energy carrier input of the systems) ─► delivered (imported per carrier,
+    on-site RES used, exported surplus) ─► primary energy (PEI, PEE, renewable parts)
+    ─► balance (PEI − PEE, Eq. 17)
+
+Every intermediate node conserves energy: what enters equals what leaves. Where the physics
+adds or removes energy between stages an explicit node says so — conversion losses
+(need < carrier input, e.g. a boiler's efficiency, Eq. 6–7), ambient heat of heat pumps
+(need > carrier input, SCOP/SEER, Eq. 8), primary energy upstream of delivery (PEF > 1,
+Eq. 14–15) — so the diagram balances at every stage and its last node is the PED balance of
+``district.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pedgis.errors import DataQualityWarning, InputDataError, PedgisWarning
+from pedgis.viz.common import escape, fmt_energy
+from pedgis.viz.inputs import finite, load_inputs
+
+STAGES = ["Needs", "Uses (carrier input)", "Delivered", "Primary energy", "PED balance"]
+STAGE_X = [0.01, 0.26, 0.51, 0.76, 0.99]
+#: relative mismatch between stages above which a warning names the inconsistency
+TOLERANCE = 0.005
+
+SERVICE_NAMES = {
+    "space_heating": "Space heating", "sh": "Space heating",
+    "space_cooling": "Space cooling", "sc": "Space cooling",
+    "dhw": "Domestic hot water", "lighting": "Lighting", "ventilation": "Ventilation",
+    "appliances": "Appliances", "ev": "EV charging", "ev_charging": "EV charging",
+    "public_lighting": "Public lighting",
+}
+
+
+class SankeyExportWarning(PedgisWarning):
+    """The static PNG/SVG export of the Sankey failed; the HTML page is still written."""
+
+
+@dataclass
+class SankeyData:
+    """Nodes and links of the diagram, plain numbers (kWh per year).
+
+    Attributes
+    ----------
+    keys : list of str
+        Node identifiers (``need:space_heating``, ``use:electricity``, ``pei``, ``balance`` …).
+    names : list of str
+        Node names for display (not escaped).
+    stages : list of int
+        Stage (column) of each node, 0 = needs … 4 = balance.
+    signed : dict
+        Signed values of special nodes (``balance`` = PEI − PEE [kWh]).
+    sources, targets : list of int
+        Link ends (node indices).
+    values : list of float
+        Link values [kWh].
+    carriers : list of str
+        Carrier of each link (for colour), "" when none.
+    """
+
+    keys: list = field(default_factory=list)
+    names: list = field(default_factory=list)
+    stages: list = field(default_factory=list)
+    signed: dict = field(default_factory=dict)
+    sources: list = field(default_factory=list)
+    targets: list = field(default_factory=list)
+    values: list = field(default_factory=list)
+    carriers: list = field(default_factory=list)
+
+    def node(self, key: str, name: str, stage: int) -> int:
+        if key in self.keys:
+            return self.keys.index(key)
+        self.keys.append(key)
+        self.names.append(name)
+        self.stages.append(stage)
+        return len(self.keys) - 1
+
+    def link(self, a: int, b: int, value: float, carrier: str = "") -> None:
+        if value > 0 and math.isfinite(value):
+            self.sources.append(a)
+            self.targets.append(b)
+            self.values.append(float(value))
+            self.carriers.append(carrier)
+
+    def inflow(self, i: int) -> float:
+        return sum(v for t, v in zip(self.targets, self.values, strict=True) if t == i)
+
+    def outflow(self, i: int) -> float:
+        return sum(v for s, v in zip(self.sources, self.values, strict=True) if s == i)
+
+    def node_value(self, i: int) -> float:
+        return max(self.inflow(i), self.outflow(i))
+
+    def pruned(self) -> SankeyData:
+        """A copy without nodes that carry no flow (plotly misplaces unlinked nodes)."""
+        used = sorted(set(self.sources) | set(self.targets))
+        new = {old: k for k, old in enumerate(used)}
+        return SankeyData(
+            keys=[self.keys[i] for i in used], names=[self.names[i] for i in used],
+            stages=[self.stages[i] for i in used], signed=dict(self.signed),
+            sources=[new[i] for i in self.sources], targets=[new[i] for i in self.targets],
+            values=list(self.values), carriers=list(self.carriers),
+        )
+
+
+def _tiny(x: float, scale: float) -> bool:
+    """A difference that is floating-point noise, not energy (< 1 Wh or 1e-9 relative)."""
+    return abs(x) <= max(1e-3, 1e-9 * abs(scale))
+
+
+def _name(service: str) -> str:
+    return SERVICE_NAMES.get(service, service.replace("_", " ").capitalize())
+
+
+def _carrier_name(carrier: str) -> str:
+    return str(carrier).replace("_", " ")
+
+
+def _cap(text: str) -> str:
+    """First letter upper case, the rest untouched (``LPG`` stays ``LPG``)."""
+    return text[:1].upper() + text[1:]
+
+
+def _num(row: dict, key: str, where: str) -> float:
+    v = finite(row.get(key, 0.0) if row.get(key) is not None else 0.0)
+    if v is None:
+        raise InputDataError(
+            f"district.json {where}.{key}: '{row.get(key)}' is not a number. "
+            "Fix: re-run pedgis to write district.json again."
+        )
+    if v < 0:
+        raise InputDataError(
+            f"district.json {where}.{key}: {v} is negative; flows in the Sankey are annual "
+            "amounts ≥ 0. Fix: re-run pedgis (a negative value means a broken breakdown)."
+        )
+    return v
+
+
+def sankey_flows(district: dict) -> SankeyData:
+    """Build the Sankey nodes and links from ``district.json`` (its ``breakdown``).
+
+    Parameters
+    ----------
+    district : dict
+        Content of ``district.json``; uses ``breakdown.needs``, ``breakdown.uses``,
+        ``breakdown.generation`` and ``breakdown.carriers``.
+
+    Returns
+    -------
+    SankeyData
+
+    Raises
+    ------
+    InputDataError
+        ``breakdown`` missing or a value not a non-negative number.
+
+    Warns
+    -----
+    DataQualityWarning
+        A stage does not add up with the next one (beyond 0.5 %); the difference is drawn as
+        an explicit "not itemised" node rather than hidden.
+
+    Notes
+    -----
+    Stages follow the paper's Figure 6 (§2.8). Links:
+
+    * need → carrier use, per system: the need is shared among the system's carriers in
+      proportion to their input; ``input − need`` enters the use nodes as conversion and
+      distribution losses (Eq. 6–7); ``need − input`` leaves to "ambient energy" (heat pumps
+      and chillers whose ambient heat is not itemised as a carrier, Eq. 8).
+    * generation inputs (CHP fuel, Eq. 13) are demands on their carrier.
+    * carrier use → imported (``delivered_kwh``) and on-site RES used (``onsite_kwh``)
+      (Eq. 11–13); the exported surplus (``exported_kwh``) is a source of stage 3.
+    * imported → PEI (``pei_kwh`` = delivered × PEF_nren, Eq. 14) and renewable primary
+      energy; exported → PEE (``pee_kwh`` = exported × PEF_nren,export, Eq. 15).
+    * PEI and PEE offset each other; the rest is the PED balance PEI − PEE (Eq. 17),
+      negative for a positive energy district.
+    """
+    bd = district.get("breakdown")
+    if not isinstance(bd, dict):
+        raise InputDataError(
+            "district.json has no 'breakdown' (needs, uses, generation, carriers), so the "
+            "Sankey cannot be drawn. Fix: re-run pedgis with this version to write it."
+        )
+    needs = bd.get("needs") or {}
+    uses = bd.get("uses") or []
+    generation = bd.get("generation") or []
+    carriers = bd.get("carriers") or []
+    s = SankeyData()
+
+    # stage 0 → 1: needs → carrier inputs, per system (service, system): a system's need is
+    # shared among its carriers in proportion to their input (a heat pump's electricity and
+    # ambient heat); extra input is conversion loss, missing input is ambient energy (SCOP/SEER)
+    need_out: dict[str, float] = {}
+    use_in: dict[str, float] = {}
+    groups: dict[tuple[str, str], dict] = {}
+    for k, row in enumerate(uses):
+        where = f"breakdown.uses[{k}]"
+        service, carrier = str(row.get("service", "?")), str(row.get("carrier", "?"))
+        n, i = _num(row, "need_kwh", where), _num(row, "input_kwh", where)
+        g = groups.setdefault((service, str(row.get("system", ""))), {"need": 0.0, "inputs": {}})
+        g["need"] += n
+        g["inputs"][carrier] = g["inputs"].get(carrier, 0.0) + i
+        need_out[service] = need_out.get(service, 0.0) + n
+        use_in[carrier] = use_in.get(carrier, 0.0) + i
+    for (service, _system), g in groups.items():
+        n, total_in = g["need"], sum(g["inputs"].values())
+        a = s.node(f"need:{service}", _name(service), 0)
+        for carrier, i in g["inputs"].items():
+            b = s.node(f"use:{carrier}", f"{_cap(_carrier_name(carrier))} use", 1)
+            covered = n * i / total_in if total_in > n else i
+            s.link(a, b, covered, carrier)
+            if i > covered and not _tiny(i - covered, i):
+                s.link(s.node("losses", "Conversion & distribution losses", 0), b, i - covered,
+                       carrier)
+        if n > total_in and not _tiny(n - total_in, n):
+            s.link(a, s.node("ambient", "Ambient energy (heat pumps, chillers)", 1),
+                   n - total_in, "")
+    for service, total in needs.items():
+        t = _num({"v": total}, "v", f"breakdown.needs.{service}")
+        gap = t - need_out.get(service, 0.0)
+        if abs(gap) > TOLERANCE * max(t, 1.0):
+            warnings.warn(
+                f"district.json breakdown: the need '{service}' is {t:.0f} kWh but the systems "
+                f"in breakdown.uses cover {need_out.get(service, 0.0):.0f} kWh; the Sankey "
+                "shows the difference as 'not itemised'. Fix: give every need a system.",
+                DataQualityWarning, stacklevel=2,
+            )
+            if gap > 0:
+                s.link(s.node(f"need:{service}", _name(service), 0),
+                       s.node("unitemised_use", "Need without a system (not itemised)", 1), gap)
+    for k, g in enumerate(generation):
+        c, i = g.get("input_carrier"), _num(g, "input_kwh", f"breakdown.generation[{k}]")
+        if c and i > 0:
+            gname = str(g.get("name") or g.get("technology") or "generator")
+            a = s.node(f"gen_in:{gname}:{c}", f"Input to {gname}: {_carrier_name(c)}", 0)
+            b = s.node(f"use:{c}", f"{_cap(_carrier_name(c))} use", 1)
+            s.link(a, b, i, str(c))
+            use_in[str(c)] = use_in.get(str(c), 0.0) + i
+
+    # stage 1 → 2 → 3: delivered and primary energy per carrier
+    pei_total = pee_total = 0.0
+    for k, c in enumerate(carriers):
+        where = f"breakdown.carriers[{k}]"
+        name = str(c.get("carrier", "?"))
+        cname = _carrier_name(name)
+        delivered, onsite = _num(c, "delivered_kwh", where), _num(c, "onsite_kwh", where)
+        exported = _num(c, "exported_kwh", where)
+        pei, pee = _num(c, "pei_kwh", where), _num(c, "pee_kwh", where)
+        ren_d = _num(c, "pe_ren_delivered_kwh", where)
+        ren_e = _num(c, "pe_ren_exported_kwh", where)
+        pei_total += pei
+        pee_total += pee
+        u = s.node(f"use:{name}", f"{_cap(cname)} use", 1)
+        out = delivered + onsite
+        gap = use_in.get(name, 0.0) - out
+        if abs(gap) > TOLERANCE * max(out, use_in.get(name, 0.0), 1.0):
+            warnings.warn(
+                f"district.json {where}: carrier '{name}' has {use_in.get(name, 0.0):.0f} kWh of "
+                f"system input but delivered + on-site = {out:.0f} kWh; the Sankey shows the "
+                "difference as 'not itemised'. Fix: check breakdown.uses against the carriers.",
+                DataQualityWarning, stacklevel=2,
+            )
+        if _tiny(gap, out):
+            pass
+        elif gap < 0:
+            s.link(s.node(f"unitemised_demand:{name}", f"Other {cname} demand (not itemised)", 0),
+                   u, -gap, name)
+        elif gap > 0:
+            s.link(u, s.node(f"unitemised_supply:{name}", f"{_cap(cname)} not delivered "
+                             "(not itemised)", 2), gap, name)
+        imp = s.node(f"imported:{name}", f"Imported {cname}", 2)
+        s.link(u, imp, delivered, name)
+        s.link(u, s.node(f"onsite:{name}", f"On-site RES used: {cname}", 2), onsite, name)
+        # imported → PEI + renewable primary energy; the difference is upstream energy
+        pei_node = s.node("pei", "PEI — non-renewable primary energy imported", 3)
+        s.link(imp, pei_node, pei, name)
+        s.link(imp, s.node("pe_ren_imported", "Renewable primary energy imported", 3), ren_d, name)
+        d = pei + ren_d - delivered
+        if _tiny(d, delivered):
+            pass
+        elif d > 0:
+            s.link(s.node("upstream_imp", "Primary energy upstream of delivery (PEF > 1)", 1),
+                   imp, d, name)
+        elif d < 0:
+            s.link(imp, s.node("pe_not_counted", "Not counted as primary energy", 3), -d, name)
+        if exported > 0 or pee > 0 or ren_e > 0:
+            exp = s.node(f"exported:{name}", f"Exported {cname} (on-site surplus)", 2)
+            s.link(s.node(f"surplus:{name}", f"On-site generation exported: {cname}", 1),
+                   exp, exported, name)
+            pee_node = s.node("pee", "PEE — non-renewable primary energy exported", 3)
+            s.link(exp, pee_node, pee, name)
+            s.link(exp, s.node("pe_ren_exported", "Renewable primary energy exported", 3),
+                   ren_e, name)
+            d = pee + ren_e - exported
+            if _tiny(d, exported):
+                pass
+            elif d > 0:
+                s.link(s.node("upstream_exp", "Primary energy avoided upstream (PEF > 1)", 1),
+                       exp, d, name)
+            elif d < 0:
+                s.link(exp, s.node("pe_exp_not_counted", "Export not counted as primary "
+                                   "energy", 3), -d, name)
+
+    # stage 3 → 4: balance (Eq. 17)
+    balance = pei_total - pee_total
+    offset = min(pei_total, pee_total)
+    if pei_total > 0 or pee_total > 0:
+        pei_node = s.node("pei", "PEI — non-renewable primary energy imported", 3)
+        pee_node = s.node("pee", "PEE — non-renewable primary energy exported", 3)
+        if offset > 0:
+            off = s.node("offset", "Imports offset by exports", 4)
+            s.link(pei_node, off, offset)
+            s.link(pee_node, off, offset)
+        word = "net import: not a PED" if balance > 0 else "surplus: positive district"
+        bal = s.node("balance", f"PED balance PEI − PEE ({word})", 4)
+        if balance > 0:
+            s.link(pei_node, bal, balance)
+        elif balance < 0:
+            s.link(pee_node, bal, -balance)
+    else:
+        s.node("balance", "PED balance PEI − PEE", 4)
+    s.signed = {"balance": balance, "pei": pei_total, "pee": pee_total, "offset": offset}
+    top = finite(district.get("ped_balance_kwh"))
+    if top is not None and abs(top - balance) > TOLERANCE * max(abs(top), pei_total, 1.0):
+        warnings.warn(
+            f"district.json: ped_balance_kwh is {top:.0f} kWh but the carriers in breakdown "
+            f"give PEI − PEE = {balance:.0f} kWh. The Sankey draws the breakdown. Fix: re-run "
+            "pedgis; the two must agree.",
+            DataQualityWarning, stacklevel=2,
+        )
+    return s
+
+
+_CARRIER_COLORS = [
+    ("electric", "#f2b701"), ("pv", "#f2b701"), ("gas", "#8c6d5a"), ("biogas", "#7fbc41"),
+    ("bio", "#4d9221"), ("oil", "#5b4636"), ("district_heat", "#d73027"), ("heat", "#f46d43"),
+    ("cool", "#4575b4"), ("solar", "#fdae61"), ("ambient", "#74add1"), ("hydro", "#2c7fb8"),
+    ("wind", "#7fcdbb"), ("waste", "#b35806"),
+]
+_STAGE_COLORS = ["#6a51a3", "#3182bd", "#31a354", "#e6550d", "#636363"]
+
+
+def _carrier_color(carrier: str) -> str:
+    c = carrier.lower()
+    for key, col in _CARRIER_COLORS:
+        if key in c:
+            return col
+    return "#9e9ac8" if c else "#bdbdbd"
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+MIN_SLOT_PX = 30  # room for a two-line label
+NODE_PAD_PX = 12
+
+
+def _layout(s: SankeyData) -> tuple[list[float], list[float], int]:
+    """Node centres (x by stage, y stacked in order within each stage) and plot height [px].
+
+    Small nodes get at least :data:`MIN_SLOT_PX` so their labels do not overlap; the plot
+    grows with the number of nodes in the fullest stage.
+    """
+    xs = [STAGE_X[st] for st in s.stages]
+    ys = [0.5] * len(s.keys)
+    values = [s.node_value(i) for i in range(len(s.keys))]
+    totals = [sum(v for v, st in zip(values, s.stages, strict=True) if st == k)
+              for k in range(len(STAGES))]
+    grand = max(totals) or 1.0
+    counts = [sum(1 for st in s.stages if st == k) for k in range(len(STAGES))]
+    height = 520.0
+    for _ in range(20):  # grow until every stage fits
+        scale = 0.7 * height / grand  # px per kWh
+        need = max(sum(max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
+                       for i, st in enumerate(s.stages) if st == k)
+                   for k in range(len(STAGES)) if counts[k])
+        if need <= height:
+            break
+        height = need * 1.05
+    scale = 0.7 * height / grand
+    for stage in range(len(STAGES)):
+        y = 0.0
+        for i in (i for i, st in enumerate(s.stages) if st == stage):
+            slot = max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
+            ys[i] = min(max((y + slot / 2) / height, 0.001), 0.999)
+            y += slot
+    return xs, ys, int(height)
+
+
+def build_figure(district: dict, title: str | None = None):
+    """A plotly ``Figure`` of the Sankey (labels escaped, values with units)."""
+    import plotly.graph_objects as go
+
+    s = sankey_flows(district).pruned()
+    values = [s.node_value(i) for i in range(len(s.keys))]
+    labels = []
+    for i, name in enumerate(s.names):
+        if s.keys[i] == "offset":
+            text = f"{fmt_energy(s.signed['offset'])} on each side"
+        else:
+            text = fmt_energy(s.signed["balance"] if s.keys[i] == "balance" else values[i])
+        labels.append(f"{escape(name)}<br>{escape(text)}")
+    node_colors = [_STAGE_COLORS[st] for st in s.stages]
+    for i, key in enumerate(s.keys):
+        if key == "balance":
+            node_colors[i] = "#1a9850" if s.signed["balance"] <= 0 else "#d73027"
+        elif key.startswith("gen_in:") or key.startswith("surplus:"):
+            node_colors[i] = "#74c476"  # on-site generation
+        elif key in ("losses", "ambient", "upstream_imp", "upstream_exp", "pe_not_counted",
+                     "pe_exp_not_counted") or key.startswith("unitemised"):
+            node_colors[i] = "#bdbdbd"
+    xs, ys, plot_height = _layout(s)
+    link_labels = [
+        f"{escape(s.names[a])} → {escape(s.names[b])}: {escape(fmt_energy(v))}"
+        for a, b, v in zip(s.sources, s.targets, s.values, strict=True)
+    ]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        valueformat=",.0f",
+        valuesuffix=" kWh/a",
+        node=dict(label=labels, color=node_colors, pad=14, thickness=16,
+                  line=dict(color="#444", width=0.5), x=xs, y=ys,
+                  customdata=[s.signed["balance"] if k == "balance" else v
+                              for k, v in zip(s.keys, values, strict=True)],
+                  hovertemplate="%{label}<extra></extra>"),
+        link=dict(source=s.sources, target=s.targets, value=s.values,
+                  color=[_rgba(_carrier_color(c), 0.45) for c in s.carriers],
+                  customdata=link_labels, hovertemplate="%{customdata}<extra></extra>"),
+    ))
+    for k, stage in enumerate(STAGES):
+        fig.add_annotation(x=STAGE_X[k], y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                           yshift=10, text=f"<b>{stage}</b>", showarrow=False, font=dict(size=13),
+                           xanchor="left" if k == 0 else ("right" if k == 4 else "center"))
+    bal = s.signed["balance"]
+    verdict = ("Positive Energy District" if bal <= 0 else "not (yet) a Positive Energy District")
+    fig.update_layout(
+        title=dict(text=escape(title or "Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)")
+                   + f"<br><sup>PED balance PEI − PEE = {escape(fmt_energy(bal))}: "
+                     f"{verdict}</sup>", x=0.01),
+        font=dict(size=11, family="system-ui, sans-serif"),
+        margin=dict(l=20, r=20, t=110, b=20), height=plot_height + 130,
+        paper_bgcolor="white",
+    )
+    return fig
+
+
+def sankey_html(district: dict, title: str | None = None) -> str:
+    """``sankey.html`` as a string: plotly's JavaScript inlined, no network needed."""
+    fig = build_figure(district, title)
+    html_text = fig.to_html(include_plotlyjs=True, full_html=True, include_mathjax=False,
+                            div_id="pedgis-sankey",
+                            config={"displaylogo": False, "responsive": True})
+    return html_text.replace("<head>", '<head><meta charset="utf-8"><title>'
+                             + escape(title or "pedgis — primary-energy Sankey")
+                             + "</title>", 1)
+
+
+def write_sankey(inputs: Any, out_dir: str | Path, title: str | None = None,
+                 static: bool = True) -> list[Path]:
+    """Write ``sankey.html`` and, when kaleido is installed, ``sankey.png`` and ``sankey.svg``.
+
+    Returns the paths written. A failing static export warns (:class:`SankeyExportWarning`)
+    and leaves the HTML in place.
+    """
+    out_dir = Path(out_dir)
+    district = load_inputs(inputs).district
+    path = out_dir / "sankey.html"
+    path.write_text(sankey_html(district, title), encoding="utf-8")
+    written = [path]
+    if static:
+        written += export_static(district, out_dir, title)
+    return written
+
+
+def export_static(district: dict, out_dir: Path, title: str | None = None) -> list[Path]:
+    """PNG and SVG of the Sankey through the optional ``kaleido`` package (else nothing)."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return []
+    fig = build_figure(district, title)
+    written = []
+    for ext in ("png", "svg"):
+        p = Path(out_dir) / f"sankey.{ext}"
+        try:
+            fig.write_image(p, width=1400, height=760, scale=1 if ext == "svg" else 2)
+            written.append(p)
+        except Exception as exc:  # kaleido needs a Chrome it may not find
+            warnings.warn(
+                f"sankey.{ext}: static export with kaleido failed ({type(exc).__name__}: "
+                f"{exc}). sankey.html is written. Fix: `pip install -U kaleido` and make "
+                "Chrome/Chromium available, or export from the page's camera button.",
+                SankeyExportWarning, stacklevel=2,
+            )
+            break
+    return written

@@ -1,0 +1,118 @@
+"""Loading a result or an output folder; `pedgis map` / `python -m pedgis.viz`."""
+
+import json
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import rasterio
+from district_fixture import write_folder
+from rasterio.transform import from_origin
+
+from pedgis.errors import CRSError, InputDataError
+from pedgis.viz import cli, write_all
+from pedgis.viz.inputs import load_inputs, read_raster
+
+
+def test_result_object_and_folder_give_the_same_inputs(out_folder):
+    f = load_inputs(out_folder)
+    prof = {"transform": f.irradiation.transform, "crs": f.irradiation.crs, "nodata": None}
+    result = SimpleNamespace(buildings=f.buildings, boundary=f.boundary,
+                             roof_segments=f.roof_segments,
+                             district={**f.district, "n_buildings": np.int64(24)},
+                             irradiation=(f.irradiation.array, prof))
+    r = load_inputs(result)
+    assert r.district == f.district  # numpy scalars become plain JSON values
+    np.testing.assert_array_equal(r.irradiation.array, f.irradiation.array)
+    # nodata read as NaN, never 0
+    assert np.isnan(f.irradiation.array).any() and not (f.irradiation.array == 0).any()
+
+
+def test_bad_result_objects():
+    with pytest.raises(InputDataError, match="has no 'district' and 'buildings'"):
+        load_inputs(SimpleNamespace(foo=1))
+    with pytest.raises(InputDataError, match="result.irradiation: expected"):
+        load_inputs(SimpleNamespace(buildings=[], district={}, irradiation=42))
+    with pytest.raises(InputDataError, match="has no 'transform' or 'crs'"):
+        load_inputs(SimpleNamespace(buildings=[], district={},
+                                    irradiation=(np.zeros((2, 2)), {"crs": None})))
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(InputDataError, match="no such output folder"):
+        load_inputs(tmp_path / "nope")
+    with pytest.raises(InputDataError, match="district.json: missing"):
+        load_inputs(tmp_path)
+    folder = write_folder(tmp_path / "f", n=3, raster=False)
+    (folder / "district.json").write_text("{broken")
+    with pytest.raises(InputDataError, match="district.json: not valid JSON"):
+        load_inputs(folder)
+
+
+def test_gpkg_without_buildings_layer(tmp_path, out_folder):
+    import geopandas as gpd
+
+    folder = tmp_path / "g"
+    folder.mkdir()
+    shutil.copy(out_folder / "district.json", folder)
+    gpd.read_file(out_folder / "buildings.gpkg", layer="boundary").to_file(
+        folder / "buildings.gpkg", layer="boundary")
+    with pytest.raises(InputDataError, match="has no layer 'buildings'"):
+        load_inputs(folder)
+
+
+def test_raster_without_crs(tmp_path):
+    p = tmp_path / "irradiation.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32",
+                       transform=from_origin(0, 2, 1, 1)) as dst:
+        dst.write(np.ones((2, 2), "float32"), 1)
+    with pytest.raises(CRSError, match="the raster has no coordinate reference system"):
+        read_raster(p)
+
+
+def test_cli_rerenders_with_another_indicator(tmp_path, out_folder, capsys):
+    folder = tmp_path / "out"
+    shutil.copytree(out_folder, folder)
+    assert cli.main([str(folder), "--indicator", "pv_kwh_m2", "--title", "Quartiere <Nord>"]) == 0
+    out = capsys.readouterr().out
+    for name in ("map.html", "sankey.html", "report.html"):
+        assert f"wrote {folder / name}" in out
+        assert (folder / name).stat().st_size > 1000
+    text = (folder / "map.html").read_text("utf-8")
+    cfg = json.loads(text.split("var cfg = ", 1)[1].split(";\n", 1)[0])
+    assert cfg["indicators"][cfg["initial"]]["key"] == "pv_kwh_m2"
+    assert "Quartiere &lt;Nord&gt;" in text
+    assert oct((folder / "map.html").stat().st_mode & 0o777) != "0o600"
+
+
+def test_cli_bad_folder_exit_2(tmp_path, capsys):
+    assert cli.main([str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "no such output folder" in err and "Fix:" in err
+
+
+def test_cli_bad_indicator_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(tmp_path), "--indicator", "bogus"])
+    assert e.value.code == 2
+
+
+def test_pedgis_map_subcommand(tmp_path, out_folder, capsys):
+    from pedgis.cli import main
+
+    folder = tmp_path / "o"
+    shutil.copytree(out_folder, folder)
+    assert main(["map", str(folder), "--indicator", "flags"]) == 0
+    assert "report.html" in capsys.readouterr().out
+    assert main(["map", str(tmp_path / "nothing")]) == 2
+    assert "no such output folder" in capsys.readouterr().err
+
+
+def test_write_all_reports_progress(tmp_path, out_folder):
+    folder = tmp_path / "o"
+    shutil.copytree(out_folder, folder)
+    seen = []
+    files = write_all(folder, folder, progress=lambda f, m: seen.append(f))
+    assert [p.name for p in files] == ["map.html", "sankey.html", "report.html"]
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)

@@ -1,0 +1,206 @@
+"""The Sankey balances at every stage and ends at ped_balance_kwh (paper §2.8, Fig. 6).
+
+Expected values come from the hand example in district_fixture.py (arithmetic there and
+below).
+"""
+
+import copy
+import sys
+import types
+import warnings
+
+import pytest
+from district_fixture import HAND, district_json
+
+from pedgis.errors import DataQualityWarning, InputDataError
+from pedgis.viz import assets
+from pedgis.viz.sankey import SankeyExportWarning, export_static, sankey_flows, sankey_html
+
+
+def _district(breakdown=None):
+    return district_json(copy.deepcopy(breakdown or HAND), n_buildings=3, n_included=3)
+
+
+def _value(s, key):
+    return s.node_value(s.keys.index(key))
+
+
+def _assert_conserved(s, tol=1e-6):
+    """Every node with both inflows and outflows passes on exactly what it receives."""
+    for i, key in enumerate(s.keys):
+        fin, fout = s.inflow(i), s.outflow(i)
+        if fin > 0 and fout > 0:
+            assert fin == pytest.approx(fout, rel=tol, abs=1e-6), key
+
+
+def test_hand_example_flows_balance_and_end_at_the_balance():
+    d = _district()
+    s = sankey_flows(d)
+    _assert_conserved(s)
+    # stage 0: needs 100 000 + 20 000 + 30 000 + 15 000 + 5 000 = 170 000
+    needs = sum(_value(s, k) for k in s.keys if k.startswith("need:"))
+    assert needs == pytest.approx(170000.0)
+    # losses: (75 000 − 60 000) + (37 500 − 30 000) = 22 500; ambient: (40 000 − 10 000)
+    # + (20 000 − 5 000) = 45 000; carrier inputs: 170 000 + 22 500 − 45 000 = 147 500
+    assert _value(s, "losses") == pytest.approx(22500.0)
+    assert _value(s, "ambient") == pytest.approx(45000.0)
+    uses = sum(_value(s, k) for k in s.keys if k.startswith("use:"))
+    assert uses == pytest.approx(147500.0)
+    assert _value(s, "use:natural_gas") == pytest.approx(112500.0)  # 75 000 + 37 500
+    assert _value(s, "use:electricity") == pytest.approx(35000.0)
+    # stage 2: gas imported 112 500; electricity covered on site 35 000; exported 15 000
+    assert _value(s, "imported:natural_gas") == pytest.approx(112500.0 * 1.05)  # + upstream
+    assert s.inflow(s.keys.index("onsite:electricity")) == pytest.approx(35000.0)
+    # stage 3: PEI = 112 500 × 1.05 = 118 125; PEE = 15 000 × 1.95 = 29 250
+    assert _value(s, "pei") == pytest.approx(118125.0)
+    assert _value(s, "pee") == pytest.approx(29250.0)
+    # stage 4: balance = 118 125 − 29 250 = 88 875 = district.json ped_balance_kwh
+    assert s.signed["balance"] == pytest.approx(88875.0)
+    assert s.signed["balance"] == pytest.approx(d["ped_balance_kwh"])
+    assert _value(s, "balance") == pytest.approx(88875.0)
+    assert s.stages[s.keys.index("balance")] == 4
+
+
+def test_positive_district_ends_at_negative_balance():
+    bd = copy.deepcopy(HAND)
+    el = bd["carriers"][0]
+    # PV 115 000: on-site 35 000, exported 80 000 → PEE = 80 000 × 1.95 = 156 000
+    el.update(exported_kwh=80000.0, pee_kwh=156000.0, pe_ren_exported_kwh=80000.0 * 0.47)
+    bd["generation"][0]["output_kwh"] = 115000.0
+    d = _district(bd)
+    s = sankey_flows(d)
+    _assert_conserved(s)
+    # 118 125 − 156 000 = −37 875 (negative: positive energy district)
+    assert s.signed["balance"] == pytest.approx(-37875.0)
+    assert s.signed["balance"] == pytest.approx(d["ped_balance_kwh"])
+    assert _value(s, "balance") == pytest.approx(37875.0)
+    assert "positive district" in s.names[s.keys.index("balance")]
+    assert s.signed["offset"] == pytest.approx(118125.0)
+
+
+def test_chp_fuel_enters_the_carrier_use():
+    bd = copy.deepcopy(HAND)
+    # a biomass CHP burning 10 000 kWh of biomass, delivered and imported at PEF_nren 0.2
+    bd["generation"].append({"technology": "chp", "name": "CHP", "output": "heat",
+                             "output_kwh": 8000.0, "res": True, "virtual": False,
+                             "input_carrier": "biomass", "input_kwh": 10000.0})
+    bd["carriers"].append({"carrier": "biomass", "demand_kwh": 10000.0, "onsite_kwh": 0.0,
+                           "delivered_kwh": 10000.0, "exported_kwh": 0.0, "pef_nren": 0.2,
+                           "pef_ren": 1.0, "pef_nren_export": 0.2, "pef_ren_export": 1.0,
+                           "co2_kg_per_kwh": 0.0, "pei_kwh": 2000.0, "pee_kwh": 0.0,
+                           "pe_ren_delivered_kwh": 10000.0, "pe_ren_exported_kwh": 0.0,
+                           "co2_kg": 0.0})
+    d = _district(bd)
+    s = sankey_flows(d)
+    _assert_conserved(s)
+    assert _value(s, "use:biomass") == pytest.approx(10000.0)
+    # 10 000 × (0.2 + 1.0) = 12 000 leaves the imported node; 2 000 come from upstream
+    assert s.outflow(s.keys.index("imported:biomass")) == pytest.approx(12000.0)
+    assert s.signed["balance"] == pytest.approx(88875.0 + 2000.0)
+
+
+def test_inconsistent_balance_warns():
+    d = _district()
+    d["ped_balance_kwh"] = 1.0
+    with pytest.warns(DataQualityWarning, match="ped_balance_kwh is 1 kWh"):
+        sankey_flows(d)
+
+
+def test_carrier_mismatch_warns_and_stays_balanced():
+    bd = copy.deepcopy(HAND)
+    bd["carriers"][1]["delivered_kwh"] = 120000.0  # 7 500 more than the systems use
+    with pytest.warns(DataQualityWarning, match="carrier 'natural_gas'"):
+        s = sankey_flows(_district(bd))
+    _assert_conserved(s)
+    assert _value(s, "unitemised_demand:natural_gas") == pytest.approx(7500.0)
+
+
+def test_need_without_system_warns():
+    bd = copy.deepcopy(HAND)
+    bd["needs"]["appliances"] = 4000.0
+    with pytest.warns(DataQualityWarning, match="need 'appliances'"):
+        s = sankey_flows(_district(bd))
+    assert _value(s, "unitemised_use") == pytest.approx(4000.0)
+
+
+def test_missing_breakdown_is_an_error():
+    with pytest.raises(InputDataError, match="no 'breakdown'"):
+        sankey_flows({"ped_balance_kwh": 0.0})
+
+
+def test_negative_flow_is_an_error():
+    bd = copy.deepcopy(HAND)
+    bd["uses"][0]["input_kwh"] = -5.0
+    with pytest.raises(InputDataError, match=r"uses\[0\]\.input_kwh: -5.0 is negative"):
+        sankey_flows(_district(bd))
+
+
+def test_non_numeric_flow_is_an_error():
+    d = _district()
+    d["breakdown"]["carriers"][0]["pee_kwh"] = "lots"
+    with pytest.raises(InputDataError, match="pee_kwh: 'lots' is not a number"):
+        sankey_flows(d)
+
+
+def test_html_is_offline_and_escapes_labels():
+    bd = copy.deepcopy(HAND)
+    bd["uses"][2]["carrier"] = "<b onmouseover=alert(1)>el</b>"
+    bd["carriers"].append(dict(bd["carriers"][0], carrier="<b onmouseover=alert(1)>el</b>",
+                               demand_kwh=5000.0, onsite_kwh=5000.0, exported_kwh=0.0,
+                               pee_kwh=0.0, pe_ren_exported_kwh=0.0))
+    bd["carriers"][0].update(demand_kwh=30000.0, onsite_kwh=30000.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = sankey_html(_district(bd))
+    assert "<b onmouseover" not in text
+    # escaped for plotly's pseudo-HTML labels (plotly's JSON also writes "/" as \u002f)
+    assert "&lt;b onmouseover=alert(1)&gt;el&lt;" in text
+    assert assets.remote_references(text) == []
+    assert len(text) > 1_000_000  # plotly.js is inlined
+
+
+def test_static_export_without_kaleido_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido → ImportError
+    assert export_static(_district(), tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_static_export_failure_warns(tmp_path, monkeypatch):
+    import plotly.graph_objects as go
+
+    monkeypatch.setitem(sys.modules, "kaleido", types.ModuleType("kaleido"))
+
+    def boom(self, *a, **k):
+        raise RuntimeError("no Chrome")
+
+    monkeypatch.setattr(go.Figure, "write_image", boom)
+    with pytest.warns(SankeyExportWarning, match="static export with kaleido failed"):
+        assert export_static(_district(), tmp_path) == []
+
+
+def test_heat_pump_need_shared_between_electricity_and_ambient_heat():
+    # one heat pump system: need 100; electricity input 40 and ambient heat input 80 (the
+    # engine lists ambient heat as a carrier row with need 0). Total input 120 > need 100:
+    # the need goes 100·40/120 = 33.33 to electricity and 100·80/120 = 66.67 to ambient
+    # air; the 20 kWh of emission/distribution losses enter as losses (6.67 + 13.33)
+    bd = {"needs": {"sh": 100.0}, "generation": [], "uses": [
+        {"service": "sh", "system": "hp", "need_kwh": 100.0, "input_kwh": 40.0,
+         "carrier": "electricity"},
+        {"service": "sh", "system": "hp", "need_kwh": 0.0, "input_kwh": 80.0,
+         "carrier": "ambient_air"}],
+        "carriers": [
+        {"carrier": "electricity", "delivered_kwh": 40.0, "onsite_kwh": 0.0,
+         "exported_kwh": 0.0, "pei_kwh": 78.0, "pee_kwh": 0.0,
+         "pe_ren_delivered_kwh": 18.8, "pe_ren_exported_kwh": 0.0},
+        {"carrier": "ambient_air", "delivered_kwh": 0.0, "onsite_kwh": 80.0,
+         "exported_kwh": 0.0, "pei_kwh": 0.0, "pee_kwh": 0.0,
+         "pe_ren_delivered_kwh": 0.0, "pe_ren_exported_kwh": 0.0}]}
+    s = sankey_flows({"ped_balance_kwh": 78.0, "breakdown": bd})
+    _assert_conserved(s)
+    link = {(s.keys[a], s.keys[b]): v for a, b, v in zip(s.sources, s.targets, s.values,
+                                                          strict=True)}
+    assert link[("need:sh", "use:electricity")] == pytest.approx(100 * 40 / 120)
+    assert link[("need:sh", "use:ambient_air")] == pytest.approx(100 * 80 / 120)
+    assert _value(s, "losses") == pytest.approx(20.0)
+    assert "ambient" not in s.keys  # the ambient heat is itemised as a carrier
+    assert s.signed["balance"] == pytest.approx(78.0)  # 40 × 1.95
