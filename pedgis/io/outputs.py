@@ -98,6 +98,10 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
             (tmp / "timeseries.html").write_text(
                 timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
                 encoding="utf-8")
+        if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
+            from .solar_rasters import write_irradiation
+
+            write_irradiation(result.irradiation, tmp / "irradiation.tif")
         if viz:
             _write_viz(result, tmp)
         old = None
