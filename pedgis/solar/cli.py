@@ -58,7 +58,14 @@ def _buildings(args):
     return b
 
 
-def _cmd_pv(args) -> int:
+def run_pv(args, progress=None) -> tuple[Path, dict]:
+    """Compute and write what ``pedgis pv`` writes (the QGIS plugin calls this too).
+
+    ``args`` has the command's options as attributes (``buildings``, ``dsm``, ``dtm``,
+    ``irradiation``, ``weather``, ``id_column``, ``layer``, ``crs``, ``config``, ``out``);
+    ``progress(fraction, message)`` may raise :class:`pedgis.errors.Cancelled`, and nothing is
+    then written. Returns the output folder and the summary written to ``pv.json``.
+    """
     from ..config import read_toml
     from ..io.outputs import _jsonable
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
@@ -88,7 +95,7 @@ def _cmd_pv(args) -> int:
         irr = open_grid(args.irradiation, "irradiation raster") if args.irradiation else None
         grids = [g for g in (dsm, dtm, irr) if g is not None]
         res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr,
-                            progress=None if args.quiet else ProgressBar())
+                            progress=progress)
     finally:
         for g in grids:
             g.source.close()
@@ -126,6 +133,11 @@ def _cmd_pv(args) -> int:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return out_dir, summary
+
+
+def _cmd_pv(args) -> int:
+    out_dir, summary = run_pv(args, progress=None if args.quiet else ProgressBar())
     print(f"rooftop solar: {summary['n_with_estimate']} of {summary['n_buildings']} buildings; "
           f"PV {summary['pv_kwp']:,.0f} kWp on {summary['pv_area_m2']:,.0f} m², {summary['pv_kwh'] / 1000:,.1f} MWh/a")
     missing = summary["n_buildings"] - summary["n_with_estimate"]

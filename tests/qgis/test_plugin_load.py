@@ -6,7 +6,7 @@ import configparser
 
 from conftest import PLUGIN_PARENT, ROOT
 
-EXPECTED_ALGORITHMS = {"pedgis:pedbalance", "pedgis:floorareas", "pedgis:webmap"}
+EXPECTED_ALGORITHMS = {"pedgis:pedbalance", "pedgis:rooftoppv", "pedgis:floorareas", "pedgis:webmap"}
 
 
 def registry():

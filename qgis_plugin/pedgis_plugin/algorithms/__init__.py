@@ -2,6 +2,7 @@
 
 from .floor_areas import FloorAreasAlgorithm
 from .ped_balance import PedBalanceAlgorithm
+from .rooftop_pv import RooftopPvAlgorithm
 from .web_map import WebMapAlgorithm
 
-ALGORITHMS = [PedBalanceAlgorithm, FloorAreasAlgorithm, WebMapAlgorithm]
+ALGORITHMS = [PedBalanceAlgorithm, RooftopPvAlgorithm, FloorAreasAlgorithm, WebMapAlgorithm]
