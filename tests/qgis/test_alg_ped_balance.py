@@ -101,6 +101,14 @@ def test_outputs_are_loaded_as_styled_layers(plugin, project, tmp_path, monkeypa
     assert sum(ctx_counts.values()) == buildings.featureCount()
     order = [n.layer().name() for n in project.layerTreeRoot().findLayers()]
     assert order.index("District boundary") < order.index("PED balance per building")
+    # the sample scenario has a DSM: roof segments and irradiation are loaded, below the
+    # boundary, unticked (they would hide the balance colours)
+    root = project.layerTreeRoot()
+    for name in ("Roof segments (irradiation)", "Roof irradiation [kWh/m²·a]"):
+        node = root.findLayer(by_name[name].id())
+        assert node is not None and not node.isVisible(), name
+    assert order.index("Roof segments (irradiation)") < order.index("PED balance per building") \
+        < order.index("Roof irradiation [kWh/m²·a]")
 
 
 def _rule_counts(layer):
