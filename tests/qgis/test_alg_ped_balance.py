@@ -54,10 +54,34 @@ def run_balance(buildings, out_dir, **extra):
     return processing.run("pedgis:pedbalance", params)
 
 
+class RecordingFeedback:
+    """A QgsProcessingFeedback keeping the warnings pushed to it."""
+
+    def __new__(cls):
+        from qgis.core import QgsProcessingFeedback
+
+        class Feedback(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.warnings = []
+
+            def pushWarning(self, text):  # noqa: N802
+                self.warnings.append(text)
+                super().pushWarning(text)
+
+        return Feedback()
+
+
 @pytest.mark.parametrize("kind", LAYER_KINDS)
 def test_same_numbers_as_the_command_line(kind, plugin, project, cli_district, tmp_path):
+    from qgis import processing
+
     buildings = sample_buildings_input(kind, project, tmp_path / "in")
-    result = run_balance(buildings, tmp_path / "out")
+    feedback = RecordingFeedback()
+    result = processing.run("pedgis:pedbalance", {"BUILDINGS": buildings, "SCENARIO": str(SCENARIO),
+                                                  "OUTPUT": str(tmp_path / "out")}, feedback=feedback)
+    # the library's warnings reach the Processing log (the sample has flagged buildings)
+    assert any(w.startswith("DataQualityWarning: ") and "data-quality flags" in w for w in feedback.warnings)
     got = json.loads((tmp_path / "out" / "district.json").read_text(encoding="utf-8"))
     assert_same_district(got, cli_district)
     assert result["PED_BALANCE_KWH"] == pytest.approx(cli_district["ped_balance_kwh"])

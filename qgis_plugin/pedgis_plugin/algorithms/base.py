@@ -43,7 +43,8 @@ class LayerStyler(QgsProcessingLayerPostProcessorInterface):
     """Applies a pedgis style to an output layer when Processing loads it into the project.
 
     Processing keeps only a C++ pointer to a post-processor: the Python object must stay alive
-    until the layer is loaded, so the last few are kept in a class list.
+    until the layer is loaded (in batch runs, after every algorithm has run), so all are kept in
+    a class list for the session (a few hundred bytes each).
     """
 
     _alive: list[LayerStyler] = []
@@ -55,7 +56,7 @@ class LayerStyler(QgsProcessingLayerPostProcessorInterface):
     @classmethod
     def create(cls, style_function) -> LayerStyler:
         styler = cls(style_function)
-        cls._alive = cls._alive[-31:] + [styler]
+        cls._alive.append(styler)
         return styler
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802
@@ -65,7 +66,8 @@ class LayerStyler(QgsProcessingLayerPostProcessorInterface):
 
 
 class PedgisAlgorithm(QgsProcessingAlgorithm):
-    """Base class: subclasses define ``NAME``, ``DISPLAY``, parameters and :meth:`run_pedgis`."""
+    """Base class: subclasses define ``NAME``, ``DISPLAY``, ``HELP``, ``initAlgorithm`` and
+    :meth:`process` (what ``processAlgorithm`` runs once the dependencies are checked)."""
 
     NAME = ""
     DISPLAY = ""
@@ -140,7 +142,7 @@ class PedgisAlgorithm(QgsProcessingAlgorithm):
             try:
                 result = function(*args, **kwargs)
             except Cancelled as exc:
-                raise QgsProcessingException(self.tr("Cancelled: nothing was written.")) from exc
+                raise QgsProcessingException(self.tr("Cancelled by the user.")) from exc
             except PedgisError as exc:
                 raise QgsProcessingException(str(exc)) from exc
             finally:
