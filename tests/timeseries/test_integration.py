@@ -470,3 +470,17 @@ def test_timeseries_charts(hourly, tmp_path):
     assert '<script src="http' not in html
     out = write_outputs(hourly, tmp_path / "o")
     assert (out / "timeseries.html").exists()
+
+
+def test_uncertainty_weather_and_roof_parameters():
+    from pedgis.timeseries.scenarios import Study, uncertainty
+
+    bad = scenario(uncertainty={"weather": ["weather/missing.epw"]})
+    with pytest.raises(ConfigError, match="uncertainty.weather: weather file not found"):
+        uncertainty(Study(raw=bad, base_dir=SAMPLE))
+    raw = scenario(uncertainty={"usable_roof_fraction": [0.5, 1.0], "method": "monte_carlo", "samples": 3})
+    r = uncertainty(Study(raw=raw, base_dir=SAMPLE))
+    assert r["method"] == "monte_carlo" and r["n_runs"] == 3
+    # less rooftop PV exported -> a larger balance: the balance falls as the usable fraction grows
+    s = sorted(r["samples"], key=lambda d: d["usable_roof_fraction"])
+    assert s[0]["ped_balance_kwh"] > s[-1]["ped_balance_kwh"]
