@@ -36,6 +36,7 @@ from pedgis.viz.common import (
     escape,
     fmt_energy,
     fmt_number,
+    natural_breaks,
     script_json,
     sequential_breaks,
 )
@@ -294,8 +295,10 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
             "labels": ["no flags", "1 flag", "2 flags", "3 or more flags"],
             "unit_label": "",
         }
-    breaks = (diverging_breaks(values) if ind.kind == "diverging"
-              else sequential_breaks(values, len(ind.colors)))
+    if ind.kind == "diverging":
+        breaks, colors = diverging_breaks(values), ind.colors
+    else:
+        breaks, colors = natural_breaks(values, ind.colors)
     if not breaks:
         return {"breaks": [], "colors": [], "labels": [], "unit_label": ind.unit}
     # large energies read better in MWh (colours still follow the kWh values)
@@ -306,7 +309,7 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
     if ind.kind == "diverging":
         labels[0] += " (exporter)"
         labels[-1] += " (importer)"
-    return {"breaks": breaks, "colors": ind.colors, "labels": labels, "unit_label": unit}
+    return {"breaks": breaks, "colors": colors, "labels": labels, "unit_label": unit}
 
 
 def summary_lines(district: dict) -> dict:
@@ -336,7 +339,10 @@ def summary_lines(district: dict) -> dict:
         lines.append(("CO₂eq (Eq. 22)", f"{fmt_number(co2 / 1000.0)} t/a"))
     nb, ni = district.get("n_buildings"), district.get("n_included")
     if nb is not None:
-        lines.append(("Buildings included", f"{ni} of {nb}"))
+        def count(x):
+            return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
+
+        lines.append(("Buildings included", f"{count(ni)} of {count(nb)}"))
     return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines}
 
 

@@ -44,7 +44,10 @@ def test_map_draws_every_building(browser, sample_pages, artifacts):
     browser.screenshot(artifacts / "map.png")
 
 
-def test_map_indicator_and_overlays_switch(browser, sample_pages, artifacts):
+@pytest.mark.parametrize("pages", ["sample_pages", "hostile_pages"])
+def test_map_indicator_and_overlays_switch(browser, pages, artifacts, request):
+    name = pages
+    sample_pages = request.getfixturevalue(pages)
     _open(browser, sample_pages / "map.html")
     n = _n_buildings(sample_pages)
     click = """(function (text) {
@@ -76,7 +79,7 @@ def test_map_indicator_and_overlays_switch(browser, sample_pages, artifacts):
                               "i.naturalWidth > 0;})()")
         assert ok
     assert browser.errors() == []
-    browser.screenshot(artifacts / "map_needs_per_m2_overlays.png")
+    browser.screenshot(artifacts / f"map_needs_per_m2_overlays_{name}.png")
 
 
 def test_map_popup_shows_hostile_values_as_text(browser, hostile_pages, artifacts):

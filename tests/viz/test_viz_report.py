@@ -10,7 +10,7 @@ from district_fixture import HAND, district_json
 
 from pedgis.viz import assets
 from pedgis.viz.gap import pv_gap, retrofit_gap, service_key
-from pedgis.viz.report import build_report, render_tree
+from pedgis.viz.report import build_report
 
 
 def _el_district(balance, delivered, f_imp, f_exp):
@@ -145,10 +145,22 @@ def test_report_for_a_positive_district(out_folder):
     assert "37.9 MWh/a" in text  # 156 000 − 118 125 = 37 875
 
 
-def test_render_tree_escapes_keys_and_values():
-    html = str(render_tree({"<k>": ["<a>", {"x": "&"}], "n": 1.5, "b": True}))
-    assert "<k>" not in html and "&lt;k&gt;" in html and "&lt;a&gt;" in html
-    assert "&amp;" in html and "yes" in html
+def test_assumptions_flattened_with_sources_and_escaped():
+    from pedgis.viz.report import _assumptions_html, flatten_assumptions
+
+    tree = {"needs": {"per_use": {"office": {"sh": {"value": 129.5, "unit": "kWh/(m2 a)",
+                                                     "source": "HotMaps <x> & y"}}}},
+            "carriers": {"electricity": {"pef_nren": 1.95, "pef_ren": 0.47, "source": "DM"}},
+            "list": [{"name": "<b>", "eta": 0.9}], "flag": True}
+    rows = flatten_assumptions(tree)
+    assert ("needs.per_use.office.sh", "129.5 kWh/(m2 a)", "HotMaps <x> & y") in rows
+    assert ("carriers.electricity", "pef_nren = 1.95; pef_ren = 0.47", "DM") in rows
+    assert ("list[<b>].eta", "0.9", "") in rows
+    assert ("flag", "yes", "") in rows
+    html = str(_assumptions_html(tree))
+    assert "HotMaps &lt;x&gt; &amp; y" in html and "[&lt;b&gt;].eta" in html
+    assert "<b>" not in html.replace("<b>needs</b>", "").replace("<b>carriers</b>", "") \
+        .replace("<b>list</b>", "")
 
 
 def test_packaged_nzeb_needs_come_from_the_data_table():
