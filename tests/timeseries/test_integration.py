@@ -484,3 +484,22 @@ def test_uncertainty_weather_and_roof_parameters():
     # less rooftop PV exported -> a larger balance: the balance falls as the usable fraction grows
     s = sorted(r["samples"], key=lambda d: d["usable_roof_fraction"])
     assert s[0]["ped_balance_kwh"] > s[-1]["ped_balance_kwh"]
+
+
+def test_solar_thermal_on_the_network_and_its_buffer():
+    """Summer solar heat beyond the hourly demand is unused without a buffer; a network buffer
+    moves it to the evening, so less heat must be delivered from outside, hour by hour."""
+    solar = {"technology": "solar_thermal", "area_m2": 6000.0, "yield_kwh_m2": 450.0, "network": "teleriscaldamento"}
+    raw = scenario(scenario={"timestep": "hourly"}, district_systems={"solare": solar})
+    base = run_raw(raw)
+    raw_b = copy.deepcopy(raw)
+    raw_b["storage"] = {"heat_network": {"capacity_kwh": 30000.0}}
+    buf = run_raw(raw_b)
+    h0 = base.district["timeseries"]["netting"]["hourly"]
+    h1 = buf.district["timeseries"]["netting"]["hourly"]
+    assert h0["ed_kwh"]["district_heat"] > 0  # hours the heat-led CHP and the sun leave uncovered
+    assert h1["ed_kwh"]["district_heat"] < h0["ed_kwh"]["district_heat"]
+    assert h1["unused_kwh"]["district_heat"] < h0["unused_kwh"]["district_heat"]
+    st = buf.district["timeseries"]["storage"]["heat_network"]
+    assert st["discharge_kwh"] > 0 and st["charge_kwh"] >= st["discharge_kwh"]
+    assert buf.district["ped_balance_kwh"] == pytest.approx(base.district["ped_balance_kwh"])  # annual engine unchanged
