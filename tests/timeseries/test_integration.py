@@ -503,3 +503,15 @@ def test_solar_thermal_on_the_network_and_its_buffer():
     st = buf.district["timeseries"]["storage"]["heat_network"]
     assert st["discharge_kwh"] > 0 and st["charge_kwh"] >= st["discharge_kwh"]
     assert buf.district["ped_balance_kwh"] == pytest.approx(base.district["ped_balance_kwh"])  # annual engine unchanged
+
+
+def test_cop_curve_moves_heat_pump_electricity_to_cold_hours(hourly):
+    """A COP falling with outdoor temperature puts more of the same annual heat-pump electricity
+    into the cold months (Eq. 8 per hour), and the annual electricity stays the engine's."""
+    curve = {"villa_heat_pumps": {"temp_c": [-10.0, 20.0], "cop": [1.5, 6.0]}}
+    res = run_raw(scenario(scenario={"timestep": "hourly"}, timeseries={"cop_curves": curve}))
+    m0 = hourly.district["timeseries"]["monthly"]["load_kwh"]
+    m1 = res.district["timeseries"]["monthly"]["load_kwh"]
+    assert sum(m1) == pytest.approx(sum(m0), rel=1e-9)
+    assert m1[0] > m0[0]  # January
+    assert m1[3] < m0[3] or m1[4] < m0[4]  # a mild month loses what January gains
