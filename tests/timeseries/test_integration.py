@@ -515,3 +515,22 @@ def test_cop_curve_moves_heat_pump_electricity_to_cold_hours(hourly):
     assert sum(m1) == pytest.approx(sum(m0), rel=1e-9)
     assert m1[0] > m0[0]  # January
     assert m1[3] < m0[3] or m1[4] < m0[4]  # a mild month loses what January gains
+
+
+def test_compare_unknown_variant_and_lever():
+    from pedgis.timeseries.scenarios import Study, compare, gap, metric
+
+    st = Study(raw=scenario(variants={"hp": {"heat_pumps_replace_boilers": True}}), base_dir=SAMPLE)
+    assert st.variant_names == ["baseline", "hp"]
+    with pytest.raises(ConfigError, match="variants.nope: no variant \"nope\""):
+        compare(st, ["baseline", "nope"])
+    with pytest.raises(ConfigError, match="gap.lever: unknown lever \"wind_kw\""):
+        gap(st, "wind_kw")
+
+    class Bare:
+        district = {"ped_balance_kwh": 1.0, "is_ped": False}
+
+    with pytest.raises(ConfigError, match="scenario.timestep: the run has no time-resolved block"):
+        metric(Bare(), "hourly")
+    with pytest.raises(ConfigError, match="bad"):
+        Study(raw={"scenario": {"timestep": "bad"}}, base_dir=SAMPLE)
