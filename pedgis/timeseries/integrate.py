@@ -517,7 +517,12 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
         if load == "ev_charging":
             ev = opts.ev or {}
             vehicles = float(ev.get("vehicles") or 0.0)
-            daily = kwh / 365.0 / vehicles if vehicles > 0 else kwh / 365.0 / max(kwh / 365.0 / 7.0, 1.0)
+            if vehicles > 0:
+                daily = kwh / 365.0 / vehicles
+            else:  # only checklist.ev_charging_kwh: the profile needs a daily energy per vehicle
+                daily = min(kwh / 365.0, 7.0)
+                notes.append("EV charging profile: [ev] vehicles not given; 7 kWh per vehicle and day assumed for the "
+                             "shape of the charging (the annual energy is checklist.ev_charging_kwh).")
             prof = evs.daily_charging_profile(ev.get("charging", "home"), daily, float(ev.get("charger_kw", 11.0)),
                                               ev.get("profile"))
             shape = evs.ev_hourly_shape(cal, prof)

@@ -534,3 +534,18 @@ def test_compare_unknown_variant_and_lever():
         metric(Bare(), "hourly")
     with pytest.raises(ConfigError, match="bad"):
         Study(raw={"scenario": {"timestep": "bad"}}, base_dir=SAMPLE)
+
+
+def test_ev_from_the_checklist_only():
+    res = run_raw(scenario(scenario={"timestep": "hourly"},
+                           checklist={"ev_charging": True, "ev_charging_kwh": 36500.0}))
+    ts = res.district["timeseries"]
+    assert ts["district_systems"]["loads_kwh"]["ev_charging"] == 36500.0
+    assert any("7 kWh per vehicle and day assumed" in n for n in ts["profiles"]["notes"])
+    # uncontrolled home charging: the evening hours carry the 100 kWh a day
+    td = np.asarray(ts["typical_day"]["load_kw"])
+    base = run_raw(scenario(scenario={"timestep": "hourly"}))
+    td0 = np.asarray(base.district["timeseries"]["typical_day"]["load_kw"])
+    extra = (td - td0).mean(axis=0)
+    assert extra.sum() == pytest.approx(100.0, rel=1e-3)
+    assert extra[17:22].sum() == pytest.approx(100.0, rel=1e-3)
