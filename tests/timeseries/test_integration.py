@@ -279,11 +279,17 @@ def test_compare_and_cli(tmp_path, capsys):
     assert raw["variants"]["battery"]["storage"]["battery"]["capacity_kwh"] == 1000.0
 
 
-def test_example_scenario_validates():
+def test_example_scenario_validates_and_follows_the_sample():
+    import subprocess
+    import sys
+
     from pedgis.config import check_scenario
 
-    ex = Path(__file__).resolve().parents[2] / "examples" / "san_rocco_variants.toml"
+    root = Path(__file__).resolve().parents[2]
+    ex = root / "examples" / "san_rocco_variants.toml"
     assert check_scenario(ex) == []
+    rc = subprocess.run([sys.executable, str(root / "scripts" / "make_variants_example.py"), "--check"]).returncode
+    assert rc == 0, "sample_data/scenario.toml changed: run `python scripts/make_variants_example.py`"
 
 
 def test_hourly_pv_per_building_from_the_roof_model(monkeypatch, hourly):
