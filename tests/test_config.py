@@ -178,3 +178,12 @@ def test_docs_example_is_valid():
     block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
     doc, errors = validate(config.tomllib.loads(block))
     assert errors == []
+
+
+def test_check_scenario_reports_missing_files_with_schema_errors(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('[buildings]\npath = "b.shp"\nfoo = 1\n[systems.hp]\nkind = "heat_pump"\nservices = ["sh"]\ndefault = true\n',
+                 encoding="utf-8")
+    problems = check_scenario(f)
+    assert any(p.startswith("buildings.foo: unknown key") for p in problems)
+    assert any(p.startswith("buildings.path: file not found") for p in problems)

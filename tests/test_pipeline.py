@@ -135,9 +135,16 @@ def test_three_building_district_by_hand(tmp_path):
     assert b.loc["A", "pee_kwh"] == pytest.approx((30000 - eeu_a) * 2.0, abs=KWH)
     assert b.loc["A", "ped_balance_kwh"] == pytest.approx(-(30000 - eeu_a) * 2.0, abs=KWH)
     assert b.loc["B", "pei_kwh"] == pytest.approx(gas_b * 1.1 + eeu_b * 2.0, abs=KWH)
-    assert b.loc["C", "pei_kwh"] == pytest.approx(dh_c * 1.5 + eeu_c * 2.0, abs=KWH)
-    # district systems as one entity: biomass in, electricity and heat (incl. losses) out
-    sys_balance = chp_fuel * 0.2 - chp_el * 2.0 - (chp_heat - (chp_heat - dh_c)) * 1.5
+    # C's network heat is valued with the network's own factor: the CHP fuel's heat share
+    # (split by outputs, Eq. 13) × PEF_nren(biomass) per kWh delivered to the substations:
+    # 66,666.67 × 40,000 / 56,666.67 × 0.2 / 36,000 = 0.2614
+    f_net = chp_fuel * chp_heat / (chp_heat + chp_el) * 0.2 / dh_c
+    assert d["heat_networks"][0]["pef_nren"] == pytest.approx(f_net)
+    assert b.loc["C", "pei_kwh"] == pytest.approx(dh_c * f_net + eeu_c * 2.0, abs=KWH)
+    assert b.loc["C", "ed_district_heat_kwh"] == pytest.approx(dh_c)
+    # district systems as one entity: biomass in; CHP electricity out at the grid factor; the
+    # heat delivered to the substations out at the network factor
+    sys_balance = chp_fuel * 0.2 - chp_el * 2.0 - dh_c * f_net
     assert d["district_systems_ped_balance_kwh"] == pytest.approx(sys_balance, abs=KWH)
     total = b["ped_balance_kwh"].sum() + d["district_systems_ped_balance_kwh"] + d["netting_effect_kwh"]
     assert total == pytest.approx(d["ped_balance_kwh"], abs=KWH)
@@ -394,3 +401,22 @@ def test_heat_network_members_get_substations(tmp_path):
     dh = (300 * 100 + 300 * 20) / (eta_e * eta_d) / eta
     assert res.district["heat_networks"][0]["substation_input_kwh"] == pytest.approx(dh)
     assert res.district["assumptions"]["systems"]["net_substations"]["source"] == "district_systems.net.members"
+
+
+def test_network_factor_by_hand():
+    import pandas as pd
+
+    from pedgis.pipeline import network_factor
+
+    f = pd.DataFrame({"pef_nren": [0.2, 1.1, 0.0, 1.5]}, index=["biomass", "natural_gas", "waste_heat", "district_heat"])
+    g = pd.DataFrame({"network": ["n", "n", "n", "m"], "output": ["heat", "electricity", "heat", "heat"],
+                      "input_carrier": ["biomass", "biomass", "waste_heat", "natural_gas"],
+                      "input_kwh": [1000.0, 500.0, 300.0, 999.0], "output_kwh": [600.0, 150.0, 300.0, 1.0]})
+    # network n: heat sources biomass-CHP heat share 1,000 kWh fuel × 0.2 = 200, waste heat 0;
+    # supply 900, used 900 (no surplus), delivered 800 after losses: 200 / 800 = 0.25
+    assert network_factor(g, "n", 800.0, 900.0, 900.0, 0.0, f) == pytest.approx(0.25)
+    # surplus: only used/supply of the heat's primary energy is charged: 200 × 450/900 / 400 = 0.25
+    assert network_factor(g, "n", 400.0, 450.0, 900.0, 0.0, f) == pytest.approx(0.25)
+    # deficit of 100 kWh from external district heat at 1.5: (200 + 150) / 1,000 = 0.35
+    assert network_factor(g, "n", 1000.0, 900.0, 900.0, 100.0, f) == pytest.approx(0.35)
+    assert network_factor(g, "n", 0.0, 0.0, 900.0, 0.0, f) is None

@@ -86,8 +86,14 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
         if result.roof_segments is not None and len(result.roof_segments):
             result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
         hourly = getattr(result, "hourly", None)
-        if hourly is not None:  # monthly/hourly runs: the district's hourly series (docs/outputs.md)
+        if hourly is not None:  # time-resolved block: hourly series and charts (docs/outputs.md)
             hourly.to_csv(tmp / "timeseries.csv", index=False, float_format="%.4f")
+        if viz and result.district.get("timeseries"):
+            from ..timeseries.charts import timeseries_html
+
+            (tmp / "timeseries.html").write_text(
+                timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
+                encoding="utf-8")
         if viz:
             _write_viz(result, tmp)
         old = None

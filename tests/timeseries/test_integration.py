@@ -60,7 +60,7 @@ def test_hourly_series_conserve_the_engine_annuals(annual, hourly):
     ts = hourly.district["timeseries"]
     for c, v in ts["annual_check"].items():
         assert v["hourly_use_kwh"] == pytest.approx(v["engine_demand_kwh"], rel=1e-9), c
-        assert v["hourly_production_kwh"] == pytest.approx(v["engine_onsite_kwh"], rel=1e-9), c
+        assert v["hourly_production_kwh"] == pytest.approx(v["engine_production_kwh"], rel=1e-9), c
     # annual netting of the hourly series (district level) reproduces Eq. 11-17 of the engine
     ann = ts["netting"]["annual"]
     d = annual.district
@@ -262,8 +262,11 @@ def test_compare_and_cli(tmp_path, capsys):
         assert main(["compare", str(p), "--out", str(tmp_path / "cmp"), "--quiet"]) == 0
     finally:
         p.unlink()
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
+    out = cap.out
     assert "baseline" in out and "battery" in out
+    # two engine runs, each warning shown once
+    assert cap.err.count("have data-quality flags") <= 1
     js = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     rows = {r["variant"]: r for r in js["variants"]}
     # a battery does not change the annual engine, raises self-sufficiency, and only adds losses
@@ -446,3 +449,24 @@ def test_cli_summary_has_the_time_resolved_lines(hourly):
     lines = summary_lines(ts, _fmt_kwh)
     assert "battery (district): 1.5 MWh delivered, 150 kWh lost" in lines[-1]
     assert "self-sufficiency n/a" in lines[1]
+
+
+def test_timeseries_charts(hourly, tmp_path):
+    from pedgis.io.outputs import write_outputs
+    from pedgis.timeseries.charts import monthly_balance_figure, timeseries_html, typical_day_figure
+
+    ts = copy.deepcopy(hourly.district["timeseries"])
+    f = monthly_balance_figure(ts)
+    pei, pee, bal = (list(t.y) for t in f.data)
+    assert pei == pytest.approx([v / 1000 for v in ts["monthly"]["pei_kwh"]])
+    assert pee == pytest.approx([-v / 1000 for v in ts["monthly"]["pee_kwh"]])
+    assert bal == pytest.approx([a + b for a, b in zip(pei, pee, strict=True)])
+    g = typical_day_figure(ts)
+    july_pv = [t for t in g.data if t.name == "PV" and t.xaxis == "x3"][0]
+    assert list(july_pv.y) == ts["typical_day"]["pv_kw"][6]
+    ts["netting_level"] = '<script>alert("x")</script>'
+    html = timeseries_html(ts, title="<b>San Rocco</b>")
+    assert "<script>alert" not in html and "&lt;b&gt;San Rocco" in html
+    assert '<script src="http' not in html
+    out = write_outputs(hourly, tmp_path / "o")
+    assert (out / "timeseries.html").exists()
