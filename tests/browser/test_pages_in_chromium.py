@@ -72,6 +72,10 @@ def test_map_indicator_and_overlays_switch(browser, pages, artifacts, request):
         browser.eval(click % json.dumps("Roof segments"))
         drawn = browser.eval("document.querySelectorAll('path.pedgis-roof').length")
         assert drawn == n_roofs
+        legend = browser.eval("(function(){var d=document.querySelector("
+                              "'.pedgis-overlay-legend'); return d.style.display !== 'none' "
+                              "&& d.textContent;})()")
+        assert legend and legend.startswith("Roof segments by irradiation")
     if (sample_pages / "irradiation.tif").is_file():
         browser.eval(click % json.dumps("Irradiation raster"))
         ok = browser.wait_for("(function(){var i=document.querySelector("
