@@ -129,7 +129,7 @@ def test_sankey_draws_its_nodes(browser, sample_pages, artifacts):
     labels = browser.eval("Array.from(document.querySelectorAll('.sankey .node-label'))"
                           ".map(function (e) { return e.textContent; })")
     assert any(lab.startswith("PED balance") for lab in labels)
-    browser.screenshot(artifacts / "sankey.png")
+    browser.screenshot(artifacts / "sankey.png", full_page=True)
 
 
 def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):
