@@ -603,7 +603,9 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     if not errors:
         _cross_checks(doc, errors)
         if not errors:
-            from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
+            from .timeseries.schema import (
+                cross_checks,  # time-resolved sections and variants (issue 7)
+            )
             errors.extend(cross_checks(data, doc))
     else:
         # values that already failed may have any type; report what the cross checks can still

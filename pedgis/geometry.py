@@ -54,7 +54,7 @@ def add_flag(flags: pd.Series, mask, note) -> pd.Series:
     if notes.ndim == 1 and len(notes) == len(mask) and len(notes) != len(sel):
         notes = notes[mask]
     notes = np.broadcast_to(notes, sel.shape)
-    joined = np.where(notes == "", sel, np.where(sel == "", notes, sel.astype(str) + "; " + notes.astype(str)))
+    joined = np.where(notes == "", sel, np.where(sel == "", notes, sel.astype(object) + "; " + notes.astype(object)))
     out[mask] = joined
     return out
 
@@ -64,7 +64,7 @@ def add_reason(reasons: np.ndarray, mask, reason: str) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     out = reasons.copy()
     sel = out[mask]
-    out[mask] = np.where(sel == "", reason, sel.astype(str) + "; " + reason)
+    out[mask] = np.where(sel == "", reason, sel.astype(object) + "; " + reason)
     return out
 
 
@@ -86,7 +86,13 @@ def _polygonal_part(geom):
 
 
 def _is_bowtie(geom) -> bool:
-    """True for a single polygon without holes whose ring has 4 distinct vertices and crosses itself."""
+    """True for a single polygon without holes whose ring has 4 distinct vertices and crosses itself.
+
+    A MultiPolygon of one part counts as that polygon: QGIS and most converters write shapefile
+    polygons to GeoPackage as single-part MultiPolygons.
+    """
+    if shapely.get_type_id(geom) == 6 and shapely.get_num_geometries(geom) == 1:
+        geom = shapely.get_geometry(geom, 0)
     if shapely.get_type_id(geom) != 3 or shapely.get_num_interior_rings(geom) > 0:
         return False
     xy = shapely.get_coordinates(geom.exterior)[:-1]

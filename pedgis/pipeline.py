@@ -842,7 +842,10 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
     progress(0.0, "step 1: buildings, boundary and heights")
-    from .timeseries.integrate import attach_timeseries, prepare_doc  # time-resolved balance (issue 7)
+    from .timeseries.integrate import (  # time-resolved balance (issue 7)
+        attach_timeseries,
+        prepare_doc,
+    )
     ts_notes = prepare_doc(doc)
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)

@@ -157,4 +157,18 @@ def test_every_key_documented(written):
     engine_cols = [c for c in b.columns if c.endswith(("_kwh", "_kwp", "_m2")) or c.startswith("system_")]
     for c in engine_cols:
         name = "ed_<carrier>_kwh" if c.startswith("ed_") else c
+        for period in ("annual", "monthly", "hourly"):  # time-resolved columns, documented as a pattern
+            name = name.replace(f"_{period}_kwh", "_<timestep>_kwh")
         assert f"`{name}`" in doc or c in doc, c
+
+
+def test_output_folder_is_readable_by_others_per_umask(sample_result, tmp_path):
+    """The results folder gets the umask's permissions, not mkdtemp's private 0700."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = write_outputs(sample_result, tmp_path / "shared-out")
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777) == 0o755  # 0o777 & ~0o022
