@@ -765,8 +765,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
-        "unused_kwh": {**{c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
-                       **({"solar_thermal": st_unused} if st_unused > 0 else {})},
+        "unused_kwh": _unused(wt, network_rows, st_unused),
         "n_buildings": int(n), "n_included": int(inc.sum()),
         "floor_area_m2": float(np.nansum(np.where(inc, b["floor_area_m2"].to_numpy(dtype=float), np.nan))),
         "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
@@ -787,6 +786,17 @@ def add_flags(flags: pd.Series, notes) -> pd.Series:
     notes = np.asarray(notes, dtype=object)
     f = flags.to_numpy(dtype=object)
     return pd.Series(np.where(notes == "", f, np.where(f == "", notes, f + "; " + notes)), index=flags.index)
+
+
+def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> dict:
+    """On-site production that may not leave the boundary and is not counted, per carrier [kWh a⁻¹]."""
+    out = {c: float(v) for c, v in wt["unused_kwh"].items() if v > 0}
+    net = sum(r["unused_kwh"] for r in network_rows)
+    if net > 0:
+        out["district_heat"] = out.get("district_heat", 0.0) + float(net)
+    if solar_unused > 0:
+        out["solar_thermal"] = float(solar_unused)
+    return out
 
 
 def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:

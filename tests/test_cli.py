@@ -200,3 +200,15 @@ def test_progress_bar_tty_and_pipe():
         bar(f, f"step {f}")
     lines = p.getvalue().splitlines()
     assert lines == ["  0% step 0.0", " 30% step 0.3", "100% step 1.0"]
+
+
+def test_cancelled_run_exits_130(district, capsys, monkeypatch):
+    from pedgis.errors import Cancelled
+
+    def cancel(*a, **k):
+        raise Cancelled()
+
+    monkeypatch.setattr("pedgis.pipeline.run", cancel)
+    assert main(["run", str(district / "s.toml"), "--out", str(district / "o"), "--quiet"]) == 130
+    assert "cancelled" in capsys.readouterr().err
+    assert not (district / "o").exists()

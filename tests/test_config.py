@@ -187,3 +187,14 @@ def test_check_scenario_reports_missing_files_with_schema_errors(tmp_path):
     problems = check_scenario(f)
     assert any(p.startswith("buildings.foo: unknown key") for p in problems)
     assert any(p.startswith("buildings.path: file not found") for p in problems)
+
+
+def test_more_type_errors():
+    errs = {e.key: str(e) for e in _problems({**_base(), "checklist": 5})}
+    assert "must be a table" in errs["checklist"]
+    errs = {e.key: str(e) for e in _problems(_base(systems={"hp": {"kind": "heat_pump", "services": [1.5], "default": True}}))}
+    assert "expected a list of texts" in errs["systems.hp.services"]
+    errs = {e.key: str(e) for e in _problems(_base(heights={"default_floors": float("nan")}))}
+    assert "finite number" in errs["heights.default_floors"]
+    doc, errs = validate(["not", "a", "table"])
+    assert "TOML table of sections" in str(errs[0])

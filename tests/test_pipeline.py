@@ -420,3 +420,75 @@ def test_network_factor_by_hand():
     # deficit of 100 kWh from external district heat at 1.5: (200 + 150) / 1,000 = 0.35
     assert network_factor(g, "n", 1000.0, 900.0, 900.0, 100.0, f) == pytest.approx(0.35)
     assert network_factor(g, "n", 0.0, 0.0, 900.0, 0.0, f) is None
+
+
+def test_network_without_sources_is_fed_from_external_district_heat(tmp_path):
+    sc = _district(tmp_path)
+    del sc.doc["district_systems"]["chp"]
+    d = run(sc).district
+    dh_c = 300 * 100 + 300 * 20                     # substation η 1, distribution 1
+    fed = dh_c / 0.9                                # 10 % network losses
+    assert d["ed_kwh"]["district_heat"] == pytest.approx(fed)
+    net = d["heat_networks"][0]
+    assert net["deficit_kwh"] == pytest.approx(fed)
+    # the network's factor is then the external one carried through the losses: 1.5 / 0.9
+    assert net["pef_nren"] == pytest.approx(1.5 / 0.9)
+    assert d["netting_effect_kwh"] == pytest.approx(0.0, abs=KWH)
+
+
+def test_more_input_errors(tmp_path):
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    m = resolve_model(sc)
+    good = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags"]].copy()
+    bad = good.copy()
+    bad.loc[1, "floor_area_m2"] = np.nan
+    with pytest.raises(InputDataError, match=r"negative or missing floor area \(floor_area_m2; e.g. B\)"):
+        compute(bad, m)
+    kwp = good.copy()
+    kwp["pv_kwp"] = [5.0, np.nan, np.nan]
+    with pytest.raises(InputDataError, match=r"pv_kwp without pv_kwh.*\[pv\] specific_yield_kwh_kwp"):
+        compute(kwp, m)
+
+
+def test_new_use_type_without_values_is_an_error(tmp_path):
+    from pedgis.pipeline import resolve_model
+
+    sc = _district(tmp_path)
+    sc.doc["needs"]["overrides"]["castle"] = {"sh_kwh_m2": 10.0}
+    with pytest.raises(InputDataError, match=r"use type 'castle' has no '.*' value.*\[needs.overrides.castle\]"):
+        resolve_model(sc)
+
+
+def test_surplus_network_heat_exported_only_when_allowed(tmp_path):
+    extra = {"district_systems": {"wh": {"technology": "waste_heat", "network": "net", "output_kwh": 100000.0}}}
+    sc = _district(tmp_path, extra=extra)
+    fed = (300 * 100 + 300 * 20) / 0.9              # network demand at the plant: 40,000
+    surplus = 100000.0 - fed                        # the heat-led CHP runs at 0
+    d = run(sc).district
+    assert d["unused_kwh"]["district_heat"] == pytest.approx(surplus)
+    assert d["exported_kwh"]["district_heat"] == pytest.approx(0.0)
+    assert any("surplus heat not counted" in n for n in d["assumptions"]["notes"])
+    assert d["ed_kwh"]["biomass"] == pytest.approx(0.0)
+    sc.doc["district_systems"]["net"]["export_allowed"] = True
+    d2 = run(sc).district
+    assert d2["exported_kwh"]["district_heat"] == pytest.approx(surplus)
+    # exported heat is weighed with the district-heat export factor (override 1.5): PEE grows by surplus × 1.5
+    assert d2["pee_kwh"] - d["pee_kwh"] == pytest.approx(surplus * 1.5)
+    # the network's own factor: waste heat has PEF_nren 0
+    assert d2["heat_networks"][0]["pef_nren"] == pytest.approx(0.0)
+
+
+def test_no_building_included(tmp_path):
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path, extra={"checklist": {"public_lighting": True, "public_lighting_kwh": 1000.0}})
+    m = resolve_model(sc)
+    b = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags"]].copy()
+    b["included"] = False
+    out, d = compute(b, m)
+    assert d["n_included"] == 0 and out["pei_kwh"].isna().all()
+    # only the public lighting is left: 1,000 kWh × 2.0; the heat-led CHP has nothing to cover
+    assert d["pei_kwh"] == pytest.approx(2000.0)
+    assert d["ten_sh_kwh"] == 0.0
