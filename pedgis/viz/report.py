@@ -379,7 +379,10 @@ def _gap_section(inputs: VizInputs) -> dict:
                                   f"{fmt_energy(rg.saving_all_kwh)} to the margin")
     elif rg.n_needed is None:
         out["retrofit_text"] = "not enough on its own"
-        out["retrofit_detail"] = rg.note + "; combine with more PV."
+        out["retrofit_detail"] = (
+            f"retrofitting all {rg.n_candidates} buildings that would save primary energy "
+            f"saves {fmt_energy(rg.saving_all_kwh)}, {fmt_energy(bal - rg.saving_all_kwh)} "
+            "short of a zero balance; combine with more PV.")
     else:
         out["retrofit_text"] = (f"{rg.n_needed} of {rg.n_included} buildings "
                                 f"({fmt_number(100 * (rg.share_buildings or 0))} %)")
@@ -397,6 +400,14 @@ def _gap_section(inputs: VizInputs) -> dict:
                     for k in ("sh", "sc", "dhw")]
         for u, t in nz.items() if isinstance(t, dict)]
     out["nzeb_source"] = rg.source
+    from pedgis.viz.gap import demand_following_substitution
+
+    sub = demand_following_substitution(d.get("breakdown") or {})
+    out["substitution"] = "; ".join(
+        f"1 kWh less {c.replace('_', ' ')} means "
+        + ", ".join(f"{abs(k):.3g} kWh less {'' if k > 0 else 'on-site '}"
+                    f"{o.replace('_', ' ')}" for o, k in eff.items())
+        for c, eff in sub.items())
     out["retrofit_ids"] = ", ".join(rg.building_ids[:200]) + (
         " …" if len(rg.building_ids) > 200 else "")
     return out

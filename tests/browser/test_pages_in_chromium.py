@@ -72,6 +72,10 @@ def test_map_indicator_and_overlays_switch(browser, pages, artifacts, request):
         browser.eval(click % json.dumps("Roof segments"))
         drawn = browser.eval("document.querySelectorAll('path.pedgis-roof').length")
         assert drawn == n_roofs
+        legend = browser.eval("(function(){var d=document.querySelector("
+                              "'.pedgis-overlay-legend'); return d.style.display !== 'none' "
+                              "&& d.textContent;})()")
+        assert legend and legend.startswith("Roof segments by irradiation")
     if (sample_pages / "irradiation.tif").is_file():
         browser.eval(click % json.dumps("Irradiation raster"))
         ok = browser.wait_for("(function(){var i=document.querySelector("
@@ -125,7 +129,7 @@ def test_sankey_draws_its_nodes(browser, sample_pages, artifacts):
     labels = browser.eval("Array.from(document.querySelectorAll('.sankey .node-label'))"
                           ".map(function (e) { return e.textContent; })")
     assert any(lab.startswith("PED balance") for lab in labels)
-    browser.screenshot(artifacts / "sankey.png")
+    browser.screenshot(artifacts / "sankey.png", full_page=True)
 
 
 def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):
