@@ -106,6 +106,64 @@ INDICATORS: dict[str, Indicator] = {
     ]
 }
 
+#: Fraction → percent, for display of the time-resolved shares (self-sufficiency, -consumption).
+PERCENT = 100.0
+
+#: Time-resolved indicators (issue 7), offered when ``buildings.gpkg`` has their column
+#: (``[scenario] timestep`` monthly/hourly, or a weather year; docs/outputs.md).
+TS_INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in [
+        Indicator("self_sufficiency", "Self-sufficiency, hourly (own load covered on site)", "%", "sequential", YLGNBU),
+        Indicator("self_consumption", "Self-consumption, hourly (own PV used on site)", "%", "sequential", YLGNBU),
+        Indicator("peak_import_kw", "Peak grid import", "kW", "sequential",
+                  YLORRD),
+        Indicator("ped_balance_monthly_kwh", "PED balance, monthly netting (DB-HE)", "kWh/a", "diverging", RDBU_DIVERGING),
+        Indicator("ped_balance_hourly_kwh", "PED balance, hourly netting", "kWh/a", "diverging", RDBU_DIVERGING),
+        Indicator("ped_balance_annual_kwh", "PED balance of the hourly model, annual netting", "kWh/a", "diverging", RDBU_DIVERGING),
+    ]
+}
+#: Time-resolved numbers shown in popups when their column exists: (key, label, unit).
+_TS_NUMBERS = [
+    ("self_sufficiency", "Self-sufficiency (hourly)", "%"),
+    ("self_consumption", "Self-consumption (hourly)", "%"),
+    ("peak_import_kw", "Peak grid import", "kW"),
+    ("peak_export_kw", "Peak grid export", "kW"),
+    ("hours_net_export", "Hours with export", "h"),
+    ("ped_balance_monthly_kwh", "PED balance, monthly netting", "kWh/a"),
+    ("ped_balance_hourly_kwh", "PED balance, hourly netting", "kWh/a"),
+    ("ped_balance_annual_kwh", "PED balance, hourly series netted per year", "kWh/a"),
+    ("shared_in_kwh", "Received from neighbours", "kWh/a"),
+    ("shared_out_kwh", "Given to neighbours", "kWh/a"),
+]
+_TS_PERCENT = {"self_sufficiency", "self_consumption"}
+
+
+def all_indicators() -> dict[str, Indicator]:
+    """Every indicator ``--indicator`` accepts: :data:`INDICATORS` and :data:`TS_INDICATORS`."""
+    return {**INDICATORS, **TS_INDICATORS}
+
+
+def available_indicators(buildings) -> dict[str, Indicator]:
+    """The indicators a buildings layer can show, in layer-control order.
+
+    The annual ones always (unknown values are "no data"); a time-resolved one only when
+    its column is there. They go after the roof irradiation, before floor area and flags.
+    """
+    ts = {k: i for k, i in TS_INDICATORS.items() if k in buildings.columns}
+    out: dict[str, Indicator] = {}
+    for key, ind in INDICATORS.items():
+        if key == "floor_area_m2":
+            out.update(ts)
+        out[key] = ind
+    return out
+
+
+def _number_specs(buildings) -> list[tuple[str, str, str]]:
+    """The numbers carried per building: the annual ones, then the time-resolved present."""
+    return _NUMBERS + [n for n in _TS_NUMBERS if n[0] in buildings.columns]
+
+
 # numbers carried per building: (key, popup label, unit); indicator values come first
 _NUMBERS = [
     ("ped_balance_kwh", "PED balance (PEI − PEE)", "kWh/a"),
@@ -160,7 +218,9 @@ def building_numbers(buildings) -> dict[str, np.ndarray]:
 
     ``needs_kwh`` = TEN_SH + TEN_SC + TEN_DHW + EEN (paper Eq. 1–5, the step-2 needs);
     ``needs_kwh_m2`` = needs / floor area; ``pv_kwh_m2`` = PV yield / footprint (roof) area;
-    ``flags`` = number of data-quality notes.
+    ``flags`` = number of data-quality notes. Time-resolved columns (``self_sufficiency``,
+    ``peak_import_kw``, ``ped_balance_<timestep>_kwh``, …) are carried when present, the shares
+    in percent.
     """
     missing = [c for c in ("ped_balance_kwh", "floor_area_m2", "pv_kwh") if c not in buildings]
     if missing:
@@ -170,7 +230,10 @@ def building_numbers(buildings) -> dict[str, np.ndarray]:
             DataQualityWarning,
             stacklevel=3,
         )
-    out = {name: _column(buildings, name) for name, _, _ in _NUMBERS if name != "flags"}
+    out = {name: _column(buildings, name) for name, _, _ in _number_specs(buildings)
+           if name != "flags"}
+    for key in _TS_PERCENT & out.keys():
+        out[key] = out[key] * PERCENT
     parts = np.vstack([out[c] for c in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh")])
     any_known = np.isfinite(parts).any(axis=0)
     needs = np.where(any_known, np.nansum(parts, axis=0), np.nan)
@@ -315,10 +378,79 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
     return {"breaks": breaks, "colors": colors, "labels": labels, "unit_label": unit}
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+NETTING_NAMES = {"annual": "annual netting", "monthly": "monthly netting (DB-HE 2019)",
+                 "hourly": "hourly netting"}
+
+
+def _count(x) -> str:
+    return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
+
+
+def _share(v) -> str:
+    f = finite(v)
+    return "no data" if f is None else f"{fmt_number(PERCENT * f)} %"
+
+
+def netting_verdict_text(ts: dict, period: str) -> str:
+    """One period's verdict in words, e.g. "not positive; worst month Dec +1.35 GWh".
+
+    Monthly netting (DB-HE 2019): positive only when no month imports more primary energy than
+    it exports and the year's balance is negative (docs/timeseries.md).
+    """
+    n = (ts.get("netting") or {}).get(period) or {}
+    word = "positive" if n.get("is_ped") else "not positive"
+    bal = finite(n.get("ped_balance_kwh"))
+    if period == "monthly":
+        wm, wb = n.get("worst_month"), finite(n.get("worst_month_balance_kwh"))
+        if wb is not None and isinstance(wm, int) and 1 <= wm <= 12:
+            sign = "+" if wb > 0 else ""
+            return f"{word}; worst {MONTHS[wm - 1]} {sign}{fmt_energy(wb, per='')}"
+    if period == "hourly" and n.get("hours_positive") is not None:
+        return f"{word}; {_count(n.get('hours_positive'))} h positive"
+    if bal is None:
+        return word
+    return f"{word} ({'+' if bal > 0 else ''}{fmt_energy(bal)})"
+
+
+def timeseries_summary(district: dict) -> dict | None:
+    """Lines of the time-resolved block (``district.json → timeseries``) for the verdict box.
+
+    None when the run has no such block.
+    """
+    ts = district.get("timeseries")
+    if not isinstance(ts, dict) or not isinstance(ts.get("netting"), dict):
+        return None
+    step = str(ts.get("timestep") or "annual")
+    labels = {"annual": "Annual netting", "monthly": "Monthly (DB-HE)", "hourly": "Hourly netting"}
+    lines = [(labels[p], netting_verdict_text(ts, p))
+             for p in ("annual", "monthly", "hourly") if p in ts["netting"]]
+    e = ts.get("electricity") or {}
+    if e:
+        lines.append(("Self-sufficiency", _share(e.get("self_sufficiency"))))
+        lines.append(("Self-consumption", _share(e.get("self_consumption"))))
+        lines.append(("Peak import / export",
+                      f"{fmt_number(finite(e.get('peak_import_kw')))} / "
+                      f"{fmt_number(finite(e.get('peak_export_kw')))} kW"))
+    return {"title": f"Through the year — verdict on {NETTING_NAMES.get(step, step)}",
+            "lines": lines}
+
+
 def summary_lines(district: dict) -> dict:
-    """The verdict box: title and ``(label, value)`` lines from ``district.json``."""
+    """The verdict box: title and ``(label, value)`` lines from ``district.json``.
+
+    With a time-resolved block whose ``timestep`` is monthly or hourly the verdict is that
+    netting's (``timeseries.verdict``, docs/outputs.md); the annual numbers stay in the lines.
+    ``ts`` holds :func:`timeseries_summary`.
+    """
     bal = finite(district.get("ped_balance_kwh"))
     is_ped = district.get("is_ped")
+    ts = district.get("timeseries") if isinstance(district.get("timeseries"), dict) else None
+    step = str(ts.get("timestep") or "annual") if ts else "annual"
+    verdict = (ts or {}).get("verdict") if step != "annual" else None
+    if isinstance(verdict, dict):
+        is_ped = verdict.get("is_ped")
+        bal = finite(verdict.get("ped_balance_kwh"))
     if is_ped is None and bal is not None:
         is_ped = bal <= 0
     if is_ped:
@@ -327,8 +459,14 @@ def summary_lines(district: dict) -> dict:
                   if bal is not None else "")
     else:
         title = "Not (yet) a Positive Energy District"
-        detail = (f"imports {fmt_energy(bal)} more primary energy than it exports"
-                  if bal is not None else "")
+        if bal is not None and bal <= 0:  # monthly: the year is negative but a month is not
+            detail = (f"exports {fmt_energy(-bal)} more primary energy than it imports over "
+                      "the year, but not in every month")
+        else:
+            detail = (f"imports {fmt_energy(bal)} more primary energy than it exports"
+                      if bal is not None else "")
+    if isinstance(verdict, dict):
+        detail = f"{NETTING_NAMES.get(step, step)}: {detail}"
     lines = [
         ("PED balance PEI − PEE (Eq. 17)", fmt_energy(bal)),
         ("PEI, imported (Eq. 14)", fmt_energy(finite(district.get("pei_kwh")))),
@@ -342,11 +480,9 @@ def summary_lines(district: dict) -> dict:
         lines.append(("CO₂eq (Eq. 22)", f"{fmt_number(co2 / 1000.0)} t/a"))
     nb, ni = district.get("n_buildings"), district.get("n_included")
     if nb is not None:
-        def count(x):
-            return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
-
-        lines.append(("Buildings included", f"{count(ni)} of {count(nb)}"))
-    return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines}
+        lines.append(("Buildings included", f"{_count(ni)} of {_count(nb)}"))
+    return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines,
+            "ts": timeseries_summary(district)}
 
 
 _SCRIPT = """
@@ -538,6 +674,14 @@ _SCRIPT = """
       var tr = el("tr"); tr.appendChild(el("th", l[0])); tr.appendChild(el("td", l[1])); t.appendChild(tr);
     });
     d.appendChild(t);
+    if (cfg.summary.ts) {  // time-resolved block (issue 7)
+      d.appendChild(el("div", cfg.summary.ts.title, "pedgis-title pedgis-ts-title"));
+      var t2 = el("table", undefined, "pedgis-ts");
+      cfg.summary.ts.lines.forEach(function (l) {
+        var tr = el("tr"); tr.appendChild(el("th", l[0])); tr.appendChild(el("td", l[1])); t2.appendChild(tr);
+      });
+      d.appendChild(t2);
+    }
     L.DomEvent.disableClickPropagation(d);
     return d;
   };
@@ -558,6 +702,8 @@ body .leaflet-container { background: #f4f4f1; font-family: system-ui, -apple-sy
 .pedgis-sub { color: #555; margin-bottom: 4px; overflow-wrap: anywhere; }
 .pedgis-swatch { display: inline-block; width: 14px; height: 11px; margin-right: 6px;
   border: 1px solid #777; vertical-align: -1px; }
+.pedgis-ts-title { margin: 6px 0 2px; padding-top: 5px; border-top: 1px solid #ccc; }
+.pedgis-box table.pedgis-ts td { text-align: left; }
 .pedgis-verdict { font-size: 15px; font-weight: 700; margin-bottom: 2px; }
 .pedgis-yes .pedgis-verdict { color: #1a6e2e; }
 .pedgis-no .pedgis-verdict { color: #a1261d; }
@@ -711,9 +857,10 @@ def build_map(
     from branca.element import Element
     from jinja2 import Template
 
-    if indicator not in INDICATORS:
+    if indicator not in all_indicators():
         raise InputDataError(
-            f"indicator '{indicator}' is unknown. Fix: choose one of {', '.join(INDICATORS)}."
+            f"indicator '{indicator}' is unknown. Fix: choose one of "
+            f"{', '.join(all_indicators())}."
         )
     if basemap is not None and basemap not in BASEMAPS:
         raise InputDataError(
@@ -728,6 +875,15 @@ def build_map(
             "Fix: check the district boundary selects buildings."
         )
 
+    available = available_indicators(buildings)
+    if indicator not in available:
+        raise InputDataError(
+            f"{inputs.source}: indicator '{indicator}' needs the column '{indicator}' in the "
+            "buildings layer, which this run did not write. Fix: set [scenario] timestep = "
+            "\"monthly\" or \"hourly\" (or give a weather year) and run again, or choose one of "
+            f"{', '.join(available)}."
+        )
+    specs = _number_specs(buildings)
     numbers = building_numbers(buildings)
     geoms = _display_geometries(buildings, "buildings")
     ids = _text_column(buildings, "building_id")
@@ -737,10 +893,10 @@ def build_map(
     flags = _text_column(buildings, "flags")
     included = (buildings["included"].fillna(False).astype(bool).tolist()
                 if "included" in buildings else [True] * len(buildings))
-    rounded = {k: _round_sig(numbers[k]) for k, _, _ in _NUMBERS}
+    rounded = {k: _round_sig(numbers[k]) for k, _, _ in specs}
     origin, encoded = encode_geometries(geoms)
     n_empty = sum(g is None for g in encoded)
-    columns = [rounded[k] for k, _, _ in _NUMBERS]
+    columns = [rounded[k] for k, _, _ in specs]
     features = []
     for row, enc in enumerate(encoded):
         props = {"i": _clip(ids[row]) if ids[row] else f"row {row + 1}",
@@ -761,9 +917,9 @@ def build_map(
         )
     inc = np.asarray(included, bool)
     indicators_cfg = []
-    order = list(INDICATORS)
+    order = list(available)
     for key in order:
-        ind = INDICATORS[key]
+        ind = available[key]
         leg = _legend(ind, numbers[key][inc] if inc.any() else numbers[key])
         indicators_cfg.append({"key": key, "label": ind.label if ind.kind == "flags"
                                else f"{ind.label} [{leg['unit_label']}]", "unit": ind.unit,
@@ -774,9 +930,9 @@ def build_map(
         "excluded": EXCLUDED_COLOR,
         "indicators": indicators_cfg,
         "numbers": [{"key": k, "label": lab, "unit": u, "hide": k in _POPUP_HIDE}
-                    for k, lab, u in _NUMBERS],
+                    for k, lab, u in specs],
         "summary": summary_lines(inputs.district),
-        "initial": list(INDICATORS).index(indicator),
+        "initial": order.index(indicator),
         "overlays": {},
     }
     roofs = None

@@ -138,9 +138,11 @@ def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):
     in_map = ("(function(){var d=document.querySelector('iframe.map').contentDocument;"
               "return d && d.querySelectorAll('path.pedgis-building').length;})()")
     assert browser.wait_for(in_map) == n
-    browser.wait_for("(function(){var d=document.querySelector('iframe.sankey')"
-                     ".contentDocument; return d && d.querySelectorAll('.sankey .sankey-node')"
-                     ".length > 0;})()")
+    # the Sankey is drawn in the report itself, with the page's one copy of plotly.js
+    browser.wait_for("document.querySelectorAll('#pedgis-sankey .sankey-node').length > 0")
+    flows = sankey_flows(json.loads((sample_pages / "district.json").read_text("utf-8")))
+    assert browser.eval("document.querySelectorAll('#pedgis-sankey .sankey-node').length") == \
+        len(flows.pruned().keys)
     assert browser.errors() == []
     assert browser.eval("document.querySelector('.verdict .big').textContent")
     browser.screenshot(artifacts / "report.png")
