@@ -245,3 +245,22 @@ def test_cli_accepts_time_resolved_indicators(ts_pages, tmp_path):
     assert main([str(tmp_path), "--indicator", "peak_import_kw"]) == 0
     cfg = _cfg((tmp_path / "map.html").read_text("utf-8"))
     assert cfg["indicators"][cfg["initial"]]["key"] == "peak_import_kw"
+
+
+def test_headline_verdict_is_the_timesteps():
+    from district_fixture import timeseries_block
+
+    # engine (annual) numbers say importer; the time-resolved block says otherwise
+    d = {"ped_balance_kwh": 12345.0, "is_ped": False,
+         "timeseries": timeseries_block("annual", hostile=False)}
+    s = maps.summary_lines(d)
+    assert not s["is_ped"] and s["detail"] == "imports 12.3 MWh/a more primary energy than it exports"
+    d["timeseries"] = timeseries_block("hourly", hostile=False)
+    s = maps.summary_lines(d)
+    # hourly: not positive although the year's balance is -50 000 kWh
+    assert not s["is_ped"]
+    assert s["detail"] == ("hourly netting: exports 50.0 MWh/a more primary energy than it "
+                           "imports over the year, but not in every hour")
+    d["timeseries"]["verdict"] = dict(d["timeseries"]["netting"]["annual"])
+    d["timeseries"]["timestep"] = "hourly"
+    assert maps.summary_lines(d)["title"] == "Positive Energy District"
