@@ -9,7 +9,7 @@ QPY := $(QVENV)/bin/python
 ARTIFACTS ?= test-artifacts
 OUT ?= pedgis-out
 
-.PHONY: venv demo test test-unit test-browser test-qgis system-deps plugin bench lint clean
+.PHONY: venv demo demo-variants test test-unit test-browser test-qgis system-deps plugin bench lint clean
 
 venv: $(VENV)/.installed
 
@@ -21,6 +21,12 @@ $(VENV)/.installed: pyproject.toml
 
 demo: venv
 	$(VENV)/bin/pedgis demo --out $(OUT)
+
+# the sample district with monthly netting, its variants side by side and what it takes (docs/timeseries.md)
+demo-variants: venv
+	$(VENV)/bin/pedgis run examples/san_rocco_variants.toml --out $(OUT)-monthly
+	$(VENV)/bin/pedgis compare examples/san_rocco_variants.toml --out $(OUT)-compare
+	$(VENV)/bin/pedgis gap sample_data/scenario.toml --lever pv_kwp
 
 # Debian packages the tests need (chromium, python3-qgis, grass-core); installs only what is missing.
 system-deps:
@@ -51,8 +57,10 @@ test-qgis: $(QVENV)/.installed
 plugin: venv
 	$(PY) scripts/build_plugin.py --out dist
 
+# every benchmark in turn (minutes; never part of `make test`), or one: `make bench BENCH=engine`
+BENCH ?= *
 bench: venv
-	$(PY) -m benchmarks.run_all
+	set -e; for f in benchmarks/bench_$(BENCH).py; do m=$$(basename $$f .py); echo "== $$m"; $(PY) -m benchmarks.$$m; done
 
 lint: venv
 	$(VENV)/bin/ruff check pedgis tests

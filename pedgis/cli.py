@@ -113,12 +113,16 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     carriers = sorted(d["breakdown"]["carriers"], key=lambda r: -(r["pei_kwh"] + r["pee_kwh"]))
     top_c = [r for r in carriers if r["pei_kwh"] or r["pee_kwh"]][:4]
     if top_c:
-        lines.append("  by carrier: " + "; ".join(
-            f"{r['carrier']} +{_fmt_kwh(r['pei_kwh'])}" + (f" -{_fmt_kwh(r['pee_kwh'])}" if r["pee_kwh"] else "") for r in top_c))
+        parts = []
+        for r in top_c:
+            bits = ([f"+{_fmt_kwh(r['pei_kwh'])} imported"] if r["pei_kwh"] else []) + \
+                   ([f"-{_fmt_kwh(r['pee_kwh'])} exported"] if r["pee_kwh"] else [])
+            parts.append(f"{r['carrier']} {', '.join(bits)}")
+        lines.append("  primary energy by carrier: " + "; ".join(parts))
     b = result.buildings
     if "ped_balance_kwh" in b and np.isfinite(b["ped_balance_kwh"].to_numpy(dtype=float)).any():
         top = b.loc[b["included"]].nlargest(3, "ped_balance_kwh")
-        lines.append("  largest importers: " + "; ".join(
+        lines.append("  largest building balances (own PEI - PEE): " + "; ".join(
             f"{r.building_id} ({r.use}) {_fmt_kwh(r.ped_balance_kwh)}" for r in top.itertuples()))
         low = b.loc[b["included"]].nsmallest(1, "ped_balance_kwh")
         for r in low.itertuples():

@@ -96,7 +96,7 @@ SCHEMA: list[Key] = [
        "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
        default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
-    _k("buildings.path", "path", "footprint file (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
+    _k("buildings.path", "path", "footprint file (Shapefile, also zipped; GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
        default=REQUIRED),
     _k("buildings.layer", "str", "layer name for multi-layer files"),
     _k("buildings.crs", "str", "CRS to assume when the file has none (e.g. `EPSG:32632`); never guessed"),
@@ -108,7 +108,7 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.building_id", "str", "column with a unique building id (else B00001, ...)"),
     _k("buildings.columns.use", "str", "column with the use type (default: from the preset)"),
     _k("buildings.columns.floors", "str", "column with the number of floors above ground"),
-    _k("buildings.columns.height_m", "str", "column with the building height [m]"),
+    _k("buildings.columns.height_m", "str", "column with the building height above ground [m]; taken as the eave height, which storeys divide (e.g. the Italian *altezza in gronda*)"),
     _k("buildings.columns.persons", "str", "column with the number of occupants (DHW per person, Eq. 3)"),
     _k("buildings.columns.beds", "str", "column with the number of beds (DHW per bed, Eq. 3)"),
     _k("buildings.columns.system", "str", "column naming the conversion system group (a `[systems.<name>]`)"),
@@ -165,7 +165,8 @@ SCHEMA: list[Key] = [
        default="specific", allowed=("specific", "degree_days"), source="paper §2.2.1"),
     _k("needs.set", "str", "specific-needs set (e.g. `eu27_existing`, `nzeb`)", default="eu27_existing",
        source="pedgis/data/specific_needs.csv"),
-    _k("needs.dhw_basis", "str", "DHW per floor area or per person/bed/user (Eq. 3); falls back to area (flagged) when the count is missing",
+    _k("needs.dhw_basis", "str", "DHW per floor area, or per unit (Eq. 3): each use type then takes the unit of its row in dhw_per_unit.csv "
+       "(person and user counts from the persons column, beds from the beds column); falls back to area (flagged) when the count is missing",
        default="area", allowed=DHW_BASES, source="paper §2.2.1, EN 15316-3-1"),
     _k("needs.hdd_kd", "float", "heating degree days (else computed from the weather file)", unit="K d", min=0),
     _k("needs.cdd_kd", "float", "cooling degree days (else computed from the weather file)", unit="K d", min=0),
@@ -611,11 +612,23 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     doc: dict = {}
     _walk(data, (), doc, errors)
     _fill_defaults(doc, errors)
-    if not any(e.key and e.key.split(".")[0] in ("scenario", "needs") for e in errors):
-        _cross_checks(doc, errors)
     if not errors:
-        from .timeseries.schema import cross_checks  # time-resolved sections and variants (issue 7)
-        errors.extend(cross_checks(data, doc))
+        _cross_checks(doc, errors)
+        if not errors:
+            from .timeseries.schema import (
+                cross_checks,  # time-resolved sections and variants (issue 7)
+            )
+            errors.extend(cross_checks(data, doc))
+    else:
+        # values that already failed may have any type; report what the cross checks can still
+        # find, and never let a malformed value hide the problems found so far
+        found: list[ConfigError] = []
+        try:
+            _cross_checks(doc, found)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            pass
+        bad_keys = {e.key for e in errors}
+        errors += [e for e in found if e.key not in bad_keys]
     return doc, errors
 
 
@@ -682,17 +695,16 @@ def check_scenario(path: str | Path, notes: list[str] | None = None) -> list[str
         return [str(exc)]
     doc, errors = validate(data)
     problems = [str(e) for e in errors]
-    if not errors:
-        _resolve_paths(doc, Path(path).resolve().parent)
-        for key in _PATH_KEYS:
-            node = doc
-            for p in key.parts[:-1]:
-                node = node.get(p, {})
-            value = node.get(key.parts[-1])
-            if value is not None and not Path(value).exists():
-                problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
-        if Path(doc["buildings"]["path"]).exists():
-            problems += _check_building_attributes(doc, notes, reported=problems)
+    _resolve_paths(doc, Path(path).resolve().parent)
+    for key in _PATH_KEYS:  # input files, even when other keys have problems
+        node = doc
+        for p in key.parts[:-1]:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        value = node.get(key.parts[-1]) if isinstance(node, dict) else None
+        if isinstance(value, Path) and not value.exists():
+            problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
+    if not errors and Path(doc["buildings"]["path"]).exists():
+        problems += _check_building_attributes(doc, notes, reported=problems)
     return problems
 
 

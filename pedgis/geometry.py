@@ -26,6 +26,9 @@ ZERO_AREA_M2 = 0.01
 SLIVER_HOLE_M2 = 1.0
 #: Footprints smaller than this [m²] are flagged (kiosks, cabins or digitising errors).
 SMALL_FOOTPRINT_M2 = 10.0
+#: A footprint narrower than this somewhere [m] (minimum clearance) has a digitising spike or a
+#: hairline gap; it is flagged, not changed.
+NARROW_M = 0.1
 #: Two rows with the same id whose symmetric difference is below this share of the larger area
 #: are duplicates (not parts).
 DUPLICATE_TOLERANCE = 0.01
@@ -51,7 +54,7 @@ def add_flag(flags: pd.Series, mask, note) -> pd.Series:
     if notes.ndim == 1 and len(notes) == len(mask) and len(notes) != len(sel):
         notes = notes[mask]
     notes = np.broadcast_to(notes, sel.shape)
-    joined = np.where(notes == "", sel, np.where(sel == "", notes, sel.astype(str) + "; " + notes.astype(str)))
+    joined = np.where(notes == "", sel, np.where(sel == "", notes, sel.astype(object) + "; " + notes.astype(object)))
     out[mask] = joined
     return out
 
@@ -61,7 +64,7 @@ def add_reason(reasons: np.ndarray, mask, reason: str) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     out = reasons.copy()
     sel = out[mask]
-    out[mask] = np.where(sel == "", reason, sel.astype(str) + "; " + reason)
+    out[mask] = np.where(sel == "", reason, sel.astype(object) + "; " + reason)
     return out
 
 
@@ -83,7 +86,13 @@ def _polygonal_part(geom):
 
 
 def _is_bowtie(geom) -> bool:
-    """True for a single polygon without holes whose ring has 4 distinct vertices and crosses itself."""
+    """True for a single polygon without holes whose ring has 4 distinct vertices and crosses itself.
+
+    A MultiPolygon of one part counts as that polygon: QGIS and most converters write shapefile
+    polygons to GeoPackage as single-part MultiPolygons.
+    """
+    if shapely.get_type_id(geom) == 6 and shapely.get_num_geometries(geom) == 1:
+        geom = shapely.get_geometry(geom, 0)
     if shapely.get_type_id(geom) != 3 or shapely.get_num_interior_rings(geom) > 0:
         return False
     xy = shapely.get_coordinates(geom.exterior)[:-1]
@@ -92,6 +101,28 @@ def _is_bowtie(geom) -> bool:
         return False
     ring = shapely.LineString(np.vstack([distinct, distinct[:1]]))
     return not ring.is_simple
+
+
+class _Notes:
+    """Per-row notes collected in loops and joined once (``add_flag`` per row would be O(n²))."""
+
+    def __init__(self, n: int):
+        self.rows: dict[int, list[str]] = {}
+
+    def add(self, i, text: str) -> None:
+        self.rows.setdefault(int(i), []).append(text)
+
+    def apply(self, flags: pd.Series) -> pd.Series:
+        if not self.rows:
+            return flags
+        idx = np.fromiter(self.rows, dtype=np.int64)
+        mask = np.zeros(len(flags), dtype=bool)
+        mask[idx] = True
+        texts = np.empty(len(flags), dtype=object)
+        texts[:] = ""
+        for i, notes in self.rows.items():
+            texts[i] = "; ".join(notes)
+        return add_flag(flags, mask, texts)
 
 
 @dataclass
@@ -133,6 +164,7 @@ def repair_geometries(geoms) -> Repaired:
     empty = missing | shapely.is_empty(g)
     reasons = add_reason(reasons, empty, "empty geometry (no coordinates)")
     ok = ~empty
+    notes = _Notes(n)
 
     tid = np.where(ok, shapely.get_type_id(g), -1)
     # closed lines (DXF/CAD exports) become polygons; open lines and points cannot
@@ -141,7 +173,7 @@ def repair_geometries(geoms) -> Repaired:
         poly = [p for p in poly if p.area > 0]
         if poly:
             g[i] = poly[0] if len(poly) == 1 else MultiPolygon(poly)
-            flags = add_flag(flags, np.arange(n) == i, "closed line converted to a polygon")
+            notes.add(i, "closed line converted to a polygon")
         else:
             reasons[i] = f"not a polygon ({_TYPE_NAMES[int(tid[i])]}, not closed)"
     for i in np.flatnonzero(ok & np.isin(tid, (0, 4))):
@@ -152,7 +184,7 @@ def repair_geometries(geoms) -> Repaired:
             reasons[i] = "not a polygon (GeometryCollection without polygons)"
         else:
             g[i] = part
-            flags = add_flag(flags, np.arange(n) == i, "polygons taken from a geometry collection")
+            notes.add(i, "polygons taken from a geometry collection")
     ok = reasons == ""
 
     # Z coordinates: keep the range as a height hint, flatten 3D surface sets to a footprint
@@ -165,26 +197,30 @@ def repair_geometries(geoms) -> Repaired:
         rng = (zs.max() - zs.min()).reindex(range(len(idx)))
         z_range[idx] = np.where(rng.to_numpy() >= MIN_Z_RANGE_M, rng.to_numpy(), np.nan)
         flat = shapely.force_2d(g[idx])
-        for k, i in enumerate(idx):
+        dropped = np.ones(len(idx), dtype=bool)
+        multi = (shapely.get_type_id(g[idx]) == 6) & (shapely.get_num_geometries(g[idx]) > 1)
+        for k in np.flatnonzero(multi):
+            i = idx[k]
             geom3 = g[i]
             n_parts = shapely.get_num_geometries(geom3)
-            if shapely.get_type_id(geom3) == 6 and n_parts > 1:
-                parts2 = shapely.force_2d(shapely.get_parts(geom3))
-                parts2 = shapely.make_valid(parts2)
-                area = shapely.area(parts2)
-                keep = parts2[area > 0]
-                union = _polygonal_part(shapely.union_all(keep)) if len(keep) else None
-                if union is None:
-                    reasons[i] = "3D geometry with only vertical surfaces (no footprint)"
-                    flat[k] = None
-                    continue
-                summed = float(area.sum())
-                if summed > union.area * (1 + 1e-6) or (area <= 0).any():
-                    flat[k] = union
-                    flags = add_flag(flags, np.arange(n) == i,
-                                     f"3D MultiPolygon of {n_parts} surfaces flattened to its footprint")
-                    continue
-            flags = add_flag(flags, np.arange(n) == i, "Z coordinates dropped")
+            parts2 = shapely.force_2d(shapely.get_parts(geom3))
+            parts2 = shapely.make_valid(parts2)
+            area = shapely.area(parts2)
+            keep = parts2[area > 0]
+            union = _polygonal_part(shapely.union_all(keep)) if len(keep) else None
+            if union is None:
+                reasons[i] = "3D geometry with only vertical surfaces (no footprint)"
+                flat[k] = None
+                dropped[k] = False
+                continue
+            summed = float(area.sum())
+            if summed > union.area * (1 + 1e-6) or (area <= 0).any():
+                flat[k] = union
+                notes.add(i, f"3D MultiPolygon of {n_parts} surfaces flattened to its footprint")
+                dropped[k] = False
+        zmask = np.zeros(n, dtype=bool)
+        zmask[idx[dropped]] = True
+        flags = add_flag(flags, zmask, "Z coordinates dropped")
         g[idx] = np.where(reasons[idx] == "", flat, None)
     ok = reasons == ""
 
@@ -198,8 +234,7 @@ def repair_geometries(geoms) -> Repaired:
             # building is the quadrilateral through the same four corners (its convex hull), not
             # the two triangles make_valid would keep
             g[i] = shapely.convex_hull(g[i])
-            flags = add_flag(flags, np.arange(n) == i,
-                             f"bow-tie quadrilateral repaired as its convex hull: two vertices swapped ({why})")
+            notes.add(i, f"bow-tie quadrilateral repaired as its convex hull: two vertices swapped ({why})")
             continue
         fixed = _polygonal_part(shapely.make_valid(g[i]))
         if fixed is None or fixed.area <= 0:
@@ -207,15 +242,15 @@ def repair_geometries(geoms) -> Repaired:
             g[i] = None
             continue
         g[i] = fixed
-        flags = add_flag(flags, np.arange(n) == i, f"invalid geometry repaired ({why})")
-    return Repaired(g, flags, reasons, z_range)
+        notes.add(i, f"invalid geometry repaired ({why})")
+    return Repaired(g, notes.apply(flags), reasons, z_range)
 
 
 def finish_geometries(geom: np.ndarray, flags: pd.Series, reasons: np.ndarray,
                       zero_area_m2: float = ZERO_AREA_M2, sliver_hole_m2: float = SLIVER_HOLE_M2,
                       small_footprint_m2: float = SMALL_FOOTPRINT_M2):
-    """Area checks in a metric CRS: fill sliver holes, flag multipart and small footprints,
-    exclude zero-area ones.
+    """Area checks in a metric CRS: fill sliver holes, flag multipart and small footprints and
+    narrow spikes or gaps, exclude zero-area ones.
 
     Returns
     -------
@@ -233,6 +268,7 @@ def finish_geometries(geom: np.ndarray, flags: pd.Series, reasons: np.ndarray,
     parts, part_of = shapely.get_parts(gi, return_index=True)
     holes = shapely.get_num_interior_rings(parts)
     rows_with_holes = np.unique(part_of[holes > 0])
+    hole_notes = _Notes(n)
     for r in rows_with_holes:
         i = idx_ok[r]
         new_parts, filled = [], 0
@@ -246,14 +282,25 @@ def finish_geometries(geom: np.ndarray, flags: pd.Series, reasons: np.ndarray,
             new_parts.append(Polygon(p.exterior, keep))
         if filled:
             g[i] = new_parts[0] if len(new_parts) == 1 else MultiPolygon(new_parts)
-            flags = add_flag(flags, np.arange(n) == i,
-                             f"{filled} sliver hole(s) under {sliver_hole_m2:g} m² filled")
+            hole_notes.add(i, f"{filled} sliver hole(s) under {sliver_hole_m2:g} m² filled")
+    flags = hole_notes.apply(flags)
     n_parts = np.zeros(n, dtype=int)
     n_parts[ok] = shapely.get_num_geometries(g[ok])
     multi = ok & (n_parts > 1)
     if multi.any():
         flags = add_flag(flags, multi, np.array([f"multipart footprint ({k} parts)" for k in n_parts[multi]],
                                                 dtype=object))
+    # spikes and hairline gaps (rectangles, 5 coordinates, cannot have them: skip the cost)
+    cand = np.zeros(n, dtype=bool)
+    cand[ok] = shapely.get_num_coordinates(g[ok]) > 5
+    if cand.any():
+        clearance = np.full(n, np.inf)
+        clearance[cand] = shapely.minimum_clearance(g[cand])
+        narrow = cand & (clearance < NARROW_M)
+        if narrow.any():
+            flags = add_flag(flags, narrow, np.array(
+                [f"narrow spike or gap ({c:.2f} m wide): a digitising error?" for c in clearance[narrow]],
+                dtype=object))
     area = np.zeros(n)
     area[ok] = shapely.area(g[ok])
     zero = ok & (area < zero_area_m2)
@@ -306,33 +353,26 @@ def group_parts(ids: pd.Series, geom: np.ndarray, flags: pd.Series, reasons: np.
     order = np.flatnonzero(first)
     groups = pd.Series(np.arange(n))[dup].groupby(ids[dup].to_numpy()).apply(list).to_dict()
     numeric = numeric.reset_index(drop=True)
-    out_rows, out_geom, out_flags, out_reasons, out_z, out_num, members = [], [], [], [], [], [], []
-    for i in order:
-        key = ids[i]
-        if not dup[i]:
-            out_rows.append(i)
-            out_geom.append(geom[i])
-            out_flags.append(flags[i])
-            out_reasons.append(reasons[i])
-            out_z.append(z_range_m[i])
-            out_num.append(numeric.iloc[i].to_numpy(dtype=float))
-            members.append([i])
-            continue
-        rows = groups[key]
+    # rows without duplicates pass through as arrays; only the groups are looped over
+    out_rows = order.copy()
+    out_geom = np.asarray(geom, dtype=object)[order].copy()
+    out_flags = np.asarray(flags, dtype=object)[order].copy()
+    out_reasons = np.asarray(reasons, dtype=object)[order].copy()
+    out_z = np.asarray(z_range_m, dtype=float)[order].copy()
+    out_num = numeric.to_numpy(dtype=float)[order].copy()
+    members = [[int(i)] for i in order]
+    slot = {int(i): k for k, i in enumerate(order) if dup[i]}
+    for key, rows in groups.items():
+        k = slot[rows[0]]
+        members[k] = rows
         usable = [r for r in rows if reasons[r] == "" and geom[r] is not None]
         notes = [flags[r] for r in rows if flags[r]]
         label = ", ".join(str(r + 1) for r in rows)
         if not usable:
-            out_rows.append(rows[0])
-            out_geom.append(geom[rows[0]])
-            out_reasons.append(reasons[rows[0]])
-            out_z.append(np.nan)
-            out_num.append(numeric.iloc[rows[0]].to_numpy(dtype=float))
+            out_z[k] = np.nan
             notes.append(f"{len(rows)} rows with id {key} (rows {label}), none with a usable geometry")
-            out_flags.append("; ".join(dict.fromkeys(notes)))
-            members.append(rows)
+            out_flags[k] = "; ".join(dict.fromkeys(notes))
             continue
-        areas = np.array([geom[r].area for r in usable])
         distinct = [usable[0]]
         n_dup = 0
         for r in usable[1:]:
@@ -370,16 +410,11 @@ def group_parts(ids: pd.Series, geom: np.ndarray, flags: pd.Series, reasons: np.
         have = np.isfinite(vals)
         wsum = np.where(have, w, 0).sum(axis=0)
         mean = np.where(wsum > 0, np.where(have, vals * w, 0).sum(axis=0) / np.where(wsum > 0, wsum, 1), np.nan)
-        out_rows.append(largest)
-        out_geom.append(merged)
-        out_reasons.append("")
-        out_z.append(np.nanmax(z_range_m[usable]) if np.isfinite(z_range_m[usable]).any() else np.nan)
-        out_num.append(mean)
-        out_flags.append("; ".join(dict.fromkeys(notes)))
-        members.append(rows)
-        del areas
-    num = pd.DataFrame(np.array(out_num, dtype=float).reshape(len(out_rows), numeric.shape[1]),
-                       columns=numeric.columns)
-    return Grouped(np.array(out_rows), np.array(out_geom, dtype=object),
-                   pd.Series(out_flags, dtype=object), np.array(out_reasons, dtype=object),
-                   np.array(out_z, dtype=float), num, members)
+        out_rows[k] = largest
+        out_geom[k] = merged
+        out_reasons[k] = ""
+        out_z[k] = np.nanmax(z_range_m[usable]) if np.isfinite(z_range_m[usable]).any() else np.nan
+        out_num[k] = mean
+        out_flags[k] = "; ".join(dict.fromkeys(notes))
+    num = pd.DataFrame(out_num.reshape(len(out_rows), numeric.shape[1]), columns=numeric.columns)
+    return Grouped(out_rows, out_geom, pd.Series(out_flags, dtype=object), out_reasons, out_z, num, members)

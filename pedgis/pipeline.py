@@ -415,9 +415,12 @@ def _district_systems_flows(g: pd.DataFrame, model: EngineModel, network_input: 
         surplus = supply - used
         exported = surplus if s.export_allowed else 0.0
         losses = dem - network_input[s.name]
+        deficit = max(dem - supply, 0.0)
         network_rows.append({"name": s.name, "substation_input_kwh": network_input[s.name], "losses_kwh": losses,
                              "plant_demand_kwh": dem, "supply_kwh": supply, "exported_kwh": exported,
-                             "unused_kwh": surplus - exported})
+                             "unused_kwh": surplus - exported, "deficit_kwh": deficit,
+                             "pef_nren": network_factor(counted, s.name, network_input[s.name], used, supply, deficit,
+                                                        model.factors)})
         demand = demand.add(pd.Series({"district_heat": losses}), fill_value=0.0)
         onsite = onsite.add(pd.Series({"district_heat": used + exported}), fill_value=0.0)
         if surplus - exported > 0:
@@ -431,6 +434,25 @@ def _district_systems_flows(g: pd.DataFrame, model: EngineModel, network_input: 
         demand = demand.add(fuel, fill_value=0.0)
         onsite = onsite.add(nat, fill_value=0.0)
     return demand, onsite, network_rows
+
+
+def network_factor(gen_rows: pd.DataFrame, network: str, delivered_kwh: float, used_kwh: float, supply_kwh: float,
+                   deficit_kwh: float, factors: pd.DataFrame) -> float | None:
+    """Non-renewable primary energy per kWh a heat network delivers to its substations [-].
+
+    f_net = (PE_heat · used / supply + deficit · PEF_nren,district_heat) / Q_delivered, with
+    PE_heat = Σ over the heat sources on the network of their input (a CHP's fuel share of its
+    heat, Eq. 13) × PEF_nren of the input carrier; network losses are carried by the delivered
+    heat. Used only to value each connected building's heat in its own balance; the district
+    balance nets carriers and does not use it. None when the network delivers nothing.
+    """
+    if delivered_kwh <= 0:
+        return None
+    heat = gen_rows[(gen_rows["network"] == network) & (gen_rows["output"] == "heat")] if len(gen_rows) else gen_rows
+    pe_heat = float(sum(r.input_kwh * float(factors.loc[r.input_carrier, "pef_nren"]) for r in heat.itertuples(index=False)))
+    share = used_kwh / supply_kwh if supply_kwh > 0 else 0.0
+    dh = float(factors.loc["district_heat", "pef_nren"]) if "district_heat" in factors.index else 0.0
+    return (pe_heat * share + deficit_kwh * dh) / delivered_kwh
 
 
 def _district_carrier_table(demand: pd.Series, onsite: pd.Series, model: EngineModel) -> pd.DataFrame:
@@ -455,8 +477,13 @@ def _district_carrier_table(demand: pd.Series, onsite: pd.Series, model: EngineM
     return table
 
 
-def _building_balance(D: np.ndarray, ONS: np.ndarray, carriers: list[str], model: EngineModel):
-    """Steps 5–7 for each building on its own: delivered/exported per carrier and PEI, PEE, balance."""
+def _building_balance(D: np.ndarray, ONS: np.ndarray, carriers: list[str], model: EngineModel,
+                      network_pef: dict[str, float] | None = None):
+    """Steps 5–7 for each building on its own: delivered/exported per carrier and PEI, PEE, balance.
+
+    Heat from one of the district's networks is the pseudo-carrier ``heat_network:<name>``,
+    valued with that network's factor (:func:`network_factor`).
+    """
     exportable = np.array([c == "electricity" for c in carriers])
     delivered, exported, _ = dlv.net_carriers(D, ONS, exportable)
     if model.green_share and model.boundary_type == "virtual":
@@ -467,9 +494,34 @@ def _building_balance(D: np.ndarray, ONS: np.ndarray, carriers: list[str], model
         delivered = np.column_stack([delivered, green])
         exported = np.column_stack([exported, np.zeros(len(D))])
     f = model.factors.reindex(carriers)
+    for name, value in (network_pef or {}).items():
+        if f"heat_network:{name}" in f.index:
+            f.loc[f"heat_network:{name}", ["pef_nren", "pef_nren_export"]] = 0.0 if value is None else value
     pei = pri.primary_energy_imported(delivered, f["pef_nren"].to_numpy())       # Eq. 14
     pee = pri.primary_energy_exported(exported, f["pef_nren_export"].to_numpy())  # Eq. 15
     return carriers, delivered, exported, pei, pee, bal.ped_balance(pei, pee)    # Eq. 17
+
+
+def _district_systems_balance(demand: pd.Series, onsite: pd.Series, network_rows: list[dict], pef: pd.DataFrame) -> float:
+    """PED balance of the district systems and loads as one entity [kWh a⁻¹].
+
+    Its own carriers (fuels, electricity of loads and assets) are netted like a building's. Heat
+    of the networks: the entity delivers Q to the substations (exported at the network's factor,
+    the counterpart of the buildings' import), imports a deficit from external district heating
+    and exports surplus heat where allowed.
+    """
+    d = demand.drop("district_heat", errors="ignore")
+    o = onsite.drop("district_heat", errors="ignore")
+    idx = d.index.union(o.index)
+    wt = pri.weigh_carriers(dlv.carrier_table(d, o, pd.Series(True, index=idx)), pef)
+    pei, pee = float(wt["pei_kwh"].sum()), float(wt["pee_kwh"].sum())
+    if network_rows:
+        dh_in = float(pef.loc["district_heat", "pef_nren"]) if "district_heat" in pef.index else 0.0
+        dh_out = float(pef.loc["district_heat", "pef_nren_export"]) if "district_heat" in pef.index else 0.0
+        for r in network_rows:
+            pei += r["deficit_kwh"] * dh_in
+            pee += r["substation_input_kwh"] * (r["pef_nren"] or 0.0) + r["exported_kwh"] * dh_out
+    return pei - pee
 
 
 def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> dict:
@@ -617,8 +669,20 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     for j, c in enumerate(carriers):  # natural sources (ambient heat, solar heat) are harvested where used
         if c in NATURAL_CARRIERS:
             ONS[:, j] = D[:, j]
-    carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = _building_balance(D, ONS, carriers, model)
     sys_demand, sys_onsite, network_rows = _district_systems_flows(g, model, network_input, net_demand, notes)
+    # each building on its own: heat from the district's networks valued with the network's factor
+    net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
+    rows_b = rows
+    if net_of and len(rows):
+        on_net = rows["system"].isin(list(net_of)) & (rows["kind"] == "district_heating")
+        rows_b = rows.copy()
+        rows_b.loc[on_net, "carrier"] = "heat_network:" + rows_b.loc[on_net, "system"].map(net_of)
+    cb = list(dict.fromkeys(carriers + (list(pd.unique(rows_b["carrier"])) if len(rows_b) else [])))
+    Db = _carrier_matrix(rows_b, n, cb)
+    ONSb = np.zeros_like(Db)
+    ONSb[:, : len(carriers)] = ONS
+    network_pef = {r["name"]: r["pef_nren"] for r in network_rows}
+    carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = _building_balance(Db, ONSb, cb, model, network_pef)
     demand = pd.Series(D.sum(axis=0), index=carriers)
     onsite = pd.Series(ONS.sum(axis=0), index=carriers)
     if pv_total:  # the buildings' PV harvest as a natural-source row
@@ -641,9 +705,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     petot = float(bal.pe_total(penren, peren))
     rer = bal.renewable_energy_ratio(peren, petot)
     co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
-    sys_idx = sys_demand.index.union(sys_onsite.index)
-    sys_wt = pri.weigh_carriers(dlv.carrier_table(sys_demand, sys_onsite, pd.Series(True, index=sys_idx)), pef)
-    sys_balance = float(sys_wt["pei_kwh"].sum() - sys_wt["pee_kwh"].sum())
+    sys_balance = _district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
     buildings_balance = float(np.nansum(ped_b[inc]))
 
     # per-building columns
@@ -660,9 +722,13 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     out["pei_kwh"] = np.where(inc, pei_b, np.nan)
     out["pee_kwh"] = np.where(inc, pee_b, np.nan)
     out["ped_balance_kwh"] = np.where(inc, ped_b, np.nan)
+    ed_cols: dict[str, np.ndarray] = {}
     for j, c in enumerate(carriers_b):
         if c not in NATURAL_CARRIERS:
-            out[f"ed_{c}_kwh"] = np.where(inc, del_b[:, j], np.nan)
+            key = "district_heat" if c.startswith("heat_network:") else c
+            ed_cols[key] = ed_cols.get(key, 0.0) + del_b[:, j]
+    for c, v in ed_cols.items():
+        out[f"ed_{c}_kwh"] = np.where(inc, v, np.nan)
     out["exported_electricity_kwh"] = np.where(inc, exp_b[:, carriers_b.index("electricity")], np.nan)
     flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
     flags = add_flags(flags, needs["needs_flag"].to_numpy())
@@ -699,8 +765,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
-        "unused_kwh": {**{c: float(v) for c, v in wt["unused_kwh"].items() if v > 0},
-                       **({"solar_thermal": st_unused} if st_unused > 0 else {})},
+        "unused_kwh": _unused(wt, network_rows, st_unused),
         "n_buildings": int(n), "n_included": int(inc.sum()),
         "floor_area_m2": float(np.nansum(np.where(inc, b["floor_area_m2"].to_numpy(dtype=float), np.nan))),
         "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
@@ -721,6 +786,17 @@ def add_flags(flags: pd.Series, notes) -> pd.Series:
     notes = np.asarray(notes, dtype=object)
     f = flags.to_numpy(dtype=object)
     return pd.Series(np.where(notes == "", f, np.where(f == "", notes, f + "; " + notes)), index=flags.index)
+
+
+def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> dict:
+    """On-site production that may not leave the boundary and is not counted, per carrier [kWh a⁻¹]."""
+    out = {c: float(v) for c, v in wt["unused_kwh"].items() if v > 0}
+    net = sum(r["unused_kwh"] for r in network_rows)
+    if net > 0:
+        out["district_heat"] = out.get("district_heat", 0.0) + float(net)
+    if solar_unused > 0:
+        out["solar_thermal"] = float(solar_unused)
+    return out
 
 
 def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
@@ -776,7 +852,10 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
         from .io.weather import read_weather
         weather = read_weather(doc["weather"]["path"])
     progress(0.0, "step 1: buildings, boundary and heights")
-    from .timeseries.integrate import attach_timeseries, prepare_doc  # time-resolved balance (issue 7)
+    from .timeseries.integrate import (  # time-resolved balance (issue 7)
+        attach_timeseries,
+        prepare_doc,
+    )
     ts_notes = prepare_doc(doc)
     model = resolve_model(scenario, weather)
     storey, floors = _storey_by_use(doc, model.needs.table.index)

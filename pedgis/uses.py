@@ -196,7 +196,8 @@ def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.D
             raise InputDataError(
                 f"{int(uncovered.sum())} included buildings have a {s.upper()} need but no system covers '{s}' "
                 f"(use types: {', '.join(map(str, uses))}; e.g. {', '.join(map(str, ex))}). Add \"{s}\" to the `services` "
-                f"of a [systems.<name>] assigned to them (by `uses`, `buildings`, `default = true` or the system column)."
+                f"of a [systems.<name>] assigned to them (by `uses`, `buildings`, `default = true` or the system column)"
+                + (", or set `sc_kwh_m2 = 0` in [needs.overrides.<use>] if these buildings are not cooled." if s == "sc" else ".")
             )
         for name in pd.unique(names[included]):
             if name == "":

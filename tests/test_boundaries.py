@@ -161,6 +161,14 @@ def test_sliver_holes_filled_courtyards_kept():
     assert "1 sliver hole(s) under 1 m² filled" in r["flags"]
 
 
+def test_sliver_spike_is_flagged_not_changed():
+    # a 10 × 10 m house with a 0.05 m wide, 1.5 m long spike out of its south wall (+0.075 m²)
+    spike = Polygon([(0, 0), (5, 0), (5, -1.5), (5.05, -1.5), (5.05, 0), (10, 0), (10, 10), (0, 10)])
+    r = row(run(frame([spike, box(20, 0, 30, 10)])), "b0")
+    assert "narrow spike or gap (0.05 m wide): a digitising error?" in r["flags"]
+    assert r["footprint_area_m2"] == pytest.approx(100 + 0.05 * 1.5)
+
+
 def test_z_coordinates_and_3d_multipolygons():
     flat3d = Polygon([(0, 0, 5), (10, 0, 5), (10, 10, 5), (0, 10, 5)])
     # a 3D box solid: floor at z=100, roof at z=109, four vertical walls

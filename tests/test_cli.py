@@ -47,7 +47,7 @@ def test_run_prints_summary_and_writes(district, capsys):
     text = capsys.readouterr()
     assert "NOT a positive energy district" in text.out or "POSITIVE ENERGY DISTRICT" in text.out
     assert "PED balance (Eq. 17)" in text.out and str(out) in text.out
-    assert "largest importers" in text.out
+    assert "largest building balances" in text.out
     assert "100% done" in text.err or "done" in text.err          # the progress bar on stderr
     assert (out / "district.json").exists() and (out / "buildings.gpkg").exists()
 
@@ -163,3 +163,52 @@ def test_validate_checks_ids_and_system_column(district, capsys):
     out = capsys.readouterr().out
     assert "systems.hp.buildings: id(s) zz not in column 'ID'" in out
     assert "buildings.columns.system: values 'a', 'b', 'c'" in out
+
+
+def test_validate_reports_every_problem_in_one_pass(district, capsys):
+    text = SCENARIO.replace('country = "IT"', 'country = "XX"\nnam = "x"').replace("default = true", "default = true\nseer = -1.0")
+    (district / "many.toml").write_text(text, encoding="utf-8")
+    assert main(["validate", str(district / "many.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "3 problems" in out
+    for key in ("scenario.nam", "scenario.country", "systems.hp.seer"):
+        assert f"  - {key}:" in out, key
+
+
+def test_out_is_a_file(district, capsys):
+    (district / "afile").write_text("x")
+    assert main(["run", str(district / "s.toml"), "--out", str(district / "afile"), "--quiet"]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def test_progress_bar_tty_and_pipe():
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    t = Tty()
+    bar = cli.ProgressBar(stream=t, width=10)
+    bar(0.5, "half")
+    bar(1.0, "done")
+    out = t.getvalue()
+    assert "\r[#####.....]  50% half" in out and out.endswith("\n") and "[##########] 100% done" in out
+    p = io.StringIO()
+    bar = cli.ProgressBar(stream=p)
+    for f in (0.0, 0.1, 0.3, 0.31, 1.0):
+        bar(f, f"step {f}")
+    lines = p.getvalue().splitlines()
+    assert lines == ["  0% step 0.0", " 30% step 0.3", "100% step 1.0"]
+
+
+def test_cancelled_run_exits_130(district, capsys, monkeypatch):
+    from pedgis.errors import Cancelled
+
+    def cancel(*a, **k):
+        raise Cancelled()
+
+    monkeypatch.setattr("pedgis.pipeline.run", cancel)
+    assert main(["run", str(district / "s.toml"), "--out", str(district / "o"), "--quiet"]) == 130
+    assert "cancelled" in capsys.readouterr().err
+    assert not (district / "o").exists()

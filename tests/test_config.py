@@ -178,3 +178,23 @@ def test_docs_example_is_valid():
     block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
     doc, errors = validate(config.tomllib.loads(block))
     assert errors == []
+
+
+def test_check_scenario_reports_missing_files_with_schema_errors(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('[buildings]\npath = "b.shp"\nfoo = 1\n[systems.hp]\nkind = "heat_pump"\nservices = ["sh"]\ndefault = true\n',
+                 encoding="utf-8")
+    problems = check_scenario(f)
+    assert any(p.startswith("buildings.foo: unknown key") for p in problems)
+    assert any(p.startswith("buildings.path: file not found") for p in problems)
+
+
+def test_more_type_errors():
+    errs = {e.key: str(e) for e in _problems({**_base(), "checklist": 5})}
+    assert "must be a table" in errs["checklist"]
+    errs = {e.key: str(e) for e in _problems(_base(systems={"hp": {"kind": "heat_pump", "services": [1.5], "default": True}}))}
+    assert "expected a list of texts" in errs["systems.hp.services"]
+    errs = {e.key: str(e) for e in _problems(_base(heights={"default_floors": float("nan")}))}
+    assert "finite number" in errs["heights.default_floors"]
+    doc, errs = validate(["not", "a", "table"])
+    assert "TOML table of sections" in str(errs[0])

@@ -423,7 +423,7 @@ def test_needs_appliances_sia2024(needs, use):
     saturday = weekday if saturday in (None, "weekday") else saturday
     sunday = weekday if sunday is None else sunday
     # a 365-day year = 261 weekdays + 52 Saturdays + 52 Sundays; monthly factor weighted by days
-    factor = sum(d * m for d, m in zip(MONTH_DAYS, monthly)) / 365
+    factor = sum(d * m for d, m in zip(MONTH_DAYS, monthly, strict=True)) / 365
     hours = factor * (261 * sum(weekday) + 52 * sum(saturday) + 52 * sum(sunday))
     expected = round(ea * hours / 1000, 1)  # W/m2 x h / 1000 = kWh/m2a
     for s in NEED_SETS:

@@ -143,3 +143,32 @@ def test_carrier_flows_close(sample_result):
             assert produced[c["carrier"]] == pytest.approx(c["onsite_kwh"] + c["exported_kwh"] + unused, abs=1.0)
     losses = [r for r in bd["uses"] if r["service"] == "network_losses"]
     assert len(losses) == 1 and losses[0]["input_kwh"] == pytest.approx(sample_result.district["heat_networks"][0]["losses_kwh"])
+
+
+def test_every_key_documented(written):
+    """docs/outputs.md names every top-level key, breakdown key and buildings column that is written."""
+    doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+    d = json.loads((written / "district.json").read_text(encoding="utf-8"))
+    for k in d:
+        assert f"`{k}`" in doc, k
+    for k in d["assumptions"]:
+        assert f"`{k}`" in doc or k in ("scenario", "timestep", "pef_set", "boundary_type", "objective"), k
+    b = gpd.read_file(written / "buildings.gpkg", layer="buildings")
+    engine_cols = [c for c in b.columns if c.endswith(("_kwh", "_kwp", "_m2")) or c.startswith("system_")]
+    for c in engine_cols:
+        name = "ed_<carrier>_kwh" if c.startswith("ed_") else c
+        for period in ("annual", "monthly", "hourly"):  # time-resolved columns, documented as a pattern
+            name = name.replace(f"_{period}_kwh", "_<timestep>_kwh")
+        assert f"`{name}`" in doc or c in doc, c
+
+
+def test_output_folder_is_readable_by_others_per_umask(sample_result, tmp_path):
+    """The results folder gets the umask's permissions, not mkdtemp's private 0700."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = write_outputs(sample_result, tmp_path / "shared-out")
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777) == 0o755  # 0o777 & ~0o022

@@ -135,9 +135,16 @@ def test_three_building_district_by_hand(tmp_path):
     assert b.loc["A", "pee_kwh"] == pytest.approx((30000 - eeu_a) * 2.0, abs=KWH)
     assert b.loc["A", "ped_balance_kwh"] == pytest.approx(-(30000 - eeu_a) * 2.0, abs=KWH)
     assert b.loc["B", "pei_kwh"] == pytest.approx(gas_b * 1.1 + eeu_b * 2.0, abs=KWH)
-    assert b.loc["C", "pei_kwh"] == pytest.approx(dh_c * 1.5 + eeu_c * 2.0, abs=KWH)
-    # district systems as one entity: biomass in, electricity and heat (incl. losses) out
-    sys_balance = chp_fuel * 0.2 - chp_el * 2.0 - (chp_heat - (chp_heat - dh_c)) * 1.5
+    # C's network heat is valued with the network's own factor: the CHP fuel's heat share
+    # (split by outputs, Eq. 13) × PEF_nren(biomass) per kWh delivered to the substations:
+    # 66,666.67 × 40,000 / 56,666.67 × 0.2 / 36,000 = 0.2614
+    f_net = chp_fuel * chp_heat / (chp_heat + chp_el) * 0.2 / dh_c
+    assert d["heat_networks"][0]["pef_nren"] == pytest.approx(f_net)
+    assert b.loc["C", "pei_kwh"] == pytest.approx(dh_c * f_net + eeu_c * 2.0, abs=KWH)
+    assert b.loc["C", "ed_district_heat_kwh"] == pytest.approx(dh_c)
+    # district systems as one entity: biomass in; CHP electricity out at the grid factor; the
+    # heat delivered to the substations out at the network factor
+    sys_balance = chp_fuel * 0.2 - chp_el * 2.0 - dh_c * f_net
     assert d["district_systems_ped_balance_kwh"] == pytest.approx(sys_balance, abs=KWH)
     total = b["ped_balance_kwh"].sum() + d["district_systems_ped_balance_kwh"] + d["netting_effect_kwh"]
     assert total == pytest.approx(d["ped_balance_kwh"], abs=KWH)
@@ -394,3 +401,94 @@ def test_heat_network_members_get_substations(tmp_path):
     dh = (300 * 100 + 300 * 20) / (eta_e * eta_d) / eta
     assert res.district["heat_networks"][0]["substation_input_kwh"] == pytest.approx(dh)
     assert res.district["assumptions"]["systems"]["net_substations"]["source"] == "district_systems.net.members"
+
+
+def test_network_factor_by_hand():
+    import pandas as pd
+
+    from pedgis.pipeline import network_factor
+
+    f = pd.DataFrame({"pef_nren": [0.2, 1.1, 0.0, 1.5]}, index=["biomass", "natural_gas", "waste_heat", "district_heat"])
+    g = pd.DataFrame({"network": ["n", "n", "n", "m"], "output": ["heat", "electricity", "heat", "heat"],
+                      "input_carrier": ["biomass", "biomass", "waste_heat", "natural_gas"],
+                      "input_kwh": [1000.0, 500.0, 300.0, 999.0], "output_kwh": [600.0, 150.0, 300.0, 1.0]})
+    # network n: heat sources biomass-CHP heat share 1,000 kWh fuel × 0.2 = 200, waste heat 0;
+    # supply 900, used 900 (no surplus), delivered 800 after losses: 200 / 800 = 0.25
+    assert network_factor(g, "n", 800.0, 900.0, 900.0, 0.0, f) == pytest.approx(0.25)
+    # surplus: only used/supply of the heat's primary energy is charged: 200 × 450/900 / 400 = 0.25
+    assert network_factor(g, "n", 400.0, 450.0, 900.0, 0.0, f) == pytest.approx(0.25)
+    # deficit of 100 kWh from external district heat at 1.5: (200 + 150) / 1,000 = 0.35
+    assert network_factor(g, "n", 1000.0, 900.0, 900.0, 100.0, f) == pytest.approx(0.35)
+    assert network_factor(g, "n", 0.0, 0.0, 900.0, 0.0, f) is None
+
+
+def test_network_without_sources_is_fed_from_external_district_heat(tmp_path):
+    sc = _district(tmp_path)
+    del sc.doc["district_systems"]["chp"]
+    d = run(sc).district
+    dh_c = 300 * 100 + 300 * 20                     # substation η 1, distribution 1
+    fed = dh_c / 0.9                                # 10 % network losses
+    assert d["ed_kwh"]["district_heat"] == pytest.approx(fed)
+    net = d["heat_networks"][0]
+    assert net["deficit_kwh"] == pytest.approx(fed)
+    # the network's factor is then the external one carried through the losses: 1.5 / 0.9
+    assert net["pef_nren"] == pytest.approx(1.5 / 0.9)
+    assert d["netting_effect_kwh"] == pytest.approx(0.0, abs=KWH)
+
+
+def test_more_input_errors(tmp_path):
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    m = resolve_model(sc)
+    good = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags"]].copy()
+    bad = good.copy()
+    bad.loc[1, "floor_area_m2"] = np.nan
+    with pytest.raises(InputDataError, match=r"negative or missing floor area \(floor_area_m2; e.g. B\)"):
+        compute(bad, m)
+    kwp = good.copy()
+    kwp["pv_kwp"] = [5.0, np.nan, np.nan]
+    with pytest.raises(InputDataError, match=r"pv_kwp without pv_kwh.*\[pv\] specific_yield_kwh_kwp"):
+        compute(kwp, m)
+
+
+def test_new_use_type_without_values_is_an_error(tmp_path):
+    from pedgis.pipeline import resolve_model
+
+    sc = _district(tmp_path)
+    sc.doc["needs"]["overrides"]["castle"] = {"sh_kwh_m2": 10.0}
+    with pytest.raises(InputDataError, match=r"use type 'castle' has no '.*' value.*\[needs.overrides.castle\]"):
+        resolve_model(sc)
+
+
+def test_surplus_network_heat_exported_only_when_allowed(tmp_path):
+    extra = {"district_systems": {"wh": {"technology": "waste_heat", "network": "net", "output_kwh": 100000.0}}}
+    sc = _district(tmp_path, extra=extra)
+    fed = (300 * 100 + 300 * 20) / 0.9              # network demand at the plant: 40,000
+    surplus = 100000.0 - fed                        # the heat-led CHP runs at 0
+    d = run(sc).district
+    assert d["unused_kwh"]["district_heat"] == pytest.approx(surplus)
+    assert d["exported_kwh"]["district_heat"] == pytest.approx(0.0)
+    assert any("surplus heat not counted" in n for n in d["assumptions"]["notes"])
+    assert d["ed_kwh"]["biomass"] == pytest.approx(0.0)
+    sc.doc["district_systems"]["net"]["export_allowed"] = True
+    d2 = run(sc).district
+    assert d2["exported_kwh"]["district_heat"] == pytest.approx(surplus)
+    # exported heat is weighed with the district-heat export factor (override 1.5): PEE grows by surplus × 1.5
+    assert d2["pee_kwh"] - d["pee_kwh"] == pytest.approx(surplus * 1.5)
+    # the network's own factor: waste heat has PEF_nren 0
+    assert d2["heat_networks"][0]["pef_nren"] == pytest.approx(0.0)
+
+
+def test_no_building_included(tmp_path):
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path, extra={"checklist": {"public_lighting": True, "public_lighting_kwh": 1000.0}})
+    m = resolve_model(sc)
+    b = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags"]].copy()
+    b["included"] = False
+    out, d = compute(b, m)
+    assert d["n_included"] == 0 and out["pei_kwh"].isna().all()
+    # only the public lighting is left: 1,000 kWh × 2.0; the heat-led CHP has nothing to cover
+    assert d["pei_kwh"] == pytest.approx(2000.0)
+    assert d["ten_sh_kwh"] == 0.0

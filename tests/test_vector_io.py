@@ -361,3 +361,41 @@ def test_each_preset_from_a_file_through_step1(tmp_path, preset):
         assert sorted(b["floors"]) == [2, 4] and 12.0 in set(b["height_m"])
     if preset == "cea":  # floors_ag / height_ag
         assert sorted(b["floors"]) == [2, 5] and sorted(b["height_m"]) == [8.0, 15.0]
+
+
+def test_zipped_shapefile(tmp_path):
+    import zipfile
+
+    path = _write_cp1252_shapefile(tmp_path, "edifici")
+    _strip_encoding_hints(path)  # and no .cpg inside the archive either
+    z = tmp_path / "catasto.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in tmp_path.glob("edifici.*"):
+            zf.write(f, f"export/{f.name}")
+    with pytest.warns(DataQualityWarning, match=r"catasto.zip!export/edifici.shp: no \.cpg file; attribute text decoded as cp1252"):
+        data = read_vector_data(z)
+    assert list(data.gdf["VIA"]) == ITALIAN_NAMES and data.layer == "edifici"
+    assert any("catasto.zip!export/edifici" in m for m in data.messages)
+    # two shapefiles: the layer names one
+    with zipfile.ZipFile(z, "a") as zf:
+        for f in tmp_path.glob("edifici.*"):
+            zf.write(f, f"export/altri{f.suffix}")
+    with pytest.raises(InputDataError, match=r"holds 2 shapefiles \(edifici, altri\); name the one with the buildings in `buildings.layer`"):
+        read_vector_data(z)
+    with pytest.warns(DataQualityWarning):
+        assert len(read_vector_data(z, layer="altri").gdf) == 5
+    with pytest.raises(InputDataError, match="no shapefile 'nope' in the archive"):
+        read_vector_data(z, layer="nope")
+    # without the .prj inside the archive: the CRS error names the archive member
+    z2 = tmp_path / "noprj.zip"
+    with zipfile.ZipFile(z2, "w") as zf:
+        for f in tmp_path.glob("edifici.*"):
+            if f.suffix != ".prj":
+                zf.write(f, f.name)
+    with pytest.raises(CRSError, match=r"noprj.zip!edifici.shp: no coordinate reference system"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        read_vector_data(z2)
+    (tmp_path / "bad.zip").write_text("no zip")
+    with pytest.raises(InputDataError, match="not a readable .zip archive"):
+        read_vector_data(tmp_path / "bad.zip")

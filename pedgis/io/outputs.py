@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -76,22 +77,31 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputDataError(f"{out_dir}: exists and is not a folder. Choose another --out folder.")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the results folder is a normal folder for colleagues
     try:
         (tmp / "district.json").write_text(district_json(result), encoding="utf-8")
         gpkg = tmp / "buildings.gpkg"
         buildings_layer(result).to_file(gpkg, layer="buildings", driver="GPKG", engine="pyogrio")
         if result.boundary is not None and len(result.boundary):
-            bnd = result.boundary[["geometry"]].copy()
+            bnd = result.boundary.copy()  # with step 1's attributes (boundary type, rule)
             bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
         if result.roof_segments is not None and len(result.roof_segments):
             result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
         hourly = getattr(result, "hourly", None)
-        if hourly is not None:  # monthly/hourly runs: the district's hourly series (docs/outputs.md)
+        if hourly is not None:  # time-resolved block: hourly series and charts (docs/outputs.md)
             hourly.to_csv(tmp / "timeseries.csv", index=False, float_format="%.4f")
         if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
             from .solar_rasters import write_irradiation
 
             write_irradiation(result.irradiation, tmp / "irradiation.tif")
+        if viz and result.district.get("timeseries"):
+            from ..timeseries.charts import timeseries_html
+
+            (tmp / "timeseries.html").write_text(
+                timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
+                encoding="utf-8")
         if viz:
             _write_viz(result, tmp)
         old = None

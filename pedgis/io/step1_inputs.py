@@ -108,7 +108,7 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
     ----------
     buildings, boundary, heights : the scenario sections
     base_dir : folder relative paths are resolved against (the scenario file's folder)
-    crs : CRS for a buildings file without one (``--crs`` on the command line; wins over
+    crs : CRS for a buildings file without one (e.g. from a command-line option; wins over
         ``buildings.crs``)
     """
     base_dir = Path(base_dir)

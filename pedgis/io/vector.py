@@ -10,7 +10,8 @@ All formats go through pyogrio (GDAL) via geopandas. What real cadastral data ne
 * A file without a CRS (shapefile without ``.prj``) is an error unless the caller gives one:
   pedgis never guesses a CRS.
 * Multi-layer formats (GeoPackage, GML): any layer by name or index; with several polygon
-  layers and none named, the error lists them.
+  layers and none named, the error lists them. A .zip holding shapefiles is read directly
+  (``layer`` names the shapefile when it holds several).
 """
 
 from __future__ import annotations
@@ -296,7 +297,7 @@ def _pick_layer(path: Path, layer: str | int | None, fmt: str, what: str = "buil
     raise InputDataError(
         f"{path}: the {fmt} has {len(layers)} layers ({', '.join(f'{n} [{t}]' for n, t in layers)}) "
         f"and pedgis cannot tell which holds the {what}. Set `{what}.layer = \"NAME\"` in the "
-        "scenario (or `--layer NAME`)."
+        "scenario (`--layer NAME` for `pedgis pv`)."
     )
 
 
@@ -311,7 +312,7 @@ def read_vector_data(
 
     Parameters
     ----------
-    path : Shapefile (.shp or .zip), GeoPackage, GeoJSON, FlatGeobuf or GML file
+    path : Shapefile (.shp, or a .zip holding one), GeoPackage, GeoJSON, FlatGeobuf or GML file
     layer : layer name or index for multi-layer formats
     crs : CRS to use when the file has none (e.g. ``"EPSG:32632"``); never guessed. When the
         file has a CRS and ``crs`` differs, the file's CRS wins and a message says so.
@@ -332,6 +333,8 @@ def read_vector_data(
             f"{path}: file not found. Check the path (`{what}.path` in the scenario file; relative "
             "paths start from the scenario's folder) or the path on the command line."
         )
+    if path.suffix.lower() == ".zip":
+        return _read_zipped_shapefile(path, layer, crs, encoding, what)
     fmt = FORMATS.get(path.suffix.lower(), path.suffix.lstrip(".") or "vector file")
     messages: list[str] = []
     enc_used, enc_source = None, None
@@ -380,7 +383,7 @@ def read_vector_data(
             raise CRSError(
                 f"{path}: no coordinate reference system{hint}. pedgis never guesses one: add the "
                 f".prj file, or give the CRS with `crs = \"EPSG:xxxx\"` in the scenario's [{what}] "
-                "section or `--crs EPSG:xxxx` on the command line."
+                "section (`--crs EPSG:xxxx` for `pedgis pv`)."
             )
         try:
             gdf = gdf.set_crs(crs)
@@ -403,6 +406,60 @@ def read_vector_data(
         gdf=gdf, path=path, layer=layer_name if isinstance(layer_name, str) else None, format=fmt,
         encoding=enc_used, encoding_source=enc_source, crs_source=crs_source, messages=messages,
     )
+
+
+def _read_zipped_shapefile(path: Path, layer, crs, encoding, what) -> VectorData:
+    """A shapefile inside a .zip (how cadastral offices hand them out): its members are extracted
+    to a temporary folder, read like a shapefile on disk, and every message names ``zip!member``."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputDataError(f"{path}: not a readable .zip archive ({exc}).") from exc
+    with zf:
+        names = [m for m in zf.namelist() if not m.startswith("__MACOSX/")]
+        shps = [m for m in names if m.lower().endswith(".shp")]
+        if not shps:
+            raise InputDataError(f"{path}: the archive holds no shapefile (.shp); unzip it and name the "
+                                 f"vector file inside in `{what}.path`.")
+        stems = {Path(m).stem: m for m in shps}
+        if layer is not None and str(layer) in stems:
+            member = stems[str(layer)]
+        elif len(shps) == 1 and layer is None:
+            member = shps[0]
+        else:
+            raise InputDataError(
+                f"{path}: the archive holds {len(shps)} shapefiles ({', '.join(stems)}); name the one with "
+                f"the buildings in `{what}.layer`." if layer is None else
+                f"{path}: no shapefile '{layer}' in the archive; it holds {', '.join(stems)}. Set `{what}.layer` "
+                "to one of them.")
+        prefix = member[:-4].lower()
+        tmp = Path(tempfile.mkdtemp(prefix="pedgis-zip-"))
+        try:
+            for m in names:
+                if m.lower().startswith(prefix + ".") and "/" not in m[len(prefix):]:
+                    target = tmp / Path(m).name
+                    with zf.open(m) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+            inner = tmp / Path(member).name
+            label = f"{path}!{member}"
+            fix = lambda text: str(text).replace(str(inner.with_suffix("")), label[:-4])  # noqa: E731
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    data = read_vector_data(inner, crs=crs, encoding=encoding, what=what)
+            except InputDataError as exc:
+                raise type(exc)(fix(exc)) from exc
+            for w in caught:  # re-issued with the archive's name instead of the temporary folder
+                warnings.warn(fix(w.message), w.category, stacklevel=3)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    data.messages = [fix(m) for m in data.messages]
+    data.path, data.layer, data.format = path, Path(member).stem, "zipped Shapefile"
+    return data
 
 
 def read_vector(

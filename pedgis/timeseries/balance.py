@@ -312,8 +312,8 @@ def grid_indicators(load_kwh, onsite_kwh, import_kwh, export_kwh, dt_h: float = 
         scr = np.where(G > 0, sc / np.where(G > 0, G, 1.0), np.nan)
         ss = np.where(L > 0, (L - Imp) / np.where(L > 0, L, 1.0), np.nan)
         netx = exp_ - imp
-        m = np.abs(netx).max(axis=-1)
-        gi = np.where(m > 0, (netx / np.where(m > 0, m, 1.0)[..., None]).std(axis=-1), 0.0)
+        m = np.maximum(netx.max(axis=-1), -netx.min(axis=-1))  # max |n|
+        gi = np.where(m > 0, netx.std(axis=-1) / np.where(m > 0, m, 1.0), 0.0)  # std(n / max|n|)
     out = {
         "load_kwh": L, "onsite_kwh": G, "import_kwh": Imp, "export_kwh": X,
         "self_consumption_kwh": sc, "self_consumption": scr, "self_sufficiency": ss,
@@ -446,7 +446,7 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
                 factors: Mapping, timestep: str = "hourly", *, chunk_size: int = 512,
                 battery: BatterySpec | None = None, thermal: ThermalSpec | None = None,
                 sharing: bool = False, exportable=None, green_share: float = 0.0,
-                progress=None) -> TimeseriesResult:
+                network_storage: BatterySpec | None = None, progress=None) -> TimeseriesResult:
     """Time-resolved PED balance of a district, processed in chunks of buildings.
 
     Parameters
@@ -473,6 +473,10 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
     green_share : float
         Share of the delivered grid electricity bought under a green contract (virtual boundary
         only, paper §2.1): moved to the carrier ``green_electricity`` in every period.
+    network_storage : BatterySpec, optional
+        A heat-network buffer (e.g. a district tank for solar thermal): stores the district's
+        hourly ``district_heat`` surplus and gives it back when the network needs heat; its
+        standing loss is ``self_discharge_per_h``.
     progress : callable(fraction, message), optional
 
     Returns
@@ -516,8 +520,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
                 carriers_seen.append(c)
                 hourly[c] = {k2: np.zeros(H) for k2 in ("U", "P", "I", "E")}
                 bb_periods[c] = {t: [0.0, 0.0] for t in TIMESTEPS}
-            imp = np.clip(grid, 0, None)
-            exp_ = np.clip(-grid, 0, None)
+            imp = np.maximum(grid, 0.0)
+            exp_ = imp - grid  # = max(-grid, 0)
             hs = hourly[c]
             hs["U"] += use.sum(axis=0)
             hs["P"] += prod.sum(axis=0)
@@ -526,7 +530,7 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
             fb_month = to_periods(grid, "monthly", calendar)
             fb_year = grid.sum(axis=1, keepdims=True)
             for t, F in (("annual", fb_year), ("monthly", fb_month)):
-                d, e = np.clip(F, 0, None).sum(axis=0), np.clip(-F, 0, None).sum(axis=0)
+                d, e = np.maximum(F, 0.0).sum(axis=0), np.maximum(-F, 0.0).sum(axis=0)
                 bb_periods[c][t][0] = bb_periods[c][t][0] + d
                 bb_periods[c][t][1] = bb_periods[c][t][1] + e
             bb_periods[c]["hourly"] = [hs["I"], hs["E"]]
@@ -538,9 +542,9 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
             F = {"annual": fb_year, "monthly": fb_month, "hourly": grid}[timestep]
             fd = resolve_factor(f.get("pef_nren"), timestep, calendar, f"factors.{c}.pef_nren")
             fe = resolve_factor(f.get("pef_nren_exp"), timestep, calendar, f"factors.{c}.pef_nren_exp")
-            bb_pe["pei"][a:b] += np.clip(F, 0, None) @ fd
+            bb_pe["pei"][a:b] += np.maximum(F, 0.0) @ fd
             if exportable is None or c in exportable:
-                bb_pe["pee"][a:b] += np.clip(-F, 0, None) @ fe
+                bb_pe["pee"][a:b] += np.maximum(-F, 0.0) @ fe
             if c == ELECTRICITY:
                 ind = grid_indicators(use, prod, imp, exp_)
                 for key, v in ind.items():
@@ -559,6 +563,14 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         district_net[ELECTRICITY] = br.grid_kwh
         battery_district = {"charge_kwh": float(br.charge_kwh[0]), "discharge_kwh": float(br.discharge_kwh[0]),
                             "losses_kwh": float(br.losses_kwh[0]), "soc_end_kwh": float(br.soc_end_kwh[0])}
+    network_out = None
+    if network_storage is not None and "district_heat" in district_net:
+        hr = battery_dispatch(district_net["district_heat"], float(np.sum(network_storage.capacity_kwh)),
+                              float(np.sum(network_storage.power_kw)), network_storage.round_trip_efficiency,
+                              network_storage.initial_soc, network_storage.self_discharge_per_h)
+        district_net["district_heat"] = hr.grid_kwh
+        network_out = {"charge_kwh": float(hr.charge_kwh[0]), "discharge_kwh": float(hr.discharge_kwh[0]),
+                       "losses_kwh": float(hr.losses_kwh[0]), "soc_end_kwh": float(hr.soc_end_kwh[0])}
     balances = {}
     unused = {}
     for t in TIMESTEPS:
@@ -567,7 +579,7 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
             if sharing or c != ELECTRICITY:
                 F = to_periods(district_net[c], t, calendar)
                 F = np.where(np.abs(F) < NET_TOLERANCE_KWH, 0.0, F)  # rounding noise of equal use and production
-                dl[c], ex[c] = np.clip(F, 0, None), np.clip(-F, 0, None)
+                dl[c], ex[c] = np.maximum(F, 0.0), np.maximum(-F, 0.0)
             else:
                 dl[c], ex[c] = np.asarray(bb_periods[c][t][0], float), np.asarray(bb_periods[c][t][1], float)
             if exportable is not None and c not in exportable:
@@ -588,15 +600,15 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
                 imp, exp_ = cached
             else:
                 _, _, grid, _ = _electric_grid(make_chunk(a, b), a, b, n_buildings, battery, thermal)
-                imp, exp_ = np.clip(grid, 0, None), np.clip(-grid, 0, None)
+                imp, exp_ = np.maximum(grid, 0.0), np.maximum(-grid, 0.0)
             al = _sharing.allocate(imp, exp_, totals)
             per_b["shared_in_kwh"][a:b] = al.received_kwh
             per_b["shared_out_kwh"][a:b] = al.given_kwh
     progress(0.95, "time-resolved indicators")
     # ---- district indicators -------------------------------------------------------------------
     dn = district_net[ELECTRICITY]
-    d_imp = np.clip(dn, 0, None) if sharing else el["I"]
-    d_exp = np.clip(-dn, 0, None) if sharing else el["E"]
+    d_imp = np.maximum(dn, 0.0) if sharing else el["I"]
+    d_exp = np.maximum(-dn, 0.0) if sharing else el["E"]
     ind = grid_indicators(el["U"], el["P"], d_imp, d_exp)
     bb = grid_indicators(el["U"], el["P"], el["I"], el["E"])
     ind["shared_kwh"] = float(totals.shared_kwh.sum()) if sharing else 0.0
@@ -616,6 +628,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
                 storage_out["battery"][k2] = float(per_b[f"battery_{k2}"].sum())
         else:
             storage_out["battery"].update(battery_district)
+    if network_out is not None:
+        storage_out["heat_network"] = network_out
     if thermal is not None and "thermal_stored_kwh" in per_b:
         storage_out["thermal"] = {"stored_heat_kwh": float(per_b["thermal_stored_kwh"].sum()),
                                   "losses_kwh": float(per_b["thermal_losses_kwh"].sum())}

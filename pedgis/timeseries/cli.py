@@ -10,7 +10,36 @@ import json
 from pathlib import Path
 
 from ..cli import ProgressBar, _fmt_kwh, register_command
-from ..errors import InputDataError
+from ..errors import InputDataError, PedgisWarning
+
+
+def _once(handler):
+    """Run a command that runs the engine many times; show each pedgis warning once.
+
+    (A ``"once"`` filter does not survive the engine's nested ``catch_warnings`` blocks, so the
+    shown messages are remembered here.)
+    """
+
+    def wrapped(args):
+        import warnings
+
+        shown = set()
+        show = warnings.showwarning
+
+        def show_once(message, category, filename, lineno, file=None, line=None):
+            key = (str(message), category)
+            if issubclass(category, PedgisWarning) and key in shown:
+                return
+            shown.add(key)
+            show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show_once
+        try:
+            return handler(args)
+        finally:
+            warnings.showwarning = show
+
+    return wrapped
 
 
 def _out_dir(path: Path) -> Path:
@@ -106,8 +135,8 @@ def _cmd_uncertainty(args) -> int:
 
 
 register_command("compare", "run a scenario's variants side by side (table, chart, difference layer)",
-                 _configure_compare, _cmd_compare)
+                 _configure_compare, _once(_cmd_compare))
 register_command("gap", "what it takes: the PV, retrofit share or storage that brings the balance to zero (root finding)",
-                 _configure_gap, _cmd_gap)
+                 _configure_gap, _once(_cmd_gap))
 register_command("uncertainty", "the verdict with ranges from primary energy factors, needs, roofs and weather years",
-                 _configure_uncertainty, _cmd_uncertainty)
+                 _configure_uncertainty, _once(_cmd_uncertainty))

@@ -82,6 +82,7 @@ class Options:
     pv_azimuth_deg: float = 180.0
     degree_hours: dict | None = None
     base_dir: object = None
+    network_storage: object = None
     use_aliases: dict | None = None
 
 
@@ -100,6 +101,13 @@ def options_from_doc(doc: dict) -> Options:
                                  self_discharge_per_h=float(bat.get("self_discharge_per_h", 0.0)))
     th = st.get("thermal", {}) or {}
     thermal = dict(th) if (th.get("capacity_kwh") or 0) > 0 else None
+    hn = st.get("heat_network", {}) or {}
+    network = None
+    if (hn.get("capacity_kwh") or 0) > 0:
+        cap = float(hn["capacity_kwh"])
+        network = bl.BatterySpec(capacity_kwh=cap, power_kw=float(hn["power_kw"]) if hn.get("power_kw") is not None
+                                 else cap / 6.0, round_trip_efficiency=1.0, level="district",
+                                 self_discharge_per_h=float(hn.get("loss_per_h", 0.001)))
     ev = doc.get("ev", {}) or {}
     curves = {}
     for name, c in (ts.get("cop_curves") or {}).items():
@@ -109,7 +117,7 @@ def options_from_doc(doc: dict) -> Options:
     return Options(timestep=doc["scenario"].get("timestep", "annual"),
                    sharing=bool((doc.get("sharing") or {}).get("enabled", True)),
                    battery=battery, thermal=thermal, ev=dict(ev) if (ev.get("vehicles") or 0) > 0 else None,
-                   cop_curves=curves, factor_series=dict(ts.get("factors") or {}),
+                   cop_curves=curves, factor_series=dict(ts.get("factors") or {}), network_storage=network,
                    chunk_size=int(ts.get("chunk_size") or 512),
                    pv_tilt_deg=float((doc.get("pv") or {}).get("tilt_deg", 30.0)),
                    pv_azimuth_deg=float((doc.get("pv") or {}).get("azimuth_deg", 180.0)),
@@ -274,11 +282,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     dh = {"heating_base_c": pr.HEATING_BASE_C, "heating_threshold_c": pr.HEATING_THRESHOLD_C,
           "cooling_base_c": pr.COOLING_BASE_C, "cooling_threshold_c": pr.COOLING_THRESHOLD_C}
     dh.update(opts.degree_hours or {})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        shapes = pr.use_shapes(table["use"], cal, temp, aliases=opts.use_aliases, **dh)
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
+    shapes = pr.use_shapes(table["use"], cal, temp, aliases=opts.use_aliases, **dh)
     pv_assump = model.assumptions.get("pv", {})
     tilt, az = opts.pv_tilt_deg, opts.pv_azimuth_deg
     pv_shape = pr.pv_shape(data, weather.latitude, weather.longitude, weather.altitude, tilt, az)
@@ -316,6 +320,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     spec = SeriesSpec(electricity=spec_el, fuels=spec_fuel, pv_column="pv_kwh")
     # thermal buffer: heat of the heat pumps per building (their electricity is in spec_el)
     thermal_spec = None
+    extra_notes: list[str] = []
     if opts.thermal is not None and hp_series:
         heat_cols = {}
         for c, service, system in hp_series:
@@ -327,11 +332,13 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
         spec.heat_pumps = []
         for c, _, _ in hp_series:
             spec.electricity.pop(c, None)
-        svc = hp_series[0][1]
+        services = {sv for _, sv, _ in hp_series}
+        svc = "sh" if "sh" in services else hp_series[0][1]
         spec.heat_pumps = [HeatPumpSeries(heat_column="_hp_heat", elec_column="_hp_elec", shape=SERVICE_SHAPE[svc])]
-        if len({s for _, s, _ in hp_series}) > 1:
-            # SH and DHW heat pumps: one buffer per building, heat shaped by the SH profile (DHW shares the tank)
-            pass
+        if len(services) > 1 or len({sy for _, _, sy in hp_series}) > 1:
+            extra_notes.append("thermal buffer: the heat pumps' SH and DHW heat share one tank per building and follow the "
+                               f"{svc.upper()} profile; their annual electricity can differ slightly from the engine's "
+                               "(COP of the first heat-pump system, storage losses).")
         cap_total = float(opts.thermal["capacity_kwh"])
         heat = table["_hp_heat"].to_numpy()
         share = heat / heat.sum() if heat.sum() > 0 else np.zeros(n_inc)
@@ -398,7 +405,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     green = model.green_share if (model.green_share and model.boundary_type == "virtual") else 0.0
     res = bl.run_balance(make_chunk, n_inc + 1, cal, factors, opts.timestep, chunk_size=opts.chunk_size,
                          battery=battery, thermal=thermal_spec, sharing=opts.sharing, exportable=exportable,
-                         green_share=green, progress=progress)
+                         green_share=green, network_storage=opts.network_storage, progress=progress)
     ts = res.district
     ts["netting_level"] = ("district: every hour the buildings' surpluses cover the others' deficits first "
                            "(energy community / the paper's district balance)" if opts.sharing else
@@ -421,7 +428,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
             "heat-led CHP": "follows its heat network's hourly demand",
         },
         "weather": str(getattr(weather, "source", "")),
-        "notes": shapes.notes + node_notes,
+        "notes": shapes.notes + node_notes + extra_notes,
         "heat_pump_cop": {name: {"temp_c": t, "cop": c} for name, (t, c) in opts.cop_curves.items()},
     }
     ts["annual_check"] = _annual_check(ts, district)
@@ -473,15 +480,21 @@ def _pv_hourly_source(hourly_pv, b, pos_inc, pv_annual, pv_shape, H):
 
 
 def _annual_check(ts: dict, district: dict) -> dict:
-    """Annual totals of the hourly series against the annual engine (must agree)."""
+    """Annual totals of the hourly series against the annual engine (must agree).
+
+    The engine's production of a carrier is ``onsite_kwh`` (used within the boundary) +
+    ``exported_kwh`` + ``unused_kwh`` (docs/outputs.md, ``breakdown.carriers``).
+    """
     out = {}
+    unused = district.get("unused_kwh") or {}
     for r in district["breakdown"]["carriers"]:
         c = r["carrier"]
         if c in NATURAL_CARRIERS or c == "green_electricity":
             continue
         t = ts["totals_kwh"].get(c, {"use": 0.0, "production": 0.0})
+        prod = r["onsite_kwh"] + r["exported_kwh"] + float(unused.get(c, 0.0))
         out[c] = {"engine_demand_kwh": r["demand_kwh"], "hourly_use_kwh": t["use"],
-                  "engine_onsite_kwh": r["onsite_kwh"], "hourly_production_kwh": t["production"]}
+                  "engine_production_kwh": prod, "hourly_production_kwh": t["production"]}
     return out
 
 
@@ -504,7 +517,12 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
         if load == "ev_charging":
             ev = opts.ev or {}
             vehicles = float(ev.get("vehicles") or 0.0)
-            daily = kwh / 365.0 / vehicles if vehicles > 0 else kwh / 365.0 / max(kwh / 365.0 / 7.0, 1.0)
+            if vehicles > 0:
+                daily = kwh / 365.0 / vehicles
+            else:  # only checklist.ev_charging_kwh: the profile needs a daily energy per vehicle
+                daily = min(kwh / 365.0, 7.0)
+                notes.append("EV charging profile: [ev] vehicles not given; 7 kWh per vehicle and day assumed for the "
+                             "shape of the charging (the annual energy is checklist.ev_charging_kwh).")
             prof = evs.daily_charging_profile(ev.get("charging", "home"), daily, float(ev.get("charger_kw", 11.0)),
                                               ev.get("profile"))
             shape = evs.ev_hourly_shape(cal, prof)

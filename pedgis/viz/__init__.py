@@ -82,16 +82,20 @@ def write_all(
     report(0.0, "reading results for the pages")
     inputs = load_inputs(result_or_folder)
     out.mkdir(parents=True, exist_ok=True)
+    if title is None:
+        from pedgis.viz.report import district_title
+
+        title = district_title(inputs.district)
     written = []
     report(0.1, "drawing the map")
     map_html = build_map(inputs, indicator=indicator, basemap=basemap, title=title)
     _write_atomic(out / "map.html", map_html)
     written.append(out / "map.html")
     report(0.5, "drawing the Sankey diagram")
-    sk = sankey_html(inputs.district, title=None)
+    sk = sankey_html(inputs.district, title=title)
     _write_atomic(out / "sankey.html", sk)
     written.append(out / "sankey.html")
-    written += export_static(inputs.district, out)
+    written += export_static(inputs.district, out, title)
     report(0.7, "writing the report")
     _write_atomic(out / "report.html", build_report(
         inputs, indicator=indicator, basemap=basemap, title=title, map_html=map_html, sankey=sk))

@@ -107,6 +107,72 @@ def sequential_breaks(values: np.ndarray, n_classes: int = 7) -> list[float]:
     return [round(e, 10) for e in edges]
 
 
+def round_sig(x: float, digits: int = 2) -> float:
+    """``x`` rounded to ``digits`` significant digits."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def natural_breaks(values: np.ndarray, palette: list[str],
+                   max_sample: int = 1000) -> tuple[list[float], list[str]]:
+    """Fisher–Jenks natural breaks: class edges that minimise the within-class variance.
+
+    Suits archetype-based values (a large cluster of buildings with the same specific need
+    and a few outliers): the cluster is split finely where values differ and the outliers
+    get their own classes, unlike equal intervals (all in one class) or quantiles (outliers
+    hidden). Edges are the lowest value of each class, rounded to 3 significant digits;
+    edges that coincide are merged and the colours spread over the palette. More than
+    ``max_sample`` values are reduced to evenly spaced order statistics (min and max kept).
+
+    Notes
+    -----
+    Dynamic programme of Fisher (1958), "On grouping for maximum homogeneity", J. Am. Stat.
+    Assoc. 53, 789–798, over the sorted values with prefix sums of x and x².
+    """
+    v = np.asarray(values, dtype="float64")
+    v = np.sort(v[np.isfinite(v)])
+    k = len(palette)
+    if v.size == 0:
+        return [], []
+    if v.size > max_sample:
+        v = v[np.round(np.linspace(0, v.size - 1, max_sample)).astype(int)]
+    n = v.size
+    k = min(k, len(np.unique(v)))
+    if k < 2:
+        breaks = sequential_breaks(v, len(palette))
+        return breaks, list(palette[: len(breaks) + 1])
+    s1 = np.r_[0.0, np.cumsum(v)]
+    s2 = np.r_[0.0, np.cumsum(v * v)]
+    inf = np.inf
+    # cost[c][j]: best sum of squared deviations of v[:j] in c+1 classes; arg[c][j]: start
+    cost = np.full((k, n + 1), inf)
+    arg = np.zeros((k, n + 1), dtype=int)
+    j = np.arange(1, n + 1)
+    cost[0, 1:] = s2[1:] - s1[1:] ** 2 / j
+    for c in range(1, k):
+        for jj in range(c + 1, n + 1):
+            i = np.arange(c, jj)  # last class is v[i:jj]
+            m = jj - i
+            ssd = (s2[jj] - s2[i]) - (s1[jj] - s1[i]) ** 2 / m
+            tot = cost[c - 1, i] + ssd
+            best = int(np.argmin(tot))
+            cost[c, jj] = tot[best]
+            arg[c, jj] = i[best]
+    starts = []
+    jj = n
+    for c in range(k - 1, 0, -1):
+        jj = arg[c, jj]
+        starts.append(jj)
+    edges = sorted({round_sig(float(v[i]), 3) for i in starts})
+    edges = [e for e in edges if v[0] < e <= v[-1]]
+    if not edges:
+        breaks = sequential_breaks(v, len(palette))
+        return breaks, list(palette[: len(breaks) + 1])
+    idx = np.round(np.linspace(0, len(palette) - 1, len(edges) + 1)).astype(int)
+    return edges, [palette[i] for i in idx]
+
+
 def diverging_breaks(values: np.ndarray, n_side: int = 4) -> list[float]:
     """Class edges symmetric around zero: ``-k·s … 0 … k·s`` (``2·n_side - 1`` edges).
 

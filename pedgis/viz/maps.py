@@ -36,6 +36,7 @@ from pedgis.viz.common import (
     escape,
     fmt_energy,
     fmt_number,
+    natural_breaks,
     script_json,
     sequential_breaks,
 )
@@ -51,6 +52,9 @@ COORD_DECIMALS = 6
 MAX_TEXT = 300
 #: Largest side of the irradiation overlay image [px].
 MAX_RASTER_PX = 1600
+
+ROOF_LAYER = "Roof segments by irradiation [kWh/m²a]"
+RASTER_LAYER = "Irradiation raster [kWh/m²a]"
 
 BASEMAPS = {
     "osm": (
@@ -294,8 +298,10 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
             "labels": ["no flags", "1 flag", "2 flags", "3 or more flags"],
             "unit_label": "",
         }
-    breaks = (diverging_breaks(values) if ind.kind == "diverging"
-              else sequential_breaks(values, len(ind.colors)))
+    if ind.kind == "diverging":
+        breaks, colors = diverging_breaks(values), ind.colors
+    else:
+        breaks, colors = natural_breaks(values, ind.colors)
     if not breaks:
         return {"breaks": [], "colors": [], "labels": [], "unit_label": ind.unit}
     # large energies read better in MWh (colours still follow the kWh values)
@@ -306,7 +312,7 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
     if ind.kind == "diverging":
         labels[0] += " (exporter)"
         labels[-1] += " (importer)"
-    return {"breaks": breaks, "colors": ind.colors, "labels": labels, "unit_label": unit}
+    return {"breaks": breaks, "colors": colors, "labels": labels, "unit_label": unit}
 
 
 def summary_lines(district: dict) -> dict:
@@ -336,7 +342,10 @@ def summary_lines(district: dict) -> dict:
         lines.append(("CO₂eq (Eq. 22)", f"{fmt_number(co2 / 1000.0)} t/a"))
     nb, ni = district.get("n_buildings"), district.get("n_included")
     if nb is not None:
-        lines.append(("Buildings included", f"{ni} of {nb}"))
+        def count(x):
+            return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
+
+        lines.append(("Buildings included", f"{count(ni)} of {count(nb)}"))
     return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines}
 
 
@@ -347,7 +356,8 @@ _SCRIPT = """
   var raw = %(data)s;
   var roofRaw = %(roofs)s;
   var renderer = cfg.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5});
-  map.createPane("pedgisRaster").style.zIndex = 350;  // under the buildings (overlayPane 400)
+  // the raster (values on roofs only) above the buildings' fill, under popups; not clickable
+  map.createPane("pedgisRaster").style.zIndex = 450;
   function decode(g, o) {  // see pedgis.viz.maps.encode_geometries
     if (!g) { return null; }
     var polys = g.map(function (poly) {
@@ -485,6 +495,38 @@ _SCRIPT = """
     });
     return g;
   };
+  // legends of the overlays that are switched on (roof segments, irradiation raster)
+  var overlayLegend = L.control({position: "bottomright"});
+  var activeOverlays = [];
+  overlayLegend.onAdd = function () {
+    this._div = L.DomUtil.create("div", "pedgis-box pedgis-legend pedgis-overlay-legend");
+    this._div.style.display = "none";
+    return this._div;
+  };
+  overlayLegend.refresh = function () {
+    var d = this._div;
+    d.textContent = "";
+    d.style.display = activeOverlays.length ? "" : "none";
+    activeOverlays.forEach(function (name) {
+      var leg = cfg.overlays[name];
+      d.appendChild(el("div", name, "pedgis-title"));
+      leg.labels.forEach(function (lab, i) {
+        var r = el("div"), sw = el("span", undefined, "pedgis-swatch");
+        sw.style.background = leg.colors[i]; r.appendChild(sw);
+        r.appendChild(document.createTextNode(lab)); d.appendChild(r);
+      });
+    });
+  };
+  overlayLegend.addTo(map);
+  map.on("overlayadd", function (e) {
+    if (cfg.overlays[e.name] && activeOverlays.indexOf(e.name) < 0) {
+      activeOverlays.push(e.name); overlayLegend.refresh();
+    }
+  });
+  map.on("overlayremove", function (e) {
+    var k = activeOverlays.indexOf(e.name);
+    if (k >= 0) { activeOverlays.splice(k, 1); overlayLegend.refresh(); }
+  });
   // verdict box
   var summary = L.control({position: "bottomleft"});
   summary.onAdd = function () {
@@ -576,7 +618,7 @@ def _raster_overlay(raster: Raster):
     to_ll = Transformer.from_crs(dst_crs, 4326, always_xy=True)
     west, south = to_ll.transform(dl, db)
     east, north = to_ll.transform(dr, dt)
-    return rgba, [[south, west], [north, east]], breaks, class_labels(breaks, "kWh/m²a")
+    return rgba, [[south, west], [north, east]], breaks, class_labels(breaks, "")
 
 
 def _bounds(transform, height: int, width: int) -> tuple[float, float, float, float]:
@@ -600,7 +642,7 @@ def _roof_data(roofs) -> dict:
     origin, enc = encode_geometries(_display_geometries(roofs, "roof_segments"))
     feats = [[g, v] for g, v in zip(enc, _round_sig(values, 3), strict=True) if g is not None]
     return {"origin": origin, "features": feats, "breaks": breaks, "colors": VIRIDIS,
-            "labels": class_labels(breaks, "kWh/m²a")}
+            "labels": class_labels(breaks, "")}
 
 
 def _Raw(text: str):
@@ -735,10 +777,18 @@ def build_map(
                     for k, lab, u in _NUMBERS],
         "summary": summary_lines(inputs.district),
         "initial": list(INDICATORS).index(indicator),
+        "overlays": {},
     }
     roofs = None
     if inputs.roof_segments is not None and len(inputs.roof_segments):
         roofs = _roof_data(inputs.roof_segments)
+        cfg["overlays"][ROOF_LAYER] = {"labels": roofs["labels"],
+                                       "colors": VIRIDIS[: len(roofs["labels"])]}
+    raster = None
+    if inputs.irradiation is not None:
+        raster = _raster_overlay(inputs.irradiation)
+        cfg["overlays"][RASTER_LAYER] = {"labels": raster[3],
+                                         "colors": VIRIDIS[: len(raster[3])]}
 
     m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True,
                    prefer_canvas=cfg["canvas"])
@@ -793,13 +843,12 @@ def build_map(
             boundary_b = shapely.total_bounds(np.asarray(bgeoms, dtype=object))
 
     if roofs is not None:
-        m.add_child(_layer("window.pedgisRoofLayer()", "Roof segments by irradiation [kWh/m²a]",
-                           overlay=True, show=False))
+        m.add_child(_layer("window.pedgisRoofLayer()", ROOF_LAYER, overlay=True, show=False))
 
-    if inputs.irradiation is not None:
-        rgba, bounds, _, _ = _raster_overlay(inputs.irradiation)
+    if raster is not None:
+        rgba, bounds, _, _ = raster
         folium.raster_layers.ImageOverlay(
-            rgba, bounds=bounds, name="Irradiation raster [kWh/m²a]", overlay=True,
+            rgba, bounds=bounds, name=RASTER_LAYER, overlay=True,
             control=True, show=False, opacity=0.85, pane="pedgisRaster",
         ).add_to(m)
 

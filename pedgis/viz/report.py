@@ -53,51 +53,136 @@ def _find(d: Any, *names: str) -> Any:
     return None
 
 
-def _checklist(assumptions: dict) -> list[tuple[str, Any]]:
+def _checklist(assumptions: dict) -> tuple[list[tuple[str, Any]], str]:
+    """Rows ``(load, included)`` of the Fig. 3 checklist, and its source note.
+
+    Accepts ``{"epb_uses": [...], "appliances": bool, "public_lighting_kwh": 38000, ...,
+    "source": ...}`` (the engine's form), a plain ``{load: bool}`` mapping or a list.
+    """
     cl = _find(assumptions, "checklist", "loads", "included_loads")
+    rows: list[tuple[str, Any]] = []
+    source = ""
     if isinstance(cl, dict):
-        return [(SERVICE_NAMES.get(k, str(k).replace("_", " ")), v) for k, v in cl.items()]
-    if isinstance(cl, list):
-        out = []
+        for k, v in cl.items():
+            if k == "source":
+                source = str(v)
+            elif k == "epb_uses" and isinstance(v, list):
+                rows += [(f"{SERVICE_NAMES.get(u, str(u))} (EPB use)", True) for u in v]
+            elif isinstance(v, bool):
+                extra = finite(cl.get(f"{k}_kwh"))
+                label = SERVICE_NAMES.get(k, str(k).replace("_", " ").capitalize())
+                if v and extra:
+                    label += f" ({fmt_energy(extra)})"
+                rows.append((label, v))
+            elif not str(k).endswith("_kwh"):
+                rows.append((SERVICE_NAMES.get(k, str(k).replace("_", " ")), v))
+    elif isinstance(cl, list):
         for item in cl:
             if isinstance(item, dict):
                 name = item.get("load") or item.get("name") or item.get("service") or "?"
-                out.append((SERVICE_NAMES.get(name, str(name)),
-                            item.get("included", item.get("value"))))
+                rows.append((SERVICE_NAMES.get(name, str(name)),
+                             item.get("included", item.get("value"))))
             else:
-                out.append((str(item), True))
-        return out
-    return []
+                rows.append((SERVICE_NAMES.get(item, str(item)), True))
+    return rows, source
 
 
-def render_tree(value: Any, depth: int = 0):
-    """Escaped HTML of an assumptions tree: dicts as tables, lists of dicts as tables."""
+def district_title(district: dict) -> str | None:
+    """The scenario's name recorded in ``assumptions.scenario`` (or ``.name``), if any."""
+    a = district.get("assumptions") or {}
+    sc = a.get("scenario") if isinstance(a, dict) else None
+    if isinstance(sc, dict):
+        sc = sc.get("name")
+    return str(sc) if sc not in (None, "") else None
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else "no data"
+    return _cell(value)
+
+
+_SOURCE_KEYS = ("source", "sources", "reference", "ref")
+
+
+def flatten_assumptions(tree: Any, path: str = "") -> list[tuple[str, str, str]]:
+    """Rows ``(parameter path, value, source)`` of an assumptions tree.
+
+    A dict carrying a ``source`` is one row: its other entries form the value
+    (``value`` and ``unit`` read as "129.5 kWh/(m2 a)", others as ``key = value``); lists of
+    dicts are numbered (or named by their ``name``/``carrier``/``id`` entry); scalars are
+    rows without a source.
+    """
+    rows: list[tuple[str, str, str]] = []
+    if isinstance(tree, dict):
+        src_key = next((k for k in _SOURCE_KEYS if k in tree), None)
+        rest = {k: v for k, v in tree.items() if k != src_key}
+        if src_key and all(not isinstance(v, dict | list) or isinstance(v, list) and
+                           all(not isinstance(x, dict | list) for x in v)
+                           for v in rest.values()):
+            if "value" in rest:
+                text = f"{_scalar(rest.pop('value'))} {rest.pop('unit', '') or ''}".strip()
+                extra = "; ".join(f"{k} = {_fmt_leaf(v)}" for k, v in rest.items())
+                text = f"{text} ({extra})" if extra else text
+            else:
+                text = "; ".join(f"{k} = {_fmt_leaf(v)}" for k, v in rest.items())
+            rows.append((path, text, _scalar(tree[src_key])))
+            return rows
+        for k, v in tree.items():
+            if k == src_key:
+                rows.append((f"{path}.{k}" if path else str(k), "", _scalar(v)))
+            else:
+                rows += flatten_assumptions(v, f"{path}.{k}" if path else str(k))
+        return rows
+    if isinstance(tree, list) and tree and all(isinstance(v, dict) for v in tree):
+        for i, v in enumerate(tree):
+            name = next((v[k] for k in ("name", "carrier", "id", "key") if v.get(k)), None)
+            rows += flatten_assumptions(v, f"{path}[{name if name is not None else i}]")
+        return rows
+    if isinstance(tree, list) and any(isinstance(v, str) and len(v) > 40 for v in tree):
+        return [(f"{path}[{i}]" if path else f"[{i}]", _fmt_leaf(v), "")
+                for i, v in enumerate(tree)]
+    rows.append((path, _fmt_leaf(tree), ""))
+    return rows
+
+
+def _fmt_leaf(v: Any) -> str:
+    if isinstance(v, list):
+        return ", ".join(_scalar(x) for x in v) if v else "—"
+    return _scalar(v)
+
+
+def _assumptions_html(assumptions: Any):
+    """Assumptions as one table per top-level key (large ones folded), values escaped."""
     from markupsafe import Markup, escape
 
-    if isinstance(value, dict):
-        if not value:
-            return Markup("<span class='note'>(empty)</span>")
-        rows = "".join(
-            f"<tr><th>{escape(_cell(k))}</th><td>{render_tree(v, depth + 1)}</td></tr>"
-            for k, v in value.items()
-        )
-        return Markup(f"<table>{rows}</table>")
-    if isinstance(value, list):
-        if value and all(isinstance(v, dict) for v in value):
-            cols: list[str] = []
-            for v in value:
-                cols += [k for k in v if k not in cols]
-            head = "".join(f"<th>{escape(_cell(c))}</th>" for c in cols)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{render_tree(v.get(c, ''), depth + 1)}</td>" for c in cols)
-                + "</tr>" for v in value)
-            return Markup(f"<table><tr>{head}</tr>{body}</table>")
-        return Markup(", ".join(str(render_tree(v, depth + 1)) for v in value))
-    if isinstance(value, bool):
-        return Markup("yes" if value else "no")
-    if isinstance(value, float):
-        return escape(fmt_number(value, 4) if math.isfinite(value) else "no data")
-    return escape(_cell(value))
+    if not isinstance(assumptions, dict) or not assumptions:
+        return Markup("<p class='note'>district.json records no assumptions.</p>")
+    simple = [(k, v) for k, v in assumptions.items() if not isinstance(v, dict | list)]
+    parts = []
+    if simple:
+        rows = "".join(f"<tr><th>{escape(_cell(k))}</th><td>{escape(_scalar(v))}</td></tr>"
+                       for k, v in simple)
+        parts.append(f"<table>{rows}</table>")
+    for k, v in assumptions.items():
+        if not isinstance(v, dict | list):
+            continue
+        flat = flatten_assumptions(v)
+        body = "".join(
+            f"<tr><td>{escape(_cell(p, 120))}</td><td>{escape(_cell(val, 800))}</td>"
+            f"<td class='src'>{escape(_cell(src))}</td></tr>" for p, val, src in flat)
+        table = (f"<table class='assumptions'><tr><th>Parameter</th><th>Value</th>"
+                 f"<th>Source</th></tr>{body}</table>")
+        n_src = sum(1 for _, _, src in flat if src)
+        opened = " open" if len(flat) <= 12 else ""
+        parts.append(f"<details{opened}><summary><b>{escape(_cell(k))}</b> — {len(flat)} "
+                     f"value{'s' if len(flat) != 1 else ''}, {n_src} with a source</summary>"
+                     f"{table}</details>")
+    return Markup("\n".join(parts))
 
 
 def _step_tables(district: dict) -> list[dict]:
@@ -294,7 +379,10 @@ def _gap_section(inputs: VizInputs) -> dict:
                                   f"{fmt_energy(rg.saving_all_kwh)} to the margin")
     elif rg.n_needed is None:
         out["retrofit_text"] = "not enough on its own"
-        out["retrofit_detail"] = rg.note + "; combine with more PV."
+        out["retrofit_detail"] = (
+            f"retrofitting all {rg.n_candidates} buildings that would save primary energy "
+            f"saves {fmt_energy(rg.saving_all_kwh)}, {fmt_energy(bal - rg.saving_all_kwh)} "
+            "short of a zero balance; combine with more PV.")
     else:
         out["retrofit_text"] = (f"{rg.n_needed} of {rg.n_included} buildings "
                                 f"({fmt_number(100 * (rg.share_buildings or 0))} %)")
@@ -304,14 +392,22 @@ def _gap_section(inputs: VizInputs) -> dict:
             f"{fmt_number(100 * (rg.share_floor_area or 0))} % of the included floor area; "
             f"retrofitting all {rg.n_candidates} candidates would save "
             f"{fmt_energy(rg.saving_all_kwh)} against a gap of {fmt_energy(bal)}")
-    nz = rg.nzeb_needs
+    nz = rg.nzeb_needs or {}
     if nz and all(not isinstance(v, dict) for v in nz.values()):
-        out["nzeb"] = ", ".join(f"{k.upper()} {fmt_number(v)} kWh/m²a" for k, v in nz.items())
-    else:
-        out["nzeb"] = "; ".join(
-            f"{u}: " + ", ".join(f"{k.upper()} {fmt_number(v)}" for k, v in t.items())
-            for u, t in (nz or {}).items() if isinstance(t, dict)) + " kWh/m²a"
+        nz = {"all uses": nz}
+    out["nzeb_rows"] = [
+        [str(u)] + [fmt_number(finite(t.get(k))) if finite(t.get(k)) is not None else "—"
+                    for k in ("sh", "sc", "dhw")]
+        for u, t in nz.items() if isinstance(t, dict)]
     out["nzeb_source"] = rg.source
+    from pedgis.viz.gap import demand_following_substitution
+
+    sub = demand_following_substitution(d.get("breakdown") or {})
+    out["substitution"] = "; ".join(
+        f"1 kWh less {c.replace('_', ' ')} means "
+        + ", ".join(f"{abs(k):.3g} kWh less {'' if k > 0 else 'on-site '}"
+                    f"{o.replace('_', ' ')}" for o, k in eff.items())
+        for c, eff in sub.items())
     out["retrofit_ids"] = ", ".join(rg.building_ids[:200]) + (
         " …" if len(rg.building_ids) > 200 else "")
     return out
@@ -322,7 +418,6 @@ def build_report(inputs: Any, indicator: str = "ped_balance_kwh", basemap: str |
                  sankey: str | None = None) -> str:
     """Render ``report.html`` as a string (see module docstring)."""
     import jinja2
-    from markupsafe import Markup
 
     import pedgis
 
@@ -349,6 +444,8 @@ def build_report(inputs: Any, indicator: str = "ped_balance_kwh", basemap: str |
         ("RES heat on site", _kwh(d.get("tep_res_kwh"))),
     ]
     btables, notes = _building_tables(inputs.buildings)
+    checklist, checklist_source = _checklist(assumptions)
+    title = title or district_title(d)
     n_inc, n_all = d.get("n_included"), d.get("n_buildings")
     btype = _find(assumptions, "boundary_type")
     if btype is None:
@@ -369,14 +466,14 @@ def build_report(inputs: Any, indicator: str = "ped_balance_kwh", basemap: str |
     if sankey is None:
         sankey = sankey_html(d, title=None)
     return template.render(
-        title=title or "PED assessment report",
+        title=f"PED assessment — {title}" if title else "PED assessment report",
         version=pedgis.__version__,
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         verdict=verdict, kpis=kpis, warnings=notes, gap=_gap_section(inputs),
-        boundary=boundary, checklist=_checklist(assumptions),
+        boundary=boundary, checklist=checklist, checklist_source=checklist_source,
         map_indicator=INDICATORS[indicator].label, map_html=map_html, sankey_html=sankey,
         step_tables=_step_tables(d), building_tables=btables,
-        assumptions_html=Markup(render_tree(assumptions)),
+        assumptions_html=_assumptions_html(assumptions),
     )
 
 

@@ -202,6 +202,10 @@ def sankey_flows(district: dict) -> SankeyData:
     need_out: dict[str, float] = {}
     use_in: dict[str, float] = {}
     groups: dict[tuple[str, str], dict] = {}
+    # needs first, in the paper's order (SH, SC, DHW, lighting, ventilation, others)
+    order = list(dict.fromkeys(SERVICE_NAMES))
+    for service in sorted(needs, key=lambda x: order.index(x) if x in order else len(order)):
+        s.node(f"need:{service}", _name(service), 0)
     for k, row in enumerate(uses):
         where = f"breakdown.uses[{k}]"
         service, carrier = str(row.get("service", "?")), str(row.get("carrier", "?"))
@@ -248,7 +252,13 @@ def sankey_flows(district: dict) -> SankeyData:
 
     # stage 1 → 2 → 3: delivered and primary energy per carrier
     pei_total = pee_total = 0.0
-    for k, c in enumerate(carriers):
+    # delivered/primary nodes in the order of the carrier-use nodes (fewer crossings)
+
+    def _rank(item):
+        key = f"use:{item[1].get('carrier')}"
+        return s.keys.index(key) if key in s.keys else len(s.keys)
+
+    for k, c in sorted(enumerate(carriers), key=_rank):
         where = f"breakdown.carriers[{k}]"
         name = str(c.get("carrier", "?"))
         cname = _carrier_name(name)
@@ -362,15 +372,16 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-MIN_SLOT_PX = 30  # room for a two-line label
-NODE_PAD_PX = 12
+MIN_SLOT_PX = 34  # room for a two-line label
+NODE_PAD_PX = 14  # plotly's node.pad
 
 
 def _layout(s: SankeyData) -> tuple[list[float], list[float], int]:
-    """Node centres (x by stage, y stacked in order within each stage) and plot height [px].
+    """Starting node centres (x by stage, y stacked within each stage) and plot height [px].
 
-    Small nodes get at least :data:`MIN_SLOT_PX` so their labels do not overlap; the plot
-    grows with the number of nodes in the fullest stage.
+    Small nodes get at least :data:`MIN_SLOT_PX` so their labels have room; the plot grows
+    with the number of nodes of the fullest stage. Plotly's "snap" arrangement then settles
+    the nodes without overlaps.
     """
     xs = [STAGE_X[st] for st in s.stages]
     ys = [0.5] * len(s.keys)
@@ -380,8 +391,8 @@ def _layout(s: SankeyData) -> tuple[list[float], list[float], int]:
     grand = max(totals) or 1.0
     counts = [sum(1 for st in s.stages if st == k) for k in range(len(STAGES))]
     height = 520.0
-    for _ in range(20):  # grow until every stage fits
-        scale = 0.7 * height / grand  # px per kWh
+    for _ in range(20):  # grow until every stage fits (big nodes take 70 % of the height)
+        scale = 0.7 * height / grand
         need = max(sum(max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
                        for i, st in enumerate(s.stages) if st == k)
                    for k in range(len(STAGES)) if counts[k])
@@ -429,7 +440,7 @@ def build_figure(district: dict, title: str | None = None):
         arrangement="snap",
         valueformat=",.0f",
         valuesuffix=" kWh/a",
-        node=dict(label=labels, color=node_colors, pad=14, thickness=16,
+        node=dict(label=labels, color=node_colors, pad=NODE_PAD_PX, thickness=16,
                   line=dict(color="#444", width=0.5), x=xs, y=ys,
                   customdata=[s.signed["balance"] if k == "balance" else v
                               for k, v in zip(s.keys, values, strict=True)],
@@ -445,7 +456,8 @@ def build_figure(district: dict, title: str | None = None):
     bal = s.signed["balance"]
     verdict = ("Positive Energy District" if bal <= 0 else "not (yet) a Positive Energy District")
     fig.update_layout(
-        title=dict(text=escape(title or "Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)")
+        title=dict(text=escape("Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)"
+                               + (f" — {title}" if title else ""))
                    + f"<br><sup>PED balance PEI − PEE = {escape(fmt_energy(bal))}: "
                      f"{verdict}</sup>", x=0.01),
         font=dict(size=11, family="system-ui, sans-serif"),
@@ -484,24 +496,35 @@ def write_sankey(inputs: Any, out_dir: str | Path, title: str | None = None,
 
 
 def export_static(district: dict, out_dir: Path, title: str | None = None) -> list[Path]:
-    """PNG and SVG of the Sankey through the optional ``kaleido`` package (else nothing)."""
+    """PNG and SVG of the Sankey through the optional ``kaleido`` package (else nothing).
+
+    Both images come from one headless-browser session (``plotly.io.write_images``, kaleido
+    ≥ 1) when available. A failure warns (:class:`SankeyExportWarning`); the HTML is not
+    affected.
+    """
     try:
         import kaleido  # noqa: F401
     except ImportError:
         return []
+    import plotly.io as pio
+
     fig = build_figure(district, title)
-    written = []
-    for ext in ("png", "svg"):
-        p = Path(out_dir) / f"sankey.{ext}"
-        try:
-            fig.write_image(p, width=1400, height=760, scale=1 if ext == "svg" else 2)
-            written.append(p)
-        except Exception as exc:  # kaleido needs a Chrome it may not find
-            warnings.warn(
-                f"sankey.{ext}: static export with kaleido failed ({type(exc).__name__}: "
-                f"{exc}). sankey.html is written. Fix: `pip install -U kaleido` and make "
-                "Chrome/Chromium available, or export from the page's camera button.",
-                SankeyExportWarning, stacklevel=2,
-            )
-            break
-    return written
+    height = int(fig.layout.height or 760)
+    paths = [Path(out_dir) / "sankey.png", Path(out_dir) / "sankey.svg"]
+    try:
+        if hasattr(pio, "write_images"):
+            pio.write_images([fig, fig], paths, width=1400, height=height, scale=[2, 1])
+        else:  # pragma: no cover - older plotly/kaleido
+            for p, scale in zip(paths, (2, 1), strict=True):
+                fig.write_image(p, width=1400, height=height, scale=scale)
+    except Exception as exc:  # kaleido needs a Chrome/Chromium it may not find
+        warnings.warn(
+            f"sankey.png/svg: static export with kaleido failed ({type(exc).__name__}: "
+            f"{exc}). sankey.html is written. Fix: `pip install -U kaleido` and make "
+            "Chrome/Chromium available, or export from the page's camera button.",
+            SankeyExportWarning, stacklevel=2,
+        )
+        for p in paths:
+            p.unlink(missing_ok=True)
+        return []
+    return paths

@@ -44,7 +44,10 @@ def test_map_draws_every_building(browser, sample_pages, artifacts):
     browser.screenshot(artifacts / "map.png")
 
 
-def test_map_indicator_and_overlays_switch(browser, sample_pages, artifacts):
+@pytest.mark.parametrize("pages", ["sample_pages", "hostile_pages"])
+def test_map_indicator_and_overlays_switch(browser, pages, artifacts, request):
+    name = pages
+    sample_pages = request.getfixturevalue(pages)
     _open(browser, sample_pages / "map.html")
     n = _n_buildings(sample_pages)
     click = """(function (text) {
@@ -69,6 +72,10 @@ def test_map_indicator_and_overlays_switch(browser, sample_pages, artifacts):
         browser.eval(click % json.dumps("Roof segments"))
         drawn = browser.eval("document.querySelectorAll('path.pedgis-roof').length")
         assert drawn == n_roofs
+        legend = browser.eval("(function(){var d=document.querySelector("
+                              "'.pedgis-overlay-legend'); return d.style.display !== 'none' "
+                              "&& d.textContent;})()")
+        assert legend and legend.startswith("Roof segments by irradiation")
     if (sample_pages / "irradiation.tif").is_file():
         browser.eval(click % json.dumps("Irradiation raster"))
         ok = browser.wait_for("(function(){var i=document.querySelector("
@@ -76,7 +83,7 @@ def test_map_indicator_and_overlays_switch(browser, sample_pages, artifacts):
                               "i.naturalWidth > 0;})()")
         assert ok
     assert browser.errors() == []
-    browser.screenshot(artifacts / "map_needs_per_m2_overlays.png")
+    browser.screenshot(artifacts / f"map_needs_per_m2_overlays_{name}.png")
 
 
 def test_map_popup_shows_hostile_values_as_text(browser, hostile_pages, artifacts):
@@ -122,7 +129,7 @@ def test_sankey_draws_its_nodes(browser, sample_pages, artifacts):
     labels = browser.eval("Array.from(document.querySelectorAll('.sankey .node-label'))"
                           ".map(function (e) { return e.textContent; })")
     assert any(lab.startswith("PED balance") for lab in labels)
-    browser.screenshot(artifacts / "sankey.png")
+    browser.screenshot(artifacts / "sankey.png", full_page=True)
 
 
 def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):

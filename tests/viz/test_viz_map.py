@@ -242,3 +242,34 @@ def test_geometry_encoding_round_trip():
 
     assert shape(back).equals_exact(multi, 1e-9)
     assert shape(maps.decode_geometry(enc[0], origin)).equals_exact(sq, 1e-9)
+
+
+def test_natural_breaks_split_clusters_and_keep_outliers():
+    from pedgis.viz.common import YLORRD, natural_breaks
+
+    # an archetype cluster at 180 (60 buildings), one at 250 (30) and two outliers 400, 410:
+    # three natural groups → edges at the lowest value of the 2nd and 3rd group
+    v = np.r_[np.full(60, 180.0), np.full(30, 250.0), 400.0, 410.0]
+    breaks, colors = natural_breaks(v, YLORRD[:3])
+    assert breaks == [250.0, 400.0]
+    assert colors == [YLORRD[0], YLORRD[1], YLORRD[2]]
+    # with 7 colours but only 4 distinct values there are at most 4 classes
+    breaks, colors = natural_breaks(v, YLORRD)
+    assert breaks == [250.0, 400.0, 410.0] and len(colors) == 4
+    assert colors[0] == YLORRD[0] and colors[-1] == YLORRD[-1]
+    # hand check of the variance criterion for 2 classes of [1, 2, 10]: {1, 2} | {10}
+    # (SSD 0.5) beats {1} | {2, 10} (SSD 32)
+    assert natural_breaks(np.array([1.0, 2.0, 10.0]), YLORRD[:2])[0] == [10.0]
+    assert natural_breaks(np.array([np.nan]), YLORRD) == ([], [])
+
+
+def test_natural_breaks_large_input_is_sampled():
+    from pedgis.viz.common import YLGNBU, natural_breaks
+
+    rng = np.random.default_rng(0)
+    v = np.r_[rng.normal(100, 5, 20000), rng.normal(300, 5, 2000)]
+    breaks, colors = natural_breaks(v, YLGNBU)
+    assert len(colors) == len(breaks) + 1
+    # one edge separates the two clusters: the lowest sampled value of the upper one (~285)
+    assert any(250 < b < 300 for b in breaks)
+    assert sum(b < 200 for b in breaks) >= 2  # the big cluster is split further

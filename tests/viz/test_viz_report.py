@@ -10,7 +10,7 @@ from district_fixture import HAND, district_json
 
 from pedgis.viz import assets
 from pedgis.viz.gap import pv_gap, retrofit_gap, service_key
-from pedgis.viz.report import build_report, render_tree
+from pedgis.viz.report import build_report
 
 
 def _el_district(balance, delivered, f_imp, f_exp):
@@ -145,10 +145,22 @@ def test_report_for_a_positive_district(out_folder):
     assert "37.9 MWh/a" in text  # 156 000 − 118 125 = 37 875
 
 
-def test_render_tree_escapes_keys_and_values():
-    html = str(render_tree({"<k>": ["<a>", {"x": "&"}], "n": 1.5, "b": True}))
-    assert "<k>" not in html and "&lt;k&gt;" in html and "&lt;a&gt;" in html
-    assert "&amp;" in html and "yes" in html
+def test_assumptions_flattened_with_sources_and_escaped():
+    from pedgis.viz.report import _assumptions_html, flatten_assumptions
+
+    tree = {"needs": {"per_use": {"office": {"sh": {"value": 129.5, "unit": "kWh/(m2 a)",
+                                                     "source": "HotMaps <x> & y"}}}},
+            "carriers": {"electricity": {"pef_nren": 1.95, "pef_ren": 0.47, "source": "DM"}},
+            "list": [{"name": "<b>", "eta": 0.9}], "flag": True}
+    rows = flatten_assumptions(tree)
+    assert ("needs.per_use.office.sh", "129.5 kWh/(m2 a)", "HotMaps <x> & y") in rows
+    assert ("carriers.electricity", "pef_nren = 1.95; pef_ren = 0.47", "DM") in rows
+    assert ("list[<b>].eta", "0.9", "") in rows
+    assert ("flag", "yes", "") in rows
+    html = str(_assumptions_html(tree))
+    assert "HotMaps &lt;x&gt; &amp; y" in html and "[&lt;b&gt;].eta" in html
+    assert "<b>" not in html.replace("<b>needs</b>", "").replace("<b>carriers</b>", "") \
+        .replace("<b>list</b>", "")
 
 
 def test_packaged_nzeb_needs_come_from_the_data_table():
@@ -165,3 +177,80 @@ def test_packaged_nzeb_needs_come_from_the_data_table():
                 if r["set"] == "nzeb" and r["use"] == "residential" and r["need"] == "sh"]
     assert table["residential"]["sh"] == float(rows[0]["value"])
     assert "specific_needs.csv" in source
+
+
+def _chp_case():
+    # district heat from a heat-led biomass CHP (output "heat" serves the carrier
+    # "district_heat", as the engine writes it): heat 1 000 kWh from 1 250 kWh biomass, and
+    # 300 kWh electricity from 375 kWh biomass; 200 kWh electricity exported at 2.0
+    d = {"ped_balance_kwh": 100.0, "breakdown": {
+        "uses": [{"service": "sh", "carrier": "district_heat", "need_kwh": 1000.0,
+                  "input_kwh": 1000.0},
+                 {"service": "dhw", "carrier": "natural_gas", "need_kwh": 100.0,
+                  "input_kwh": 125.0}],
+        "generation": [
+            {"name": "chp", "output": "heat", "output_kwh": 1000.0,
+             "input_carrier": "biomass", "input_kwh": 1250.0},
+            {"name": "chp", "output": "electricity", "output_kwh": 300.0,
+             "input_carrier": "biomass", "input_kwh": 375.0},
+            {"name": "pv", "output": "electricity", "output_kwh": 50.0,
+             "input_carrier": "pv_electricity", "input_kwh": 50.0}],
+        "carriers": [
+            {"carrier": "district_heat", "delivered_kwh": 0.0, "exported_kwh": 0.0,
+             "onsite_kwh": 1000.0, "pef_nren": 1.5, "pef_nren_export": 1.5},
+            {"carrier": "biomass", "delivered_kwh": 1625.0, "exported_kwh": 0.0,
+             "pef_nren": 0.2, "pef_nren_export": 0.2},
+            {"carrier": "electricity", "delivered_kwh": 0.0, "exported_kwh": 200.0,
+             "pef_nren": 2.0, "pef_nren_export": 2.0},
+            {"carrier": "natural_gas", "delivered_kwh": 1000.0, "exported_kwh": 0.0,
+             "pef_nren": 1.0, "pef_nren_export": 1.0}]}}
+    b = pd.DataFrame({"building_id": ["DH", "GAS"], "included": [True, True],
+                      "use": ["residential"] * 2, "floor_area_m2": [10.0, 10.0],
+                      "ten_sh_kwh": [100.0, 0.0], "ten_sc_kwh": [0.0, 0.0],
+                      "ten_dhw_kwh": [0.0, 100.0]})
+    return d, b
+
+
+def test_heat_led_chp_passes_savings_to_the_fuel_and_co_product():
+    from pedgis.viz.gap import demand_following_substitution
+
+    d, b = _chp_case()
+    sub = demand_following_substitution(d["breakdown"])
+    # 1 kWh less district heat: (1 250 + 375) / 1 000 = 1.625 kWh less biomass and
+    # 300 / 1 000 = 0.3 kWh less CHP electricity; PV (no fuel) does not follow demand
+    assert sub == {"district_heat": {"biomass": pytest.approx(1.625),
+                                     "electricity": pytest.approx(-0.3)}}
+    g = retrofit_gap(d, b, {"sh": 0.0, "sc": 0.0, "dhw": 0.0})
+    # DH building: 100 kWh heat less → 162.5 biomass × 0.2 = 32.5 saved, but 30 kWh less
+    # electricity exported × 2.0 = 60 lost: −27.5, so it is no candidate.
+    # gas building: 100 × 1.25 = 125 kWh gas × 1.0 = 125 saved ≥ 100 → 1 building
+    assert g.n_candidates == 1 and g.building_ids == ["GAS"] and g.n_needed == 1
+    assert g.saving_all_kwh == pytest.approx(125.0)
+
+
+def test_saving_of_negative_reduction_loses_exports_then_imports():
+    from pedgis.viz.gap import _saving
+
+    # 50 kWh less on-site production: 30 kWh of exports lost at 1.5, then 20 imported at 2
+    assert _saving(-50.0, 0.0, 2.0, 1.5, exported=30.0) == pytest.approx(-(30 * 1.5 + 20 * 2))
+
+
+def test_retrofit_uses_each_buildings_own_system():
+    d, b = _chp_case()
+    # the district mix would send part of the DH building's heating to gas; with its own
+    # system recorded (system_sh = "dh") it saves only through district heat
+    d["breakdown"]["uses"] = [
+        {"service": "sh", "system": "dh", "carrier": "district_heat", "need_kwh": 1000.0,
+         "input_kwh": 1000.0},
+        {"service": "sh", "system": "boiler", "carrier": "natural_gas", "need_kwh": 1000.0,
+         "input_kwh": 1250.0}]
+    b["ten_sh_kwh"] = [100.0, 100.0]
+    b["ten_dhw_kwh"] = [0.0, 0.0]
+    b["system_sh"] = ["dh", "boiler"]
+    g = retrofit_gap(d, b, {"sh": 0.0, "sc": 0.0, "dhw": 0.0})
+    # DH: −27.5 (see above) → no candidate; boiler: 100 × 1.25 × 1.0 = 125 → 1 building
+    assert g.building_ids == ["GAS"] and g.saving_all_kwh == pytest.approx(125.0)
+    # without the system columns both get the district mix (half DH, half gas per kWh need):
+    # per building 50 kWh DH (−13.75) + 62.5 kWh gas (62.5) = 48.75 each
+    g = retrofit_gap(d, b.drop(columns=["system_sh"]), {"sh": 0.0, "sc": 0.0, "dhw": 0.0})
+    assert g.n_candidates == 2 and g.saving_all_kwh == pytest.approx(2 * 48.75)

@@ -1,0 +1,118 @@
+"""Charts of the time-resolved block: monthly balance, typical days, netting side by side.
+
+:func:`timeseries_html` returns a self-contained page (plotly inlined, opens offline) that
+``write_outputs`` saves as ``timeseries.html`` and the report can embed (``iframe srcdoc``);
+:func:`monthly_balance_figure` and :func:`typical_day_figure` return the plotly figures.
+All data come from ``district.json → timeseries`` (docs/outputs.md).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from ..units import KWH_PER_MWH
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+TYPICAL_MONTHS = (1, 4, 7, 10)
+
+
+def monthly_balance_figure(ts: dict):
+    """Bars of PEI (up) and PEE (down) per month [MWh] and the monthly balance B_m (line).
+
+    Months with B_m > 0 are the ones DB-HE monthly netting leaves uncompensated.
+    """
+    import plotly.graph_objects as go
+
+    m = ts["monthly"]
+    pei = [v / KWH_PER_MWH for v in m["pei_kwh"]]
+    pee = [-v / KWH_PER_MWH for v in m["pee_kwh"]]
+    bal = [v / KWH_PER_MWH for v in m["balance_kwh"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(MONTHS), y=pei, name="PEI (imports, Eq. 14)", marker_color="#e76f51"))
+    fig.add_trace(go.Bar(x=list(MONTHS), y=pee, name="− PEE (exports, Eq. 15)", marker_color="#2a9d8f"))
+    fig.add_trace(go.Scatter(x=list(MONTHS), y=bal, name="balance PEI − PEE", mode="lines+markers",
+                             line={"color": "#264653", "width": 3},
+                             marker={"color": ["#e76f51" if b > 0 else "#2a9d8f" for b in bal], "size": 10}))
+    fig.update_layout(barmode="relative", template="plotly_white", height=420,
+                      title="Monthly primary-energy balance (monthly netting; a month above 0 is not compensated)",
+                      yaxis_title="MWh of non-renewable primary energy", legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def typical_day_figure(ts: dict, months=TYPICAL_MONTHS):
+    """Mean electricity load, PV, import and export per hour of day for some months [kW]."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    td = ts["typical_day"]
+    months = [m for m in months if 1 <= m <= 12]
+    fig = make_subplots(rows=1, cols=len(months), shared_yaxes=True,
+                        subplot_titles=[f"typical {MONTHS[m - 1]} day" for m in months])
+    series = [("load_kw", "load", "#264653", None), ("pv_kw", "PV", "#e9c46a", "tozeroy"),
+              ("import_kw", "grid import", "#e76f51", None), ("export_kw", "grid export", "#2a9d8f", None)]
+    for j, mth in enumerate(months, start=1):
+        for key, label, color, fill in series:
+            if key not in td:
+                continue
+            fig.add_trace(go.Scatter(x=td["hour"], y=td[key][mth - 1], name=label, legendgroup=key, showlegend=j == 1,
+                                     line={"color": color, "dash": "dot" if key in ("import_kw", "export_kw") else None},
+                                     fill=fill), row=1, col=j)
+        fig.update_xaxes(title_text="hour", row=1, col=j, dtick=6)
+    fig.update_yaxes(title_text="kW", row=1, col=1)
+    fig.update_layout(template="plotly_white", height=380, legend={"orientation": "h", "y": -0.25},
+                      title="District electricity on typical days (mean per hour of day)")
+    return fig
+
+
+def _fmt_mwh(v) -> str:
+    return "n/a" if v is None else f"{v / KWH_PER_MWH:,.1f} MWh"
+
+
+def netting_table_html(ts: dict) -> str:
+    """The PED balance with annual, monthly and hourly netting side by side (HTML table)."""
+    n = ts["netting"]
+    rows = [("PEI (Eq. 14)", "pei_kwh"), ("PEE (Eq. 15)", "pee_kwh"), ("PED balance (Eq. 17)", "ped_balance_kwh"),
+            ("positive?", "is_ped")]
+    head = "".join(f"<th>{escape(t)}</th>" for t in ("", "annual", "monthly (DB-HE)", "hourly"))
+    body = []
+    for label, key in rows:
+        cells = []
+        for t in ("annual", "monthly", "hourly"):
+            v = n[t].get(key)
+            cells.append("yes" if v is True else "no" if v is False else _fmt_mwh(v))
+        body.append("<tr><th>" + escape(label) + "</th>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    m = n["monthly"]
+    body.append("<tr><th>uncompensated PEI (monthly)</th><td></td><td>" + escape(_fmt_mwh(m["uncompensated_pei_kwh"]))
+                + f" (worst: {escape(MONTHS[m['worst_month'] - 1])})</td><td></td></tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def indicators_html(ts: dict) -> str:
+    """Self-sufficiency, self-consumption, peaks, hours of export, sharing (HTML list)."""
+    e = ts["electricity"]
+
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.0f} %"
+
+    items = [("self-sufficiency (load cover)", pct(e.get("self_sufficiency"))),
+             ("self-consumption (supply cover)", pct(e.get("self_consumption"))),
+             ("peak import", f"{e['peak_import_kw']:,.0f} kW"), ("peak export", f"{e['peak_export_kw']:,.0f} kW"),
+             ("hours with export", f"{e['hours_net_export']:,} h"),
+             ("grid interaction index", f"{e['grid_interaction']:.2f}"),
+             ("shared between buildings", _fmt_mwh(e.get("shared_kwh"))),
+             ("netting", str(ts.get("netting_level", "")))]
+    return "<ul>" + "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in items) + "</ul>"
+
+
+def timeseries_html(ts: dict, title: str = "Time-resolved balance") -> str:
+    """A self-contained page with the netting table, the indicators and both charts."""
+    f1 = monthly_balance_figure(ts).to_html(include_plotlyjs=True, full_html=False, include_mathjax=False,
+                                            div_id="pedgis-monthly", config={"displaylogo": False, "responsive": True})
+    f2 = typical_day_figure(ts).to_html(include_plotlyjs=False, full_html=False, div_id="pedgis-typical-day",
+                                        config={"displaylogo": False, "responsive": True})
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + escape(title) + "</title>"
+            "<style>body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}</style>"
+            "</head><body><h2>" + escape(title) + "</h2>"
+            f"<p>Verdict on <b>{escape(str(ts.get('timestep')))}</b> netting.</p>"
+            + netting_table_html(ts) + indicators_html(ts) + f1 + f2 + "</body></html>")
