@@ -76,6 +76,16 @@ _USE_NEEDS = [
     for n in NEEDS
 ]
 
+def _solar_keys() -> list[Key]:
+    """``[solar]``: rooftop PV, solar thermal and PVT from the DSM (see pedgis/solar/params.py)."""
+    from .solar.params import SCHEMA as SOLAR, SOURCES, schema_defaults
+
+    dflt = schema_defaults()
+    return [_k(f"solar.{name}", t, doc, unit=unit, default=dflt.get(name), min=lo, max=hi, allowed=allowed,
+               source=SOURCES.get(name, ""))
+            for name, (t, unit, doc, lo, hi, allowed) in SOLAR.items()]
+
+
 SCHEMA: list[Key] = [
     # [scenario]
     _k("scenario.name", "str", "name shown in outputs and the report", default="pedgis scenario"),
@@ -125,6 +135,7 @@ SCHEMA: list[Key] = [
     _k("rasters.dsm", "path", "digital surface model (GeoTIFF) for heights and rooftop PV"),
     _k("rasters.dtm", "path", "digital terrain model (GeoTIFF); with the DSM, building heights come from nDSM = DSM − DTM (on another grid it is resampled onto the DSM's)"),
     _k("rasters.ndsm", "path", "normalised DSM (heights above ground, GeoTIFF) instead of DSM and DTM"),
+    _k("rasters.irradiation", "path", "precomputed annual irradiation raster [kWh m⁻² a⁻¹] (UMEP SEBE, GRASS r.sun) used for rooftop PV instead of the DSM's sky model"),
     _k("weather.path", "path", "hourly weather year (EPW); used for degree days and the PV specific yield"),
     # [checklist]
     _k("checklist.appliances", "bool", "include appliances (not an EPB use) in the balance", default=False, source="paper Fig. 3"),
@@ -181,6 +192,7 @@ SCHEMA: list[Key] = [
     _k("pv.azimuth_deg", "float", "module azimuth (180 = south)", unit="°", default=180.0, min=0, max=360),
     _k("pv.performance_ratio", "float", "PV performance ratio (AC yield / POA irradiation at 1 kW m⁻²)", default=0.8,
        min=0, max=1, min_exclusive=True, source="IEC 61724 typical PR 0.75–0.85"),
+    *_solar_keys(),
     # [systems.<name>]
     _k("systems.*.kind", "str", "conversion system kind (Table 3)", default=REQUIRED, allowed=SYSTEM_KINDS, source="paper Table 3"),
     _k("systems.*.services", "list[str]", "services it covers: `sh`, `sc`, `dhw`", default=REQUIRED, allowed=SERVICES),

@@ -866,13 +866,26 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
                       known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
     if step1_hook is not None:
         step1.buildings = step1_hook(step1.buildings)
-    buildings, district = compute(step1.buildings, model, scaled(progress, 0.2, 0.95))
+    # step 4 from the roof rasters (pedgis.solar): PV potential merged in before step 2
+    from .solar.scenario import wants_rooftop
+
+    solar = None
+    if wants_rooftop(doc):
+        from .solar.scenario import rooftop_for_scenario
+
+        step1.buildings, solar, solar_notes = rooftop_for_scenario(doc, step1.buildings, weather,
+                                                                   scaled(progress, 0.2, 0.35))
+        step1_notes += solar_notes
+    buildings, district = compute(step1.buildings, model, scaled(progress, 0.2 if solar is None else 0.35, 0.95))
+    if solar is not None:
+        district["assumptions"]["solar"] = solar.assumptions["solar"]
     district = {"scenario": scenario.name, "pedgis_version": __import__("pedgis").__version__, **district}
     district["assumptions"]["step1_messages"] = list(step1.messages) + step1_notes
     for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
     district["assumptions"]["notes"].extend(ts_notes)
-    result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario)
+    result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
+                            roof_segments=None if solar is None else solar.segments, irradiation=solar)
     attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0))
     progress(1.0, "done")
     return result

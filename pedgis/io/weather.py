@@ -1,16 +1,37 @@
 """Hourly weather for the solar model and degree-days.
 
-Minimal first version: EPW through pvlib. TMY3, PVGIS and error handling extend it (issue 4).
+Readers for EPW (EnergyPlus), TMY3 (NREL) and PVGIS TMY (CSV, JSON, EPW), all through
+:mod:`pvlib.iotools`, with checks that turn broken files into clear :class:`InputDataError`
+messages (wrong length, missing columns, a leap day squeezed into 8760 rows, missing station
+fields, gaps) and a PVGIS download (``--weather pvgis``) cached on disk.
+
+Every reader returns a :class:`Weather`: 8760 hourly rows with a tz-aware index, ``ghi``, ``dni``,
+``dhi`` [W m⁻²], ``temp_air`` [°C], ``wind_speed`` [m s⁻¹] and ``albedo`` [-] when the file has a
+valid one (EPW's missing marker 999 is never taken as a value).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..errors import InputDataError
+from ..errors import DataQualityWarning, InputDataError
+
+REQUIRED_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+OPTIONAL_COLUMNS = ("albedo",)
+PVGIS_URL = "https://re.jrc.ec.europa.eu/api/"
+
+#: Where in its hour a row's irradiance belongs, as minutes after the row's timestamp, by format.
+#: EPW rows (pvlib labels hour 1 as 00:00) and TMY3 rows (labelled at the hour's end) are hourly
+#: means, so the representative sun position is at the middle of the hour. PVGIS gives the
+#: instant itself in its metadata (``irradiance_time_offset``).
+NOMINAL_OFFSET_MIN = {"epw": 30.0, "tmy3": -30.0}
 
 
 @dataclass(frozen=True)
@@ -19,6 +40,8 @@ class Weather:
 
     ``data`` has a tz-aware hourly index (8760 rows) and columns ``ghi``, ``dni``, ``dhi``
     [W m⁻²], ``temp_air`` [°C], ``wind_speed`` [m s⁻¹] and, when the file gives it, ``albedo`` [-].
+    ``time_offset_min`` [min] is where the sun should be computed for a row: at
+    ``index + time_offset_min`` (30 for EPW hourly means labelled at the hour's start).
     """
 
     data: pd.DataFrame
@@ -27,25 +50,389 @@ class Weather:
     altitude: float
     name: str
     source: str
+    format: str = "epw"
+    time_offset_min: float = 30.0
+
+    @property
+    def sun_times(self) -> pd.DatetimeIndex:
+        """The instants [tz-aware] at which the sun position represents each row."""
+        return self.data.index + pd.Timedelta(minutes=self.time_offset_min)
 
 
-def read_weather(path: str | Path) -> Weather:
-    """Read an hourly weather file (EPW)."""
-    import pvlib
+def read_weather(path: str | Path, fmt: str | None = None) -> Weather:
+    """Read an hourly weather year: EPW, TMY3 or PVGIS TMY (CSV, JSON or EPW).
 
+    Parameters
+    ----------
+    path : str or Path
+        The weather file.
+    fmt : {'epw', 'tmy3', 'pvgis_csv', 'pvgis_json'}, optional
+        Format; by default from the suffix (``.epw``, ``.json``) and, for ``.csv``, from the
+        first line (PVGIS CSV starts with ``Latitude (decimal degrees):``).
+
+    Returns
+    -------
+    Weather
+
+    Raises
+    ------
+    InputDataError
+        When the file is missing, unreadable, not 8760 hourly rows (8784 with Feb 29 are
+        accepted, Feb 29 is dropped with a warning), lacks a column or a station field.
+    """
     path = Path(path)
     if not path.exists():
-        raise InputDataError(f"{path}: weather file not found. Give an EPW, TMY3 or PVGIS TMY file.")
+        raise InputDataError(
+            f"{path}: weather file not found. Give an EPW, TMY3 or PVGIS TMY (CSV/JSON/EPW) "
+            "file, or `--weather pvgis` to download a PVGIS TMY for the district."
+        )
+    fmt = fmt or _detect_format(path)
+    data, meta, offset = _read_raw(path, fmt)
+    return _build(path, fmt, data, meta, offset)
+
+
+def _detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".epw":
+        return "epw"
+    if suffix == ".json":
+        return "pvgis_json"
+    if suffix == ".csv":
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+        if first.lower().startswith("latitude"):
+            return "pvgis_csv"
+        return "tmy3"
+    raise InputDataError(
+        f"{path}: unknown weather format '{suffix}'. Use an .epw (EnergyPlus / PVGIS), a TMY3 "
+        ".csv, or a PVGIS TMY .csv/.json file."
+    )
+
+
+def _read_raw(path: Path, fmt: str):
+    import pvlib
+
+    if fmt == "epw":
+        _check_epw_location(path)
     try:
-        data, meta = pvlib.iotools.read_epw(path)
-    except Exception as exc:
-        raise InputDataError(f"{path}: cannot be read as an EPW weather file ({exc}).") from exc
-    cols = [c for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed", "albedo") if c in data.columns]
-    return Weather(
-        data=data[cols].astype(float),
-        latitude=float(meta["latitude"]),
-        longitude=float(meta["longitude"]),
-        altitude=float(meta.get("altitude", 0.0)),
+        if fmt == "epw":
+            data, meta = pvlib.iotools.read_epw(path)
+            offset = NOMINAL_OFFSET_MIN["epw"]
+        elif fmt == "tmy3":
+            data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
+            offset = NOMINAL_OFFSET_MIN["tmy3"]
+        elif fmt in ("pvgis_csv", "pvgis_json"):
+            data, meta = pvlib.iotools.read_pvgis_tmy(path, pvgis_format=fmt.split("_")[1])
+            inputs = meta.get("inputs", {}) if isinstance(meta, dict) else {}
+            loc = inputs.get("location", inputs)
+            meta = {
+                "latitude": loc.get("latitude"),
+                "longitude": loc.get("longitude"),
+                "altitude": loc.get("elevation"),
+                "city": f"PVGIS TMY {loc.get('latitude')}, {loc.get('longitude')}",
+            }
+            t_off = loc.get("irradiance_time_offset", loc.get("irradiance time offset", 0.0))
+            offset = 60.0 * float(t_off or 0.0)
+        else:
+            raise InputDataError(
+                f"{path}: unknown weather format '{fmt}'; use epw, tmy3, pvgis_csv or pvgis_json."
+            )
+    except InputDataError:
+        raise
+    except Exception as exc:  # pvlib raises many kinds on broken files
+        raise InputDataError(
+            f"{path}: not a readable {fmt.upper()} weather file ({type(exc).__name__}: "
+            f"{exc}). Check the file is complete and in that format."
+        ) from exc
+    return data, meta, offset
+
+
+EPW_LOCATION_FIELDS = ("latitude", "longitude", "time zone", "elevation")
+
+
+def _check_epw_location(path: Path) -> None:
+    """The EPW LOCATION line must give latitude, longitude, time zone and elevation."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline().strip().split(",")
+    if not first or first[0].strip().upper() != "LOCATION":
+        return  # not an EPW header at all: pvlib's error is clearer
+    values = first[6:10] + [""] * (4 - len(first[6:10]))
+    for name, value in zip(EPW_LOCATION_FIELDS, values, strict=False):
+        try:
+            ok = np.isfinite(float(value))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputDataError(
+                f"{path}: the station field '{name}' is missing or not a number ({value!r}) in "
+                "the LOCATION line. Fill it in: LOCATION,city,state,country,source,WMO,latitude,"
+                "longitude,time zone,elevation."
+            )
+
+
+def _build(path: Path, fmt: str, data: pd.DataFrame, meta: dict, offset: float) -> Weather:
+    # station fields
+    for key in ("latitude", "longitude"):
+        value = meta.get(key) if isinstance(meta, dict) else None
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not np.isfinite(value):
+            raise InputDataError(
+                f"{path}: the station field '{key}' is missing or not a number. Fill in the "
+                "location line of the header (EPW: LOCATION,city,state,country,source,WMO,"
+                "latitude,longitude,timezone,elevation)."
+            )
+    lat, lon = float(meta["latitude"]), float(meta["longitude"])
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise InputDataError(
+            f"{path}: station latitude {lat} / longitude {lon} out of range; check the header."
+        )
+    try:
+        alt = float(meta.get("altitude", 0.0))
+    except (TypeError, ValueError):
+        alt = float("nan")
+    if not np.isfinite(alt):
+        warnings.warn(
+            f"{path}: station altitude missing; 0 m used (it only affects the air mass).",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        alt = 0.0
+
+    # columns
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        raise InputDataError(
+            f"{path}: weather columns missing: {', '.join(missing)} (found: "
+            f"{', '.join(map(str, data.columns))}). The file must give global, direct normal and "
+            "diffuse horizontal irradiance, air temperature and wind speed."
+        )
+    cols = list(REQUIRED_COLUMNS)
+    if "albedo" in data.columns:
+        alb = pd.to_numeric(data["albedo"], errors="coerce")
+        if alb.between(0.0, 1.0).all():
+            cols.append("albedo")
+        # EPW writes 999 for a missing albedo: never take it as a value (fallback in the model)
+    out = data[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+
+    # PVGIS TMY months come from different years: put them on one non-leap year, in order
+    if fmt.startswith("pvgis") and out.index.year.nunique() > 1:
+        idx = out.index
+        out.index = pd.DatetimeIndex(
+            [t.replace(year=1990) for t in idx], tz=idx.tz
+        )
+        out = out.sort_index()
+
+    # leap day / length
+    is_feb29 = (out.index.month == 2) & (out.index.day == 29)
+    n = len(out)
+    if is_feb29.any() and n == 8760:
+        raise InputDataError(
+            f"{path}: 8760 rows but the dates include 29 February, so another day is missing "
+            "(a leap year squeezed into 8760 rows). Give a full 8784-row leap year, or a "
+            "typical year without 29 February."
+        )
+    if n == 8784 and is_feb29.sum() == 24:
+        warnings.warn(
+            f"{path}: leap year with 8784 rows; the 24 rows of 29 February are dropped to make a "
+            "standard 8760-hour year.",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        out = out[~is_feb29]
+        n = len(out)
+    if n != 8760:
+        raise InputDataError(
+            f"{path}: {n} weather rows, expected 8760 hourly rows (one year). Give a complete "
+            "hourly typical year (TMY) without gaps."
+        )
+    if out.index.duplicated().any():
+        first = out.index[out.index.duplicated()][0]
+        raise InputDataError(
+            f"{path}: duplicated timestamp {first}; the file must have one row per hour."
+        )
+
+    # values
+    bad = out[list(REQUIRED_COLUMNS)].isna()
+    if bad.any().any():
+        col = bad.any()[bad.any()].index[0]
+        first = out.index[bad[col]][0]
+        raise InputDataError(
+            f"{path}: {int(bad[col].sum())} missing values in '{col}' (first at {first}). "
+            "Fill the gaps (e.g. with the PVGIS TMY for the site)."
+        )
+    for col in ("ghi", "dni", "dhi"):
+        neg = out[col] < -1.0
+        if neg.any():
+            warnings.warn(
+                f"{path}: {int(neg.sum())} negative values in '{col}' set to 0.",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        out[col] = out[col].clip(lower=0.0)
+
+    weather = Weather(
+        data=out,
+        latitude=lat,
+        longitude=lon,
+        altitude=alt,
         name=str(meta.get("city", path.stem)),
         source=str(path),
+        format=fmt,
+        time_offset_min=float(offset),
     )
+    return _check_timing(weather)
+
+
+def estimate_time_offset(weather: Weather, step_min: int = 10, max_min: int = 180) -> float:
+    """Shift [min] of the row timestamps that best lines ``ghi`` up with the sun.
+
+    The correlation between ``ghi`` and the cosine of the solar zenith angle computed at
+    ``index + shift`` is highest at the right shift; for EPW hourly means it is about +30 min.
+
+    Returns
+    -------
+    float
+        The shift [min], a multiple of ``step_min``.
+    """
+    from pvlib import solarposition as spos
+
+    idx = weather.data.index
+    ghi = weather.data["ghi"].to_numpy()
+    if ghi.std() == 0:
+        return weather.time_offset_min
+    doy = idx.day_of_year.to_numpy()
+    decl = spos.declination_spencer71(doy)
+    eot = spos.equation_of_time_spencer71(doy)
+    lat = np.radians(weather.latitude)
+    best, best_r = weather.time_offset_min, -np.inf
+    for off in range(-max_min, max_min + 1, step_min):
+        hour_angle = spos.hour_angle(idx + pd.Timedelta(minutes=off), weather.longitude, eot)
+        cz = np.cos(spos.solar_zenith_analytical(lat, np.radians(hour_angle), decl))
+        r = np.corrcoef(np.clip(cz, 0.0, None), ghi)[0, 1]
+        if r > best_r:
+            best, best_r = float(off), r
+    return best
+
+
+def _check_timing(weather: Weather) -> Weather:
+    """Warn and correct when the timestamps are off by about an hour or more.
+
+    PVGIS EPW files hold UTC data but declare the local time zone, so the sun would be an hour
+    off; the irradiance itself tells where the sun was.
+    """
+    est = estimate_time_offset(weather, step_min=10, max_min=150)
+    if abs(est - weather.time_offset_min) >= 35.0:
+        warnings.warn(
+            f"{weather.source}: the irradiance peaks {est - weather.time_offset_min:+.0f} min away "
+            "from where the timestamps and time zone put the sun (PVGIS EPW files are in UTC "
+            f"although their header gives a local zone); sun positions use a {est:+.0f} min "
+            "offset. Fix the time zone in the header to silence this.",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        weather = Weather(
+            data=weather.data,
+            latitude=weather.latitude,
+            longitude=weather.longitude,
+            altitude=weather.altitude,
+            name=weather.name,
+            source=weather.source,
+            format=weather.format,
+            time_offset_min=est,
+        )
+    return weather
+
+
+# --------------------------------------------------------------------------- PVGIS download
+
+
+def default_cache_dir() -> Path:
+    """``$PEDGIS_CACHE`` or ``~/.cache/pedgis``."""
+    return Path(os.environ.get("PEDGIS_CACHE", Path.home() / ".cache" / "pedgis"))
+
+
+def download_pvgis_tmy(
+    latitude: float,
+    longitude: float,
+    cache_dir: str | Path | None = None,
+    timeout: float = 30.0,
+    url: str = PVGIS_URL,
+) -> Path:
+    """Download the PVGIS typical meteorological year for a location (cached).
+
+    Parameters
+    ----------
+    latitude, longitude : float
+        Location [°, WGS84].
+    cache_dir : path, optional
+        Where responses are kept (``default_cache_dir()/pvgis``); a cached file is used
+        without network.
+    timeout : float
+        [s].
+
+    Returns
+    -------
+    Path
+        The cached PVGIS JSON file, readable by :func:`read_weather`.
+
+    Notes
+    -----
+    Same request as :func:`pvlib.iotools.get_pvgis_tmy` (``/api/tmy``, JSON output, with the
+    PVGIS DEM horizon), kept raw so the cache holds exactly what PVGIS answered.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "pvgis"
+    target = cache / f"pvgis_tmy_{latitude:.3f}_{longitude:.3f}.json"
+    if target.exists():
+        return target
+    import requests
+
+    params = {"lat": round(latitude, 4), "lon": round(longitude, 4), "outputformat": "json"}
+    try:
+        res = requests.get(url + "tmy", params=params, timeout=timeout)
+    except requests.RequestException as exc:
+        raise InputDataError(
+            f"--weather pvgis: cannot reach PVGIS ({exc}). Work online once (the answer is "
+            f"cached in {cache}) or give a weather file with --weather PATH."
+        ) from exc
+    if not res.ok:
+        try:
+            msg = res.json().get("message", res.text)
+        except Exception:
+            msg = res.text[:200]
+        raise InputDataError(
+            f"--weather pvgis: PVGIS refused the request for {latitude:.4f}, {longitude:.4f} "
+            f"(HTTP {res.status_code}: {msg}). Check the location is covered by PVGIS or give "
+            "a weather file with --weather PATH."
+        )
+    try:
+        payload = res.json()
+        payload["outputs"]["tmy_hourly"]
+    except Exception as exc:
+        raise InputDataError(
+            "--weather pvgis: PVGIS answered without an hourly TMY; give a weather file with "
+            "--weather PATH."
+        ) from exc
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(target)
+    return target
+
+
+def resolve_weather(
+    spec: str | Path,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    cache_dir: str | Path | None = None,
+) -> Weather:
+    """A weather file path, or ``"pvgis"`` to download (cached) the PVGIS TMY at a location."""
+    if str(spec).strip().lower() == "pvgis":
+        if latitude is None or longitude is None:
+            raise InputDataError(
+                "--weather pvgis needs the district's location; give buildings with a CRS."
+            )
+        return read_weather(download_pvgis_tmy(latitude, longitude, cache_dir), "pvgis_json")
+    return read_weather(spec)

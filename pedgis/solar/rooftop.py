@@ -1,0 +1,640 @@
+"""Rooftop PV, solar thermal and PVT potential per roof pixel, roof plane and building.
+
+Pipeline (pure: arrays and GeoDataFrames in, arrays and GeoDataFrames out):
+
+1. footprints rasterised onto the DSM grid (roof pixels per building), buildings outside the DSM
+   or without a valid pixel flagged, their results NaN (never 0);
+2. slope/aspect (Horn), horizon angles from the whole DSM (:mod:`pedgis.solar.horizon`);
+3. annual plane-of-array irradiation per pixel with the cumulative anisotropic sky
+   (:mod:`pedgis.solar.sky`): roof pixels flatter than ``flat_max_slope_deg`` carry modules at
+   ``flat_tilt_deg`` facing ``flat_azimuth_deg`` in rows (ground cover ratio from the row
+   spacing), the others lie on the roof plane;
+4. usable area: irradiation ≥ threshold, slope ≤ maximum, at least ``edge_setback_m`` from the
+   footprint's edge, on roof planes with at least ``min_panel_area_m2`` of modules;
+5. kWp from module efficiency (STC 1 kW m⁻²); yearly kWh by PVWatts (pvlib, hourly, cell
+   temperature by Faiman, system losses, inverter) or by efficiency × performance ratio; solar
+   thermal and PVT heat by the EN ISO 9806 collector equation on the same hourly irradiance.
+
+Large DSMs are processed in tiles: every building belongs to the tile holding its centroid and
+is computed on a window that holds the whole building plus the search distance of the horizon
+and a pyramid block, so tiled and untiled runs give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from ..errors import (
+    CRSError,
+    CRSWarning,
+    InputDataError,
+    ResolutionWarning,
+)
+from ..io.weather import Weather
+from ..progress import ProgressCallback, no_progress, scaled
+from ..units import wh_to_kwh
+from . import horizon as hz
+from . import sky as skymod
+from .params import SOURCES, SolarParams, default_row_spacing  # noqa: F401 (re-exported)
+from .terrain import slope_aspect
+
+# --------------------------------------------------------------------------- grids
+
+
+@dataclass
+class Grid:
+    """A north-up raster in memory or behind a ``read(row0, row1, col0, col1)`` source.
+
+    ``source`` may be an ndarray or any object with ``read``, ``width``, ``height`` (e.g.
+    ``pedgis.io.raster.RasterSource``). NaN is nodata.
+    """
+
+    source: object
+    transform: object  # affine.Affine
+    crs: object
+    name: str = "DSM"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        if isinstance(self.source, np.ndarray):
+            return self.source.shape
+        return (self.source.height, self.source.width)
+
+    @property
+    def res(self) -> tuple[float, float]:
+        return float(self.transform.a), float(-self.transform.e)
+
+    def read(self, r0, r1, c0, c1) -> np.ndarray:
+        if isinstance(self.source, np.ndarray):
+            return np.array(self.source[max(r0, 0):r1, max(c0, 0):c1], dtype=np.float32)
+        return self.source.read(r0, r1, c0, c1)
+
+    @classmethod
+    def of(cls, obj, name: str = "DSM") -> Grid:
+        """Wrap a RasterSource-like object (``transform``, ``crs``, ``read``)."""
+        if isinstance(obj, Grid):
+            return obj if obj.name not in ("DSM", "array") else Grid(obj.source, obj.transform, obj.crs, name)
+        return cls(obj, obj.transform, obj.crs, name=getattr(obj, "name", name))
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class RooftopResult:
+    """Results of :func:`rooftop_solar`.
+
+    Attributes
+    ----------
+    buildings : DataFrame
+        One row per input building (index ``building_id``): ``pv_area_m2``, ``pv_kwp``,
+        ``pv_kwh``, ``roof_irradiation_kwh_m2``, ``roof_area_m2``, ``usable_area_m2``,
+        ``solar_thermal_area_m2``, ``solar_thermal_kwh``, ``pvt_area_m2``, ``pvt_kwh``,
+        ``pvt_heat_kwh``, ``dsm_coverage``, ``solar_flags``; monthly PV in ``pv_kwh_m01`` … ``_m12``.
+        NaN (never 0) where the DSM gives no roof.
+    irradiation : ndarray float32
+        Annual plane-of-array irradiation per roof pixel [kWh m⁻² a⁻¹] on the DSM grid, NaN
+        elsewhere.
+    sky_view : ndarray float32
+        Sky view factor of the (array) plane per roof pixel [-], NaN elsewhere.
+    segments : GeoDataFrame or None
+        Roof planes (layer ``roof_segments``).
+    hourly_pv_kwh : DataFrame or None
+        8760 × buildings PV AC energy per hour [kWh] (when ``keep_hourly``).
+    hourly_poa_w_m2 : DataFrame or None
+        8760 × buildings mean irradiance on the usable modules [W m⁻²].
+    transform, crs
+        Georeferencing of ``irradiation``.
+    params : SolarParams
+    assumptions : dict
+    """
+
+    buildings: pd.DataFrame
+    irradiation: np.ndarray
+    sky_view: np.ndarray
+    segments: object
+    hourly_pv_kwh: pd.DataFrame | None
+    hourly_poa_w_m2: pd.DataFrame | None
+    transform: object
+    crs: object
+    params: SolarParams
+    assumptions: dict
+
+    @property
+    def array(self) -> np.ndarray:
+        """The irradiation grid [kWh m⁻² a⁻¹] (NaN off the roofs), for map/report writers."""
+        return self.irradiation
+
+    @property
+    def profile(self) -> dict:
+        """Georeferencing of :attr:`array` in rasterio's profile keys."""
+        h, w = self.irradiation.shape
+        return {"transform": self.transform, "crs": self.crs, "nodata": None, "width": w,
+                "height": h, "count": 1, "dtype": "float32"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _prepare_buildings(buildings, grid: Grid):
+    import geopandas as gpd
+    from pyproj import CRS
+
+    if "building_id" not in buildings.columns:
+        raise InputDataError("buildings: column 'building_id' missing; give each building an id.")
+    if buildings.crs is None:
+        raise CRSError(
+            "buildings: no coordinate reference system. pedgis never guesses one: set it in the "
+            "file (e.g. a .prj next to the shapefile)."
+        )
+    if grid.crs is None:
+        raise CRSError(
+            f"{grid.name}: the raster has no coordinate reference system; assign it "
+            "(`gdal_edit.py -a_srs EPSG:xxxx FILE`)."
+        )
+    rcrs = CRS.from_user_input(grid.crs)
+    if rcrs.is_geographic:
+        raise CRSError(
+            f"{grid.name}: a geographic CRS ({rcrs.name}); the DSM must be in a projected CRS "
+            "in metres (e.g. `gdalwarp -t_srs EPSG:326xx`)."
+        )
+    bcrs = CRS.from_user_input(buildings.crs)
+    if not bcrs.equals(rcrs):
+        warnings.warn(
+            f"buildings are in {bcrs.name} and the {grid.name} in {rcrs.name}: the footprints "
+            f"were reprojected to the {grid.name}'s CRS.",
+            CRSWarning,
+            stacklevel=3,
+        )
+        buildings = buildings.to_crs(rcrs)
+    b = gpd.GeoDataFrame(
+        {"building_id": buildings["building_id"].astype(str).to_numpy()},
+        geometry=buildings.geometry.to_numpy(),
+        crs=rcrs,
+    )
+    if b["building_id"].duplicated().any():
+        dup = b.loc[b["building_id"].duplicated(), "building_id"].iloc[0]
+        raise InputDataError(
+            f"buildings: building_id '{dup}' appears more than once; merge the parts first "
+            "(step 1 does)."
+        )
+    return b
+
+
+def _setback_fraction(bid: np.ndarray, cell: float, setback: float) -> np.ndarray:
+    """Fraction [0, 1] of each pixel farther than ``setback`` from its footprint's edge."""
+    from scipy import ndimage
+
+    if setback <= 0:
+        return np.ones(bid.shape, dtype=np.float32)
+    p = np.pad(bid, 1, constant_values=-1)
+    inner = bid >= 0
+    for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        inner &= p[1 + dr : p.shape[0] - 1 + dr, 1 + dc : p.shape[1] - 1 + dc] == bid
+    edge = (bid >= 0) & ~inner
+    dist = ndimage.distance_transform_edt(~edge)  # pixels to the nearest edge pixel
+    # an edge pixel spans 0..1 pixel from the outline: usable part beyond the setback
+    frac = np.clip(((dist + 1.0) * cell - setback) / cell, 0.0, 1.0)
+    return frac.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def rooftop_solar(
+    buildings,
+    dsm,
+    weather: Weather,
+    params: SolarParams | None = None,
+    *,
+    dtm=None,
+    irradiation=None,
+    progress: ProgressCallback | None = None,
+) -> RooftopResult:
+    """Rooftop solar potential per pixel, roof plane and building.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        Footprints with ``building_id`` (one row per building) and a CRS.
+    dsm : Grid or RasterSource-like
+        Digital surface model [m] (north-up, projected CRS, NaN/nodata = unknown); may be None
+        when ``irradiation`` is given.
+    weather : Weather
+        Hourly weather (:func:`pedgis.io.weather.read_weather`).
+    params : SolarParams, optional
+    dtm : Grid, optional
+        Terrain model on the DSM grid: adds ``roof_height_m`` (90th percentile of DSM − DTM).
+    irradiation : Grid, optional
+        A precomputed annual irradiation raster [kWh m⁻² a⁻¹] (UMEP SEBE, GRASS r.sun) used
+        instead of the DSM-based sky model; with a DSM too, slope/aspect still come from it.
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    RooftopResult
+    """
+    params = params or SolarParams()
+    params.validate()
+    progress = progress or no_progress
+    if dsm is None and irradiation is None:
+        raise InputDataError("rooftop PV needs a DSM or a precomputed irradiation raster.")
+    base = Grid.of(dsm if dsm is not None else irradiation, "DSM" if dsm is not None else "irradiation raster")
+    dsm_grid = Grid.of(dsm) if dsm is not None else None
+    irr_grid = Grid.of(irradiation, "irradiation raster") if irradiation is not None else None
+    dtm_grid = Grid.of(dtm, "DTM") if dtm is not None else None
+    for other in (irr_grid, dtm_grid):
+        if other is not None and (other.shape != base.shape or not other.transform.almost_equals(base.transform)):
+            raise InputDataError(
+                f"{other.name}: not on the same grid as the {base.name} (size {other.shape} vs "
+                f"{base.shape}); resample it onto the {base.name} grid (`gdalwarp -te ... -tr ...`)."
+            )
+    b = _prepare_buildings(buildings, base)
+    dx, dy = base.res
+    if max(dx, dy) > params.max_resolution_m:
+        warnings.warn(
+            f"{base.name}: {max(dx, dy):g} m pixels are coarser than {params.max_resolution_m:g} m; "
+            "roof planes, edges and small obstacles are blurred and PV potential is uncertain. "
+            "Use a DSM of 1 m or finer.",
+            ResolutionWarning,
+            stacklevel=2,
+        )
+    nrow, ncol = base.shape
+
+    progress(0.0, "sky model")
+    sky = skymod.hourly_sky(weather, params.sky_model, params.albedo, clearsky=params.clearsky)
+    csky = skymod.cumulative_sky(sky)
+    spacing = params.flat_row_spacing_m or default_row_spacing(
+        weather.latitude, params.flat_tilt_deg, params.module_row_length_m
+    )
+    gcr = min(params.module_row_length_m / spacing, 1.0)
+
+    # search distance: as far as the tallest obstacle can matter (relief / tan 1°), ≤ 2000 m
+    if params.max_distance_m is not None:
+        max_dist = float(params.max_distance_m)
+    elif dsm_grid is not None:
+        relief = _relief(dsm_grid)
+        max_dist = float(min(max(relief / math.tan(math.radians(1.0)), 10 * dx), 2000.0))
+    else:
+        max_dist = 0.0
+    cell = min(dx, dy)
+    levels = 1
+    while (2**levels) * cell * params.steps_per_distance < max_dist and levels < 12:
+        levels += 1
+    align = 2 ** (levels - 1)
+    margin = int(math.ceil(max_dist / cell)) + 2 * align + 2
+
+    # --- building -> tile by centroid pixel
+    inv = ~base.transform
+    cent = b.geometry.representative_point()
+    ccol, crow = inv @ (cent.x.to_numpy(), cent.y.to_numpy())
+    bounds = b.geometry.bounds.to_numpy()  # minx, miny, maxx, maxy
+    c0s, r0s = inv @ (bounds[:, 0], bounds[:, 3])
+    c1s, r1s = inv @ (bounds[:, 2], bounds[:, 1])
+    inside = (c1s > 0) & (r1s > 0) & (c0s < ncol) & (r0s < nrow)
+    ts = int(params.tile_size)
+    tile_key = np.floor(np.clip(crow, 0, nrow - 1) / ts).astype(int) * 100000 + np.floor(
+        np.clip(ccol, 0, ncol - 1) / ts
+    ).astype(int)
+
+    nb_ = len(b)
+    res = _empty_building_table(b["building_id"].to_numpy())
+    irr_out = np.full((nrow, ncol), np.nan, dtype=np.float32)
+    svf_out = np.full((nrow, ncol), np.nan, dtype=np.float32)
+    hourly_poa = {}
+    hourly_pv = {}
+    seg_frames = []
+    flags = [[] for _ in range(nb_)]
+    for i in np.nonzero(~inside)[0]:
+        flags[i].append(f"outside the {base.name} extent: no rooftop PV estimate (NaN)")
+
+    groups = pd.Series(np.arange(nb_))[inside].groupby(tile_key[inside])
+    n_tiles = max(len(groups), 1)
+    for ti, (_, idx) in enumerate(groups):
+        idx = idx.to_numpy()
+        rep = scaled(progress, 0.05 + 0.9 * ti / n_tiles, 0.05 + 0.9 * (ti + 1) / n_tiles)
+        # window: the tile's buildings + search distance, aligned to the coarsest pyramid block
+        wr0 = int(math.floor(max(r0s[idx].min(), 0))) - margin
+        wc0 = int(math.floor(max(c0s[idx].min(), 0))) - margin
+        wr1 = int(math.ceil(min(r1s[idx].max(), nrow))) + margin
+        wc1 = int(math.ceil(min(c1s[idx].max(), ncol))) + margin
+        wr0 = max((wr0 // align) * align, 0)
+        wc0 = max((wc0 // align) * align, 0)
+        wr1, wc1 = min(wr1, nrow), min(wc1, ncol)
+        # core: the tile's buildings (+2 pixels), where slope, planes and areas are computed
+        core = (
+            max(int(math.floor(r0s[idx].min())) - 2, 0), min(int(math.ceil(r1s[idx].max())) + 2, nrow),
+            max(int(math.floor(c0s[idx].min())) - 2, 0), min(int(math.ceil(c1s[idx].max())) + 2, ncol),
+        )
+        _run_window(
+            b, idx, base, dsm_grid, irr_grid, dtm_grid, (wr0, wr1, wc0, wc1), core, params, csky,
+            sky, gcr, max_dist, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, rep,
+        )
+
+    res["solar_flags"] = ["; ".join(f) for f in flags]
+    progress(0.97, "roof segments")
+    segs = None
+    if seg_frames:
+        import geopandas as gpd
+
+        segs = gpd.GeoDataFrame(pd.concat(seg_frames, ignore_index=True), geometry="geometry", crs=b.crs)
+        segs["segment_id"] = segs["building_id"] + "-" + (
+            segs.groupby("building_id").cumcount() + 1
+        ).astype(str)
+    else:
+        from .segments import empty_segments
+
+        segs = empty_segments(b.crs)
+    hp = hpv = None
+    if params.keep_hourly:
+        hp = pd.DataFrame(hourly_poa, index=weather.data.index).reindex(columns=res.index)
+        hpv = pd.DataFrame(hourly_pv, index=weather.data.index).reindex(columns=res.index)
+    assumptions = {
+        "solar": {
+            **{f.name: getattr(params, f.name) for f in fields(params) if f.name != "extra"},
+            "flat_row_spacing_m": spacing,
+            "flat_ground_cover_ratio": gcr,
+            "horizon_search_distance_m": max_dist,
+            "weather": weather.source,
+            "weather_time_offset_min": weather.time_offset_min,
+            "sources": SOURCES,
+        }
+    }
+    progress(1.0, "rooftop solar done")
+    return RooftopResult(
+        buildings=res,
+        irradiation=irr_out,
+        sky_view=svf_out,
+        segments=segs,
+        hourly_pv_kwh=hpv,
+        hourly_poa_w_m2=hp,
+        transform=base.transform,
+        crs=base.crs,
+        params=params,
+        assumptions=assumptions,
+    )
+
+
+def _relief(grid: Grid, block: int = 4096) -> float:
+    nrow, ncol = grid.shape
+    lo, hi = np.inf, -np.inf
+    for r in range(0, nrow, block):
+        a = grid.read(r, min(r + block, nrow), 0, ncol)
+        f = a[np.isfinite(a)]
+        if f.size:
+            lo, hi = min(lo, float(f.min())), max(hi, float(f.max()))
+    return hi - lo if np.isfinite(hi) else 0.0
+
+
+MONTH_COLS = [f"pv_kwh_m{m:02d}" for m in range(1, 13)]
+RESULT_COLS = [
+    "pv_area_m2", "pv_kwp", "pv_kwh", "roof_irradiation_kwh_m2", "roof_area_m2",
+    "usable_area_m2", "solar_thermal_area_m2", "solar_thermal_kwh", "pvt_area_m2", "pvt_kwh",
+    "pvt_heat_kwh", "dsm_coverage", "roof_height_m", *MONTH_COLS,
+]
+
+
+def _empty_building_table(ids) -> pd.DataFrame:
+    df = pd.DataFrame(np.nan, index=pd.Index(ids, name="building_id"), columns=RESULT_COLS)
+    df["solar_flags"] = ""
+    return df
+
+
+def _run_window(
+    b, idx, base, dsm_grid, irr_grid, dtm_grid, win, core, params, csky, sky, gcr, max_dist, res,
+    flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, progress,
+):
+    from affine import Affine
+    from rasterio import features
+    from shapely import box
+
+    wr0, wr1, wc0, wc1 = win  # what the horizon sees
+    kr0, kr1, kc0, kc1 = core  # the tile's roofs
+    h, w = kr1 - kr0, kc1 - kc0
+    ctr = base.transform @ Affine.translation(kc0, kr0)
+    dx, dy = base.res
+    cell = min(dx, dy)
+    # every building touching the core (neighbours matter for edges), targets = idx
+    geoms = b.geometry.to_numpy()
+    cl, ct = ctr @ (0, 0)
+    crr, cb = ctr @ (w, h)
+    touching = np.nonzero(b.geometry.intersects(box(cl, cb, crr, ct)).to_numpy())[0]
+    own = set(int(i) for i in idx)
+    # rasterise so that the tile's own buildings win over neighbours
+    order = [i for i in touching if i not in own] + list(idx)
+    bid = features.rasterize(
+        ((geoms[i], int(i)) for i in order), out_shape=(h, w), transform=ctr, fill=-1,
+        dtype="int32",
+    )
+    progress(0.05, "reading the DSM")
+    z = dsm_grid.read(wr0, wr1, wc0, wc1) if dsm_grid is not None else None
+    oro, oco = kr0 - wr0, kc0 - wc0
+    zc = z[oro : oro + h, oco : oco + w] if z is not None else None
+    irr_pre = irr_grid.read(kr0, kr1, kc0, kc1) if irr_grid is not None else None
+    valid_src = zc if zc is not None else irr_pre
+    target_mask = np.isin(bid, idx) & np.isfinite(valid_src)
+    if zc is not None:
+        # roof planes from roof pixels only: at a footprint's edge the drop to the street is a
+        # wall, not a roof slope (Horn's missing neighbours are extrapolated from inside)
+        slope, aspect = slope_aspect(np.where(bid >= 0, zc, np.nan), dx, dy)
+    else:
+        slope = np.zeros((h, w), np.float32)
+        aspect = np.full((h, w), 180.0, np.float32)
+    rows, cols = np.nonzero(target_mask)
+    pix_b = bid[rows, cols]
+    sl = slope[rows, cols].astype(np.float64)
+    asp = aspect[rows, cols].astype(np.float64)
+    flat = sl < params.flat_max_slope_deg
+    a_tilt = np.where(flat, params.flat_tilt_deg, sl)
+    a_az = np.where(flat, params.flat_azimuth_deg, asp)
+
+    if irr_pre is not None:
+        poa = irr_pre[rows, cols].astype(np.float64)
+        svf = np.full(len(rows), np.nan)
+        horizon = None
+    else:
+        progress(0.1, "horizon angles")
+        horizon = hz.horizon_angles(
+            z, rows + oro, cols + oco, dx, dy, n_sectors=params.n_sectors, max_distance=max_dist,
+            steps_per_distance=params.steps_per_distance,
+        )
+        progress(0.6, "irradiation")
+        pi = skymod.annual_poa(a_tilt, a_az, horizon, csky)
+        poa = pi.total
+        svf = pi.sky_view
+    irr_out[kr0 + rows, kc0 + cols] = poa.astype(np.float32)
+    svf_out[kr0 + rows, kc0 + cols] = np.asarray(svf, dtype=np.float32)
+
+    # areas [m²]
+    pix_area = dx * dy
+    roof_area = np.where(flat, pix_area, pix_area / np.cos(np.radians(np.minimum(sl, 89.0))))
+    setback = _setback_fraction(bid, cell, params.edge_setback_m)[rows, cols]
+    ok = (poa >= params.min_irradiation_kwh_m2) & (sl <= params.max_slope_deg)
+    module_area = np.where(flat, pix_area * gcr, roof_area * params.pitched_packing) * setback * ok
+
+    # roof planes and the minimum panel area per plane
+    from .segments import label_segments, segment_table
+
+    seg_label = label_segments(
+        bid, target_mask, slope, aspect, params.flat_max_slope_deg,
+        params.segment_aspect_step_deg, params.segment_slope_step_deg,
+        min_pixels=max(int(round(params.min_segment_area_m2 / pix_area)), 1),
+    )
+    pix_seg = seg_label[rows, cols]
+    seg_mod = np.bincount(pix_seg, weights=module_area, minlength=int(seg_label.max()) + 1)
+    small = seg_mod[pix_seg] < params.min_panel_area_m2
+    module_area = np.where(small, 0.0, module_area)
+
+    # per building sums over its pixels (vectorised)
+    progress(0.75, "hourly per building")
+    local_ids = np.unique(pix_b)
+    pos = np.searchsorted(local_ids, pix_b)
+    nl = len(local_ids)
+    npix = np.bincount(pos, minlength=nl)
+    A = np.bincount(pos, weights=module_area, minlength=nl)
+    roof_a = np.bincount(pos, weights=roof_area, minlength=nl)
+    mean_irr = np.bincount(pos, weights=poa * roof_area, minlength=nl) / roof_a
+    exp_pix = b.geometry.iloc[local_ids].area.to_numpy() / pix_area
+    cov = np.minimum(np.where(exp_pix > 0, npix / np.maximum(exp_pix, 1e-9), 1.0), 1.0)
+    a_pv = A * params.share_pv
+    a_st = A * params.share_solar_thermal
+    a_pvt = A * params.share_pvt
+    kwp_pv = a_pv * params.module_efficiency  # STC 1 kW/m²
+    kwp_pvt = a_pvt * params.module_efficiency
+    temp = sky.data["temp_air"].to_numpy()
+    wind = sky.data["wind_speed"].to_numpy()
+    month = sky.data.index.month.to_numpy()
+    t2, w2 = temp[:, None], wind[:, None]
+
+    # hourly irradiance on the modules and the yields, a batch of buildings at a time (memory)
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(nl + 1))
+    sums = {k: np.zeros(nl) for k in ("pv", "st", "pvt", "pvt_th")}
+    monthly = np.zeros((12, nl))
+    batch = 128
+    for s0 in range(0, nl, batch):
+        s1 = min(s0 + batch, nl)
+        sel = order[bounds[s0] : bounds[s1]]
+        grp = pos[sel] - s0
+        if horizon is not None:
+            w_h = skymod.hourly_groups(a_tilt[sel], a_az[sel], horizon[sel], svf[sel],
+                                       module_area[sel], grp, s1 - s0, csky, sky)
+        else:
+            w_h = _hourly_from_annual(poa[sel], module_area[sel], grp, s1 - s0, sky)
+        Ab = A[s0:s1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = np.where(Ab[None, :] > 0, w_h / Ab[None, :], 0.0)  # W/m² on the modules
+        pv_h = _pv_ac_kwh(g, t2, w2, kwp_pv[None, s0:s1], params)
+        sums["pv"][s0:s1] = pv_h.sum(axis=0)
+        np.add.at(monthly[:, s0:s1], month - 1, pv_h)
+        if params.share_pvt > 0:
+            sums["pvt"][s0:s1] = _pv_ac_kwh(g, t2, w2, kwp_pvt[None, s0:s1], params).sum(axis=0)
+            sums["pvt_th"][s0:s1] = _collector_kwh(
+                g, t2, a_pvt[None, s0:s1], params.pvt_eta0, params.pvt_a1, params.pvt_a2,
+                params.pvt_mean_temp_c).sum(axis=0)
+        if params.share_solar_thermal > 0:
+            sums["st"][s0:s1] = _collector_kwh(
+                g, t2, a_st[None, s0:s1], params.st_eta0, params.st_a1, params.st_a2,
+                params.st_mean_temp_c).sum(axis=0)
+        if params.keep_hourly:
+            for k in range(s1 - s0):
+                name = res.index[local_ids[s0 + k]]
+                hourly_poa[name] = g[:, k].astype(np.float32)
+                hourly_pv[name] = pv_h[:, k].astype(np.float32)
+
+    rows_res = res.index[local_ids]
+    res.loc[rows_res, "roof_area_m2"] = roof_a
+    res.loc[rows_res, "roof_irradiation_kwh_m2"] = mean_irr
+    res.loc[rows_res, "usable_area_m2"] = A
+    res.loc[rows_res, "dsm_coverage"] = cov
+    res.loc[rows_res, "pv_area_m2"] = a_pv
+    res.loc[rows_res, "pv_kwp"] = kwp_pv
+    res.loc[rows_res, "pv_kwh"] = sums["pv"]
+    res.loc[rows_res, "solar_thermal_area_m2"] = a_st
+    res.loc[rows_res, "solar_thermal_kwh"] = sums["st"]
+    res.loc[rows_res, "pvt_area_m2"] = a_pvt
+    res.loc[rows_res, "pvt_kwh"] = sums["pvt"]
+    res.loc[rows_res, "pvt_heat_kwh"] = sums["pvt_th"]
+    res.loc[rows_res, MONTH_COLS] = monthly.T
+    for k in np.nonzero(cov < 0.9)[0]:
+        flags[local_ids[k]].append(
+            f"the {base.name} covers {cov[k]:.0%} of the roof (edge of the raster or nodata); "
+            "PV counts the covered part only"
+        )
+    if dtm_grid is not None and zc is not None:
+        ground = dtm_grid.read(kr0, kr1, kc0, kc1)
+        ndsm = (zc - ground)[rows, cols]
+        for k in range(nl):
+            v = ndsm[order[bounds[k] : bounds[k + 1]]]
+            v = v[np.isfinite(v)]
+            if v.size:
+                res.loc[res.index[local_ids[k]], "roof_height_m"] = float(np.percentile(v, 90))
+    # buildings of this tile without a single valid pixel
+    for bi in set(idx) - set(local_ids.tolist()):
+        flags[bi].append(
+            f"no valid {base.name} pixel under the footprint (nodata, or smaller than a pixel): "
+            "no rooftop PV estimate (NaN)"
+        )
+
+    # segments layer
+    pv_kwh_b = res["pv_kwh"].to_numpy()
+    seg_frames.append(
+        segment_table(
+            seg_label, ctr, pix_seg, pix_b, b["building_id"].to_numpy(), sl, asp, a_tilt, a_az,
+            flat, roof_area, poa, module_area, params, pv_kwh_b,
+        )
+    )
+
+
+def _hourly_from_annual(poa, weight, group, n_groups, sky):
+    """Hourly shape for a precomputed annual irradiation raster: the horizontal global
+    irradiance's shape scaled to each building's annual irradiation on its modules [W]."""
+    annual_wh = np.bincount(group, weights=poa * weight * 1000.0, minlength=n_groups)
+    ghi = sky.data["ghi"].to_numpy()
+    shape = ghi / ghi.sum() if ghi.sum() > 0 else np.zeros_like(ghi)
+    return shape[:, None] * annual_wh[None, :]
+
+
+def _pv_ac_kwh(g, temp_air, wind, kwp, params):
+    """Hourly AC energy [kWh] of ``kwp`` of modules under irradiance ``g`` [W m⁻²].
+
+    Notes
+    -----
+    PVWatts (Dobos 2014, NREL/TP-6A20-62641): ``P_dc = G/1000 · P_dc0 (1 + γ (T_c - 25))``,
+    ``T_c`` by Faiman (2008, doi:10.1002/pip.813) with pvlib's defaults, system losses, the
+    PVWatts inverter curve (pvlib.inverter.pvwatts). With ``yield_model='pr'``:
+    ``E = G · A · η · PR`` (IEC 61724-1 performance ratio).
+    """
+    import pvlib
+
+    kwp = np.asarray(kwp, dtype=float)
+    if params.yield_model == "pr":
+        return g / 1000.0 * kwp * params.performance_ratio  # kW over 1 h = kWh
+    tcell = pvlib.temperature.faiman(g, temp_air, wind)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pdc = pvlib.pvsystem.pvwatts_dc(g, tcell, kwp * 1000.0, params.gamma_pdc)
+        pdc = np.asarray(pdc) * (1.0 - params.system_losses)
+        pac0 = np.maximum(kwp * 1000.0 / params.dc_ac_ratio, 1e-9)
+        pac = pvlib.inverter.pvwatts(pdc, pac0 / params.inverter_efficiency,
+                                     params.inverter_efficiency)
+    pac = np.where(kwp > 0, np.asarray(pac), 0.0)
+    return wh_to_kwh(np.clip(np.nan_to_num(pac), 0.0, None))
+
+
+def _collector_kwh(g, temp_air, area, eta0, a1, a2, t_mean):
+    """Hourly useful heat [kWh] of a collector field.
+
+    Notes
+    -----
+    EN ISO 9806:2017 quasi-steady model: ``q = η0 G - a1 (T_m - T_a) - a2 (T_m - T_a)²``
+    [W m⁻²], zero when negative (the pump stops).
+    """
+    dT = t_mean - temp_air
+    q = np.clip(eta0 * g - a1 * dT - a2 * dT * dT, 0.0, None)
+    return wh_to_kwh(q * area)

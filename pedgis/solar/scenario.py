@@ -1,0 +1,107 @@
+"""The rooftop solar step inside a scenario run (called by :func:`pedgis.pipeline.run`).
+
+Opens ``[rasters] dsm`` (or ``[rasters] irradiation``), runs :func:`rooftop_solar` on the step-1
+buildings with the ``[solar]`` parameters and the ``[weather]`` year, and merges the per-building
+results into the buildings table before step 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .params import SolarParams
+
+MERGED = ["pv_area_m2", "pv_kwp", "pv_kwh", "roof_irradiation_kwh_m2"]
+EXTRA = ["usable_area_m2", "roof_area_m2", "solar_thermal_area_m2", "solar_thermal_kwh",
+         "pvt_area_m2", "pvt_kwh", "pvt_heat_kwh", "dsm_coverage"]
+
+
+def wants_rooftop(doc: dict) -> bool:
+    """True when the scenario gives a DSM or a precomputed irradiation raster."""
+    r = doc.get("rasters", {}) or {}
+    return r.get("dsm") is not None or r.get("irradiation") is not None
+
+
+def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
+    """Run the rooftop solar model for a scenario and merge its results.
+
+    Returns
+    -------
+    buildings : GeoDataFrame
+        With ``pv_area_m2``, ``pv_kwp``, ``pv_kwh``, ``roof_irradiation_kwh_m2`` (the DSM's
+        potential; with ``solar.apply_potential = false`` — the default when the scenario maps PV
+        attributes, ``buildings.columns.pv_kwp`` / ``pv_kwh`` — they go to ``pv_potential_*``
+        columns and the attribute values stay), the solar thermal / PVT columns and the flags.
+    result : :class:`pedgis.solar.rooftop.RooftopResult`
+    notes : list of str
+    """
+    from ..io.solar_rasters import open_grid
+    from .rooftop import rooftop_solar
+
+    if weather is None:
+        raise ConfigError(
+            "rooftop PV from [rasters] needs an hourly weather year: add `path = \"...epw\"` to "
+            "[weather].", key="weather.path")
+    sdoc = dict(doc.get("solar", {}) or {})
+    apply = sdoc.get("apply_potential")
+    if apply is None:  # existing PV given as attributes wins, else the DSM's potential
+        bcols = (doc.get("buildings", {}) or {}).get("columns", {}) or {}
+        apply = bcols.get("pv_kwp") is None and bcols.get("pv_kwh") is None
+    params = SolarParams.from_dict(sdoc)
+    r = doc["rasters"]
+    grids = []
+    try:
+        dsm = open_grid(r["dsm"], "DSM") if r.get("dsm") is not None else None
+        grids.append(dsm)
+        dtm = open_grid(r["dtm"], "DTM") if r.get("dtm") is not None and dsm is not None else None
+        grids.append(dtm)
+        irr = open_grid(r["irradiation"], "irradiation raster") if r.get("irradiation") is not None else None
+        grids.append(irr)
+        ids = buildings["building_id"].astype(str)
+        parts = buildings[["building_id", "geometry"]].assign(building_id=ids.to_numpy())
+        if ids.duplicated().any():  # parts of one building: computed on their union
+            parts = parts.dissolve("building_id", as_index=False)
+        res = rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress)
+    finally:
+        for g in grids:
+            if g is not None:
+                g.source.close()
+    out = buildings.copy()
+    ids = out["building_id"].astype(str)
+    table = res.buildings.reindex(ids.to_numpy()).reset_index(drop=True)
+    notes = []
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        # split the extensive results of a multi-part building by footprint area
+        area = out.geometry.area.to_numpy()
+        total = pd.Series(area).groupby(ids.to_numpy()).transform("sum").to_numpy()
+        share = np.where(total > 0, area / total, 0.0)
+        ext = [c for c in table.columns if c.endswith(("_m2", "_kwp", "_kwh")) or c.startswith("pv_kwh_m")]
+        ext = [c for c in ext if c != "roof_irradiation_kwh_m2"]
+        table.loc[dup, ext] = table.loc[dup, ext].to_numpy() * share[dup, None]
+        table.loc[dup, "solar_flags"] = [
+            "; ".join(x for x in (f, "rooftop solar computed on all parts of this building, split by footprint area") if x)
+            for f in table.loc[dup, "solar_flags"].fillna("")]
+    if apply:
+        for c in MERGED:
+            if c in out.columns and c in ("pv_kwp", "pv_kwh"):
+                given = pd.to_numeric(out[c], errors="coerce")
+                if np.isfinite(given).any() and (given.fillna(0) > 0).any():
+                    out[f"{c}_existing"] = given.to_numpy()
+                    notes.append(f"buildings: attribute {c} kept as {c}_existing; {c} is the DSM's rooftop potential "
+                                 "(set solar.apply_potential = false to keep the attribute values)")
+            out[c] = table[c].to_numpy()
+    else:
+        for c in MERGED:
+            out[c.replace("pv_", "pv_potential_") if c.startswith("pv_") else c] = table[c].to_numpy()
+        notes.append("rooftop PV potential from the DSM reported in pv_potential_area_m2, pv_potential_kwp, "
+                     "pv_potential_kwh; the balance uses the PV attributes (set solar.apply_potential = true "
+                     "to use the potential)")
+    for c in EXTRA:
+        out[c] = table[c].to_numpy()
+    fl = table["solar_flags"].fillna("").to_numpy()
+    old = out["flags"].astype(str).to_numpy() if "flags" in out else np.array([""] * len(out))
+    out["flags"] = ["; ".join(x for x in (str(o), str(f)) if x) for o, f in zip(old, fl, strict=True)]
+    return out, res, notes
