@@ -57,8 +57,10 @@ test-qgis: $(QVENV)/.installed
 plugin: venv
 	$(PY) scripts/build_plugin.py --out dist
 
+# every benchmark in turn (minutes; never part of `make test`), or one: `make bench BENCH=engine`
+BENCH ?= *
 bench: venv
-	$(PY) -m benchmarks.run_all
+	set -e; for f in benchmarks/bench_$(BENCH).py; do m=$$(basename $$f .py); echo "== $$m"; $(PY) -m benchmarks.$$m; done
 
 lint: venv
 	$(VENV)/bin/ruff check pedgis tests

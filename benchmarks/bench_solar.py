@@ -264,7 +264,8 @@ def run_w2(n: int = 10000) -> dict:
     from pedgis.solar.rooftop import Grid, SolarParams, rooftop_solar
 
     tmp = Path(tempfile.mkdtemp(prefix="pedgis_w2_"))
-    dsm, _, tr, b = _city(n)
+    dsm, dtm, tr, b = _city(n)
+    del dtm
     path = tmp / "dsm.tif"
     with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
                        crs=CRS, transform=tr, tiled=True, blockxsize=512, blockysize=512,

@@ -92,16 +92,16 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
         hourly = getattr(result, "hourly", None)
         if hourly is not None:  # time-resolved block: hourly series and charts (docs/outputs.md)
             hourly.to_csv(tmp / "timeseries.csv", index=False, float_format="%.4f")
+        if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
+            from .solar_rasters import write_irradiation
+
+            write_irradiation(result.irradiation, tmp / "irradiation.tif")
         if viz and result.district.get("timeseries"):
             from ..timeseries.charts import timeseries_html
 
             (tmp / "timeseries.html").write_text(
                 timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
                 encoding="utf-8")
-        if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
-            from .solar_rasters import write_irradiation
-
-            write_irradiation(result.irradiation, tmp / "irradiation.tif")
         if viz:
             _write_viz(result, tmp)
         old = None

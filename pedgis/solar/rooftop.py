@@ -491,20 +491,9 @@ def _run_window(
     small = seg_mod[pix_seg] < params.min_panel_area_m2
     module_area = np.where(small, 0.0, module_area)
 
-    # per building hourly irradiance on the modules
+    # per building sums over its pixels (vectorised)
     progress(0.75, "hourly per building")
     local_ids = np.unique(pix_b)
-    if horizon is not None:
-        w_hourly = _hourly_module_irradiance(
-            a_tilt, a_az, horizon, svf, module_area, pix_b, local_ids, csky, sky
-        )  # (8760, n_local) [W] on the modules
-    else:
-        w_hourly = _hourly_from_annual(poa, module_area, pix_b, local_ids, sky, params)
-    temp = sky.data["temp_air"].to_numpy()
-    wind = sky.data["wind_speed"].to_numpy()
-    month = sky.data.index.month.to_numpy()
-
-    # per building sums over its pixels (vectorised)
     pos = np.searchsorted(local_ids, pix_b)
     nl = len(local_ids)
     npix = np.bincount(pos, minlength=nl)
@@ -513,20 +502,52 @@ def _run_window(
     mean_irr = np.bincount(pos, weights=poa * roof_area, minlength=nl) / roof_a
     exp_pix = b.geometry.iloc[local_ids].area.to_numpy() / pix_area
     cov = np.minimum(np.where(exp_pix > 0, npix / np.maximum(exp_pix, 1e-9), 1.0), 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g = np.where(A[None, :] > 0, w_hourly / A[None, :], 0.0)  # W/m² on the modules
     a_pv = A * params.share_pv
     a_st = A * params.share_solar_thermal
     a_pvt = A * params.share_pvt
     kwp_pv = a_pv * params.module_efficiency  # STC 1 kW/m²
     kwp_pvt = a_pvt * params.module_efficiency
-    t2 = temp[:, None]
-    pv_h = _pv_ac_kwh(g, t2, wind[:, None], kwp_pv[None, :], params)
-    pvt_h = _pv_ac_kwh(g, t2, wind[:, None], kwp_pvt[None, :], params)
-    st_h = _collector_kwh(g, t2, a_st[None, :], params.st_eta0, params.st_a1, params.st_a2,
-                          params.st_mean_temp_c)
-    pvt_th = _collector_kwh(g, t2, a_pvt[None, :], params.pvt_eta0, params.pvt_a1, params.pvt_a2,
-                            params.pvt_mean_temp_c)
+    temp = sky.data["temp_air"].to_numpy()
+    wind = sky.data["wind_speed"].to_numpy()
+    month = sky.data.index.month.to_numpy()
+    t2, w2 = temp[:, None], wind[:, None]
+
+    # hourly irradiance on the modules and the yields, a batch of buildings at a time (memory)
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(nl + 1))
+    sums = {k: np.zeros(nl) for k in ("pv", "st", "pvt", "pvt_th")}
+    monthly = np.zeros((12, nl))
+    batch = 128
+    for s0 in range(0, nl, batch):
+        s1 = min(s0 + batch, nl)
+        sel = order[bounds[s0] : bounds[s1]]
+        grp = pos[sel] - s0
+        if horizon is not None:
+            w_h = skymod.hourly_groups(a_tilt[sel], a_az[sel], horizon[sel], svf[sel],
+                                       module_area[sel], grp, s1 - s0, csky, sky)
+        else:
+            w_h = _hourly_from_annual(poa[sel], module_area[sel], grp, s1 - s0, sky)
+        Ab = A[s0:s1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = np.where(Ab[None, :] > 0, w_h / Ab[None, :], 0.0)  # W/m² on the modules
+        pv_h = _pv_ac_kwh(g, t2, w2, kwp_pv[None, s0:s1], params)
+        sums["pv"][s0:s1] = pv_h.sum(axis=0)
+        np.add.at(monthly[:, s0:s1], month - 1, pv_h)
+        if params.share_pvt > 0:
+            sums["pvt"][s0:s1] = _pv_ac_kwh(g, t2, w2, kwp_pvt[None, s0:s1], params).sum(axis=0)
+            sums["pvt_th"][s0:s1] = _collector_kwh(
+                g, t2, a_pvt[None, s0:s1], params.pvt_eta0, params.pvt_a1, params.pvt_a2,
+                params.pvt_mean_temp_c).sum(axis=0)
+        if params.share_solar_thermal > 0:
+            sums["st"][s0:s1] = _collector_kwh(
+                g, t2, a_st[None, s0:s1], params.st_eta0, params.st_a1, params.st_a2,
+                params.st_mean_temp_c).sum(axis=0)
+        if params.keep_hourly:
+            for k in range(s1 - s0):
+                name = res.index[local_ids[s0 + k]]
+                hourly_poa[name] = g[:, k].astype(np.float32)
+                hourly_pv[name] = pv_h[:, k].astype(np.float32)
+
     rows_res = res.index[local_ids]
     res.loc[rows_res, "roof_area_m2"] = roof_a
     res.loc[rows_res, "roof_irradiation_kwh_m2"] = mean_irr
@@ -534,31 +555,26 @@ def _run_window(
     res.loc[rows_res, "dsm_coverage"] = cov
     res.loc[rows_res, "pv_area_m2"] = a_pv
     res.loc[rows_res, "pv_kwp"] = kwp_pv
-    res.loc[rows_res, "pv_kwh"] = pv_h.sum(axis=0)
+    res.loc[rows_res, "pv_kwh"] = sums["pv"]
     res.loc[rows_res, "solar_thermal_area_m2"] = a_st
-    res.loc[rows_res, "solar_thermal_kwh"] = st_h.sum(axis=0)
+    res.loc[rows_res, "solar_thermal_kwh"] = sums["st"]
     res.loc[rows_res, "pvt_area_m2"] = a_pvt
-    res.loc[rows_res, "pvt_kwh"] = pvt_h.sum(axis=0)
-    res.loc[rows_res, "pvt_heat_kwh"] = pvt_th.sum(axis=0)
-    monthly = np.zeros((12, nl))
-    np.add.at(monthly, month - 1, pv_h)
+    res.loc[rows_res, "pvt_kwh"] = sums["pvt"]
+    res.loc[rows_res, "pvt_heat_kwh"] = sums["pvt_th"]
     res.loc[rows_res, MONTH_COLS] = monthly.T
     for k in np.nonzero(cov < 0.9)[0]:
         flags[local_ids[k]].append(
             f"the {base.name} covers {cov[k]:.0%} of the roof (edge of the raster or nodata); "
             "PV counts the covered part only"
         )
-    if params.keep_hourly:
-        for k, bi in enumerate(local_ids):
-            hourly_poa[res.index[bi]] = g[:, k].astype(np.float32)
-            hourly_pv[res.index[bi]] = pv_h[:, k].astype(np.float32)
     if dtm_grid is not None and zc is not None:
         ground = dtm_grid.read(kr0, kr1, kc0, kc1)
         ndsm = (zc - ground)[rows, cols]
-        for bi in local_ids:
-            v = ndsm[(pix_b == bi) & np.isfinite(ndsm)]
+        for k in range(nl):
+            v = ndsm[order[bounds[k] : bounds[k + 1]]]
+            v = v[np.isfinite(v)]
             if v.size:
-                res.loc[res.index[bi], "roof_height_m"] = float(np.percentile(v, 90))
+                res.loc[res.index[local_ids[k]], "roof_height_m"] = float(np.percentile(v, 90))
     # buildings of this tile without a single valid pixel
     for bi in set(idx) - set(local_ids.tolist()):
         flags[bi].append(
@@ -576,26 +592,10 @@ def _run_window(
     )
 
 
-def _hourly_module_irradiance(tilt, az, horizon, svf, weight, pix_b, local_ids, csky, sky,
-                              batch: int = 64):
-    """Hourly irradiance [W] on the module area of each building: exact aggregate of the
-    per-pixel cumulative-sky model, hour by hour (see :func:`pedgis.solar.sky.hourly_groups`)."""
-    pos = np.searchsorted(local_ids, pix_b)
-    out = np.zeros((len(sky.data), len(local_ids)))
-    for s in range(0, len(local_ids), batch):
-        sel = (pos >= s) & (pos < s + batch)
-        out[:, s : s + batch] = skymod.hourly_groups(
-            tilt[sel], az[sel], horizon[sel], svf[sel], weight[sel], pos[sel] - s,
-            min(batch, len(local_ids) - s), csky, sky,
-        )
-    return out
-
-
-def _hourly_from_annual(poa, weight, pix_b, local_ids, sky, params):
-    """Hourly shape for a precomputed annual irradiation raster: the unshaded horizontal
-    global irradiance's shape scaled to each building's annual irradiation on its modules."""
-    pos = np.searchsorted(local_ids, pix_b)
-    annual_wh = np.bincount(pos, weights=poa * weight * 1000.0, minlength=len(local_ids))
+def _hourly_from_annual(poa, weight, group, n_groups, sky):
+    """Hourly shape for a precomputed annual irradiation raster: the horizontal global
+    irradiance's shape scaled to each building's annual irradiation on its modules [W]."""
+    annual_wh = np.bincount(group, weights=poa * weight * 1000.0, minlength=n_groups)
     ghi = sky.data["ghi"].to_numpy()
     shape = ghi / ghi.sum() if ghi.sum() > 0 else np.zeros_like(ghi)
     return shape[:, None] * annual_wh[None, :]

@@ -446,7 +446,7 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
                 factors: Mapping, timestep: str = "hourly", *, chunk_size: int = 512,
                 battery: BatterySpec | None = None, thermal: ThermalSpec | None = None,
                 sharing: bool = False, exportable=None, green_share: float = 0.0,
-                progress=None) -> TimeseriesResult:
+                network_storage: BatterySpec | None = None, progress=None) -> TimeseriesResult:
     """Time-resolved PED balance of a district, processed in chunks of buildings.
 
     Parameters
@@ -473,6 +473,10 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
     green_share : float
         Share of the delivered grid electricity bought under a green contract (virtual boundary
         only, paper §2.1): moved to the carrier ``green_electricity`` in every period.
+    network_storage : BatterySpec, optional
+        A heat-network buffer (e.g. a district tank for solar thermal): stores the district's
+        hourly ``district_heat`` surplus and gives it back when the network needs heat; its
+        standing loss is ``self_discharge_per_h``.
     progress : callable(fraction, message), optional
 
     Returns
@@ -559,6 +563,14 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         district_net[ELECTRICITY] = br.grid_kwh
         battery_district = {"charge_kwh": float(br.charge_kwh[0]), "discharge_kwh": float(br.discharge_kwh[0]),
                             "losses_kwh": float(br.losses_kwh[0]), "soc_end_kwh": float(br.soc_end_kwh[0])}
+    network_out = None
+    if network_storage is not None and "district_heat" in district_net:
+        hr = battery_dispatch(district_net["district_heat"], float(np.sum(network_storage.capacity_kwh)),
+                              float(np.sum(network_storage.power_kw)), network_storage.round_trip_efficiency,
+                              network_storage.initial_soc, network_storage.self_discharge_per_h)
+        district_net["district_heat"] = hr.grid_kwh
+        network_out = {"charge_kwh": float(hr.charge_kwh[0]), "discharge_kwh": float(hr.discharge_kwh[0]),
+                       "losses_kwh": float(hr.losses_kwh[0]), "soc_end_kwh": float(hr.soc_end_kwh[0])}
     balances = {}
     unused = {}
     for t in TIMESTEPS:
@@ -616,6 +628,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
                 storage_out["battery"][k2] = float(per_b[f"battery_{k2}"].sum())
         else:
             storage_out["battery"].update(battery_district)
+    if network_out is not None:
+        storage_out["heat_network"] = network_out
     if thermal is not None and "thermal_stored_kwh" in per_b:
         storage_out["thermal"] = {"stored_heat_kwh": float(per_b["thermal_stored_kwh"].sum()),
                                   "losses_kwh": float(per_b["thermal_losses_kwh"].sum())}

@@ -108,7 +108,7 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
     b0 = f0 + target
     if f0 <= 0:
         return GapResult(lever, float(baseline), float(baseline), b0, b0, "already_positive",
-                         f"the balance is already {b0:,.0f} kWh at {lever} = {baseline:g}{' ' + unit if unit else ''}: nothing to add.",
+                         f"the balance is already {b0:,.0f} kWh at {lever} = {_num(baseline)}{' ' + unit if unit else ''}: nothing to add.",
                          evals)
     f1 = f(upper)
     for _ in range(expand):
@@ -118,14 +118,14 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
         f1 = f(upper)
     if f1 > 0:
         return GapResult(lever, None, float(baseline), b0, f1 + target, "unreachable",
-                         f"even at {lever} = {upper:g}{' ' + unit if unit else ''} the balance stays {f1 + target:,.0f} kWh > "
+                         f"even at {lever} = {_num(upper)}{' ' + unit if unit else ''} the balance stays {f1 + target:,.0f} kWh > "
                          f"{target:g}: this lever alone cannot close the gap.", evals)
     lo = _last_positive(evals, baseline, target)
     tol = xtol if xtol is not None else 1e-6 * (upper - baseline)
     root = brentq(f, lo, upper, xtol=tol, rtol=max(rtol, 4 * 2.2e-16), maxiter=maxiter)
     bal = f(root) + target
     return GapResult(lever, float(root), float(baseline), b0, bal, "solved",
-                     f"{lever} = {root:,.4g}{' ' + unit if unit else ''} brings the balance from {b0:,.0f} kWh to {bal:,.0f} kWh.",
+                     f"{lever} = {_num(root)}{' ' + unit if unit else ''} brings the balance from {b0:,.0f} kWh to {bal:,.0f} kWh.",
                      evals)
 
 
@@ -133,3 +133,8 @@ def _last_positive(evals, baseline, target):
     """Largest evaluated lever value whose balance is still above the target (bracket start)."""
     above = [x for x, v in evals if v > target]
     return max(above) if above else baseline
+
+
+def _num(x: float) -> str:
+    """A lever value for messages: thousands separated, shares with 3 decimals."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"

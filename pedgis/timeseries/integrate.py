@@ -82,6 +82,7 @@ class Options:
     pv_azimuth_deg: float = 180.0
     degree_hours: dict | None = None
     base_dir: object = None
+    network_storage: object = None
     use_aliases: dict | None = None
 
 
@@ -100,6 +101,13 @@ def options_from_doc(doc: dict) -> Options:
                                  self_discharge_per_h=float(bat.get("self_discharge_per_h", 0.0)))
     th = st.get("thermal", {}) or {}
     thermal = dict(th) if (th.get("capacity_kwh") or 0) > 0 else None
+    hn = st.get("heat_network", {}) or {}
+    network = None
+    if (hn.get("capacity_kwh") or 0) > 0:
+        cap = float(hn["capacity_kwh"])
+        network = bl.BatterySpec(capacity_kwh=cap, power_kw=float(hn["power_kw"]) if hn.get("power_kw") is not None
+                                 else cap / 6.0, round_trip_efficiency=1.0, level="district",
+                                 self_discharge_per_h=float(hn.get("loss_per_h", 0.001)))
     ev = doc.get("ev", {}) or {}
     curves = {}
     for name, c in (ts.get("cop_curves") or {}).items():
@@ -109,7 +117,7 @@ def options_from_doc(doc: dict) -> Options:
     return Options(timestep=doc["scenario"].get("timestep", "annual"),
                    sharing=bool((doc.get("sharing") or {}).get("enabled", True)),
                    battery=battery, thermal=thermal, ev=dict(ev) if (ev.get("vehicles") or 0) > 0 else None,
-                   cop_curves=curves, factor_series=dict(ts.get("factors") or {}),
+                   cop_curves=curves, factor_series=dict(ts.get("factors") or {}), network_storage=network,
                    chunk_size=int(ts.get("chunk_size") or 512),
                    pv_tilt_deg=float((doc.get("pv") or {}).get("tilt_deg", 30.0)),
                    pv_azimuth_deg=float((doc.get("pv") or {}).get("azimuth_deg", 180.0)),
@@ -397,7 +405,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     green = model.green_share if (model.green_share and model.boundary_type == "virtual") else 0.0
     res = bl.run_balance(make_chunk, n_inc + 1, cal, factors, opts.timestep, chunk_size=opts.chunk_size,
                          battery=battery, thermal=thermal_spec, sharing=opts.sharing, exportable=exportable,
-                         green_share=green, progress=progress)
+                         green_share=green, network_storage=opts.network_storage, progress=progress)
     ts = res.district
     ts["netting_level"] = ("district: every hour the buildings' surpluses cover the others' deficits first "
                            "(energy community / the paper's district balance)" if opts.sharing else
@@ -509,7 +517,12 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
         if load == "ev_charging":
             ev = opts.ev or {}
             vehicles = float(ev.get("vehicles") or 0.0)
-            daily = kwh / 365.0 / vehicles if vehicles > 0 else kwh / 365.0 / max(kwh / 365.0 / 7.0, 1.0)
+            if vehicles > 0:
+                daily = kwh / 365.0 / vehicles
+            else:  # only checklist.ev_charging_kwh: the profile needs a daily energy per vehicle
+                daily = min(kwh / 365.0, 7.0)
+                notes.append("EV charging profile: [ev] vehicles not given; 7 kWh per vehicle and day assumed for the "
+                             "shape of the charging (the annual energy is checklist.ev_charging_kwh).")
             prof = evs.daily_charging_profile(ev.get("charging", "home"), daily, float(ev.get("charger_kw", 11.0)),
                                               ev.get("profile"))
             shape = evs.ev_hourly_shape(cal, prof)

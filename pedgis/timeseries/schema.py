@@ -38,6 +38,13 @@ def keys(k) -> list:
         k("storage.thermal.hp_oversizing", "float", "heat-pump thermal power as a multiple of the building's peak hourly heat demand",
           default=1.5, min=1, max=5),
         k("storage.thermal.loss_per_h", "float", "share of the stored heat lost per hour", unit="h⁻¹", default=0.005, min=0, max=0.1),
+        # [storage.heat_network]
+        k("storage.heat_network.capacity_kwh", "float", "heat buffer on the district heat network (e.g. a tank or pit for "
+          "solar thermal): stores the network's hourly surplus and gives it back when the network needs heat "
+          "(0: none)", unit="kWh", default=0.0, min=0),
+        k("storage.heat_network.power_kw", "float", "charge and discharge power (default capacity / 6 h)", unit="kW", min=0),
+        k("storage.heat_network.loss_per_h", "float", "share of the stored heat lost per hour", unit="h⁻¹", default=0.001,
+          min=0, max=0.1, source="pedgis assumption for a large insulated tank; set the design value"),
         # [ev]
         k("ev.vehicles", "float", "electric vehicles charged in the district (0: none); with checklist.ev_charging = true their "
           "annual charging sets checklist.ev_charging_kwh", default=0.0, min=0, source="paper Fig. 3 (mobility, optional)"),

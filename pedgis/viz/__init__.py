@@ -98,7 +98,7 @@ def write_all(
     written += export_static(inputs.district, out, title)
     report(0.7, "writing the report")
     _write_atomic(out / "report.html", build_report(
-        inputs, indicator=indicator, basemap=basemap, title=title, map_html=map_html, sankey=sk))
+        inputs, indicator=indicator, basemap=basemap, title=title, map_html=map_html))
     written.append(out / "report.html")
     gpkg = out / "buildings.gpkg"
     if gpkg.is_file():

@@ -16,11 +16,11 @@ HELP = "re-render map.html, sankey.html and report.html from an existing output 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from pedgis.viz.maps import BASEMAPS, INDICATORS
+    from pedgis.viz.maps import BASEMAPS, all_indicators
 
     parser.add_argument("out_dir", metavar="OUT_DIR",
                         help="output folder of `pedgis run` (holds district.json, buildings.gpkg)")
-    parser.add_argument("--indicator", default="ped_balance_kwh", choices=list(INDICATORS),
+    parser.add_argument("--indicator", default="ped_balance_kwh", choices=list(all_indicators()),
                         help="indicator the map opens with (default: ped_balance_kwh)")
     parser.add_argument("--basemap", default=None, choices=list(BASEMAPS),
                         help="add a tile basemap (needs network when viewing; default: none)")

@@ -91,9 +91,72 @@ def electricity_carrier(carriers: list[dict]) -> dict | None:
     return max(rows, key=size)
 
 
-def _saving(x: float, delivered: float, f_imp: float, f_exp: float) -> float:
-    """Primary energy saved [kWh] by ``x`` kWh less net demand of one carrier (Eq. 14–15)."""
-    return f_imp * min(x, delivered) + f_exp * max(0.0, x - delivered)
+def _saving(x: float, delivered: float, f_imp: float, f_exp: float,
+            exported: float = 0.0) -> float:
+    """Primary energy saved [kWh] by ``x`` kWh less net demand of one carrier (Eq. 14–15).
+
+    ``x > 0``: first imports avoided (PEF_nren), then on-site supply freed for export (export
+    factor). ``x < 0`` (less on-site production, e.g. a heat-led CHP's electricity): first
+    exports lost (export factor), then more imports (PEF_nren); the saving is negative.
+    """
+    if x >= 0:
+        return f_imp * min(x, delivered) + f_exp * max(0.0, x - delivered)
+    y = -x
+    return -(f_exp * min(y, exported) + f_imp * max(0.0, y - exported))
+
+
+def demand_following_substitution(breakdown: dict) -> dict[str, dict[str, float]]:
+    """Per carrier served by fuel-fired on-site generation that follows demand, what one kWh
+    less of its demand changes in other carriers.
+
+    A carrier counts as demand-following when nothing of it is imported or exported
+    (``delivered_kwh`` = ``exported_kwh`` = 0) and generators with a fuel input produce it
+    (e.g. district heat from a heat-led CHP). One kWh less then means
+    ``Σ input / Σ output`` kWh less fuel (a demand reduction of the fuel carrier) and, for a
+    CHP, ``other output / output`` kWh less of its co-products (a negative reduction, e.g. less
+    on-site electricity). Returns ``{carrier: {other carrier: kWh per kWh}}``.
+
+    Notes
+    -----
+    Eq. 13 (fuel to CHP counted once) with the generator's annual input/output ratios from
+    ``breakdown.generation``; a generator without a fuel input (PV, solar thermal) does not
+    follow demand, its surplus is exported instead.
+    """
+    car = {str(c.get("carrier")): c for c in breakdown.get("carriers") or []}
+    gens = [g for g in breakdown.get("generation") or []
+            if g.get("input_carrier") and (finite(g.get("input_kwh")) or 0) > 0
+            and (finite(g.get("output_kwh")) or 0) > 0]
+    out: dict[str, dict[str, float]] = {}
+    resources = {str(g.get("input_carrier")) for g in breakdown.get("generation") or []}
+
+    def serves(output: str, carrier: str) -> bool:  # "heat" serves "district_heat"
+        return output == carrier or carrier.endswith("_" + output)
+
+    for c, row in car.items():
+        if (finite(row.get("delivered_kwh")) or 0) > 0 or (finite(row.get("exported_kwh")) or 0) > 0:
+            continue
+        if c in resources:  # a generator's own input (pv_electricity, ambient heat …)
+            continue
+        mine = [g for g in gens if serves(str(g.get("output")), c)
+                and "pv" not in str(g.get("input_carrier"))
+                and "solar" not in str(g.get("input_carrier"))]
+        if not mine:
+            continue
+        produced = sum(finite(g["output_kwh"]) for g in mine)
+        names = {str(g.get("name")) for g in mine}
+        effects: dict[str, float] = {}
+        for g in gens:
+            if str(g.get("name")) not in names:
+                continue
+            fuel = str(g["input_carrier"])
+            effects[fuel] = effects.get(fuel, 0.0) + finite(g["input_kwh"]) / produced
+            o = str(g.get("output"))
+            if not serves(o, c):  # a co-product (CHP electricity when heat leads)
+                target = o if o in car else next((k for k in car if serves(o, k)
+                                                  and k not in resources), o)
+                effects[target] = effects.get(target, 0.0) - finite(g["output_kwh"]) / produced
+        out[c] = effects
+    return out
 
 
 @dataclass
@@ -234,8 +297,11 @@ def retrofit_gap(district: dict, buildings: Any, nzeb_needs: dict | None = None,
     -----
     For building ``b`` and thermal service ``s`` the need drops by
     ``ΔTEN = max(TEN_s − NZEB_s·A_floor, 0)`` (Eq. 1 with NZEB specific needs). The carrier
-    input per kWh of need of each service comes from ``breakdown.uses`` (district-level
-    system mix, Eq. 6–8). Carrier savings are turned into primary energy with the imported
+    input per kWh of need comes from ``breakdown.uses`` for the building's own system
+    (columns ``system_sh``/``system_sc``/``system_dhw``), else from the district mix of the
+    service (Eq. 6–8). Carriers made on site by demand-following generators (a heat-led CHP)
+    pass the reduction on to their fuel and co-products
+    (:func:`demand_following_substitution`). Carrier savings are turned into primary energy with the imported
     factor while the carrier is still imported and with the export factor beyond (Eq. 14–15).
     Buildings are taken largest saving first; the result is the first count for which the
     balance reaches zero.
@@ -248,17 +314,26 @@ def retrofit_gap(district: dict, buildings: Any, nzeb_needs: dict | None = None,
     included = (np.asarray(buildings["included"].fillna(False), bool)
                 if "included" in buildings else np.ones(len(buildings), bool))
     n_inc = int(included.sum())
-    # carrier input per kWh of need, per thermal service (district system mix)
+    # carrier input per kWh of need: per (service, system) from breakdown.uses, and the
+    # district mix per service for buildings whose system is not known
     need_s: dict[str, float] = {}
     input_sc: dict[tuple[str, str], float] = {}
+    need_sys: dict[tuple[str, str], float] = {}
+    input_sys: dict[tuple[str, str], dict[str, float]] = {}
     for row in bd.get("uses") or []:
         s = service_key(row.get("service", ""))
         if s is None:
             continue
-        need_s[s] = need_s.get(s, 0.0) + (finite(row.get("need_kwh")) or 0.0)
-        key = (s, str(row.get("carrier")))
-        input_sc[key] = input_sc.get(key, 0.0) + (finite(row.get("input_kwh")) or 0.0)
+        n, i = finite(row.get("need_kwh")) or 0.0, finite(row.get("input_kwh")) or 0.0
+        c, sysname = str(row.get("carrier")), str(row.get("system", ""))
+        need_s[s] = need_s.get(s, 0.0) + n
+        input_sc[(s, c)] = input_sc.get((s, c), 0.0) + i
+        need_sys[(s, sysname)] = need_sys.get((s, sysname), 0.0) + n
+        per = input_sys.setdefault((s, sysname), {})
+        per[c] = per.get(c, 0.0) + i
     ratio = {k: v / need_s[k[0]] for k, v in input_sc.items() if need_s.get(k[0], 0) > 0}
+    ratio_sys = {k: {c: i / need_sys[k] for c, i in per.items()}
+                 for k, per in input_sys.items() if need_sys.get(k, 0) > 0}
     car = {str(c.get("carrier")): c for c in bd.get("carriers") or []}
     area = np.asarray(buildings.get("floor_area_m2", np.nan), float) * np.ones(len(buildings))
     uses = (buildings["use"].astype(str).tolist() if "use" in buildings
@@ -271,23 +346,46 @@ def retrofit_gap(district: dict, buildings: Any, nzeb_needs: dict | None = None,
         d = np.where(np.isfinite(cur) & np.isfinite(target), cur - target, 0.0)
         deltas[s] = np.where(included, np.maximum(d, 0.0), 0.0)
     # carrier demand reduction per building
+    n_b = len(buildings)
     carrier_delta: dict[str, np.ndarray] = {}
-    for (s, c), r in ratio.items():
-        carrier_delta[c] = carrier_delta.get(c, np.zeros(len(buildings))) + r * deltas[s]
-    f_imp = {c: finite(car.get(c, {}).get("pef_nren")) or 0.0 for c in carrier_delta}
-    benefit = sum(f_imp[c] * v for c, v in carrier_delta.items()) if carrier_delta else \
-        np.zeros(len(buildings))
+    for s in _SERVICE_COLUMNS:
+        col = f"system_{s}"
+        systems = (buildings[col].fillna("").astype(str).tolist() if col in buildings
+                   else [""] * n_b)
+        known = np.array([(s, x) in ratio_sys for x in systems])
+        for c, r in ((c, r) for (s2, c), r in ratio.items() if s2 == s):
+            # buildings without a known system: the district mix of this service
+            carrier_delta[c] = carrier_delta.get(c, np.zeros(n_b)) + np.where(
+                known, 0.0, r * deltas[s])
+        for k, x in enumerate(systems):
+            if known[k] and deltas[s][k] > 0:
+                for c, r in ratio_sys[(s, x)].items():
+                    carrier_delta.setdefault(c, np.zeros(n_b))[k] += r * deltas[s][k]
+    # carriers made on site by demand-following generators pass the reduction on to the
+    # fuel (and take the co-products with them)
+    for c, effects in demand_following_substitution(bd).items():
+        if c not in carrier_delta:
+            continue
+        x = carrier_delta.pop(c)
+        for other, k in effects.items():
+            carrier_delta[other] = carrier_delta.get(other, np.zeros(n_b)) + k * x
+
+    def _factors(c):
+        row = car.get(c, {})
+        fi = finite(row.get("pef_nren")) or 0.0
+        fe = finite(row.get("pef_nren_export"))
+        return (finite(row.get("delivered_kwh")) or 0.0, fi, fi if fe is None else fe,
+                finite(row.get("exported_kwh")) or 0.0)
+
+    # ranking: each building's saving on its own at the current margins
+    benefit = np.zeros(n_b)
+    for c, v in carrier_delta.items():
+        d, fi, fe, e = _factors(c)
+        benefit += np.array([_saving(float(x), d, fi, fe, e) for x in v])
     order = [i for i in np.argsort(-benefit, kind="stable") if benefit[i] > 0]
 
     def saving(cum: dict[str, float]) -> float:
-        tot = 0.0
-        for c, x in cum.items():
-            row = car.get(c, {})
-            d = finite(row.get("delivered_kwh")) or 0.0
-            fi = finite(row.get("pef_nren")) or 0.0
-            fe = finite(row.get("pef_nren_export"))
-            tot += _saving(x, d, fi, fi if fe is None else fe)
-        return tot
+        return sum(_saving(x, *_factors(c)) for c, x in cum.items())
 
     ids = (buildings["building_id"].astype(str).tolist() if "building_id" in buildings
            else [str(i) for i in range(len(buildings))])
@@ -304,7 +402,7 @@ def retrofit_gap(district: dict, buildings: Any, nzeb_needs: dict | None = None,
         chosen.append(ids[i])
         if saving(cum) >= bal:
             n_needed = len(chosen)
-    all_cum = {c: float(v.sum()) for c, v in carrier_delta.items()}
+    all_cum = {c: float(v[order].sum()) for c, v in carrier_delta.items()}
     saving_all = saving(all_cum)
     inc_area = float(np.nansum(np.where(included, area, 0.0)))
     share_area = None

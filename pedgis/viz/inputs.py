@@ -70,7 +70,9 @@ class VizInputs:
 
 
 def _raster_from_result(obj: Any) -> Raster | None:
-    """Accept the forms a pipeline may hand over: Raster, (array, profile), dict, object."""
+    """Accept the forms a pipeline may hand over: Raster, (array, profile), dict, or an object
+    with an array (``array``, ``data`` or ``irradiation``) and ``transform``/``crs``
+    (``pedgis.solar.rooftop.RooftopResult``)."""
     if obj is None:
         return None
     if isinstance(obj, Raster):
@@ -82,7 +84,10 @@ def _raster_from_result(obj: Any) -> Raster | None:
         array = obj.get("array", obj.get("data"))
         profile = obj.get("profile", obj)
     else:
-        array = getattr(obj, "array", getattr(obj, "data", None))
+        # a Raster-like object, or the solar module's RooftopResult (``irradiation`` array
+        # with ``transform`` and ``crs`` attributes)
+        array = next((getattr(obj, k) for k in ("array", "data", "irradiation")
+                      if isinstance(getattr(obj, k, None), np.ndarray)), None)
         profile = getattr(obj, "profile", None)
         if profile is None:
             profile = {k: getattr(obj, k, None) for k in ("transform", "crs", "nodata")}

@@ -53,6 +53,9 @@ MAX_TEXT = 300
 #: Largest side of the irradiation overlay image [px].
 MAX_RASTER_PX = 1600
 
+ROOF_LAYER = "Roof segments by irradiation [kWh/m²a]"
+RASTER_LAYER = "Irradiation raster [kWh/m²a]"
+
 BASEMAPS = {
     "osm": (
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -102,6 +105,64 @@ INDICATORS: dict[str, Indicator] = {
                   ["#1a9850", "#fee08b", "#fc8d59", "#d73027"]),
     ]
 }
+
+#: Fraction → percent, for display of the time-resolved shares (self-sufficiency, -consumption).
+PERCENT = 100.0
+
+#: Time-resolved indicators (issue 7), offered when ``buildings.gpkg`` has their column
+#: (``[scenario] timestep`` monthly/hourly, or a weather year; docs/outputs.md).
+TS_INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in [
+        Indicator("self_sufficiency", "Self-sufficiency, hourly (own load covered on site)", "%", "sequential", YLGNBU),
+        Indicator("self_consumption", "Self-consumption, hourly (own PV used on site)", "%", "sequential", YLGNBU),
+        Indicator("peak_import_kw", "Peak grid import", "kW", "sequential",
+                  YLORRD),
+        Indicator("ped_balance_monthly_kwh", "PED balance, monthly netting (DB-HE)", "kWh/a", "diverging", RDBU_DIVERGING),
+        Indicator("ped_balance_hourly_kwh", "PED balance, hourly netting", "kWh/a", "diverging", RDBU_DIVERGING),
+        Indicator("ped_balance_annual_kwh", "PED balance of the hourly model, annual netting", "kWh/a", "diverging", RDBU_DIVERGING),
+    ]
+}
+#: Time-resolved numbers shown in popups when their column exists: (key, label, unit).
+_TS_NUMBERS = [
+    ("self_sufficiency", "Self-sufficiency (hourly)", "%"),
+    ("self_consumption", "Self-consumption (hourly)", "%"),
+    ("peak_import_kw", "Peak grid import", "kW"),
+    ("peak_export_kw", "Peak grid export", "kW"),
+    ("hours_net_export", "Hours with export", "h"),
+    ("ped_balance_monthly_kwh", "PED balance, monthly netting", "kWh/a"),
+    ("ped_balance_hourly_kwh", "PED balance, hourly netting", "kWh/a"),
+    ("ped_balance_annual_kwh", "PED balance, hourly series netted per year", "kWh/a"),
+    ("shared_in_kwh", "Received from neighbours", "kWh/a"),
+    ("shared_out_kwh", "Given to neighbours", "kWh/a"),
+]
+_TS_PERCENT = {"self_sufficiency", "self_consumption"}
+
+
+def all_indicators() -> dict[str, Indicator]:
+    """Every indicator ``--indicator`` accepts: :data:`INDICATORS` and :data:`TS_INDICATORS`."""
+    return {**INDICATORS, **TS_INDICATORS}
+
+
+def available_indicators(buildings) -> dict[str, Indicator]:
+    """The indicators a buildings layer can show, in layer-control order.
+
+    The annual ones always (unknown values are "no data"); a time-resolved one only when
+    its column is there. They go after the roof irradiation, before floor area and flags.
+    """
+    ts = {k: i for k, i in TS_INDICATORS.items() if k in buildings.columns}
+    out: dict[str, Indicator] = {}
+    for key, ind in INDICATORS.items():
+        if key == "floor_area_m2":
+            out.update(ts)
+        out[key] = ind
+    return out
+
+
+def _number_specs(buildings) -> list[tuple[str, str, str]]:
+    """The numbers carried per building: the annual ones, then the time-resolved present."""
+    return _NUMBERS + [n for n in _TS_NUMBERS if n[0] in buildings.columns]
+
 
 # numbers carried per building: (key, popup label, unit); indicator values come first
 _NUMBERS = [
@@ -157,7 +218,9 @@ def building_numbers(buildings) -> dict[str, np.ndarray]:
 
     ``needs_kwh`` = TEN_SH + TEN_SC + TEN_DHW + EEN (paper Eq. 1–5, the step-2 needs);
     ``needs_kwh_m2`` = needs / floor area; ``pv_kwh_m2`` = PV yield / footprint (roof) area;
-    ``flags`` = number of data-quality notes.
+    ``flags`` = number of data-quality notes. Time-resolved columns (``self_sufficiency``,
+    ``peak_import_kw``, ``ped_balance_<timestep>_kwh``, …) are carried when present, the shares
+    in percent.
     """
     missing = [c for c in ("ped_balance_kwh", "floor_area_m2", "pv_kwh") if c not in buildings]
     if missing:
@@ -167,7 +230,10 @@ def building_numbers(buildings) -> dict[str, np.ndarray]:
             DataQualityWarning,
             stacklevel=3,
         )
-    out = {name: _column(buildings, name) for name, _, _ in _NUMBERS if name != "flags"}
+    out = {name: _column(buildings, name) for name, _, _ in _number_specs(buildings)
+           if name != "flags"}
+    for key in _TS_PERCENT & out.keys():
+        out[key] = out[key] * PERCENT
     parts = np.vstack([out[c] for c in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh")])
     any_known = np.isfinite(parts).any(axis=0)
     needs = np.where(any_known, np.nansum(parts, axis=0), np.nan)
@@ -312,10 +378,79 @@ def _legend(ind: Indicator, values: np.ndarray) -> dict:
     return {"breaks": breaks, "colors": colors, "labels": labels, "unit_label": unit}
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+NETTING_NAMES = {"annual": "annual netting", "monthly": "monthly netting (DB-HE 2019)",
+                 "hourly": "hourly netting"}
+
+
+def _count(x) -> str:
+    return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
+
+
+def _share(v) -> str:
+    f = finite(v)
+    return "no data" if f is None else f"{fmt_number(PERCENT * f)} %"
+
+
+def netting_verdict_text(ts: dict, period: str) -> str:
+    """One period's verdict in words, e.g. "not positive; worst month Dec +1.35 GWh".
+
+    Monthly netting (DB-HE 2019): positive only when no month imports more primary energy than
+    it exports and the year's balance is negative (docs/timeseries.md).
+    """
+    n = (ts.get("netting") or {}).get(period) or {}
+    word = "positive" if n.get("is_ped") else "not positive"
+    bal = finite(n.get("ped_balance_kwh"))
+    if period == "monthly":
+        wm, wb = n.get("worst_month"), finite(n.get("worst_month_balance_kwh"))
+        if wb is not None and isinstance(wm, int) and 1 <= wm <= 12:
+            sign = "+" if wb > 0 else ""
+            return f"{word}; worst {MONTHS[wm - 1]} {sign}{fmt_energy(wb, per='')}"
+    if period == "hourly" and n.get("hours_positive") is not None:
+        return f"{word}; {_count(n.get('hours_positive'))} h positive"
+    if bal is None:
+        return word
+    return f"{word} ({'+' if bal > 0 else ''}{fmt_energy(bal)})"
+
+
+def timeseries_summary(district: dict) -> dict | None:
+    """Lines of the time-resolved block (``district.json → timeseries``) for the verdict box.
+
+    None when the run has no such block.
+    """
+    ts = district.get("timeseries")
+    if not isinstance(ts, dict) or not isinstance(ts.get("netting"), dict):
+        return None
+    step = str(ts.get("timestep") or "annual")
+    labels = {"annual": "Annual netting", "monthly": "Monthly (DB-HE)", "hourly": "Hourly netting"}
+    lines = [(labels[p], netting_verdict_text(ts, p))
+             for p in ("annual", "monthly", "hourly") if p in ts["netting"]]
+    e = ts.get("electricity") or {}
+    if e:
+        lines.append(("Self-sufficiency", _share(e.get("self_sufficiency"))))
+        lines.append(("Self-consumption", _share(e.get("self_consumption"))))
+        lines.append(("Peak import / export",
+                      f"{fmt_number(finite(e.get('peak_import_kw')))} / "
+                      f"{fmt_number(finite(e.get('peak_export_kw')))} kW"))
+    return {"title": f"Through the year — verdict on {NETTING_NAMES.get(step, step)}",
+            "lines": lines}
+
+
 def summary_lines(district: dict) -> dict:
-    """The verdict box: title and ``(label, value)`` lines from ``district.json``."""
+    """The verdict box: title and ``(label, value)`` lines from ``district.json``.
+
+    With a time-resolved block whose ``timestep`` is monthly or hourly the verdict is that
+    netting's (``timeseries.verdict``, docs/outputs.md); the annual numbers stay in the lines.
+    ``ts`` holds :func:`timeseries_summary`.
+    """
     bal = finite(district.get("ped_balance_kwh"))
     is_ped = district.get("is_ped")
+    ts = district.get("timeseries") if isinstance(district.get("timeseries"), dict) else None
+    step = str(ts.get("timestep") or "annual") if ts else "annual"
+    verdict = (ts or {}).get("verdict") if step != "annual" else None
+    if isinstance(verdict, dict):
+        is_ped = verdict.get("is_ped")
+        bal = finite(verdict.get("ped_balance_kwh"))
     if is_ped is None and bal is not None:
         is_ped = bal <= 0
     if is_ped:
@@ -324,8 +459,15 @@ def summary_lines(district: dict) -> dict:
                   if bal is not None else "")
     else:
         title = "Not (yet) a Positive Energy District"
-        detail = (f"imports {fmt_energy(bal)} more primary energy than it exports"
-                  if bal is not None else "")
+        if bal is not None and bal <= 0:  # the year is negative but a month (hour) is not
+            period = "hour" if step == "hourly" else "month"
+            detail = (f"exports {fmt_energy(-bal)} more primary energy than it imports over "
+                      f"the year, but not in every {period}")
+        else:
+            detail = (f"imports {fmt_energy(bal)} more primary energy than it exports"
+                      if bal is not None else "")
+    if isinstance(verdict, dict):
+        detail = f"{NETTING_NAMES.get(step, step)}: {detail}"
     lines = [
         ("PED balance PEI − PEE (Eq. 17)", fmt_energy(bal)),
         ("PEI, imported (Eq. 14)", fmt_energy(finite(district.get("pei_kwh")))),
@@ -339,11 +481,9 @@ def summary_lines(district: dict) -> dict:
         lines.append(("CO₂eq (Eq. 22)", f"{fmt_number(co2 / 1000.0)} t/a"))
     nb, ni = district.get("n_buildings"), district.get("n_included")
     if nb is not None:
-        def count(x):
-            return f"{int(x):,}".replace(",", "\u202f") if finite(x) is not None else "?"
-
-        lines.append(("Buildings included", f"{count(ni)} of {count(nb)}"))
-    return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines}
+        lines.append(("Buildings included", f"{_count(ni)} of {_count(nb)}"))
+    return {"title": title, "detail": detail, "is_ped": bool(is_ped), "lines": lines,
+            "ts": timeseries_summary(district)}
 
 
 _SCRIPT = """
@@ -353,7 +493,8 @@ _SCRIPT = """
   var raw = %(data)s;
   var roofRaw = %(roofs)s;
   var renderer = cfg.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5});
-  map.createPane("pedgisRaster").style.zIndex = 350;  // under the buildings (overlayPane 400)
+  // the raster (values on roofs only) above the buildings' fill, under popups; not clickable
+  map.createPane("pedgisRaster").style.zIndex = 450;
   function decode(g, o) {  // see pedgis.viz.maps.encode_geometries
     if (!g) { return null; }
     var polys = g.map(function (poly) {
@@ -418,12 +559,14 @@ _SCRIPT = """
   function keyIndex(key) {
     return cfg.numbers.findIndex(function (n) { return n.key === key; });
   }
+  // position of each indicator's value in a building's numbers, found once (not per building)
+  cfg.indicators.forEach(function (ind) { ind.vi = keyIndex(ind.key); });
   function tooltip(layer) {
     var ind = cfg.indicators[current], p = layer.feature.properties, box = el("div");
     box.appendChild(el("b", p.i));
     box.appendChild(el("br"));
     box.appendChild(document.createTextNode(
-      ind.key === "flags" ? (p.f || "no flags") : fmt(p.v[keyIndex(ind.key)], ind.unit)));
+      ind.key === "flags" ? (p.f || "no flags") : fmt(p.v[ind.vi], ind.unit)));
     if (!p.x) { box.appendChild(el("br")); box.appendChild(el("i", "excluded: " + (p.r || "?"))); }
     return box;
   }
@@ -433,7 +576,7 @@ _SCRIPT = """
       className: "pedgis-building",
       color: excluded ? "#777" : "#444", weight: 0.6, opacity: 0.9,
       dashArray: excluded ? "3 3" : null,
-      fillColor: excluded ? cfg.excluded : colorOf(ind, p.v[keyIndex(ind.key)]),
+      fillColor: excluded ? cfg.excluded : colorOf(ind, p.v[ind.vi]),
       fillOpacity: excluded ? 0.5 : 0.85
     };
   }
@@ -491,6 +634,38 @@ _SCRIPT = """
     });
     return g;
   };
+  // legends of the overlays that are switched on (roof segments, irradiation raster)
+  var overlayLegend = L.control({position: "bottomright"});
+  var activeOverlays = [];
+  overlayLegend.onAdd = function () {
+    this._div = L.DomUtil.create("div", "pedgis-box pedgis-legend pedgis-overlay-legend");
+    this._div.style.display = "none";
+    return this._div;
+  };
+  overlayLegend.refresh = function () {
+    var d = this._div;
+    d.textContent = "";
+    d.style.display = activeOverlays.length ? "" : "none";
+    activeOverlays.forEach(function (name) {
+      var leg = cfg.overlays[name];
+      d.appendChild(el("div", name, "pedgis-title"));
+      leg.labels.forEach(function (lab, i) {
+        var r = el("div"), sw = el("span", undefined, "pedgis-swatch");
+        sw.style.background = leg.colors[i]; r.appendChild(sw);
+        r.appendChild(document.createTextNode(lab)); d.appendChild(r);
+      });
+    });
+  };
+  overlayLegend.addTo(map);
+  map.on("overlayadd", function (e) {
+    if (cfg.overlays[e.name] && activeOverlays.indexOf(e.name) < 0) {
+      activeOverlays.push(e.name); overlayLegend.refresh();
+    }
+  });
+  map.on("overlayremove", function (e) {
+    var k = activeOverlays.indexOf(e.name);
+    if (k >= 0) { activeOverlays.splice(k, 1); overlayLegend.refresh(); }
+  });
   // verdict box
   var summary = L.control({position: "bottomleft"});
   summary.onAdd = function () {
@@ -502,6 +677,14 @@ _SCRIPT = """
       var tr = el("tr"); tr.appendChild(el("th", l[0])); tr.appendChild(el("td", l[1])); t.appendChild(tr);
     });
     d.appendChild(t);
+    if (cfg.summary.ts) {  // time-resolved block (issue 7)
+      d.appendChild(el("div", cfg.summary.ts.title, "pedgis-title pedgis-ts-title"));
+      var t2 = el("table", undefined, "pedgis-ts");
+      cfg.summary.ts.lines.forEach(function (l) {
+        var tr = el("tr"); tr.appendChild(el("th", l[0])); tr.appendChild(el("td", l[1])); t2.appendChild(tr);
+      });
+      d.appendChild(t2);
+    }
     L.DomEvent.disableClickPropagation(d);
     return d;
   };
@@ -522,6 +705,8 @@ body .leaflet-container { background: #f4f4f1; font-family: system-ui, -apple-sy
 .pedgis-sub { color: #555; margin-bottom: 4px; overflow-wrap: anywhere; }
 .pedgis-swatch { display: inline-block; width: 14px; height: 11px; margin-right: 6px;
   border: 1px solid #777; vertical-align: -1px; }
+.pedgis-ts-title { margin: 6px 0 2px; padding-top: 5px; border-top: 1px solid #ccc; }
+.pedgis-box table.pedgis-ts td { text-align: left; }
 .pedgis-verdict { font-size: 15px; font-weight: 700; margin-bottom: 2px; }
 .pedgis-yes .pedgis-verdict { color: #1a6e2e; }
 .pedgis-no .pedgis-verdict { color: #a1261d; }
@@ -582,7 +767,7 @@ def _raster_overlay(raster: Raster):
     to_ll = Transformer.from_crs(dst_crs, 4326, always_xy=True)
     west, south = to_ll.transform(dl, db)
     east, north = to_ll.transform(dr, dt)
-    return rgba, [[south, west], [north, east]], breaks, class_labels(breaks, "kWh/m²a")
+    return rgba, [[south, west], [north, east]], breaks, class_labels(breaks, "")
 
 
 def _bounds(transform, height: int, width: int) -> tuple[float, float, float, float]:
@@ -606,7 +791,7 @@ def _roof_data(roofs) -> dict:
     origin, enc = encode_geometries(_display_geometries(roofs, "roof_segments"))
     feats = [[g, v] for g, v in zip(enc, _round_sig(values, 3), strict=True) if g is not None]
     return {"origin": origin, "features": feats, "breaks": breaks, "colors": VIRIDIS,
-            "labels": class_labels(breaks, "kWh/m²a")}
+            "labels": class_labels(breaks, "")}
 
 
 def _Raw(text: str):
@@ -618,24 +803,33 @@ def _Raw(text: str):
     return el
 
 
+_JS_LAYER_CLASS: list = []
+
+
 def _layer(js_factory: str, name: str, overlay: bool, show: bool):
-    """A folium ``Layer`` whose Leaflet object is made by a JS factory call (for the control)."""
-    from folium.map import Layer
-    from jinja2 import Template
+    """A folium ``Layer`` whose Leaflet object is made by a JS factory call (for the control).
 
-    class _JsLayer(Layer):
-        _template = Template(
-            "{% macro script(this, kwargs) %}"
-            "var {{ this.get_name() }} = {{ this.factory }};"
-            "{% endmacro %}"
-        )
+    The class (and its template) is made once per process: compiling a Jinja template per
+    layer cost ~15 ms each.
+    """
+    if not _JS_LAYER_CLASS:
+        from folium.map import Layer
+        from jinja2 import Template
 
-        def __init__(self):
-            super().__init__(name=name, overlay=overlay, control=True, show=show)
-            self._name = "PedgisLayer"
-            self.factory = js_factory
+        class _JsLayer(Layer):
+            _template = Template(
+                "{% macro script(this, kwargs) %}"
+                "var {{ this.get_name() }} = {{ this.factory }};"
+                "{% endmacro %}"
+            )
 
-    return _JsLayer()
+            def __init__(self, factory, name, overlay, show):
+                super().__init__(name=name, overlay=overlay, control=True, show=show)
+                self._name = "PedgisLayer"
+                self.factory = factory
+
+        _JS_LAYER_CLASS.append(_JsLayer)
+    return _JS_LAYER_CLASS[0](js_factory, name, overlay, show)
 
 
 def build_map(
@@ -675,9 +869,10 @@ def build_map(
     from branca.element import Element
     from jinja2 import Template
 
-    if indicator not in INDICATORS:
+    if indicator not in all_indicators():
         raise InputDataError(
-            f"indicator '{indicator}' is unknown. Fix: choose one of {', '.join(INDICATORS)}."
+            f"indicator '{indicator}' is unknown. Fix: choose one of "
+            f"{', '.join(all_indicators())}."
         )
     if basemap is not None and basemap not in BASEMAPS:
         raise InputDataError(
@@ -692,6 +887,15 @@ def build_map(
             "Fix: check the district boundary selects buildings."
         )
 
+    available = available_indicators(buildings)
+    if indicator not in available:
+        raise InputDataError(
+            f"{inputs.source}: indicator '{indicator}' needs the column '{indicator}' in the "
+            "buildings layer, which this run did not write. Fix: set [scenario] timestep = "
+            "\"monthly\" or \"hourly\" (or give a weather year) and run again, or choose one of "
+            f"{', '.join(available)}."
+        )
+    specs = _number_specs(buildings)
     numbers = building_numbers(buildings)
     geoms = _display_geometries(buildings, "buildings")
     ids = _text_column(buildings, "building_id")
@@ -701,10 +905,10 @@ def build_map(
     flags = _text_column(buildings, "flags")
     included = (buildings["included"].fillna(False).astype(bool).tolist()
                 if "included" in buildings else [True] * len(buildings))
-    rounded = {k: _round_sig(numbers[k]) for k, _, _ in _NUMBERS}
+    rounded = {k: _round_sig(numbers[k]) for k, _, _ in specs}
     origin, encoded = encode_geometries(geoms)
     n_empty = sum(g is None for g in encoded)
-    columns = [rounded[k] for k, _, _ in _NUMBERS]
+    columns = [rounded[k] for k, _, _ in specs]
     features = []
     for row, enc in enumerate(encoded):
         props = {"i": _clip(ids[row]) if ids[row] else f"row {row + 1}",
@@ -725,9 +929,9 @@ def build_map(
         )
     inc = np.asarray(included, bool)
     indicators_cfg = []
-    order = list(INDICATORS)
+    order = list(available)
     for key in order:
-        ind = INDICATORS[key]
+        ind = available[key]
         leg = _legend(ind, numbers[key][inc] if inc.any() else numbers[key])
         indicators_cfg.append({"key": key, "label": ind.label if ind.kind == "flags"
                                else f"{ind.label} [{leg['unit_label']}]", "unit": ind.unit,
@@ -738,13 +942,21 @@ def build_map(
         "excluded": EXCLUDED_COLOR,
         "indicators": indicators_cfg,
         "numbers": [{"key": k, "label": lab, "unit": u, "hide": k in _POPUP_HIDE}
-                    for k, lab, u in _NUMBERS],
+                    for k, lab, u in specs],
         "summary": summary_lines(inputs.district),
-        "initial": list(INDICATORS).index(indicator),
+        "initial": order.index(indicator),
+        "overlays": {},
     }
     roofs = None
     if inputs.roof_segments is not None and len(inputs.roof_segments):
         roofs = _roof_data(inputs.roof_segments)
+        cfg["overlays"][ROOF_LAYER] = {"labels": roofs["labels"],
+                                       "colors": VIRIDIS[: len(roofs["labels"])]}
+    raster = None
+    if inputs.irradiation is not None:
+        raster = _raster_overlay(inputs.irradiation)
+        cfg["overlays"][RASTER_LAYER] = {"labels": raster[3],
+                                         "colors": VIRIDIS[: len(raster[3])]}
 
     m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True,
                    prefer_canvas=cfg["canvas"])
@@ -799,13 +1011,12 @@ def build_map(
             boundary_b = shapely.total_bounds(np.asarray(bgeoms, dtype=object))
 
     if roofs is not None:
-        m.add_child(_layer("window.pedgisRoofLayer()", "Roof segments by irradiation [kWh/m²a]",
-                           overlay=True, show=False))
+        m.add_child(_layer("window.pedgisRoofLayer()", ROOF_LAYER, overlay=True, show=False))
 
-    if inputs.irradiation is not None:
-        rgba, bounds, _, _ = _raster_overlay(inputs.irradiation)
+    if raster is not None:
+        rgba, bounds, _, _ = raster
         folium.raster_layers.ImageOverlay(
-            rgba, bounds=bounds, name="Irradiation raster [kWh/m²a]", overlay=True,
+            rgba, bounds=bounds, name=RASTER_LAYER, overlay=True,
             control=True, show=False, opacity=0.85, pane="pedgisRaster",
         ).add_to(m)
 

@@ -1,7 +1,10 @@
 """The district report (``report.html``): one self-contained file to hand to a council.
 
 Verdict and margin, what would close the gap (:mod:`pedgis.viz.gap`), the Figure 3 checklist,
-the map and the Sankey embedded (``iframe srcdoc``: no other file, no network), step-by-step
+the map (``iframe srcdoc``) and the Sankey embedded (no other file, no network), the
+time-resolved balance when the run has one ("Through the year": netting side by side,
+electricity indicators, storage, monthly and typical-day charts; plotly.js inlined once),
+step-by-step
 tables (needs, uses, generation, delivered and primary energy per carrier), top importing and
 exporting buildings, excluded and flagged buildings, and every assumption with its source.
 Every value is HTML-escaped (Jinja2 autoescape; the assumptions tree through ``markupsafe``).
@@ -19,8 +22,8 @@ import numpy as np
 from pedgis.viz.common import fmt_energy, fmt_number
 from pedgis.viz.gap import PAPER_NZEB_SOURCE, pv_gap, retrofit_gap
 from pedgis.viz.inputs import VizInputs, finite, load_inputs
-from pedgis.viz.maps import INDICATORS, build_map, summary_lines
-from pedgis.viz.sankey import SERVICE_NAMES, sankey_html
+from pedgis.viz.maps import all_indicators, build_map, summary_lines
+from pedgis.viz.sankey import SERVICE_NAMES, build_figure
 
 TOP_N = 10
 MAX_CELL = 400
@@ -379,7 +382,10 @@ def _gap_section(inputs: VizInputs) -> dict:
                                   f"{fmt_energy(rg.saving_all_kwh)} to the margin")
     elif rg.n_needed is None:
         out["retrofit_text"] = "not enough on its own"
-        out["retrofit_detail"] = rg.note + "; combine with more PV."
+        out["retrofit_detail"] = (
+            f"retrofitting all {rg.n_candidates} buildings that would save primary energy "
+            f"saves {fmt_energy(rg.saving_all_kwh)}, {fmt_energy(bal - rg.saving_all_kwh)} "
+            "short of a zero balance; combine with more PV.")
     else:
         out["retrofit_text"] = (f"{rg.n_needed} of {rg.n_included} buildings "
                                 f"({fmt_number(100 * (rg.share_buildings or 0))} %)")
@@ -397,15 +403,205 @@ def _gap_section(inputs: VizInputs) -> dict:
                     for k in ("sh", "sc", "dhw")]
         for u, t in nz.items() if isinstance(t, dict)]
     out["nzeb_source"] = rg.source
+    from pedgis.viz.gap import demand_following_substitution
+
+    sub = demand_following_substitution(d.get("breakdown") or {})
+    out["substitution"] = "; ".join(
+        f"1 kWh less {c.replace('_', ' ')} means "
+        + ", ".join(f"{abs(k):.3g} kWh less {'' if k > 0 else 'on-site '}"
+                    f"{o.replace('_', ' ')}" for o, k in eff.items())
+        for c, eff in sub.items())
     out["retrofit_ids"] = ", ".join(rg.building_ids[:200]) + (
         " …" if len(rg.building_ids) > 200 else "")
     return out
 
 
+_PERIODS = ("annual", "monthly", "hourly")
+
+
+def _yes_no(v: Any) -> str:
+    return "yes" if v is True else "no" if v is False else "no data"
+
+
+def _signed_energy(v: Any, per: str = "") -> str:
+    f = finite(v)
+    return fmt_energy(f, per=per) if f is None or f <= 0 else "+" + fmt_energy(f, per=per)
+
+
+def _netting_explanation(ts: dict) -> list[str]:
+    """Plain-words paragraphs: what each netting period means and why the verdicts differ."""
+    from pedgis.viz.maps import MONTHS, NETTING_NAMES
+
+    n = ts.get("netting") or {}
+    words = {p: ("positive" if (n.get(p) or {}).get("is_ped") else "not positive")
+             for p in _PERIODS if p in n}
+    paras = [
+        "Annual netting (the paper's Eq. 11–17) lets a kWh exported in July pay for a kWh "
+        "imported in January. The Spanish Basic Document on energy saving (DB-HE 2019) allows "
+        "that only within the same month: each month's exports offset that month's imports, "
+        "and a month that imports more non-renewable primary energy than it exports stays "
+        "unpaid; no other month can make up for it. Under monthly netting the district is "
+        "therefore positive only when no month has a positive balance and the year's balance is "
+        "negative. Hourly netting applies the same rule hour by hour, which is what the "
+        "electricity grid sees.",
+        "With the same import and export factors, the year's balance barely changes with the "
+        "netting period (netting is linear); what changes is how much is imported and exported "
+        "— PEI and PEE both grow when surpluses and deficits fall in different months or "
+        "hours — and whether single months or hours are left uncompensated. That is why the "
+        "verdicts can differ.",
+    ]
+    here = "; ".join(f"{NETTING_NAMES[p]}: {w}" for p, w in words.items())
+    m = n.get("monthly") or {}
+    wm, wb = m.get("worst_month"), finite(m.get("worst_month_balance_kwh"))
+    extra = ""
+    if len(set(words.values())) > 1 and words.get("annual") == "positive":
+        extra = (" The year as a whole exports more than it imports, but the surplus of "
+                 "sunny months cannot pay for the deficit of others")
+        if wb is not None and isinstance(wm, int) and 1 <= wm <= 12 and wb > 0:
+            extra += (f": {MONTHS[wm - 1]} alone imports {fmt_energy(wb, per='')} more than "
+                      "it exports")
+        extra += "."
+    elif len(set(words.values())) == 1:
+        extra = " All three agree."
+    unc = finite(m.get("uncompensated_pei_kwh"))
+    if unc is not None:
+        extra += (f" Imports that monthly netting leaves uncompensated: "
+                  f"{fmt_energy(unc)}.")
+    paras.append(f"Here — {here}.{extra}")
+    return paras
+
+
+def _timeseries_section(d: dict) -> dict | None:
+    """The "Through the year" section from ``district.json → timeseries`` (None without it).
+
+    Tables of strings (escaped by the template) and the two plotly figures of
+    :mod:`pedgis.timeseries.charts` as HTML fragments (plotly.js is inlined once per page).
+    """
+    ts = d.get("timeseries")
+    if not isinstance(ts, dict) or not isinstance(ts.get("netting"), dict):
+        return None
+    from pedgis.viz.maps import MONTHS, NETTING_NAMES, PERCENT, _count
+
+    n = ts["netting"]
+    step = str(ts.get("timestep") or "annual")
+    periods = [p for p in _PERIODS if isinstance(n.get(p), dict)]
+    header = ["", *(NETTING_NAMES[p] + (" — the verdict" if p == step else "")
+                    for p in periods)]
+
+    def row(label, fn):
+        return [label, *(fn(p, n[p]) for p in periods)]
+
+    def worst(p, v):
+        wm, wb = v.get("worst_month"), finite(v.get("worst_month_balance_kwh"))
+        if p != "monthly" or wb is None or not isinstance(wm, int) or not 1 <= wm <= 12:
+            return "—"
+        return f"{MONTHS[wm - 1]}: {_signed_energy(wb)}"
+
+    def positive_periods(p, v):
+        if p == "monthly" and v.get("months_positive") is not None:
+            return f"{v['months_positive']} of 12 months"
+        if p == "hourly" and v.get("hours_positive") is not None:
+            return f"{_count(v['hours_positive'])} of 8\u202f760 h"
+        return "—"
+
+    netting = [
+        row("PEI, non-renewable primary energy imported (Eq. 14)",
+            lambda p, v: _kwh(v.get("pei_kwh"))),
+        row("PEE, non-renewable primary energy exported (Eq. 15)",
+            lambda p, v: _kwh(v.get("pee_kwh"))),
+        row("PED balance PEI − PEE (Eq. 17)", lambda p, v: _kwh(v.get("ped_balance_kwh"))),
+        row("Positive Energy District?", lambda p, v: _yes_no(v.get("is_ped"))),
+        row("Uncompensated PEI (Σ of the months' positive balances)",
+            lambda p, v: _kwh(v.get("uncompensated_pei_kwh")) if p == "monthly" else "—"),
+        row("Worst month (its balance)", worst),
+        row("Periods with a negative (positive-district) balance", positive_periods),
+        row("Renewable energy ratio RER (Eq. 21)", lambda p, v: _pct(v.get("rer"))),
+    ]
+    e = ts.get("electricity") or {}
+    bb = e.get("building_by_building") if isinstance(e.get("building_by_building"), dict) else None
+
+    def share(v):
+        f = finite(v)
+        return "no data" if f is None else f"{fmt_number(PERCENT * f)} %"
+
+    def kw(v):
+        f = finite(v)
+        return "no data" if f is None else f"{fmt_number(f)} kW"
+
+    el_rows = []
+    for label, key, fmt in [
+        ("Electricity load (incl. heat pumps)", "load_kwh", _kwh),
+        ("On-site generation", "onsite_kwh", _kwh),
+        ("Imported from the grid", "import_kwh", _kwh),
+        ("Exported to the grid", "export_kwh", _kwh),
+        ("Self-consumption: share of on-site generation used on site", "self_consumption", share),
+        ("Self-sufficiency: share of the load covered on site", "self_sufficiency", share),
+        ("Peak import (highest hourly)", "peak_import_kw", kw),
+        ("Peak export (highest hourly)", "peak_export_kw", kw),
+        ("Hours of net export", "hours_net_export",
+         lambda v: "no data" if finite(v) is None else f"{fmt_number(finite(v))} h"),
+        ("Grid interaction index (std of net exchange / its maximum)", "grid_interaction",
+         lambda v: fmt_number(finite(v), 3)),
+        ("Shared between buildings", "shared_kwh", _kwh),
+    ]:
+        if key not in e:
+            continue
+        r = [label, fmt(e.get(key))]
+        if bb is not None:
+            # the load and the generation are the same however the buildings meter
+            same = key in ("load_kwh", "onsite_kwh")
+            r.append(fmt(bb[key]) if key in bb else r[1] if same else "—")
+        el_rows.append(r)
+    el_header = ["", "District (energy community)"] + (
+        ["Building by building"] if bb is not None else [])
+
+    storage = []
+    names = {"battery": "Battery", "thermal": "Thermal buffers (heat pumps)",
+             "heat_network": "Heat-network buffer"}
+    for kind, vals in (ts.get("storage") or {}).items():
+        if not isinstance(vals, dict):
+            continue
+        for k, v in vals.items():
+            label = str(k).replace("_kwh", "").replace("_", " ")
+            if str(k).endswith("_kwh"):
+                text = _kwh(v)
+            elif k == "round_trip_efficiency":
+                text = share(v)
+            else:
+                text = _scalar(v)
+            storage.append([names.get(kind, str(kind).replace("_", " ")), label, text])
+
+    from pedgis.timeseries.charts import monthly_balance_figure, typical_day_figure
+
+    config = {"displaylogo": False, "responsive": True}
+    charts = {}
+    if isinstance(ts.get("monthly"), dict):
+        charts["monthly"] = monthly_balance_figure(ts).to_html(
+            include_plotlyjs=False, full_html=False, div_id="pedgis-monthly", config=config)
+    if isinstance(ts.get("typical_day"), dict):
+        charts["typical_day"] = typical_day_figure(ts).to_html(
+            include_plotlyjs=False, full_html=False, div_id="pedgis-typical-day", config=config)
+    return {
+        "step": NETTING_NAMES.get(step, step),
+        "netting_level": _cell(ts.get("netting_level") or ""),
+        "netting_header": header, "netting_rows": netting,
+        "explanation": _netting_explanation(ts),
+        "el_header": el_header, "el_rows": el_rows,
+        "storage": storage,
+        "monthly_html": charts.get("monthly"), "typical_day_html": charts.get("typical_day"),
+    }
+
+
 def build_report(inputs: Any, indicator: str = "ped_balance_kwh", basemap: str | None = None,
                  title: str | None = None, map_html: str | None = None,
                  sankey: str | None = None) -> str:
-    """Render ``report.html`` as a string (see module docstring)."""
+    """Render ``report.html`` as a string (see module docstring).
+
+    ``map_html`` is the map page (embedded as an ``iframe srcdoc``, escaped); ``sankey`` an
+    HTML fragment made by pedgis (the Sankey's ``div``, drawn with the page's one copy of
+    plotly.js), built from ``district.json`` when None. With ``district.json → timeseries``
+    the page has a "Through the year" section (:func:`_timeseries_section`).
+    """
     import jinja2
 
     import pedgis
@@ -453,14 +649,21 @@ def build_report(inputs: Any, indicator: str = "ped_balance_kwh", basemap: str |
     if map_html is None:
         map_html = build_map(inputs, indicator=indicator, basemap=basemap, title=title)
     if sankey is None:
-        sankey = sankey_html(d, title=None)
+        sankey = build_figure(d, title=None).to_html(
+            include_plotlyjs=False, full_html=False, include_mathjax=False,
+            div_id="pedgis-sankey", config={"displaylogo": False, "responsive": True})
+    from markupsafe import Markup
+    from plotly.offline import get_plotlyjs
+
     return template.render(
         title=f"PED assessment — {title}" if title else "PED assessment report",
         version=pedgis.__version__,
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         verdict=verdict, kpis=kpis, warnings=notes, gap=_gap_section(inputs),
         boundary=boundary, checklist=checklist, checklist_source=checklist_source,
-        map_indicator=INDICATORS[indicator].label, map_html=map_html, sankey_html=sankey,
+        map_indicator=all_indicators()[indicator].label, map_html=map_html,
+        sankey_div=Markup(sankey), plotly_js=Markup(get_plotlyjs()),
+        ts=_timeseries_section(d),
         step_tables=_step_tables(d), building_tables=btables,
         assumptions_html=_assumptions_html(assumptions),
     )

@@ -496,24 +496,35 @@ def write_sankey(inputs: Any, out_dir: str | Path, title: str | None = None,
 
 
 def export_static(district: dict, out_dir: Path, title: str | None = None) -> list[Path]:
-    """PNG and SVG of the Sankey through the optional ``kaleido`` package (else nothing)."""
+    """PNG and SVG of the Sankey through the optional ``kaleido`` package (else nothing).
+
+    Both images come from one headless-browser session (``plotly.io.write_images``, kaleido
+    ≥ 1) when available. A failure warns (:class:`SankeyExportWarning`); the HTML is not
+    affected.
+    """
     try:
         import kaleido  # noqa: F401
     except ImportError:
         return []
+    import plotly.io as pio
+
     fig = build_figure(district, title)
-    written = []
-    for ext in ("png", "svg"):
-        p = Path(out_dir) / f"sankey.{ext}"
-        try:
-            fig.write_image(p, width=1400, height=760, scale=1 if ext == "svg" else 2)
-            written.append(p)
-        except Exception as exc:  # kaleido needs a Chrome it may not find
-            warnings.warn(
-                f"sankey.{ext}: static export with kaleido failed ({type(exc).__name__}: "
-                f"{exc}). sankey.html is written. Fix: `pip install -U kaleido` and make "
-                "Chrome/Chromium available, or export from the page's camera button.",
-                SankeyExportWarning, stacklevel=2,
-            )
-            break
-    return written
+    height = int(fig.layout.height or 760)
+    paths = [Path(out_dir) / "sankey.png", Path(out_dir) / "sankey.svg"]
+    try:
+        if hasattr(pio, "write_images"):
+            pio.write_images([fig, fig], paths, width=1400, height=height, scale=[2, 1])
+        else:  # pragma: no cover - older plotly/kaleido
+            for p, scale in zip(paths, (2, 1), strict=True):
+                fig.write_image(p, width=1400, height=height, scale=scale)
+    except Exception as exc:  # kaleido needs a Chrome/Chromium it may not find
+        warnings.warn(
+            f"sankey.png/svg: static export with kaleido failed ({type(exc).__name__}: "
+            f"{exc}). sankey.html is written. Fix: `pip install -U kaleido` and make "
+            "Chrome/Chromium available, or export from the page's camera button.",
+            SankeyExportWarning, stacklevel=2,
+        )
+        for p in paths:
+            p.unlink(missing_ok=True)
+        return []
+    return paths

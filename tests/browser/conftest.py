@@ -54,22 +54,12 @@ def hostile_pages(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sample_pages(tmp_path_factory):
-    """The output folder of the bundled sample district (`pedgis demo`), pages included.
+    """The output folder of the bundled sample district (`pedgis demo`), pages included."""
+    from pedgis.cli import main
 
-    Until the engine's `pedgis demo` is available the synthetic 117-building district of
-    tests/viz stands in (same output contract).
-    """
     out = tmp_path_factory.mktemp("sample") / "pedgis-out"
-    try:
-        from pedgis.cli import main  # noqa: F401
-    except ImportError:
-        from district_fixture import write_folder
-
-        from pedgis.viz import write_all
-
-        write_folder(out, n=117, hostile=False)
-        write_all(out, out)
-        return out
     rc = main(["demo", "--out", str(out)])
-    assert rc in (0, None), f"pedgis demo exited with {rc}"
+    assert rc == 0, f"pedgis demo exited with {rc}"
+    for name in ("map.html", "sankey.html", "report.html"):
+        assert (out / name).is_file(), f"pedgis demo wrote no {name}"
     return out

@@ -72,6 +72,10 @@ def test_map_indicator_and_overlays_switch(browser, pages, artifacts, request):
         browser.eval(click % json.dumps("Roof segments"))
         drawn = browser.eval("document.querySelectorAll('path.pedgis-roof').length")
         assert drawn == n_roofs
+        legend = browser.eval("(function(){var d=document.querySelector("
+                              "'.pedgis-overlay-legend'); return d.style.display !== 'none' "
+                              "&& d.textContent;})()")
+        assert legend and legend.startswith("Roof segments by irradiation")
     if (sample_pages / "irradiation.tif").is_file():
         browser.eval(click % json.dumps("Irradiation raster"))
         ok = browser.wait_for("(function(){var i=document.querySelector("
@@ -125,7 +129,7 @@ def test_sankey_draws_its_nodes(browser, sample_pages, artifacts):
     labels = browser.eval("Array.from(document.querySelectorAll('.sankey .node-label'))"
                           ".map(function (e) { return e.textContent; })")
     assert any(lab.startswith("PED balance") for lab in labels)
-    browser.screenshot(artifacts / "sankey.png")
+    browser.screenshot(artifacts / "sankey.png", full_page=True)
 
 
 def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):
@@ -134,9 +138,11 @@ def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):
     in_map = ("(function(){var d=document.querySelector('iframe.map').contentDocument;"
               "return d && d.querySelectorAll('path.pedgis-building').length;})()")
     assert browser.wait_for(in_map) == n
-    browser.wait_for("(function(){var d=document.querySelector('iframe.sankey')"
-                     ".contentDocument; return d && d.querySelectorAll('.sankey .sankey-node')"
-                     ".length > 0;})()")
+    # the Sankey is drawn in the report itself, with the page's one copy of plotly.js
+    browser.wait_for("document.querySelectorAll('#pedgis-sankey .sankey-node').length > 0")
+    flows = sankey_flows(json.loads((sample_pages / "district.json").read_text("utf-8")))
+    assert browser.eval("document.querySelectorAll('#pedgis-sankey .sankey-node').length") == \
+        len(flows.pruned().keys)
     assert browser.errors() == []
     assert browser.eval("document.querySelector('.verdict .big').textContent")
     browser.screenshot(artifacts / "report.png")

@@ -286,3 +286,21 @@ def test_pv_command_rows_without_geometry(small_inputs, tmp_path, capsys):
                "--weather", str(EPW), "--out", str(tmp_path / "o")])
     assert rc == 2
     assert "1 rows without a geometry (e.g. id gable)" in capsys.readouterr().err
+
+
+def test_pv_command_reads_solar_section(small_inputs, tmp_path, capsys):
+    dsm, shp = small_inputs
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[solar]\nyield_model = "pr"\nperformance_ratio = 0.75\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["pv", "--buildings", str(shp), "--id-column", "ID", "--dsm", str(dsm), "--weather",
+                   str(EPW), "--config", str(cfg), "--out", str(tmp_path / "o"), "--quiet"])
+    assert rc == 0
+    s = json.loads((tmp_path / "o" / "pv.json").read_text())["assumptions"]["solar"]
+    assert (s["yield_model"], s["performance_ratio"]) == ("pr", 0.75)
+    cfg.write_text("[solar]\nmodule_eff = 0.2\n")
+    rc = main(["pv", "--buildings", str(shp), "--id-column", "ID", "--dsm", str(dsm), "--weather",
+               str(EPW), "--config", str(cfg), "--out", str(tmp_path / "o2"), "--quiet"])
+    assert rc == 2
+    assert "solar.module_eff: unknown key(s) module_eff" in capsys.readouterr().err

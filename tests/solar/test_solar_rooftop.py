@@ -296,7 +296,10 @@ def test_gable_roof_gives_two_planes(weather):
     roof = 8.0 + (10 - np.abs(yy - 10)) * math.tan(math.radians(30))
     z[20:40, 15:45] = roof[:, None]
     r = rooftop_solar(_buildings([_footprint(20, 40, 15, 45)]), _grid(z), weather,
-                      SolarParams(keep_hourly=False, min_irradiation_kwh_m2=0.0))
+                      SolarParams(keep_hourly=False, min_irradiation_kwh_m2=0.0),
+                      dtm=_grid(np.zeros_like(z)))
+    # with a DTM at 0 m: roof height = 90th percentile of the DSM over the roof
+    assert r.buildings.loc["b0", "roof_height_m"] == pytest.approx(np.percentile(z[20:40, 15:45], 90))
     seg = r.segments.sort_values("area_m2", ascending=False)
     big = seg.head(2)
     assert set(np.round(big["azimuth"] / 90) % 4) == {0.0, 2.0}  # north and south

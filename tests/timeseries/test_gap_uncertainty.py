@@ -16,6 +16,7 @@ def test_gap_linear_pv():
     assert abs(r.balance_kwh) < 1.0
     assert len(r.evaluations) < 15  # a root finder, not a sweep
     assert r.to_dict()["status"] == "solved"
+    assert r.message.startswith("pv_kwp = 52.6 kWp brings the balance from 100,000 kWh")
 
 
 def test_gap_nonlinear_monotone():
@@ -30,7 +31,13 @@ def test_gap_already_and_unreachable():
     assert r.status == "already_positive" and r.value == 0.2 and "nothing to add" in r.message
     r = solve_gap(lambda x: 1000 - x, "retrofit_share", 0.0, 1.0)
     assert r.status == "unreachable" and r.value is None
-    assert "cannot close the gap" in r.message
+    assert "cannot close the gap" in r.message and "retrofit_share = 1 the balance" in r.message
+    # an unbounded lever widens the search x4 up to `expand` times before giving up
+    r = solve_gap(lambda x: 1e7 - x, "storage_kwh", 0.0, 10_000.0, unit="kWh", expand=2)
+    assert r.status == "unreachable" and "storage_kwh = 160,000 kWh" in r.message
+    assert [x for x, _ in r.evaluations] == [0.0, 10_000.0, 40_000.0, 160_000.0]
+    r = solve_gap(lambda x: 1e5 - x, "storage_kwh", 0.0, 10_000.0, unit="kWh", expand=3)
+    assert r.status == "solved" and r.value == pytest.approx(1e5, rel=1e-6)
 
 
 def test_gap_errors():

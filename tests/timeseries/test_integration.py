@@ -279,11 +279,17 @@ def test_compare_and_cli(tmp_path, capsys):
     assert raw["variants"]["battery"]["storage"]["battery"]["capacity_kwh"] == 1000.0
 
 
-def test_example_scenario_validates():
+def test_example_scenario_validates_and_follows_the_sample():
+    import subprocess
+    import sys
+
     from pedgis.config import check_scenario
 
-    ex = Path(__file__).resolve().parents[2] / "examples" / "san_rocco_variants.toml"
+    root = Path(__file__).resolve().parents[2]
+    ex = root / "examples" / "san_rocco_variants.toml"
     assert check_scenario(ex) == []
+    rc = subprocess.run([sys.executable, str(root / "scripts" / "make_variants_example.py"), "--check"]).returncode
+    assert rc == 0, "sample_data/scenario.toml changed: run `python scripts/make_variants_example.py`"
 
 
 def test_hourly_pv_per_building_from_the_roof_model(monkeypatch, hourly):
@@ -470,3 +476,82 @@ def test_timeseries_charts(hourly, tmp_path):
     assert '<script src="http' not in html
     out = write_outputs(hourly, tmp_path / "o")
     assert (out / "timeseries.html").exists()
+
+
+def test_uncertainty_weather_and_roof_parameters():
+    from pedgis.timeseries.scenarios import Study, uncertainty
+
+    bad = scenario(uncertainty={"weather": ["weather/missing.epw"]})
+    with pytest.raises(ConfigError, match="uncertainty.weather: weather file not found"):
+        uncertainty(Study(raw=bad, base_dir=SAMPLE))
+    raw = scenario(uncertainty={"usable_roof_fraction": [0.5, 1.0], "method": "monte_carlo", "samples": 3})
+    r = uncertainty(Study(raw=raw, base_dir=SAMPLE))
+    assert r["method"] == "monte_carlo" and r["n_runs"] == 3
+    # less rooftop PV exported -> a larger balance: the balance falls as the usable fraction grows
+    s = sorted(r["samples"], key=lambda d: d["usable_roof_fraction"])
+    assert s[0]["ped_balance_kwh"] > s[-1]["ped_balance_kwh"]
+
+
+def test_solar_thermal_on_the_network_and_its_buffer():
+    """Summer solar heat beyond the hourly demand is unused without a buffer; a network buffer
+    moves it to the evening, so less heat must be delivered from outside, hour by hour."""
+    solar = {"technology": "solar_thermal", "area_m2": 6000.0, "yield_kwh_m2": 450.0, "network": "teleriscaldamento"}
+    raw = scenario(scenario={"timestep": "hourly"}, district_systems={"solare": solar})
+    base = run_raw(raw)
+    raw_b = copy.deepcopy(raw)
+    raw_b["storage"] = {"heat_network": {"capacity_kwh": 30000.0}}
+    buf = run_raw(raw_b)
+    h0 = base.district["timeseries"]["netting"]["hourly"]
+    h1 = buf.district["timeseries"]["netting"]["hourly"]
+    assert h0["ed_kwh"]["district_heat"] > 0  # hours the heat-led CHP and the sun leave uncovered
+    assert h1["ed_kwh"]["district_heat"] < h0["ed_kwh"]["district_heat"]
+    assert h1["unused_kwh"]["district_heat"] < h0["unused_kwh"]["district_heat"]
+    st = buf.district["timeseries"]["storage"]["heat_network"]
+    assert st["discharge_kwh"] > 0 and st["charge_kwh"] >= st["discharge_kwh"]
+    assert buf.district["ped_balance_kwh"] == pytest.approx(base.district["ped_balance_kwh"])  # annual engine unchanged
+
+
+def test_cop_curve_moves_heat_pump_electricity_to_cold_hours(hourly):
+    """A COP falling with outdoor temperature puts more of the same annual heat-pump electricity
+    into the cold months (Eq. 8 per hour), and the annual electricity stays the engine's."""
+    curve = {"villa_heat_pumps": {"temp_c": [-10.0, 20.0], "cop": [1.5, 6.0]}}
+    res = run_raw(scenario(scenario={"timestep": "hourly"}, timeseries={"cop_curves": curve}))
+    m0 = hourly.district["timeseries"]["monthly"]["load_kwh"]
+    m1 = res.district["timeseries"]["monthly"]["load_kwh"]
+    assert sum(m1) == pytest.approx(sum(m0), rel=1e-9)
+    assert m1[0] > m0[0]  # January
+    assert m1[3] < m0[3] or m1[4] < m0[4]  # a mild month loses what January gains
+
+
+def test_compare_unknown_variant_and_lever():
+    from pedgis.timeseries.scenarios import Study, compare, gap, metric
+
+    st = Study(raw=scenario(variants={"hp": {"heat_pumps_replace_boilers": True}}), base_dir=SAMPLE)
+    assert st.variant_names == ["baseline", "hp"]
+    with pytest.raises(ConfigError, match="variants.nope: no variant \"nope\""):
+        compare(st, ["baseline", "nope"])
+    with pytest.raises(ConfigError, match="gap.lever: unknown lever \"wind_kw\""):
+        gap(st, "wind_kw")
+
+    class Bare:
+        district = {"ped_balance_kwh": 1.0, "is_ped": False}
+
+    with pytest.raises(ConfigError, match="scenario.timestep: the run has no time-resolved block"):
+        metric(Bare(), "hourly")
+    with pytest.raises(ConfigError, match="bad"):
+        Study(raw={"scenario": {"timestep": "bad"}}, base_dir=SAMPLE)
+
+
+def test_ev_from_the_checklist_only():
+    res = run_raw(scenario(scenario={"timestep": "hourly"},
+                           checklist={"ev_charging": True, "ev_charging_kwh": 36500.0}))
+    ts = res.district["timeseries"]
+    assert ts["district_systems"]["loads_kwh"]["ev_charging"] == 36500.0
+    assert any("7 kWh per vehicle and day assumed" in n for n in ts["profiles"]["notes"])
+    # uncontrolled home charging: the evening hours carry the 100 kWh a day
+    td = np.asarray(ts["typical_day"]["load_kw"])
+    base = run_raw(scenario(scenario={"timestep": "hourly"}))
+    td0 = np.asarray(base.district["timeseries"]["typical_day"]["load_kw"])
+    extra = (td - td0).mean(axis=0)
+    assert extra.sum() == pytest.approx(100.0, rel=1e-3)
+    assert extra[17:22].sum() == pytest.approx(100.0, rel=1e-3)

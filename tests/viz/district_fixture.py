@@ -112,6 +112,96 @@ def district_json(breakdown: dict, n_buildings: int, n_included: int) -> dict:
     }
 
 
+# --- time-resolved block (district.json -> timeseries, docs/outputs.md), hand numbers -------
+# Monthly balances B_m = PEI_m - PEE_m [kWh] chosen so that the year is negative (positive
+# under annual netting) but six months import more than they export (not positive under
+# DB-HE monthly netting):
+#   PEE_m = 5 000, 6 000, 10 000, 15 000, 20 000, 25 000, 25 000, 22 000, 17 000, 12 000,
+#           13 000, 10 000                                   -> sum 180 000
+#   B_m   = +15 000, +10 000, +5 000, -10 000, -15 000, -20 000, -20 000, -15 000, -10 000,
+#           +3 000, +2 000, +5 000                           -> sum -50 000
+#   PEI_m = PEE_m + B_m                                      -> sum 130 000
+#   uncompensated PEI = 15 000 + 10 000 + 5 000 + 3 000 + 2 000 + 5 000 = 40 000;
+#   worst month January (+15 000); months with B_m < 0: 6.
+# Electricity (district): load 200 000, on-site 250 000, import 80 000, export 130 000, so
+#   self-consumed = 200 000 - 80 000 = 250 000 - 130 000 = 120 000; self-consumption
+#   120 000 / 250 000 = 0.48; self-sufficiency 120 000 / 200 000 = 0.60.
+# Building by building: import 105 000, export 155 000 -> self-consumed 95 000;
+#   self-consumption 95 000 / 250 000 = 0.38; self-sufficiency 95 000 / 200 000 = 0.475.
+TS_PEE_M = [5000.0, 6000.0, 10000.0, 15000.0, 20000.0, 25000.0, 25000.0, 22000.0, 17000.0,
+            12000.0, 13000.0, 10000.0]
+TS_B_M = [15000.0, 10000.0, 5000.0, -10000.0, -15000.0, -20000.0, -20000.0, -15000.0,
+          -10000.0, 3000.0, 2000.0, 5000.0]
+
+
+def timeseries_block(timestep: str = "monthly", hostile: bool = True) -> dict:
+    """A ``timeseries`` block with the hand numbers above (battery included)."""
+    pei_m = [e + b for e, b in zip(TS_PEE_M, TS_B_M, strict=True)]
+    hours = np.arange(24)
+    pv_shape = np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None)
+    load_day = [[8.0 + 4.0 * (7 <= h <= 21) + m % 3 for h in hours] for m in range(12)]
+    pv_day = [[round(float(20.0 * (1 + np.sin(m / 11 * np.pi)) * pv_shape[h]), 3) for h in hours]
+              for m in range(12)]
+    imp = [[max(load_day[m][h] - pv_day[m][h], 0.0) for h in hours] for m in range(12)]
+    exp = [[max(pv_day[m][h] - load_day[m][h], 0.0) for h in hours] for m in range(12)]
+    netting = {
+        "annual": {"ped_balance_kwh": -50000.0, "pei_kwh": 100000.0, "pee_kwh": 150000.0,
+                   "rer": 0.6, "is_ped": True},
+        "monthly": {"ped_balance_kwh": -50000.0, "pei_kwh": 130000.0, "pee_kwh": 180000.0,
+                    "rer": 0.6, "is_ped": False, "uncompensated_pei_kwh": 40000.0,
+                    "worst_month": 1, "worst_month_balance_kwh": 15000.0, "months_positive": 6},
+        "hourly": {"ped_balance_kwh": -50000.0, "pei_kwh": 160000.0, "pee_kwh": 210000.0,
+                   "rer": 0.6, "is_ped": False, "hours_positive": 3100},
+    }
+    return {
+        "timestep": timestep,
+        "netting_level": HOSTILE[0] if hostile else "district",
+        "verdict": netting[timestep],
+        "netting": netting,
+        "electricity": {
+            "load_kwh": 200000.0, "onsite_kwh": 250000.0, "import_kwh": 80000.0,
+            "export_kwh": 130000.0, "self_consumption_kwh": 120000.0, "self_consumption": 0.48,
+            "self_sufficiency": 0.6, "peak_import_kw": 95.5, "peak_export_kw": 140.25,
+            "hours_net_export": 2400, "grid_interaction": 0.31, "shared_kwh": 25000.0,
+            "community_potential_kwh": 25000.0,
+            "building_by_building": {"import_kwh": 105000.0, "export_kwh": 155000.0,
+                                     "self_consumption": 0.38, "self_sufficiency": 0.475,
+                                     "peak_import_kw": 101.0, "peak_export_kw": 150.0},
+        },
+        "storage": {"battery": {"level": "district", "round_trip_efficiency": 0.9,
+                                "charge_kwh": 10000.0, "discharge_kwh": 9000.0,
+                                "losses_kwh": 1000.0}},
+        "monthly": {"month": list(range(1, 13)), "pei_kwh": pei_m, "pee_kwh": TS_PEE_M,
+                    "balance_kwh": TS_B_M, "load_kwh": [200000.0 / 12] * 12,
+                    "onsite_kwh": [250000.0 / 12] * 12, "pv_kwh": [250000.0 / 12] * 12,
+                    "import_kwh": [80000.0 / 12] * 12, "export_kwh": [130000.0 / 12] * 12},
+        "typical_day": {"hour": hours.tolist(), "month": list(range(1, 13)), "load_kw": load_day,
+                        "onsite_kw": pv_day, "pv_kw": pv_day, "import_kw": imp,
+                        "export_kw": exp},
+    }
+
+
+def add_timeseries_columns(b: gpd.GeoDataFrame, timestep: str = "monthly") -> gpd.GeoDataFrame:
+    """Per-building time-resolved columns (docs/outputs.md), NaN for excluded buildings."""
+    b = b.copy()
+    k = np.arange(len(b), dtype=float)
+    inc = b["included"].to_numpy(bool)
+    cols = {
+        "self_sufficiency": (k % 10) / 10.0,
+        "self_consumption": 0.25 + (k % 4) / 8.0,
+        "peak_import_kw": 5.0 + 2.5 * k,
+        "peak_export_kw": 3.0 + k,
+        "hours_net_export": 100.0 * (k % 7),
+        f"ped_balance_{timestep}_kwh": (k - len(b) / 2) * 1000.0,
+        "shared_in_kwh": 50.0 * k,
+        "shared_out_kwh": 30.0 * k,
+    }
+    for name, v in cols.items():
+        b[name] = np.where(inc, v, np.nan)
+    b.loc[inc & (k % 9 == 4), "self_consumption"] = np.nan  # no PV: no self-consumption
+    return b
+
+
 def make_buildings(n: int, hostile: bool = True, seed: int = 1) -> gpd.GeoDataFrame:
     """``n`` footprints on a grid near 45° N 8° E (EPSG:32632) with contract columns."""
     rng = np.random.default_rng(seed)
@@ -165,11 +255,17 @@ def make_buildings(n: int, hostile: bool = True, seed: int = 1) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(df, geometry=geoms, crs=32632)
 
 
-def write_folder(folder: Path, n: int = 24, hostile: bool = True, raster: bool = True) -> Path:
-    """Write district.json, buildings.gpkg (buildings/boundary/roof_segments), irradiation.tif."""
+def write_folder(folder: Path, n: int = 24, hostile: bool = True, raster: bool = True,
+                 timeseries: str | None = None) -> Path:
+    """Write district.json, buildings.gpkg (buildings/boundary/roof_segments), irradiation.tif.
+
+    ``timeseries``: a timestep (``"monthly"``, …) adds the time-resolved block and columns.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     b = make_buildings(n, hostile=hostile)
+    if timeseries:
+        b = add_timeseries_columns(b, timeseries)
     gpkg = folder / "buildings.gpkg"
     b.to_file(gpkg, layer="buildings", driver="GPKG")
     minx, miny, maxx, maxy = b.total_bounds
@@ -188,6 +284,8 @@ def write_folder(folder: Path, n: int = 24, hostile: bool = True, raster: bool =
     gpd.GeoDataFrame(segrows, geometry=segs, crs=32632).to_file(gpkg, layer="roof_segments",
                                                                  driver="GPKG")
     district = district_json(HAND, n_buildings=n, n_included=int(b["included"].sum()))
+    if timeseries:
+        district["timeseries"] = timeseries_block(timeseries, hostile=hostile)
     (folder / "district.json").write_text(json.dumps(district, indent=1, ensure_ascii=False),
                                           encoding="utf-8")
     if raster:

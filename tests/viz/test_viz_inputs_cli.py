@@ -29,6 +29,18 @@ def test_result_object_and_folder_give_the_same_inputs(out_folder):
     assert np.isnan(f.irradiation.array).any() and not (f.irradiation.array == 0).any()
 
 
+def test_rooftop_result_as_irradiation(out_folder):
+    f = load_inputs(out_folder)
+    # the shape of pedgis.solar.rooftop.RooftopResult: irradiation array + transform + crs
+    rooftop = SimpleNamespace(irradiation=f.irradiation.array.astype("float32"),
+                              sky_view=np.zeros(2), transform=f.irradiation.transform,
+                              crs=f.irradiation.crs, buildings=None)
+    r = load_inputs(SimpleNamespace(buildings=f.buildings, district=f.district,
+                                    irradiation=rooftop))
+    np.testing.assert_array_equal(r.irradiation.array, f.irradiation.array)
+    assert r.irradiation.transform == f.irradiation.transform
+
+
 def test_bad_result_objects():
     with pytest.raises(InputDataError, match="has no 'district' and 'buildings'"):
         load_inputs(SimpleNamespace(foo=1))

@@ -117,7 +117,7 @@ def test_report_content(pages):
     # step tables from the breakdown
     assert "Step 6 — primary energy per carrier" in text and "118 MWh/a" in text
     # map and Sankey embedded, nothing loaded from the network
-    assert text.count("<iframe") == 2 and 'srcdoc="' in text
+    assert text.count("<iframe") == 1 and 'srcdoc="' in text  # the map; the Sankey is a div
     assert assets.remote_references(text) == []
 
 
@@ -177,3 +177,80 @@ def test_packaged_nzeb_needs_come_from_the_data_table():
                 if r["set"] == "nzeb" and r["use"] == "residential" and r["need"] == "sh"]
     assert table["residential"]["sh"] == float(rows[0]["value"])
     assert "specific_needs.csv" in source
+
+
+def _chp_case():
+    # district heat from a heat-led biomass CHP (output "heat" serves the carrier
+    # "district_heat", as the engine writes it): heat 1 000 kWh from 1 250 kWh biomass, and
+    # 300 kWh electricity from 375 kWh biomass; 200 kWh electricity exported at 2.0
+    d = {"ped_balance_kwh": 100.0, "breakdown": {
+        "uses": [{"service": "sh", "carrier": "district_heat", "need_kwh": 1000.0,
+                  "input_kwh": 1000.0},
+                 {"service": "dhw", "carrier": "natural_gas", "need_kwh": 100.0,
+                  "input_kwh": 125.0}],
+        "generation": [
+            {"name": "chp", "output": "heat", "output_kwh": 1000.0,
+             "input_carrier": "biomass", "input_kwh": 1250.0},
+            {"name": "chp", "output": "electricity", "output_kwh": 300.0,
+             "input_carrier": "biomass", "input_kwh": 375.0},
+            {"name": "pv", "output": "electricity", "output_kwh": 50.0,
+             "input_carrier": "pv_electricity", "input_kwh": 50.0}],
+        "carriers": [
+            {"carrier": "district_heat", "delivered_kwh": 0.0, "exported_kwh": 0.0,
+             "onsite_kwh": 1000.0, "pef_nren": 1.5, "pef_nren_export": 1.5},
+            {"carrier": "biomass", "delivered_kwh": 1625.0, "exported_kwh": 0.0,
+             "pef_nren": 0.2, "pef_nren_export": 0.2},
+            {"carrier": "electricity", "delivered_kwh": 0.0, "exported_kwh": 200.0,
+             "pef_nren": 2.0, "pef_nren_export": 2.0},
+            {"carrier": "natural_gas", "delivered_kwh": 1000.0, "exported_kwh": 0.0,
+             "pef_nren": 1.0, "pef_nren_export": 1.0}]}}
+    b = pd.DataFrame({"building_id": ["DH", "GAS"], "included": [True, True],
+                      "use": ["residential"] * 2, "floor_area_m2": [10.0, 10.0],
+                      "ten_sh_kwh": [100.0, 0.0], "ten_sc_kwh": [0.0, 0.0],
+                      "ten_dhw_kwh": [0.0, 100.0]})
+    return d, b
+
+
+def test_heat_led_chp_passes_savings_to_the_fuel_and_co_product():
+    from pedgis.viz.gap import demand_following_substitution
+
+    d, b = _chp_case()
+    sub = demand_following_substitution(d["breakdown"])
+    # 1 kWh less district heat: (1 250 + 375) / 1 000 = 1.625 kWh less biomass and
+    # 300 / 1 000 = 0.3 kWh less CHP electricity; PV (no fuel) does not follow demand
+    assert sub == {"district_heat": {"biomass": pytest.approx(1.625),
+                                     "electricity": pytest.approx(-0.3)}}
+    g = retrofit_gap(d, b, {"sh": 0.0, "sc": 0.0, "dhw": 0.0})
+    # DH building: 100 kWh heat less → 162.5 biomass × 0.2 = 32.5 saved, but 30 kWh less
+    # electricity exported × 2.0 = 60 lost: −27.5, so it is no candidate.
+    # gas building: 100 × 1.25 = 125 kWh gas × 1.0 = 125 saved ≥ 100 → 1 building
+    assert g.n_candidates == 1 and g.building_ids == ["GAS"] and g.n_needed == 1
+    assert g.saving_all_kwh == pytest.approx(125.0)
+
+
+def test_saving_of_negative_reduction_loses_exports_then_imports():
+    from pedgis.viz.gap import _saving
+
+    # 50 kWh less on-site production: 30 kWh of exports lost at 1.5, then 20 imported at 2
+    assert _saving(-50.0, 0.0, 2.0, 1.5, exported=30.0) == pytest.approx(-(30 * 1.5 + 20 * 2))
+
+
+def test_retrofit_uses_each_buildings_own_system():
+    d, b = _chp_case()
+    # the district mix would send part of the DH building's heating to gas; with its own
+    # system recorded (system_sh = "dh") it saves only through district heat
+    d["breakdown"]["uses"] = [
+        {"service": "sh", "system": "dh", "carrier": "district_heat", "need_kwh": 1000.0,
+         "input_kwh": 1000.0},
+        {"service": "sh", "system": "boiler", "carrier": "natural_gas", "need_kwh": 1000.0,
+         "input_kwh": 1250.0}]
+    b["ten_sh_kwh"] = [100.0, 100.0]
+    b["ten_dhw_kwh"] = [0.0, 0.0]
+    b["system_sh"] = ["dh", "boiler"]
+    g = retrofit_gap(d, b, {"sh": 0.0, "sc": 0.0, "dhw": 0.0})
+    # DH: −27.5 (see above) → no candidate; boiler: 100 × 1.25 × 1.0 = 125 → 1 building
+    assert g.building_ids == ["GAS"] and g.saving_all_kwh == pytest.approx(125.0)
+    # without the system columns both get the district mix (half DH, half gas per kWh need):
+    # per building 50 kWh DH (−13.75) + 62.5 kWh gas (62.5) = 48.75 each
+    g = retrofit_gap(d, b.drop(columns=["system_sh"]), {"sh": 0.0, "sc": 0.0, "dhw": 0.0})
+    assert g.n_candidates == 2 and g.saving_all_kwh == pytest.approx(2 * 48.75)

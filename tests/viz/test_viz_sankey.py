@@ -160,22 +160,37 @@ def test_html_is_offline_and_escapes_labels():
 
 
 def test_static_export_without_kaleido_writes_nothing(tmp_path, monkeypatch):
+    import plotly.io._kaleido  # noqa: F401  (plotly binds kaleido on import: do it first)
+
     monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido → ImportError
     assert export_static(_district(), tmp_path) == []
     assert list(tmp_path.iterdir()) == []
 
 
 def test_static_export_failure_warns(tmp_path, monkeypatch):
-    import plotly.graph_objects as go
+    import plotly.io as pio
 
-    monkeypatch.setitem(sys.modules, "kaleido", types.ModuleType("kaleido"))
+    try:  # the real package when installed; a stand-in only for the duration of this test
+        import kaleido
+    except ImportError:
+        kaleido = types.ModuleType("kaleido")
+    monkeypatch.setitem(sys.modules, "kaleido", kaleido)
 
-    def boom(self, *a, **k):
+    def boom(*a, **k):
         raise RuntimeError("no Chrome")
 
-    monkeypatch.setattr(go.Figure, "write_image", boom)
+    monkeypatch.setattr(pio, "write_images", boom)
     with pytest.warns(SankeyExportWarning, match="static export with kaleido failed"):
         assert export_static(_district(), tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_static_export_with_kaleido(tmp_path):
+    pytest.importorskip("kaleido")
+    written = export_static(_district(), tmp_path)
+    assert [p.name for p in written] == ["sankey.png", "sankey.svg"]
+    assert (tmp_path / "sankey.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "sankey.svg").read_text("utf-8")[:500]
 
 
 def test_heat_pump_need_shared_between_electricity_and_ambient_heat():
