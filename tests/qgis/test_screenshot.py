@@ -36,6 +36,7 @@ def matching_rule(layer, feature):
 
 @pytest.fixture
 def result_layers(plugin, project, tmp_path):
+    """The PED balance of the sample district, loaded as the dialog does (styled layers)."""
     from qgis import processing
     from qgis.core import QgsVectorLayer
 
@@ -107,9 +108,10 @@ def test_canvas_screenshot(result_layers):
     finally:
         canvas.hide()
         canvas.deleteLater()
+    check_layout_with_legend(project)
 
 
-def test_layout_with_legend(result_layers):
+def check_layout_with_legend(result_layers):
     """The same layers in a print layout with title, legend and scale bar (what a user exports
     for a report), saved as an artefact; checks the legend lists the balance classes."""
     import json
