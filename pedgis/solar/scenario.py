@@ -24,6 +24,47 @@ def wants_rooftop(doc: dict) -> bool:
     return r.get("dsm") is not None or r.get("irradiation") is not None
 
 
+# The last rooftop run of this process, reused when the same roofs, rasters, weather and
+# parameters come again: `pedgis gap`, `compare` and `uncertainty` run the pipeline many times
+# with levers that do not touch the roofs, and the roof model is most of each run's time.
+_LAST_ROOFTOP: dict = {}
+
+
+def _rooftop_key(parts, grids, weather, params) -> str:
+    import hashlib
+    import os
+
+    h = hashlib.sha256()
+    h.update(repr(params).encode())
+    for g in grids:
+        path = None if g is None else getattr(g.source, "path", None)
+        h.update(repr((str(path), os.stat(path).st_mtime_ns if path else None)).encode())
+    h.update(repr((getattr(weather, "source", None), getattr(weather, "latitude", None),
+                   getattr(weather, "longitude", None))).encode())
+    h.update(pd.util.hash_pandas_object(weather.data, index=True).to_numpy().tobytes())
+    h.update("\x1f".join(parts["building_id"].astype(str)).encode())
+    for wkb in parts.geometry.to_wkb():
+        h.update(wkb)
+    return h.hexdigest()
+
+
+def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=None, progress=None):
+    """:func:`pedgis.solar.rooftop.rooftop_solar`, reusing the previous identical run (a copy)."""
+    import copy
+
+    from .rooftop import rooftop_solar
+
+    key = _rooftop_key(parts, (dsm, dtm, irradiation), weather, params)
+    if key in _LAST_ROOFTOP:
+        if progress is not None:
+            progress(1.0, "rooftop solar: same roofs, rasters, weather and parameters as the previous run")
+        return copy.deepcopy(_LAST_ROOFTOP[key])
+    res = rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
+    _LAST_ROOFTOP.clear()  # one entry: bounded memory whatever the raster size
+    _LAST_ROOFTOP[key] = copy.deepcopy(res)
+    return res
+
+
 def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
     """Run the rooftop solar model for a scenario and merge its results.
 
@@ -38,7 +79,6 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
     notes : list of str
     """
     from ..io.solar_rasters import open_grid
-    from .rooftop import rooftop_solar
 
     if weather is None:
         raise ConfigError(
@@ -63,7 +103,7 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
         parts = buildings[["building_id", "geometry"]].assign(building_id=ids.to_numpy())
         if ids.duplicated().any():  # parts of one building: computed on their union
             parts = parts.dissolve("building_id", as_index=False)
-        res = rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress)
+        res = _rooftop_solar_memo(parts, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress)
     finally:
         for g in grids:
             if g is not None:
