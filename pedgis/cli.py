@@ -274,4 +274,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m pedgis.cli` runs this file as __main__; the command modules register into the
+    # importable `pedgis.cli`, so run that module's main to see every command.
+    from pedgis.cli import main as _main
+
+    sys.exit(_main())

@@ -212,3 +212,17 @@ def test_cancelled_run_exits_130(district, capsys, monkeypatch):
     assert main(["run", str(district / "s.toml"), "--out", str(district / "o"), "--quiet"]) == 130
     assert "cancelled" in capsys.readouterr().err
     assert not (district / "o").exists()
+
+
+@pytest.mark.parametrize("module", ["pedgis", "pedgis.cli"])
+def test_python_dash_m_knows_every_registered_command(module):
+    """`python -m pedgis[.cli]` lists the commands other modules register (pv, map, compare, gap)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import re
+
+    for command in ("run", "validate", "demo", "pv", "map", "compare", "gap"):
+        assert re.search(rf"^\s+{command}\s", out.stdout, re.M), (command, out.stdout)
