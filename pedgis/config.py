@@ -78,7 +78,8 @@ _USE_NEEDS = [
 
 def _solar_keys() -> list[Key]:
     """``[solar]``: rooftop PV, solar thermal and PVT from the DSM (see pedgis/solar/params.py)."""
-    from .solar.params import SCHEMA as SOLAR, SOURCES, schema_defaults
+    from .solar.params import SCHEMA as SOLAR
+    from .solar.params import SOURCES, schema_defaults
 
     dflt = schema_defaults()
     return [_k(f"solar.{name}", t, doc, unit=unit, default=dflt.get(name), min=lo, max=hi, allowed=allowed,
