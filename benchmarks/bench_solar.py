@@ -311,7 +311,7 @@ def _in_subprocess(name: str, **kw) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["w1", "grass", "w2", "w2scale", "all", "_one"])
+    ap.add_argument("what", nargs="?", default="all", choices=["w1", "grass", "w2", "w2scale", "all", "_one"])
     ap.add_argument("rest", nargs="*")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--n", type=int, default=None)
