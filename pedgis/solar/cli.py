@@ -12,12 +12,14 @@ import argparse
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..cli import ProgressBar, register_command
-from ..errors import InputDataError
+from ..errors import DataQualityWarning, InputDataError
+from ..geometry import repair_geometries
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -48,11 +50,19 @@ def _buildings(args):
         raise InputDataError(f"{args.buildings}: id field '{col}' (--id-column) not found; fields: "
                              f"{', '.join(map(str, raw.columns.drop('geometry')))}.")
     ids = raw[col].astype(str) if col else raw.index.astype(str)
-    b = gpd.GeoDataFrame({"building_id": ids.to_numpy()}, geometry=raw.geometry.to_numpy(), crs=raw.crs)
-    bad = b.geometry.isna() | b.geometry.is_empty
+    # the same repairs as step 1 (make_valid, bow-ties, Z, 3D surfaces), so roofs follow real footprints
+    rep = repair_geometries(raw.geometry)
+    b = gpd.GeoDataFrame({"building_id": ids.to_numpy()}, geometry=rep.geometry, crs=raw.crs)
+    bad = rep.reasons != ""
     if bad.any():
-        raise InputDataError(f"{args.buildings}: {int(bad.sum())} rows without a geometry (e.g. id "
-                             f"{b.loc[bad, 'building_id'].iloc[0]}); remove them or fix the file.")
+        first = int(np.flatnonzero(bad)[0])
+        raise InputDataError(f"{args.buildings}: {int(bad.sum())} rows without a usable footprint (e.g. id "
+                             f"{b['building_id'].iloc[first]}: {rep.reasons[first]}); remove them or fix the file.")
+    repaired = (rep.flags != "").to_numpy()
+    if repaired.any():
+        shown = "; ".join(f"{i}: {f}" for i, f in zip(b.loc[repaired, "building_id"][:5], rep.flags[repaired][:5], strict=True))
+        warnings.warn(f"{args.buildings}: {int(repaired.sum())} footprints repaired before the roof model ({shown}).",
+                      DataQualityWarning, stacklevel=2)
     if b["building_id"].duplicated().any():
         b = b.dissolve("building_id", as_index=False)  # parts of one building (e.g. cadastral parts)
     return b

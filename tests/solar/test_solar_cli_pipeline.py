@@ -304,3 +304,26 @@ def test_pv_command_reads_solar_section(small_inputs, tmp_path, capsys):
                str(EPW), "--config", str(cfg), "--out", str(tmp_path / "o2"), "--quiet"])
     assert rc == 2
     assert "solar.module_eff: unknown key(s) module_eff" in capsys.readouterr().err
+
+
+def test_pv_buildings_are_repaired_like_step1(tmp_path):
+    """`pedgis pv` repairs a bow-tie footprint (as step 1 does) and says so, instead of
+    computing bow-tie roofs; the repaired polygon of a 10 m × 10 m square drawn with its last two
+    corners swapped is that square again (100 m²)."""
+    import argparse
+
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from pedgis.errors import DataQualityWarning
+    from pedgis.solar.cli import _buildings
+
+    bowtie = Polygon([(0, 0), (10, 0), (0, 10), (10, 10)])
+    assert not bowtie.is_valid
+    path = tmp_path / "b.gpkg"
+    gpd.GeoDataFrame({"building_id": ["bow", "ok"]}, geometry=[bowtie, box(20, 0, 30, 10)], crs=32632).to_file(path)
+    args = argparse.Namespace(buildings=path, layer=None, crs=None, id_column=None)
+    with pytest.warns(DataQualityWarning, match=r"1 footprints repaired before the roof model \(bow: "):
+        b = _buildings(args)
+    assert b.geometry.is_valid.all()
+    assert b.geometry.area.tolist() == pytest.approx([100.0, 100.0])
