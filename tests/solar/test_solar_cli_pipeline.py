@@ -285,7 +285,7 @@ def test_pv_command_rows_without_geometry(small_inputs, tmp_path, capsys):
     rc = main(["pv", "--buildings", str(p), "--id-column", "ID", "--dsm", str(dsm),
                "--weather", str(EPW), "--out", str(tmp_path / "o")])
     assert rc == 2
-    assert "1 rows without a geometry (e.g. id gable)" in capsys.readouterr().err
+    assert "1 rows without a usable footprint (e.g. id gable: empty geometry (no coordinates))" in capsys.readouterr().err
 
 
 def test_pv_command_reads_solar_section(small_inputs, tmp_path, capsys):
