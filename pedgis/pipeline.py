@@ -886,6 +886,8 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     district["assumptions"]["notes"].extend(ts_notes)
     result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
                             roof_segments=None if solar is None else solar.segments, irradiation=solar)
-    attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0))
+    # hourly PV per building: the roof model's shape (orientation, shading), the engine's annual kWh
+    attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0),
+                      hourly_pv=None if solar is None else solar.hourly_pv_kwh)
     progress(1.0, "done")
     return result

@@ -172,3 +172,14 @@ def test_output_folder_is_readable_by_others_per_umask(sample_result, tmp_path):
     finally:
         os.umask(old)
     assert (out.stat().st_mode & 0o777) == 0o755  # 0o777 & ~0o022
+
+
+def test_sample_hourly_pv_follows_each_roof(sample_result):
+    """With a DSM, the time-resolved balance spreads each building's PV over the year with its own
+    roof's hourly yield (orientation, shading), scaled to the engine's annual kWh: the annual sum of
+    the hourly PV equals the engine's PV, and the source says the roof model was used."""
+    ts = sample_result.district["timeseries"]
+    assert ts["profiles"]["sources"]["pv"].startswith("hourly PV per building from the roof-raster model")
+    assert "105 of 105 included buildings" in ts["profiles"]["sources"]["pv"]
+    pv_engine = float(sample_result.buildings.loc[sample_result.buildings["included"], "pv_kwh"].sum())
+    assert float(sample_result.hourly["pv_kwh"].sum()) == pytest.approx(pv_engine, rel=1e-9)

@@ -294,7 +294,6 @@ def test_example_scenario_validates_and_follows_the_sample():
 
 def test_hourly_pv_per_building_from_the_roof_model(monkeypatch, hourly):
     """The roof model's hourly PV sets each building's PV shape; the annual stays the engine's."""
-    from pedgis import pipeline
 
     b = hourly.buildings
     with_pv = b.loc[b["included"] & (b["pv_kwh"] > 0), "building_id"].astype(str).tolist()
@@ -303,10 +302,16 @@ def test_hourly_pv_per_building_from_the_roof_model(monkeypatch, hourly):
     noon = ((idx % 24) == 12).astype(float)  # all PV in the hour 12-13
     hp = pd.DataFrame({bid: noon * 3.0 for bid in with_pv})
 
-    class WithHourlyPV(pipeline.DistrictResult):
-        hourly_pv_kwh = hp
+    import pedgis.solar.scenario as solar_scenario
 
-    monkeypatch.setattr(pipeline, "DistrictResult", WithHourlyPV)
+    roof_model = solar_scenario.rooftop_for_scenario
+
+    def with_hourly_pv(*args, **kwargs):  # the roof model's result, with this test's hourly PV
+        buildings, solar, notes = roof_model(*args, **kwargs)
+        solar.hourly_pv_kwh = hp
+        return buildings, solar, notes
+
+    monkeypatch.setattr(solar_scenario, "rooftop_for_scenario", with_hourly_pv)
     res = run_raw(scenario(scenario={"timestep": "hourly"}))
     ts = res.district["timeseries"]
     assert "roof-raster model" in ts["profiles"]["sources"]["pv"]
