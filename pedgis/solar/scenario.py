@@ -7,6 +7,9 @@ results into the buildings table before step 2.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 import pandas as pd
 
@@ -24,10 +27,21 @@ def wants_rooftop(doc: dict) -> bool:
     return r.get("dsm") is not None or r.get("irradiation") is not None
 
 
-# The last rooftop run of this process, reused when the same roofs, rasters, weather and
-# parameters come again: `pedgis gap`, `compare` and `uncertainty` run the pipeline many times
-# with levers that do not touch the roofs, and the roof model is most of each run's time.
-_LAST_ROOFTOP: dict = {}
+# Runs that repeat the pipeline with levers that do not touch the roofs (`pedgis gap`, `compare`,
+# `uncertainty`) reuse the roof model, most of each run's time, through a store they scope with
+# :func:`reuse_rooftop_runs`; a single run keeps no copy.
+_STORE: ContextVar[dict | None] = ContextVar("pedgis_rooftop_store", default=None)
+
+
+@contextmanager
+def reuse_rooftop_runs(store: dict):
+    """Within this block, an identical rooftop run (same roofs, rasters, weather, parameters)
+    is taken from ``store`` (one entry, so memory stays bounded) as a copy."""
+    token = _STORE.set(store)
+    try:
+        yield store
+    finally:
+        _STORE.reset(token)
 
 
 def _rooftop_key(parts, grids, weather, params) -> str:
@@ -49,19 +63,23 @@ def _rooftop_key(parts, grids, weather, params) -> str:
 
 
 def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=None, progress=None):
-    """:func:`pedgis.solar.rooftop.rooftop_solar`, reusing the previous identical run (a copy)."""
+    """:func:`pedgis.solar.rooftop.rooftop_solar`; inside :func:`reuse_rooftop_runs` an identical
+    previous run is reused (a copy)."""
     import copy
 
     from .rooftop import rooftop_solar
 
+    store = _STORE.get()
+    if store is None:
+        return rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
     key = _rooftop_key(parts, (dsm, dtm, irradiation), weather, params)
-    if key in _LAST_ROOFTOP:
+    if key in store:
         if progress is not None:
             progress(1.0, "rooftop solar: same roofs, rasters, weather and parameters as the previous run")
-        return copy.deepcopy(_LAST_ROOFTOP[key])
+        return copy.deepcopy(store[key])
     res = rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
-    _LAST_ROOFTOP.clear()  # one entry: bounded memory whatever the raster size
-    _LAST_ROOFTOP[key] = copy.deepcopy(res)
+    store.clear()  # one entry: bounded memory whatever the raster size
+    store[key] = copy.deepcopy(res)
     return res
 
 

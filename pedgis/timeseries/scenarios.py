@@ -60,6 +60,7 @@ class Study:
 
             _raise(errors, str(self.path or "scenario"))
         self.doc = doc
+        self._rooftop_runs: dict = {}
 
     @property
     def variant_names(self) -> list[str]:
@@ -87,10 +88,12 @@ class Study:
         """
         from ..config import scenario_from_dict
         from ..pipeline import run
+        from ..solar.scenario import reuse_rooftop_runs
 
         doc, ops = self.expanded(name, overrides, shortcuts, force_timeseries)
         scn = scenario_from_dict(doc, base_dir=self.base_dir, path=self.path)
-        return run(scn, progress, step1_hook=vr.table_hook(ops))
+        with reuse_rooftop_runs(self._rooftop_runs):  # variants and solver steps share the roof model
+            return run(scn, progress, step1_hook=vr.table_hook(ops))
 
     def timestep(self, name: str = "baseline") -> str:
         doc, _ = vr.expand(self.raw, name)

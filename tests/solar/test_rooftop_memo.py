@@ -1,4 +1,5 @@
-"""The rooftop run is reused only when roofs, rasters, weather and parameters are all the same."""
+"""Inside a scope (pedgis gap/compare/uncertainty), the rooftop run is reused only when roofs,
+rasters, weather and parameters are all the same; a single run keeps no copy."""
 
 from dataclasses import dataclass
 
@@ -29,9 +30,7 @@ def calls(monkeypatch):
         return {"n": len(parts), "table": pd.DataFrame({"pv_kwh": [1.0] * len(parts)})}
 
     monkeypatch.setattr(rooftop, "rooftop_solar", fake_rooftop_solar)
-    scn._LAST_ROOFTOP.clear()
     yield seen
-    scn._LAST_ROOFTOP.clear()
 
 
 def _inputs(width=10.0, temp=10.0):
@@ -42,9 +41,10 @@ def _inputs(width=10.0, temp=10.0):
 
 def test_same_inputs_reuse_a_copy(calls):
     parts, weather = _inputs()
-    first = scn._rooftop_solar_memo(parts, None, weather, SolarParams())
-    first["table"].loc[0, "pv_kwh"] = 99.0  # a caller changing its result must not change the memo
-    second = scn._rooftop_solar_memo(parts, None, weather, SolarParams())
+    with scn.reuse_rooftop_runs({}):
+        first = scn._rooftop_solar_memo(parts, None, weather, SolarParams())
+        first["table"].loc[0, "pv_kwh"] = 99.0  # a caller changing its result must not change the memo
+        second = scn._rooftop_solar_memo(parts, None, weather, SolarParams())
     assert len(calls) == 1
     assert second["table"]["pv_kwh"].tolist() == [1.0, 1.0]
 
@@ -52,7 +52,9 @@ def test_same_inputs_reuse_a_copy(calls):
 @pytest.mark.parametrize("change", ["params", "weather", "footprint"])
 def test_any_change_recomputes(calls, change):
     parts, weather = _inputs()
-    scn._rooftop_solar_memo(parts, None, weather, SolarParams())
+    store = {}
+    with scn.reuse_rooftop_runs(store):
+        scn._rooftop_solar_memo(parts, None, weather, SolarParams())
     params = SolarParams()
     if change == "params":
         params = SolarParams.from_dict({"module_efficiency": 0.18})
@@ -61,5 +63,16 @@ def test_any_change_recomputes(calls, change):
         parts, weather = _inputs(temp=11.0)
     else:
         parts, weather = _inputs(width=11.0)
-    scn._rooftop_solar_memo(parts, None, weather, params)
+    with scn.reuse_rooftop_runs(store):
+        scn._rooftop_solar_memo(parts, None, weather, params)
     assert len(calls) == 2
+    assert len(store) == 1  # one entry: the latest run
+
+
+def test_outside_a_scope_nothing_is_kept(calls):
+    """A single pipeline run pays no copy and leaves no store behind: each call runs the model."""
+    parts, weather = _inputs()
+    first = scn._rooftop_solar_memo(parts, None, weather, SolarParams())
+    second = scn._rooftop_solar_memo(parts, None, weather, SolarParams())
+    assert len(calls) == 2
+    assert first is not second
