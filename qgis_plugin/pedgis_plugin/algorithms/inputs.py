@@ -53,6 +53,18 @@ def _section(doc: dict, name: str) -> dict:
     return node
 
 
+def _set_source(doc: dict, name: str, path: str | None, layer: str | None) -> None:
+    """Point section ``name`` at ``path`` (and its layer; none: the file's only layer)."""
+    if not path:
+        return
+    sec = _section(doc, name)
+    sec["path"] = str(path)
+    if layer:
+        sec["layer"] = layer
+    else:
+        sec.pop("layer", None)
+
+
 def apply_inputs(
     doc: dict,
     *,
@@ -83,25 +95,11 @@ def apply_inputs(
         (``heights.gross_to_conditioned``)
     """
     doc = copy.deepcopy(doc)
-    path, layer = buildings
-    if path:
-        sec = _section(doc, "buildings")
-        sec["path"] = str(path)
-        if layer:
-            sec["layer"] = layer
-        else:
-            sec.pop("layer", None)
+    _set_source(doc, "buildings", *buildings)
     for field, column in (columns or {}).items():
         if column:
             _section(_section(doc, "buildings"), "columns")[field] = column
-    path, layer = boundary
-    if path:
-        sec = _section(doc, "boundary")
-        sec["path"] = str(path)
-        if layer:
-            sec["layer"] = layer
-        else:
-            sec.pop("layer", None)
+    _set_source(doc, "boundary", *boundary)
     if members:
         sec = _section(doc, "boundary")
         sec["members"] = [str(m) for m in members]
