@@ -89,15 +89,95 @@ def _box_entry(r0, c0, sr, sc, rlo, rhi, clo, chi):
     return -1.0
 
 
+def _snap(x, tol=1e-9):
+    # a sample on a grid line stays on it (sin 30° = 0.49999999999999994): the pixel index
+    # must not depend on the last bit, as it does not when the target's row is added to it
+    r = np.round(x)
+    return np.where(np.abs(x - r) < tol, r, x)
+
+
+def _ray_tables(n_sectors, dx, dy, max_dist, k_steps, levels):
+    """Every ray's samples relative to its pixel, computed once for all target pixels.
+
+    The sampling schedule is the same for every target pixel (see the module notes), and so are
+    the offsets of the samples from the pixel. Returns
+
+    - ``d, inv_d, lev`` (n,): distance [m] of each sample, its inverse and pyramid level;
+    - ``n_near``: the first samples are on the finest level (bilinear);
+    - ``di, dj`` (sectors, n): pixel offsets of the sample — on the finest level the
+      upper-left of the four interpolated pixels, above it the pixel holding the sample;
+    - ``wr, wc`` (sectors, n_near): bilinear weights;
+    - ``inv_te`` (sectors, n_near, 4): 1 / the distance at which the ray enters each of the four
+      pixels' squares (0 when it never does);
+    - ``reach``: the largest offset of the finest level, + 2.
+    """
+    cell = min(dx, dy)
+    ds, levs = [], []
+    d, lev, next_lev, step = cell, 0, k_steps * 2.0 * cell, cell
+    while d <= max_dist:  # the same schedule as the generic loop of the kernel
+        ds.append(d)
+        levs.append(lev)
+        d += step
+        if d >= next_lev and lev < levels - 1:
+            lev += 1
+            next_lev *= 2.0
+            step *= 2.0
+        elif lev == levels - 1:
+            step = max(step, d / k_steps)
+    ds = np.array(ds, dtype=np.float64)
+    levs = np.array(levs, dtype=np.int64)
+    n_near = int((levs == 0).sum())
+    phi = 2.0 * math.pi * np.arange(n_sectors) / n_sectors
+    sc = np.sin(phi) / dx
+    sr = -np.cos(phi) / dy
+    fr = _snap(ds[None, :] * sr[:, None])
+    fc = _snap(ds[None, :] * sc[:, None])
+    near = slice(0, n_near)
+    di = np.floor(fr)
+    dj = np.floor(fc)
+    wr = fr[:, near] - di[:, near]
+    wc = fc[:, near] - dj[:, near]
+    di[:, n_near:] = np.floor(fr[:, n_near:] + 0.5)  # the pixel holding the sample
+    dj[:, n_near:] = np.floor(fc[:, n_near:] + 0.5)
+    inv_te = np.zeros((n_sectors, n_near, 4))
+    for q in range(4):
+        ar = di[:, near] + (q >> 1)
+        ac = dj[:, near] + (q & 1)
+        te = _box_entry_table(sr[:, None], sc[:, None], ar - 0.5, ar + 0.5, ac - 0.5, ac + 0.5)
+        inv_te[:, :, q] = np.where(te > 0.0, 1.0 / np.where(te > 0.0, te, 1.0), 0.0)
+    reach = int(max(np.abs(di[:, near]).max(initial=0), np.abs(dj[:, near]).max(initial=0))) + 2
+    return (ds, 1.0 / ds, levs, n_near, di.astype(np.int64), dj.astype(np.int64), wr, wc,
+            inv_te, reach)
+
+
+def _box_entry_table(sr, sc, rlo, rhi, clo, chi):
+    # _box_entry for rays from the origin, vectorised: -1 where the ray never enters the box
+    t0 = np.zeros(np.broadcast(sr, rlo).shape)
+    t1 = np.full(t0.shape, 1.0e30)
+    miss = np.zeros(t0.shape, dtype=bool)
+    for s_, lo, hi in ((sr, rlo, rhi), (sc, clo, chi)):
+        s_ = np.broadcast_to(s_, t0.shape)
+        par = np.abs(s_) < 1e-12
+        miss |= par & ((lo > 0.0) | (hi < 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(par, -1.0e30, lo / np.where(par, 1.0, s_))
+            b = np.where(par, 1.0e30, hi / np.where(par, 1.0, s_))
+        t0 = np.maximum(t0, np.minimum(a, b))
+        t1 = np.minimum(t1, np.maximum(a, b))
+    return np.where(~miss & (t0 <= t1) & (t0 > 0.0), t0, -1.0)
+
+
 @nb.njit(parallel=True, cache=True)
 def _horizon_kernel(
-    z, pyr, offsets, shapes, rows, cols, n_sectors, dx, dy, max_dist, zmax, k_steps, out
+    z, pyr, offsets, shapes, rows, cols, n_sectors, dx, dy, max_dist, zmax, k_steps,
+    tab_d, tab_inv_d, tab_lev, n_near, tab_di, tab_dj, tab_wr, tab_wc, tab_inv_te, reach, out
 ):
     n = rows.shape[0]
     nrow, ncol = z.shape
     nlev = offsets.shape[0] - 1
     cell = min(dx, dy)
     step_thr = 3.0 * cell  # steeper than ~72° between neighbours: a wall, not a roof plane
+    n_tab = tab_d.shape[0]
     for t in nb.prange(n):
         r0 = rows[t]
         c0 = cols[t]
@@ -107,11 +187,62 @@ def _horizon_kernel(
                 out[t, j] = np.nan
             continue
         dz_top = zmax - z0
+        # every finest-level sample of every ray stays inside the raster: use the tables
+        interior = (
+            r0 - reach >= 0 and c0 - reach >= 0
+            and r0 + reach <= nrow - 1 and c0 + reach <= ncol - 1
+        )
         for j in range(n_sectors):
+            tmax = 0.0
+            if interior:
+                for s in range(n_near):
+                    if dz_top <= tmax * tab_d[s]:
+                        break
+                    ir = r0 + tab_di[j, s]
+                    ic = c0 + tab_dj[j, s]
+                    wr = tab_wr[j, s]
+                    wc = tab_wc[j, s]
+                    z00 = z[ir, ic]
+                    z01 = z[ir, ic + 1]
+                    z10 = z[ir + 1, ic]
+                    z11 = z[ir + 1, ic + 1]
+                    h = (z00 * (1.0 - wc) + z01 * wc) * (1.0 - wr) + (
+                        z10 * (1.0 - wc) + z11 * wc
+                    ) * wr
+                    zhi = max(max(z00, z01), max(z10, z11))
+                    zlo = min(min(z00, z01), min(z10, z11))
+                    if zhi - zlo > step_thr and zhi > z0:
+                        # a vertical step (wall, eave): pixels are boxes, not a ramp. Use the
+                        # distance at which the ray enters each high pixel's square.
+                        for q in range(4):
+                            zq = z[ir + (q >> 1), ic + (q & 1)]
+                            if zq - zlo <= step_thr or zq <= z0:
+                                continue
+                            tb = (zq - z0) * tab_inv_te[j, s, q]
+                            if tb > tmax:
+                                tmax = tb
+                    tt = (h - z0) * tab_inv_d[s]
+                    if tt > tmax:
+                        tmax = tt
+                else:
+                    for s in range(n_near, n_tab):
+                        if dz_top <= tmax * tab_d[s]:
+                            break
+                        ir = r0 + tab_di[j, s]
+                        ic = c0 + tab_dj[j, s]
+                        if ir < 0 or ic < 0 or ir >= nrow or ic >= ncol:
+                            break
+                        lev = tab_lev[s]
+                        h = pyr[offsets[lev] + (ir >> lev) * shapes[lev, 1] + (ic >> lev)]
+                        tt = (h - z0) * tab_inv_d[s]
+                        if tt > tmax:
+                            tmax = tt
+                out[t, j] = math.degrees(math.atan(tmax))
+                continue
+            # near the raster's edge: the same schedule, computed sample by sample
             phi = 2.0 * math.pi * j / n_sectors
             sc = math.sin(phi) / dx
             sr = -math.cos(phi) / dy
-            tmax = 0.0
             d = cell
             lev = 0
             next_lev = k_steps * 2.0 * cell
@@ -138,8 +269,6 @@ def _horizon_kernel(
                     zhi = max(max(z00, z01), max(z10, z11))
                     zlo = min(min(z00, z01), min(z10, z11))
                     if zhi - zlo > step_thr and zhi > z0:
-                        # a vertical step (wall, eave): pixels are boxes, not a ramp. Use the
-                        # distance at which the ray enters each high pixel's square.
                         for q in range(4):
                             ar = ir + (q >> 1)
                             ac = ic + (q & 1)
@@ -217,6 +346,8 @@ def horizon_angles(
     finite = z[finite_mask]
     zmax = float(finite.max()) if finite.size else 0.0
     out = np.empty((len(rows), n_sectors), dtype=np.float32)
+    tables = _ray_tables(int(n_sectors), float(dx), float(dy), float(max_distance),
+                         float(steps_per_distance), levels)
     if len(rows):
         _horizon_kernel(
             z,
@@ -231,6 +362,7 @@ def horizon_angles(
             float(max_distance),
             zmax,
             float(steps_per_distance),
+            *tables,
             out,
         )
     return out

@@ -378,11 +378,15 @@ HOURLY_EL_STEP = 0.5  # [°] elevation bins of the hourly aggregation
 
 
 @nb.njit(parallel=True, cache=True)
-def _group_hist_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, ci0, ci1, cw,
-                       el_step, n_el, hist):
+def _group_beam_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, ci0, ci1, cw,
+                       el_step, n_el, hour_col, hour_k, hour_f, hour_s, out):
+    # one group at a time: its histogram (columns × elevation bins × 3) stays in cache, is
+    # cumulated from the horizon up and read for every sunlit hour
     n_groups = starts.shape[0] - 1
     n_col = cphi.shape[0]
+    n_hours = hour_col.shape[0]
     for gi in nb.prange(n_groups):
+        cum = np.zeros((n_col, n_el + 2, 3))
         for q in range(starts[gi], starts[gi + 1]):
             p = order[q]
             wgt = weight[p]
@@ -403,9 +407,22 @@ def _group_hist_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, c
                 k = int(thr / el_step)
                 if k >= n_el:
                     continue
-                hist[gi, c, k, 0] += nx
-                hist[gi, c, k, 1] += ny
-                hist[gi, c, k, 2] += nz
+                cum[c, k + 1, 0] += nx
+                cum[c, k + 1, 1] += ny
+                cum[c, k + 1, 2] += nz
+        # cum[c, k] = Σ over bins strictly below k
+        for c in range(n_col):
+            for k in range(1, n_el + 2):
+                for a in range(3):
+                    cum[c, k, a] += cum[c, k - 1, a]
+        for i in range(n_hours):
+            c = hour_col[i]
+            k = hour_k[i]
+            f = hour_f[i]
+            acc = 0.0
+            for a in range(3):
+                acc += (cum[c, k, a] + f * (cum[c, k + 1, a] - cum[c, k, a])) * hour_s[i, a]
+            out[i, gi] = acc
 
 
 def hourly_groups(tilt, azimuth, horizon, svf, weight, group, n_groups, csky: CumulativeSky,
@@ -442,26 +459,20 @@ def hourly_groups(tilt, azimuth, horizon, svf, weight, group, n_groups, csky: Cu
     order = np.argsort(group, kind="stable").astype(np.int64)
     starts = np.searchsorted(group[order], np.arange(n_groups + 1)).astype(np.int64)
     n_el = int(math.ceil(90.0 / HOURLY_EL_STEP))
-    n_col = csky.col_az.shape[0]
-    hist = np.zeros((n_groups, n_col, n_el + 1, 3), dtype=np.float64)
-    if len(tilt):
-        cphi, sphi, ci0, ci1, cw = _column_geometry(csky.col_az, horizon.shape[1])
-        _group_hist_kernel(tilt, azimuth, horizon, weight, order, starts, cphi, sphi, ci0, ci1,
-                           cw, HOURLY_EL_STEP, n_el, hist)
-    below = np.cumsum(hist, axis=2) - hist  # Σ over bins strictly below k
     d = sky.data
     n_h = len(d)
     out = np.zeros((n_h, n_groups))
     hrs = np.nonzero(csky.hour_col >= 0)[0]
-    if len(hrs):
-        col = csky.hour_col[hrs]
+    if len(tilt) and len(hrs):
+        cphi, sphi, ci0, ci1, cw = _column_geometry(csky.col_az, horizon.shape[1])
         e = d["elevation"].to_numpy()[hrs] / HOURLY_EL_STEP
         k = np.clip(np.floor(e).astype(np.int64), 0, n_el)
-        f = (e - k)[None, :, None]
-        vis = below[:, col, k, :] + f * hist[:, col, k, :]  # (G, H, 3)
-        s = d[["sx", "sy", "sz"]].to_numpy()[hrs]
-        beam = d["beam"].to_numpy()[hrs]
-        out[hrs, :] = (np.einsum("ghj,hj->hg", vis, s) * beam[:, None])
+        beam_vec = np.ascontiguousarray(d[["sx", "sy", "sz"]].to_numpy()[hrs] * d["beam"].to_numpy()[hrs, None])
+        beam = np.empty((len(hrs), n_groups))
+        _group_beam_kernel(tilt, azimuth, horizon, weight, order, starts, cphi, sphi, ci0, ci1, cw,
+                           HOURLY_EL_STEP, n_el, csky.hour_col[hrs].astype(np.int64), k, e - k,
+                           beam_vec, beam)
+        out[hrs, :] = beam
     cb = np.cos(np.radians(tilt))
     sb = np.sin(np.radians(tilt))
     ratio = np.where((1.0 + cb) > 0, svf / ((1.0 + cb) / 2.0), 0.0)
