@@ -146,8 +146,66 @@ def _ray_tables(n_sectors, dx, dy, max_dist, k_steps, levels):
         te = _box_entry_table(sr[:, None], sc[:, None], ar - 0.5, ar + 0.5, ac - 0.5, ac + 0.5)
         inv_te[:, :, q] = np.where(te > 0.0, 1.0 / np.where(te > 0.0, te, 1.0), 0.0)
     reach = int(max(np.abs(di[:, near]).max(initial=0), np.abs(dj[:, near]).max(initial=0))) + 2
+    segs = _ray_segments(ds, levs, n_near, fr, fc, di, dj, max(dx, dy), levels)
     return (ds, 1.0 / ds, levs, n_near, di.astype(np.int64), dj.astype(np.int64), wr, wc,
-            inv_te, reach)
+            inv_te, reach, *segs)
+
+
+def _ray_segments(ds, levs, n_near, fr, fc, di, dj, pixel, levels, near_len=6, far_len=4):
+    """Runs of consecutive samples on one level, each checked at once against a dilated maximum.
+
+    A run's samples (their four interpolated pixels on the finest level, their pyramid blocks
+    above) all lie within ``radius[lev]`` pixels or blocks of the run's centre pixel, so the
+    maximum of the level dilated by that radius, read at the centre, bounds every height the
+    run can see: when that height cannot rise above the horizon found so far (seen from the
+    run's nearest distance, less the 2.2 pixels by which a wall's entry can precede a sample),
+    the run is skipped. Returns ``seg_a, seg_b`` (first and one-past-last sample), ``seg_lev``,
+    ``seg_dmin``, ``seg_r, seg_c`` (sectors, n_seg) centre offsets and ``radius`` (levels,).
+    """
+    bounds = []
+    for lev in range(levels):
+        idx = np.nonzero(levs == lev)[0]
+        if idx.size == 0:
+            continue
+        step = near_len if lev == 0 else far_len
+        for a in range(int(idx[0]), int(idx[-1]) + 1, step):
+            bounds.append((a, min(a + step, int(idx[-1]) + 1), lev))
+    n_seg = len(bounds)
+    n_sec = fr.shape[0]
+    seg_a = np.array([b[0] for b in bounds], dtype=np.int64)
+    seg_b = np.array([b[1] for b in bounds], dtype=np.int64)
+    seg_lev = np.array([b[2] for b in bounds], dtype=np.int64)
+    seg_dmin = np.array([ds[a] - (2.2 * pixel if lev == 0 else 0.0) for a, _, lev in bounds])
+    seg_r = np.zeros((n_sec, n_seg), dtype=np.int64)
+    seg_c = np.zeros((n_sec, n_seg), dtype=np.int64)
+    radius = np.zeros(levels, dtype=np.int64)
+    for k, (a, b, lev) in enumerate(bounds):
+        cr = np.round((fr[:, a] + fr[:, b - 1]) / 2.0).astype(np.int64)[:, None]
+        cc = np.round((fc[:, a] + fc[:, b - 1]) / 2.0).astype(np.int64)[:, None]
+        seg_r[:, k], seg_c[:, k] = cr[:, 0], cc[:, 0]
+        if lev == 0:  # the four interpolated pixels of every sample
+            far_r = max(np.abs(di[:, a:b] - cr).max(), np.abs(di[:, a:b] + 1 - cr).max())
+            far_c = max(np.abs(dj[:, a:b] - cc).max(), np.abs(dj[:, a:b] + 1 - cc).max())
+            r = max(far_r, far_c)
+        else:  # blocks of 2**lev pixels: |⌊x/B⌋ - ⌊y/B⌋| ≤ ⌊|x - y|/B⌋ + 1
+            far = max(np.abs(di[:, a:b] - cr).max(), np.abs(dj[:, a:b] - cc).max())
+            r = int(far) // (1 << lev) + 1
+        radius[lev] = max(radius[lev], int(r))
+    return seg_a, seg_b, seg_lev, seg_dmin, seg_r, seg_c, radius
+
+
+def dilated_pyramid(pyr, offsets, shapes, radius):
+    """Each level of the max-pyramid dilated (maximum filter) by ``radius[level]`` cells."""
+    from scipy.ndimage import maximum_filter
+
+    out = np.empty_like(pyr)
+    for lev in range(shapes.shape[0]):
+        a = pyr[offsets[lev] : offsets[lev + 1]].reshape(shapes[lev])
+        r = int(radius[lev]) if lev < len(radius) else 0
+        out[offsets[lev] : offsets[lev + 1]] = (
+            maximum_filter(a, size=2 * r + 1, mode="nearest").ravel() if r > 0 else a.ravel()
+        )
+    return out
 
 
 def _box_entry_table(sr, sc, rlo, rhi, clo, chi):
@@ -170,14 +228,15 @@ def _box_entry_table(sr, sc, rlo, rhi, clo, chi):
 @nb.njit(parallel=True, cache=True)
 def _horizon_kernel(
     z, pyr, offsets, shapes, rows, cols, n_sectors, dx, dy, max_dist, zmax, k_steps,
-    tab_d, tab_inv_d, tab_lev, n_near, tab_di, tab_dj, tab_wr, tab_wc, tab_inv_te, reach, out
+    tab_d, tab_inv_d, tab_lev, n_near, tab_di, tab_dj, tab_wr, tab_wc, tab_inv_te, reach,
+    seg_a, seg_b, seg_lev, seg_dmin, seg_r, seg_c, dil, out
 ):
     n = rows.shape[0]
     nrow, ncol = z.shape
     nlev = offsets.shape[0] - 1
     cell = min(dx, dy)
     step_thr = 3.0 * cell  # steeper than ~72° between neighbours: a wall, not a roof plane
-    n_tab = tab_d.shape[0]
+    n_seg = seg_a.shape[0]
     for t in nb.prange(n):
         r0 = rows[t]
         c0 = cols[t]
@@ -195,48 +254,65 @@ def _horizon_kernel(
         for j in range(n_sectors):
             tmax = 0.0
             if interior:
-                for s in range(n_near):
-                    if dz_top <= tmax * tab_d[s]:
+                stop = False
+                for k in range(n_seg):
+                    if dz_top <= tmax * tab_d[seg_a[k]]:
                         break
-                    ir = r0 + tab_di[j, s]
-                    ic = c0 + tab_dj[j, s]
-                    wr = tab_wr[j, s]
-                    wc = tab_wc[j, s]
-                    z00 = z[ir, ic]
-                    z01 = z[ir, ic + 1]
-                    z10 = z[ir + 1, ic]
-                    z11 = z[ir + 1, ic + 1]
-                    h = (z00 * (1.0 - wc) + z01 * wc) * (1.0 - wr) + (
-                        z10 * (1.0 - wc) + z11 * wc
-                    ) * wr
-                    zhi = max(max(z00, z01), max(z10, z11))
-                    zlo = min(min(z00, z01), min(z10, z11))
-                    if zhi - zlo > step_thr and zhi > z0:
-                        # a vertical step (wall, eave): pixels are boxes, not a ramp. Use the
-                        # distance at which the ray enters each high pixel's square.
-                        for q in range(4):
-                            zq = z[ir + (q >> 1), ic + (q & 1)]
-                            if zq - zlo <= step_thr or zq <= z0:
-                                continue
-                            tb = (zq - z0) * tab_inv_te[j, s, q]
-                            if tb > tmax:
-                                tmax = tb
-                    tt = (h - z0) * tab_inv_d[s]
-                    if tt > tmax:
-                        tmax = tt
-                else:
-                    for s in range(n_near, n_tab):
-                        if dz_top <= tmax * tab_d[s]:
-                            break
-                        ir = r0 + tab_di[j, s]
-                        ic = c0 + tab_dj[j, s]
-                        if ir < 0 or ic < 0 or ir >= nrow or ic >= ncol:
-                            break
-                        lev = tab_lev[s]
-                        h = pyr[offsets[lev] + (ir >> lev) * shapes[lev, 1] + (ic >> lev)]
-                        tt = (h - z0) * tab_inv_d[s]
-                        if tt > tmax:
-                            tmax = tt
+                    lev = seg_lev[k]
+                    # the whole run cannot rise above the horizon found so far: skip it
+                    br = r0 + seg_r[j, k]
+                    bc = c0 + seg_c[j, k]
+                    if br >= 0 and bc >= 0 and br < nrow and bc < ncol:
+                        m = dil[offsets[lev] + (br >> lev) * shapes[lev, 1] + (bc >> lev)]
+                        if m - z0 <= tmax * seg_dmin[k]:
+                            continue
+                    if lev == 0:
+                        for s in range(seg_a[k], seg_b[k]):
+                            if dz_top <= tmax * tab_d[s]:
+                                stop = True
+                                break
+                            ir = r0 + tab_di[j, s]
+                            ic = c0 + tab_dj[j, s]
+                            wr = tab_wr[j, s]
+                            wc = tab_wc[j, s]
+                            z00 = z[ir, ic]
+                            z01 = z[ir, ic + 1]
+                            z10 = z[ir + 1, ic]
+                            z11 = z[ir + 1, ic + 1]
+                            h = (z00 * (1.0 - wc) + z01 * wc) * (1.0 - wr) + (
+                                z10 * (1.0 - wc) + z11 * wc
+                            ) * wr
+                            zhi = max(max(z00, z01), max(z10, z11))
+                            zlo = min(min(z00, z01), min(z10, z11))
+                            if zhi - zlo > step_thr and zhi > z0:
+                                # a vertical step (wall, eave): pixels are boxes, not a ramp.
+                                # Use the distance at which the ray enters each high pixel.
+                                for q in range(4):
+                                    zq = z[ir + (q >> 1), ic + (q & 1)]
+                                    if zq - zlo <= step_thr or zq <= z0:
+                                        continue
+                                    tb = (zq - z0) * tab_inv_te[j, s, q]
+                                    if tb > tmax:
+                                        tmax = tb
+                            tt = (h - z0) * tab_inv_d[s]
+                            if tt > tmax:
+                                tmax = tt
+                    else:
+                        for s in range(seg_a[k], seg_b[k]):
+                            if dz_top <= tmax * tab_d[s]:
+                                stop = True
+                                break
+                            ir = r0 + tab_di[j, s]
+                            ic = c0 + tab_dj[j, s]
+                            if ir < 0 or ic < 0 or ir >= nrow or ic >= ncol:
+                                stop = True
+                                break
+                            h = pyr[offsets[lev] + (ir >> lev) * shapes[lev, 1] + (ic >> lev)]
+                            tt = (h - z0) * tab_inv_d[s]
+                            if tt > tmax:
+                                tmax = tt
+                    if stop:
+                        break
                 out[t, j] = math.degrees(math.atan(tmax))
                 continue
             # near the raster's edge: the same schedule, computed sample by sample
@@ -348,6 +424,7 @@ def horizon_angles(
     out = np.empty((len(rows), n_sectors), dtype=np.float32)
     tables = _ray_tables(int(n_sectors), float(dx), float(dy), float(max_distance),
                          float(steps_per_distance), levels)
+    dil = dilated_pyramid(pyr, offsets, shapes, tables[-1])
     if len(rows):
         _horizon_kernel(
             z,
@@ -362,7 +439,8 @@ def horizon_angles(
             float(max_distance),
             zmax,
             float(steps_per_distance),
-            *tables,
+            *tables[:-1],
+            dil,
             out,
         )
     return out

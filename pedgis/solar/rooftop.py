@@ -510,6 +510,7 @@ def _run_window(
     temp = sky.data["temp_air"].to_numpy()
     wind = sky.data["wind_speed"].to_numpy()
     month = sky.data.index.month.to_numpy()
+    month_of_hour = (np.arange(1, 13)[:, None] == month[None, :]).astype(np.float64)  # (12, h)
     t2, w2 = temp[:, None], wind[:, None]
 
     # hourly irradiance on the modules and the yields, a batch of buildings at a time (memory)
@@ -532,7 +533,7 @@ def _run_window(
             g = np.where(Ab[None, :] > 0, w_h / Ab[None, :], 0.0)  # W/m² on the modules
         pv_h = _pv_ac_kwh(g, t2, w2, kwp_pv[None, s0:s1], params)
         sums["pv"][s0:s1] = pv_h.sum(axis=0)
-        np.add.at(monthly[:, s0:s1], month - 1, pv_h)
+        monthly[:, s0:s1] = month_of_hour @ pv_h
         if params.share_pvt > 0:
             sums["pvt"][s0:s1] = _pv_ac_kwh(g, t2, w2, kwp_pvt[None, s0:s1], params).sum(axis=0)
             sums["pvt_th"][s0:s1] = _collector_kwh(
@@ -543,10 +544,11 @@ def _run_window(
                 g, t2, a_st[None, s0:s1], params.st_eta0, params.st_a1, params.st_a2,
                 params.st_mean_temp_c).sum(axis=0)
         if params.keep_hourly:
+            g32, pv32 = g.astype(np.float32), pv_h.astype(np.float32)
             for k in range(s1 - s0):
                 name = res.index[local_ids[s0 + k]]
-                hourly_poa[name] = g[:, k].astype(np.float32)
-                hourly_pv[name] = pv_h[:, k].astype(np.float32)
+                hourly_poa[name] = g32[:, k]
+                hourly_pv[name] = pv32[:, k]
 
     rows_res = res.index[local_ids]
     res.loc[rows_res, "roof_area_m2"] = roof_a
