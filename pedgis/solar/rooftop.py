@@ -465,9 +465,10 @@ def _run_window(
             steps_per_distance=params.steps_per_distance,
         )
         progress(0.6, "irradiation")
-        pi = skymod.annual_poa(a_tilt, a_az, horizon, csky)
+        pi = skymod.annual_poa(a_tilt, a_az, horizon, csky, keep_hourly_bins=True)
         poa = pi.total
         svf = pi.sky_view
+        hourly_bins = pi.hourly_bins
     irr_out[kr0 + rows, kc0 + cols] = poa.astype(np.float32)
     svf_out[kr0 + rows, kc0 + cols] = np.asarray(svf, dtype=np.float32)
 
@@ -525,7 +526,8 @@ def _run_window(
         grp = pos[sel] - s0
         if horizon is not None:
             w_h = skymod.hourly_groups(a_tilt[sel], a_az[sel], horizon[sel], svf[sel],
-                                       module_area[sel], grp, s1 - s0, csky, sky)
+                                       module_area[sel], grp, s1 - s0, csky, sky,
+                                       hourly_bins=hourly_bins[sel])
         else:
             w_h = _hourly_from_annual(poa[sel], module_area[sel], grp, s1 - s0, sky)
         Ab = A[s0:s1]

@@ -40,6 +40,7 @@ from ..errors import ConfigError
 from ..io.weather import Weather
 from .params import SKY_MODELS
 
+HOURLY_EL_STEP = 0.5  # [°] elevation bins of the hourly aggregation (< 255 bins)
 DEFAULT_ALBEDO = 0.2  # [-] ground reflectance for urban surfaces, e.g. pvlib SURFACE_ALBEDOS['urban'] 0.18
 
 
@@ -250,12 +251,13 @@ def _threshold_deg(hrow, i0, i1, w, cphi, sphi, sb, cb, sg, cg):
 
 @nb.njit(parallel=True, cache=True)
 def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, scos, ssin, cum, el_step, out_beam,
-                out_svf):
+                out_svf, hourly_step, out_bins):
     n = tilt.shape[0]
     n_sec = horizon.shape[1]
     n_col = cphi.shape[0]
     n_el = cum.shape[1] - 1
     sec_w = 2.0 * math.pi / n_sec
+    keep_bins = out_bins.shape[0] == n
     for p in nb.prange(n):
         b = math.radians(tilt[p])
         g = math.radians(azim[p])
@@ -275,6 +277,8 @@ def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, scos, ssin, cum, 
         acc = 0.0
         for c in range(n_col):
             thr = _threshold_deg(hrow, ci0[c], ci1[c], cw[c], cphi[c], sphi[c], sb, cb, sg, cg)
+            if keep_bins:
+                out_bins[p, c] = min(int(thr / hourly_step), 255)
             xe = thr / el_step
             k0 = int(xe)
             if k0 >= n_el:
@@ -316,10 +320,14 @@ class PlaneIrradiation:
     diffuse: np.ndarray  # isotropic + horizon band (scaled by the view of the sky)
     reflected: np.ndarray
     sky_view: np.ndarray  # view factor of the visible sky from the tilted plane [-]
+    # per plane and sun-azimuth column: the hourly elevation bin of the shading threshold
+    # (255 = never sunlit), for :func:`hourly_groups`
+    hourly_bins: np.ndarray | None = None
 
 
 def annual_poa(
-    tilt: np.ndarray, azimuth: np.ndarray, horizon: np.ndarray, csky: CumulativeSky
+    tilt: np.ndarray, azimuth: np.ndarray, horizon: np.ndarray, csky: CumulativeSky,
+    keep_hourly_bins: bool = False,
 ) -> PlaneIrradiation:
     """Annual plane-of-array irradiation of many planes, each with its own horizon.
 
@@ -330,6 +338,9 @@ def annual_poa(
     horizon : ndarray (n, n_sectors)
         Horizon angles [°] (:func:`pedgis.solar.horizon.horizon_angles`).
     csky : CumulativeSky
+    keep_hourly_bins : bool
+        Also return each plane's shading thresholds as hourly elevation bins (uint8, one per
+        sun-azimuth column), so that :func:`hourly_groups` need not compute them again.
 
     Returns
     -------
@@ -354,11 +365,13 @@ def annual_poa(
     n = tilt.shape[0]
     beam = np.empty(n)
     svf = np.empty(n)
+    n_col = csky.col_az.shape[0]
+    bins = np.full((n if keep_hourly_bins else 0, n_col), 255, dtype=np.uint8)
     if n:
         cphi, sphi, ci0, ci1, cw = _column_geometry(csky.col_az, horizon.shape[1])
         sec = np.radians(np.arange(horizon.shape[1]) * (360.0 / horizon.shape[1]))
         _poa_kernel(tilt, azimuth, horizon, cphi, sphi, ci0, ci1, cw, np.cos(sec), np.sin(sec),
-                    csky.cum, csky.el_step, beam, svf)
+                    csky.cum, csky.el_step, beam, svf, HOURLY_EL_STEP, bins)
     cb = np.cos(np.radians(tilt))
     sb = np.sin(np.radians(tilt))
     ratio = np.where((1.0 + cb) > 0, svf / ((1.0 + cb) / 2.0), 0.0)
@@ -371,20 +384,19 @@ def annual_poa(
         diffuse=wh_to_kwh(diffuse),
         reflected=wh_to_kwh(refl),
         sky_view=svf,
+        hourly_bins=bins if keep_hourly_bins else None,
     )
-
-
-HOURLY_EL_STEP = 0.5  # [°] elevation bins of the hourly aggregation
 
 
 @nb.njit(parallel=True, cache=True)
 def _group_beam_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, ci0, ci1, cw,
-                       el_step, n_el, hour_col, hour_k, hour_f, hour_s, out):
+                       el_step, n_el, hour_col, hour_k, hour_f, hour_s, bins, out):
     # one group at a time: its histogram (columns × elevation bins × 3) stays in cache, is
     # cumulated from the horizon up and read for every sunlit hour
     n_groups = starts.shape[0] - 1
     n_col = cphi.shape[0]
     n_hours = hour_col.shape[0]
+    have_bins = bins.shape[0] == tilt.shape[0]
     for gi in nb.prange(n_groups):
         cum = np.zeros((n_col, n_el + 2, 3))
         for q in range(starts[gi], starts[gi + 1]):
@@ -403,8 +415,12 @@ def _group_beam_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, c
             nz = cb * wgt
             hrow = horizon[p]
             for c in range(n_col):
-                thr = _threshold_deg(hrow, ci0[c], ci1[c], cw[c], cphi[c], sphi[c], sb, cb, sg, cg)
-                k = int(thr / el_step)
+                if have_bins:
+                    k = np.int64(bins[p, c])
+                else:
+                    thr = _threshold_deg(hrow, ci0[c], ci1[c], cw[c], cphi[c], sphi[c], sb, cb,
+                                         sg, cg)
+                    k = int(thr / el_step)
                 if k >= n_el:
                     continue
                 cum[c, k + 1, 0] += nx
@@ -426,7 +442,7 @@ def _group_beam_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, c
 
 
 def hourly_groups(tilt, azimuth, horizon, svf, weight, group, n_groups, csky: CumulativeSky,
-                  sky: HourlySky) -> np.ndarray:
+                  sky: HourlySky, hourly_bins=None) -> np.ndarray:
     """Hourly irradiance summed over groups of planes (e.g. the modules of one building).
 
     Parameters
@@ -436,6 +452,8 @@ def hourly_groups(tilt, azimuth, horizon, svf, weight, group, n_groups, csky: Cu
         Area of each plane [m²] (0 = not counted).
     group : ndarray of int (n,)
         Group of each plane, ``0 … n_groups-1``.
+    hourly_bins : ndarray uint8 (n, columns), optional
+        The planes' ``PlaneIrradiation.hourly_bins``; computed here when not given.
 
     Returns
     -------
@@ -469,9 +487,13 @@ def hourly_groups(tilt, azimuth, horizon, svf, weight, group, n_groups, csky: Cu
         k = np.clip(np.floor(e).astype(np.int64), 0, n_el)
         beam_vec = np.ascontiguousarray(d[["sx", "sy", "sz"]].to_numpy()[hrs] * d["beam"].to_numpy()[hrs, None])
         beam = np.empty((len(hrs), n_groups))
+        if hourly_bins is None:
+            bins = np.zeros((0, len(cphi)), dtype=np.uint8)
+        else:
+            bins = np.ascontiguousarray(hourly_bins, dtype=np.uint8)
         _group_beam_kernel(tilt, azimuth, horizon, weight, order, starts, cphi, sphi, ci0, ci1, cw,
                            HOURLY_EL_STEP, n_el, csky.hour_col[hrs].astype(np.int64), k, e - k,
-                           beam_vec, beam)
+                           beam_vec, bins, beam)
         out[hrs, :] = beam
     cb = np.cos(np.radians(tilt))
     sb = np.sin(np.radians(tilt))

@@ -71,3 +71,25 @@ def test_unknown_sky_model(weather):
 
     with pytest.raises(ConfigError, match="solar.sky_model: unknown sky model 'isotropic'"):
         hourly_sky(weather, "isotropic")
+
+
+def test_hourly_groups_reuse_the_annual_thresholds(weather):
+    # the shading thresholds binned by annual_poa give the very hourly sums hourly_groups
+    # computes on its own; and each plane's hours add up to its annual irradiation (the annual
+    # sum interpolates within 0.25° bins, the hourly one within 0.5° bins: within 1 %)
+    from pedgis.solar.sky import hourly_groups
+
+    sky = hourly_sky(weather, "perez")
+    csky = cumulative_sky(sky)
+    rng = np.random.default_rng(3)
+    n = 60
+    tilt = rng.uniform(0.0, 60.0, n)
+    az = rng.uniform(0.0, 360.0, n)
+    hor = rng.uniform(0.0, 35.0, (n, 36)).astype(np.float32)
+    pi = annual_poa(tilt, az, hor, csky, keep_hourly_bins=True)
+    group = np.arange(n)
+    own = hourly_groups(tilt, az, hor, pi.sky_view, np.ones(n), group, n, csky, sky)
+    reused = hourly_groups(tilt, az, hor, pi.sky_view, np.ones(n), group, n, csky, sky,
+                           hourly_bins=pi.hourly_bins)
+    assert np.array_equal(own, reused)
+    assert np.allclose(own.sum(axis=0) / 1000.0, pi.total, rtol=0.01)
