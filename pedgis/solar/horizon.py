@@ -248,21 +248,22 @@ def _horizon_kernel(
     cell = min(dx, dy)
     step_thr = 3.0 * cell  # steeper than ~72° between neighbours: a wall, not a roof plane
     n_seg = seg_a.shape[0]
-    for t in nb.prange(n):
-        r0 = rows[t]
-        c0 = cols[t]
-        z0 = z[r0, c0]
-        if z0 < -1.0e29:
-            for j in range(n_sectors):
+    # sector by sector: neighbouring target pixels then read neighbouring memory through the
+    # same table rows (about 15 % faster than all sectors of one pixel at a time)
+    for j in range(n_sectors):
+        for t in nb.prange(n):
+            r0 = rows[t]
+            c0 = cols[t]
+            z0 = z[r0, c0]
+            if z0 < -1.0e29:
                 out[t, j] = np.nan
-            continue
-        dz_top = zmax - z0
-        # every finest-level sample of every ray stays inside the raster: use the tables
-        interior = use_tables and (
-            r0 - reach >= 0 and c0 - reach >= 0
-            and r0 + reach <= nrow - 1 and c0 + reach <= ncol - 1
-        )
-        for j in range(n_sectors):
+                continue
+            dz_top = zmax - z0
+            # every finest-level sample of every ray stays inside the raster: use the tables
+            interior = use_tables and (
+                r0 - reach >= 0 and c0 - reach >= 0
+                and r0 + reach <= nrow - 1 and c0 + reach <= ncol - 1
+            )
             tmax = 0.0
             if interior:
                 stop = False

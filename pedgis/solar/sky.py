@@ -236,11 +236,12 @@ def _column_geometry(col_az, n_sec):
 
 
 @nb.njit(cache=True, inline="always")
-def _threshold_deg(hrow, i0, i1, w, cphi, sphi, sb, cb, sg, cg):
-    # max(horizon, plane's own horizon, 0) [°] in the direction of one column
+def _threshold_deg(hrow, i0, i1, w, cphi, sphi, sb, cb, sg, cg, tilt_deg):
+    # max(horizon, plane's own horizon, 0) [°] in the direction of one column; the plane's own
+    # horizon never exceeds its tilt, so it is only computed when the horizon is lower
     thr = hrow[i0] * (1.0 - w) + hrow[i1] * w
     cr = cphi * cg + sphi * sg  # cos(φ - γ)
-    if cr < 0.0 and sb > 0.0:
+    if cr < 0.0 and sb > 0.0 and thr < tilt_deg:
         hs = math.degrees(math.atan2(-sb * cr, cb))
         if hs > thr:
             thr = hs
@@ -276,7 +277,7 @@ def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, scos, ssin, cum, 
         # beam + circumsolar, column by column
         acc = 0.0
         for c in range(n_col):
-            thr = _threshold_deg(hrow, ci0[c], ci1[c], cw[c], cphi[c], sphi[c], sb, cb, sg, cg)
+            thr = _threshold_deg(hrow, ci0[c], ci1[c], cw[c], cphi[c], sphi[c], sb, cb, sg, cg, tilt[p])
             if keep_bins:
                 out_bins[p, c] = min(int(thr / hourly_step), 255)
             xe = thr / el_step
@@ -306,7 +307,10 @@ def _poa_kernel(tilt, azim, horizon, cphi, sphi, ci0, ci1, cw, scos, ssin, cum, 
             if ho <= hs:
                 continue
             a1, b1 = _sky_fraction_terms(sb, cb, ho)
-            a0, b0 = _sky_fraction_terms(sb, cb, hs)
+            if hs == 0.0:
+                a0, b0 = math.pi / 4.0, 0.5  # _sky_fraction_terms at h = 0
+            else:
+                a0, b0 = _sky_fraction_terms(sb, cb, hs)
             loss += sb * cr * (a0 - a1) + cb * (b0 - b1)
         out_svf[p] = max((1.0 + cb) / 2.0 - loss * sec_w / math.pi, 0.0)
 
@@ -419,7 +423,7 @@ def _group_beam_kernel(tilt, azim, horizon, weight, order, starts, cphi, sphi, c
                     k = np.int64(bins[p, c])
                 else:
                     thr = _threshold_deg(hrow, ci0[c], ci1[c], cw[c], cphi[c], sphi[c], sb, cb,
-                                         sg, cg)
+                                         sg, cg, tilt[p])
                     k = int(thr / el_step)
                 if k >= n_el:
                     continue
