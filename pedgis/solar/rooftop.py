@@ -533,11 +533,15 @@ def _run_window(
         Ab = A[s0:s1]
         with np.errstate(invalid="ignore", divide="ignore"):
             g = np.where(Ab[None, :] > 0, w_h / Ab[None, :], 0.0)  # W/m² on the modules
-        pv_h = _pv_ac_kwh(g, t2, w2, kwp_pv[None, s0:s1], params)
+        # PV only in the hours with light on some module (no light, no AC power)
+        lit = np.nonzero((g > 0.0).any(axis=1))[0]
+        pv_h = np.zeros_like(g)
+        pv_h[lit] = _pv_ac_kwh(g[lit], t2[lit], w2[lit], kwp_pv[None, s0:s1], params)
         sums["pv"][s0:s1] = pv_h.sum(axis=0)
         monthly[:, s0:s1] = month_of_hour @ pv_h
         if params.share_pvt > 0:
-            sums["pvt"][s0:s1] = _pv_ac_kwh(g, t2, w2, kwp_pvt[None, s0:s1], params).sum(axis=0)
+            sums["pvt"][s0:s1] = _pv_ac_kwh(g[lit], t2[lit], w2[lit], kwp_pvt[None, s0:s1],
+                                             params).sum(axis=0)
             sums["pvt_th"][s0:s1] = _collector_kwh(
                 g, t2, a_pvt[None, s0:s1], params.pvt_eta0, params.pvt_a1, params.pvt_a2,
                 params.pvt_mean_temp_c).sum(axis=0)
