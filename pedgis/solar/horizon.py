@@ -75,6 +75,31 @@ NODATA_LOW = np.float32(-1.0e30)  # nodata as a height that never shades
 
 
 @nb.njit(cache=True, inline="always")
+def _next_sample(d, lev, next_lev, step, levels, k_steps):
+    # a ray's sampling schedule: one pixel apart on the finest level up to 2 k_steps pixels,
+    # then k_steps samples per doubling of the distance on ever coarser pyramid levels
+    d += step
+    if d >= next_lev and lev < levels - 1:
+        lev += 1
+        next_lev *= 2.0
+        step *= 2.0
+    elif lev == levels - 1:
+        step = max(step, d / k_steps)
+    return d, lev, next_lev, step
+
+
+@nb.njit(cache=True, inline="always")
+def _bilinear(z, ir, ic, wr, wc):
+    # the surface between four pixel centres: bilinear height, highest and lowest corner
+    z00 = z[ir, ic]
+    z01 = z[ir, ic + 1]
+    z10 = z[ir + 1, ic]
+    z11 = z[ir + 1, ic + 1]
+    h = (z00 * (1.0 - wc) + z01 * wc) * (1.0 - wr) + (z10 * (1.0 - wc) + z11 * wc) * wr
+    return h, max(max(z00, z01), max(z10, z11)), min(min(z00, z01), min(z10, z11))
+
+
+@nb.njit(cache=True, inline="always")
 def _box_entry(r0, c0, sr, sc, rlo, rhi, clo, chi):
     # distance [m] at which the ray r0 + t sr, c0 + t sc (t ≥ 0) enters the box; -1 if never
     t0 = 0.0
@@ -125,16 +150,10 @@ def _ray_tables(n_sectors, dx, dy, max_dist, k_steps, levels):
     cell = min(dx, dy)
     ds, levs = [], []
     d, lev, next_lev, step = cell, 0, k_steps * 2.0 * cell, cell
-    while d <= max_dist:  # the same schedule as the generic loop of the kernel
+    while d <= max_dist:  # the schedule of the kernel's sample-by-sample loop
         ds.append(d)
         levs.append(lev)
-        d += step
-        if d >= next_lev and lev < levels - 1:
-            lev += 1
-            next_lev *= 2.0
-            step *= 2.0
-        elif lev == levels - 1:
-            step = max(step, d / k_steps)
+        d, lev, next_lev, step = _next_sample(d, lev, next_lev, step, levels, k_steps)
     ds = np.array(ds, dtype=np.float64)
     levs = np.array(levs, dtype=np.int64)
     n_near = int((levs == 0).sum())
@@ -285,17 +304,7 @@ def _horizon_kernel(
                                 break
                             ir = r0 + tab_di[j, s]
                             ic = c0 + tab_dj[j, s]
-                            wr = tab_wr[j, s]
-                            wc = tab_wc[j, s]
-                            z00 = z[ir, ic]
-                            z01 = z[ir, ic + 1]
-                            z10 = z[ir + 1, ic]
-                            z11 = z[ir + 1, ic + 1]
-                            h = (z00 * (1.0 - wc) + z01 * wc) * (1.0 - wr) + (
-                                z10 * (1.0 - wc) + z11 * wc
-                            ) * wr
-                            zhi = max(max(z00, z01), max(z10, z11))
-                            zlo = min(min(z00, z01), min(z10, z11))
+                            h, zhi, zlo = _bilinear(z, ir, ic, tab_wr[j, s], tab_wc[j, s])
                             if zhi - zlo > step_thr and zhi > z0:
                                 # a vertical step (wall, eave): pixels are boxes, not a ramp.
                                 # Use the distance at which the ray enters each high pixel.
@@ -345,17 +354,7 @@ def _horizon_kernel(
                         break
                     ir = min(int(fr), nrow - 2)
                     ic = min(int(fc), ncol - 2)
-                    wr = fr - ir
-                    wc = fc - ic
-                    z00 = z[ir, ic]
-                    z01 = z[ir, ic + 1]
-                    z10 = z[ir + 1, ic]
-                    z11 = z[ir + 1, ic + 1]
-                    h = (z00 * (1.0 - wc) + z01 * wc) * (1.0 - wr) + (
-                        z10 * (1.0 - wc) + z11 * wc
-                    ) * wr
-                    zhi = max(max(z00, z01), max(z10, z11))
-                    zlo = min(min(z00, z01), min(z10, z11))
+                    h, zhi, zlo = _bilinear(z, ir, ic, fr - ir, fc - ic)
                     if zhi - zlo > step_thr and zhi > z0:
                         for q in range(4):
                             ar = ir + (q >> 1)
@@ -377,13 +376,7 @@ def _horizon_kernel(
                 tt = (h - z0) / d
                 if tt > tmax:
                     tmax = tt
-                d += step
-                if d >= next_lev and lev < nlev - 1:
-                    lev += 1
-                    next_lev *= 2.0
-                    step *= 2.0
-                elif lev == nlev - 1:
-                    step = max(step, d / k_steps)
+                d, lev, next_lev, step = _next_sample(d, lev, next_lev, step, nlev, k_steps)
             out[t, j] = math.degrees(math.atan(tmax))
 
 
