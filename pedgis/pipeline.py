@@ -338,6 +338,15 @@ def _carrier_matrix(rows: pd.DataFrame, n: int, carriers: list[str]) -> np.ndarr
     return m
 
 
+def _column_sum(b, columns):
+    """Σ of the given numeric columns of the table (NaN where all are NaN); None if none exists."""
+    present = [c for c in columns if c in b]
+    if not present:
+        return None
+    vals = np.array([pd.to_numeric(b[c], errors="coerce").to_numpy(dtype=float) for c in present])
+    return np.where(np.isfinite(vals).any(axis=0), np.nansum(vals, axis=0), np.nan)
+
+
 def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
     """Errors and warnings about the step-1 table before any step runs."""
     inc = b["included"].to_numpy()
@@ -635,7 +644,8 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     # step 3: uses (Eq. 6-8), with the buildings' own solar heat first
     progress(0.2, "step 3: energy use")
     assignment = us.assign_systems(b, model.systems, model.system_column)
-    solar_heat = pd.to_numeric(b["solar_thermal_kwh"], errors="coerce").to_numpy(dtype=float) if "solar_thermal_kwh" in b else None
+    # solar heat of the buildings' own collectors: solar thermal and the heat of hybrid PVT
+    solar_heat = _column_sum(b, ("solar_thermal_kwh", "pvt_heat_kwh"))
     per, rows = us.building_uses(b, needs, assignment, model.systems, solar_heat)
     st_used = float(np.nansum(per["solar_thermal_used_kwh"]))
     st_unused = float(np.nansum(per["solar_thermal_unused_kwh"]))
@@ -648,6 +658,9 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
                              "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
     pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
+    pvt_el = _column_sum(b, ("pvt_kwh",))  # the electricity of hybrid PVT collectors is PV too
+    if pvt_el is not None:
+        pv = np.where(inc & np.isfinite(pvt_el) & (pvt_el > 0), np.nan_to_num(pv) + np.nan_to_num(pvt_el), pv)
     pv_total = float(np.nansum(pv))
     network_input = _network_inputs(rows, model)
     net_demand = {s.name: float(gen.network_plant_demand(network_input[s.name], s.losses))

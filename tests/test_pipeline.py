@@ -385,6 +385,32 @@ def test_building_solar_heat_through_the_pipeline(tmp_path):
     assert "solar heat" in out.set_index("building_id").loc["B", "flags"]
 
 
+def test_hybrid_pvt_counts_as_pv_and_solar_heat(tmp_path):
+    """The roof model's PVT columns enter the balance: pvt_kwh with the rooftop PV, pvt_heat_kwh
+    with the buildings' solar heat (expected values from the 3,000 kWh case above, by hand)."""
+    from pedgis.pipeline import compute, resolve_model
+
+    sc = _district(tmp_path)
+    base = run(sc)
+    b = base.buildings[[c for c in ("building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors",
+                                    "height_m", "floor_area_m2", "flags", "pv_kwh") if c in base.buildings]].copy()
+    pv0 = b.set_index("building_id")["pv_kwh"].fillna(0.0)
+    b["solar_thermal_kwh"] = [0.0, 1000.0, 0.0]
+    b["pvt_heat_kwh"] = [0.0, 2000.0, np.nan]
+    b["pvt_kwh"] = [500.0, np.nan, 0.0]
+    m = resolve_model(sc)
+    out, d = compute(b, m)
+    o = out.set_index("building_id")
+    # heat: 1,000 + 2,000 = the 3,000 kWh of solar heat of the case above, gas falls by 3,000 / 0.9
+    assert base.district["ed_kwh"]["natural_gas"] - d["ed_kwh"]["natural_gas"] == pytest.approx(3000 / 0.9)
+    assert o.loc["B", "solar_thermal_kwh"] == pytest.approx(3000.0)
+    # electricity: A's 500 kWh of PVT adds to its PV; the others keep theirs
+    assert o.loc["A", "pv_kwh"] == pytest.approx(pv0["A"] + 500.0)
+    assert o.loc["B", "pv_kwh"] == pytest.approx(pv0["B"]) and o.loc["C", "pv_kwh"] == pytest.approx(pv0["C"])
+    pv_row = [r for r in d["breakdown"]["generation"] if r["technology"] == "pv"][0]
+    assert pv_row["output_kwh"] == pytest.approx(float(pv0.sum()) + 500.0)
+
+
 def test_heat_network_members_get_substations(tmp_path):
     """`members` on a heat network = a DH substation system for those ids (defaults from the table)."""
     from pedgis.pipeline import system_default
