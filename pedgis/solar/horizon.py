@@ -169,12 +169,7 @@ def _ray_tables(n_sectors, dx, dy, max_dist, k_steps, levels):
     wc = fc[:, near] - dj[:, near]
     di[:, n_near:] = np.floor(fr[:, n_near:] + 0.5)  # the pixel holding the sample
     dj[:, n_near:] = np.floor(fc[:, n_near:] + 0.5)
-    inv_te = np.zeros((n_sectors, n_near, 4))
-    for q in range(4):
-        ar = di[:, near] + (q >> 1)
-        ac = dj[:, near] + (q & 1)
-        te = _box_entry_table(sr[:, None], sc[:, None], ar - 0.5, ar + 0.5, ac - 0.5, ac + 0.5)
-        inv_te[:, :, q] = np.where(te > 0.0, 1.0 / np.where(te > 0.0, te, 1.0), 0.0)
+    inv_te = _entry_table(sr, sc, np.ascontiguousarray(di[:, near]), np.ascontiguousarray(dj[:, near]))
     reach = int(max(np.abs(di[:, near]).max(initial=0), np.abs(dj[:, near]).max(initial=0))) + 2
     segs = _ray_segments(ds, levs, n_near, fr, fc, di, dj, max(dx, dy), levels)
     return (ds, 1.0 / ds, levs, n_near, di.astype(np.int64), dj.astype(np.int64), wr, wc,
@@ -231,28 +226,28 @@ def dilated_pyramid(pyr, offsets, shapes, radius):
     out = np.empty_like(pyr)
     for lev in range(shapes.shape[0]):
         a = pyr[offsets[lev] : offsets[lev + 1]].reshape(shapes[lev])
-        r = int(radius[lev]) if lev < len(radius) else 0
+        r = int(radius[lev])
         out[offsets[lev] : offsets[lev + 1]] = (
             maximum_filter(a, size=2 * r + 1, mode="nearest").ravel() if r > 0 else a.ravel()
         )
     return out
 
 
-def _box_entry_table(sr, sc, rlo, rhi, clo, chi):
-    # _box_entry for rays from the origin, vectorised: -1 where the ray never enters the box
-    t0 = np.zeros(np.broadcast(sr, rlo).shape)
-    t1 = np.full(t0.shape, 1.0e30)
-    miss = np.zeros(t0.shape, dtype=bool)
-    for s_, lo, hi in ((sr, rlo, rhi), (sc, clo, chi)):
-        s_ = np.broadcast_to(s_, t0.shape)
-        par = np.abs(s_) < 1e-12
-        miss |= par & ((lo > 0.0) | (hi < 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(par, -1.0e30, lo / np.where(par, 1.0, s_))
-            b = np.where(par, 1.0e30, hi / np.where(par, 1.0, s_))
-        t0 = np.maximum(t0, np.minimum(a, b))
-        t1 = np.minimum(t1, np.maximum(a, b))
-    return np.where(~miss & (t0 <= t1) & (t0 > 0.0), t0, -1.0)
+@nb.njit(cache=True)
+def _entry_table(sr, sc, di, dj):
+    # 1 / _box_entry for the rays from the origin into each of the four interpolated pixels of
+    # every finest-level sample (0 when the ray never enters the pixel's square)
+    n_sec, n_near = di.shape
+    inv_te = np.zeros((n_sec, n_near, 4))
+    for j in range(n_sec):
+        for s in range(n_near):
+            for q in range(4):
+                ar = di[j, s] + (q >> 1)
+                ac = dj[j, s] + (q & 1)
+                te = _box_entry(0.0, 0.0, sr[j], sc[j], ar - 0.5, ar + 0.5, ac - 0.5, ac + 0.5)
+                if te > 0.0:
+                    inv_te[j, s, q] = 1.0 / te
+    return inv_te
 
 
 @nb.njit(parallel=True, cache=True)
