@@ -179,14 +179,14 @@ def _objects(builder: ModelBuilder, objs: dict, verts: np.ndarray, path) -> None
                           "roofType": a.get("roofType"), "function": a.get("function")}
                 pi = builder.part(bi, pid, pattrs, lod=str(g.get("lod", "")))
                 bad = 0
-                for rings, stype in _surfaces(g):
+                for si, (rings, stype) in enumerate(_surfaces(g)):
                     kind = _SURFACES.get(stype, "unknown") if stype else "unknown"
                     try:
                         rr = [verts[np.asarray(r, dtype=np.int64)] for r in rings if len(r) >= 3]
                     except (IndexError, ValueError, TypeError):
                         bad += 1
                         continue
-                    builder.surface(pi, kind, rr, "")
+                    builder.surface(pi, kind, rr, f"{pid}:{si}")  # surfaces have no ids: object:index
                 if bad:
                     builder.note(bi, f"{bad} surfaces of {pid} refer to vertices that do not exist "
                                      f"(the file has {nv}): left out")
