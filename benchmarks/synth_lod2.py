@@ -183,7 +183,7 @@ def tower_on_podium(origin=(350000.0, 5700000.0), ground: float = 40.0, parts: b
     or as one part whose roof has two levels."""
     ox, oy = origin
     outer = [(ox, oy), (ox + 70, oy), (ox + 70, oy + 52), (ox + 58, oy + 52), (ox + 58, oy + 70), (ox, oy + 70)]
-    tower = [(ox + 10, oy + 10), (ox + 60, oy + 10), (ox + 60, oy + 60), (ox + 10, oy + 60)]
+    tower = [(ox + 5, oy + 5), (ox + 55, oy + 5), (ox + 55, oy + 55), (ox + 5, oy + 55)]
     st = storeys or (None, None)
     if parts:
         pod = Part("podium", ground, podium_eave, "flat", polygon=(outer, [tower[::-1]]), storeys=st[0])

@@ -78,13 +78,12 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     then written. Returns the output folder and the summary written to ``pv.json``.
     """
     from ..config import read_toml
+    from ..io.citymodel import city_model_format
     from ..io.outputs import _jsonable
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
     from ..io.weather import resolve_weather
     from .params import SolarParams
     from .rooftop import rooftop_solar
-
-    from ..io.citymodel import city_model_format
 
     model = args.irradiation is None and city_model_format(args.buildings) is not None  # LoD2 roof planes
     if args.dsm is None and args.irradiation is None and not model:

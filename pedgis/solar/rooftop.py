@@ -457,6 +457,20 @@ def _run_window(
     else:
         slope = np.zeros((h, w), np.float32)
         aspect = np.full((h, w), 180.0, np.float32)
+    pix_area = dx * dy
+    # roof planes: the model's, else connected pixels of one orientation class
+    from .segments import adopt_plane_orientation, label_segments, segment_table
+
+    if planes is not None:
+        seg_label = np.where(target_mask, pw.segments, 0)
+    else:
+        seg_label, absorbed = label_segments(
+            bid, target_mask, slope, aspect, params.flat_max_slope_deg,
+            params.segment_aspect_step_deg, params.segment_slope_step_deg,
+            min_pixels=max(int(round(params.min_segment_area_m2 / pix_area)), 1), return_absorbed=True,
+        )
+        # pixels absorbed by a plane (ridge and hip lines, slivers) lie on it: its orientation
+        slope, aspect = adopt_plane_orientation(seg_label, absorbed, slope, aspect)
     rows, cols = np.nonzero(target_mask)
     pix_b = bid[rows, cols]
     sl = slope[rows, cols].astype(np.float64)
@@ -484,7 +498,6 @@ def _run_window(
     svf_out[kr0 + rows, kc0 + cols] = np.asarray(svf, dtype=np.float32)
 
     # areas [m²]
-    pix_area = dx * dy
     if planes is not None:  # each plane's pixels share its exact area
         factor = pw.area_factor[rows, cols]
         roof_area = pix_area / np.cos(np.radians(sl)) * factor
@@ -495,17 +508,7 @@ def _run_window(
     ok = (poa >= params.min_irradiation_kwh_m2) & (sl <= params.max_slope_deg)
     module_area = np.where(flat, pix_area * factor * gcr, roof_area * params.pitched_packing) * setback * ok
 
-    # roof planes and the minimum panel area per plane
-    from .segments import label_segments, segment_table
-
-    if planes is not None:
-        seg_label = np.where(target_mask, pw.segments, 0)
-    else:
-        seg_label = label_segments(
-            bid, target_mask, slope, aspect, params.flat_max_slope_deg,
-            params.segment_aspect_step_deg, params.segment_slope_step_deg,
-            min_pixels=max(int(round(params.min_segment_area_m2 / pix_area)), 1),
-        )
+    # the minimum panel area per plane
     pix_seg = seg_label[rows, cols]
     seg_mod = np.bincount(pix_seg, weights=module_area, minlength=int(seg_label.max()) + 1)
     small = seg_mod[pix_seg] < params.min_panel_area_m2

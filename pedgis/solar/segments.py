@@ -113,7 +113,7 @@ def _thin_labels(labels, counts):
 
 
 def label_segments(bid, mask, slope, aspect, flat_max_slope, aspect_step=45.0, slope_step=20.0,
-                   min_pixels=8):
+                   min_pixels=8, return_absorbed=False):
     """Label roof planes.
 
     Parameters
@@ -128,10 +128,14 @@ def label_segments(bid, mask, slope, aspect, flat_max_slope, aspect_step=45.0, s
     aspect_step, slope_step : float
         Width of the aspect sectors and slope bands [°].
 
+    return_absorbed : bool
+        Also return the pixels that joined a neighbouring plane (small or one-pixel-wide
+        segments: ridges, hips, valleys, slivers).
+
     Returns
     -------
     ndarray int32
-        Segment label per pixel, 1…n, 0 outside ``mask``.
+        Segment label per pixel, 1…n, 0 outside ``mask`` (and the absorbed pixels, bool).
     """
     n_asp = int(round(360.0 / aspect_step))
     sl = np.nan_to_num(slope, nan=0.0)
@@ -143,13 +147,34 @@ def label_segments(bid, mask, slope, aspect, flat_max_slope, aspect_step=45.0, s
     counts = np.bincount(labels.ravel()).astype(np.int64)
     counts[0] = 0
     counts[_thin_labels(labels, counts)] = 0  # ridge, hip and valley lines join their planes
+    before = labels.copy()
     labels = _absorb_small(labels, bid.astype(np.int64), counts, int(min_pixels), 50)
+    absorbed = labels != before
     # consecutive labels again
     used = np.unique(labels)
     used = used[used > 0]
     remap = np.zeros(int(labels.max()) + 1, dtype=np.int32)
     remap[used] = np.arange(1, len(used) + 1, dtype=np.int32)
-    return remap[labels]
+    return (remap[labels], absorbed) if return_absorbed else remap[labels]
+
+
+def adopt_plane_orientation(labels, absorbed, slope, aspect):
+    """Slope and aspect of absorbed pixels set to their plane's (mean slope, circular mean
+    aspect of the plane's own pixels): a ridge pixel's Horn window spans two planes and reads as
+    flat, but the pixel lies on the plane it joined."""
+    if not absorbed.any():
+        return slope, aspect
+    n = int(labels.max()) + 1
+    own = (labels > 0) & ~absorbed & np.isfinite(slope) & np.isfinite(aspect)
+    lab = labels[own]
+    cnt = np.bincount(lab, minlength=n)
+    mean_sl = np.bincount(lab, weights=slope[own], minlength=n) / np.maximum(cnt, 1)
+    mean_az = _circmean_deg(aspect[own].astype(np.float64), np.ones(lab.size), lab, n)
+    take = absorbed & (cnt[labels] > 0)
+    slope, aspect = slope.copy(), aspect.copy()
+    slope[take] = mean_sl[labels[take]]
+    aspect[take] = mean_az[labels[take]]
+    return slope, aspect
 
 
 def _circmean_deg(angles, weights, groups, n):
