@@ -165,7 +165,9 @@ def grid_city(n_side: int = 5, plot: float = 24.0, origin=(350000.0, 5700000.0),
         for j in range(n_side):
             x0 = ox + i * plot + rng.uniform(2, 4)
             y0 = oy + j * plot + rng.uniform(2, 4)
-            w, d = rng.uniform(10, plot - 7), rng.uniform(9, plot - 7)
+            lo = min(10.0, 0.6 * plot)
+            hi = max(plot - 7, lo + 1)
+            w, d = rng.uniform(lo, hi), rng.uniform(lo - 1, hi)
             kind, kw = kinds[k % len(kinds)]
             g = ground + slope * (x0 - ox)
             tilt = {"flat": 0.0, "shed": 20.0, "gable": 35.0, "hipped": 30.0}[kind] + rng.uniform(-5, 5) * (kind != "flat")
@@ -297,6 +299,28 @@ def _part_xml(p: Part, ns_bldg: str, verbose: bool, rng) -> tuple[str, str]:
     return attrs, geom + bounded
 
 
+def _indent(xml: str, step: str = "  ", level: int = 1) -> str:
+    """One element per line, indented by depth (as the AdV tiles are written)."""
+    import re
+
+    out = []
+    depth = level
+    for tok in re.findall(r"<[^>]+>|[^<]+", xml):
+        if tok.startswith("</"):
+            depth -= 1
+            if out and out[-1].endswith("~"):  # closing tag after text: same line
+                out[-1] = out[-1].rstrip("~") + tok
+                continue
+            out.append(step * depth + tok)
+        elif tok.startswith("<"):
+            out.append(step * depth + tok)
+            if not tok.endswith("/>"):
+                depth += 1
+        else:  # text: on the line of its opening tag
+            out[-1] += tok + "~"
+    return "\n".join(o.rstrip("~") for o in out) + "\n"
+
+
 def write_citygml(buildings, path, version: str = "2.0", srs: str = SRS_NRW, verbose: bool = False,
                   seed: int = 1) -> Path:
     """Write a CityGML ``version`` (1.0 or 2.0) LoD2 file, streaming building by building."""
@@ -309,16 +333,20 @@ def write_citygml(buildings, path, version: str = "2.0", srs: str = SRS_NRW, ver
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n'
                  f'<core:CityModel xmlns:core="{core}" xmlns:bldg="{bldg}" xmlns:gen="{gen}" xmlns:gml="{gml}" '
-                 'xmlns:xlink="http://www.w3.org/1999/xlink">\n')
+                 'xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:xal="urn:oasis:names:tc:ciq:xsdschema:xAL:2.0">\n')
         allx = [c for b in buildings for p in b.parts for c in p.footprint().bounds]
         fh.write(f'<gml:boundedBy><gml:Envelope srsName="{srs}" srsDimension="3">'
                  f"<gml:lowerCorner>{min(allx[0::4]):.3f} {min(allx[1::4]):.3f} 0</gml:lowerCorner>"
                  f"<gml:upperCorner>{max(allx[2::4]):.3f} {max(allx[3::4]):.3f} 500</gml:upperCorner>"
                  "</gml:Envelope></gml:boundedBy>\n")
-        for b in buildings:
+        for k, b in enumerate(buildings):
             head = f'<core:cityObjectMember><bldg:Building gml:id="{b.bid}">'
-            if verbose:
-                head += '<gen:stringAttribute name="Gemeindeschluessel"><gen:value>05112000</gen:value></gen:stringAttribute>'
+            if verbose:  # what the AdV tiles carry besides the geometry
+                head += ("<core:creationDate>2024-01-01</core:creationDate><core:externalReference>"
+                         "<core:informationSystem>http://repository.gdi-de.org/schemas/adv/citygml/fdv/art.htm#_9100"
+                         f"</core:informationSystem><core:externalObject><core:name>{b.bid}</core:name>"
+                         "</core:externalObject></core:externalReference>"
+                         '<gen:stringAttribute name="Gemeindeschluessel"><gen:value>05112000</gen:value></gen:stringAttribute>')
             head += f"<bldg:function>{b.function}</bldg:function>"
             if b.storeys is not None:
                 head += f"<bldg:storeysAboveGround>{b.storeys}</bldg:storeysAboveGround>"
@@ -331,7 +359,15 @@ def write_citygml(buildings, path, version: str = "2.0", srs: str = SRS_NRW, ver
                     attrs, geom = _part_xml(p, bldg, verbose, rng)
                     body += (f'<bldg:consistsOfBuildingPart><bldg:BuildingPart gml:id="{p.pid}">{attrs}{geom}'
                              "</bldg:BuildingPart></bldg:consistsOfBuildingPart>")
-            fh.write(head + body + "</bldg:Building></core:cityObjectMember>\n")
+            if verbose:
+                body += ("<bldg:address><core:Address><core:xalAddress><xal:AddressDetails><xal:Country>"
+                         "<xal:CountryName>Germany</xal:CountryName><xal:Locality Type=\"Town\"><xal:LocalityName>"
+                         "Duisburg</xal:LocalityName><xal:Thoroughfare Type=\"Street\"><xal:ThoroughfareNumber>"
+                         f"{k % 200 + 1}</xal:ThoroughfareNumber><xal:ThoroughfareName>Synthetische Str.</xal:ThoroughfareName>"
+                         "</xal:Thoroughfare></xal:Locality></xal:Country></xal:AddressDetails></core:xalAddress>"
+                         "</core:Address></bldg:address>")
+            xml = head + body + "</bldg:Building></core:cityObjectMember>"
+            fh.write(_indent(xml) if verbose else xml + "\n")
         fh.write("</core:CityModel>\n")
     return path
 

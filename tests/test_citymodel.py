@@ -23,9 +23,11 @@ from pedgis.errors import CRSError, DataQualityWarning, InputDataError
 from pedgis.io.citymodel import city_model_format, read_city_model, resolve_srs
 from pedgis.io.step1_inputs import run_step1
 
-NRW = Path("/work/shared/data/lod2_nrw_sample.gml")
-if not NRW.exists():  # the shared data folder beside the repository
-    NRW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lod2_nrw_sample.gml"
+_ROOT = Path(__file__).resolve().parents[1]
+# the shared data folder beside the repository (../shared/data, or two levels up from a worktree)
+NRW = next((p / "shared" / "data" / "lod2_nrw_sample.gml" for p in (_ROOT.parent, _ROOT.parent.parent)
+            if (p / "shared" / "data" / "lod2_nrw_sample.gml").exists()), _ROOT.parent / "shared" / "data" / "lod2_nrw_sample.gml")
+needs_nrw = pytest.mark.skipif(not NRW.exists(), reason=f"the NRW excerpt {NRW} is not beside the repository")
 DATA = Path(__file__).resolve().parent / "data" / "citymodel"
 BAG = DATA / "3dbag_b2.city.json"
 BAG_SEQ = DATA / "3dbag_b2.city.jsonl"
@@ -63,6 +65,7 @@ def _shoelace(p):
     return abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2
 
 
+@needs_nrw
 def test_nrw_excerpt_buildings_parts_uses_and_footprints():
     res = step1(NRW)
     b = res.buildings.set_index("building_id")
@@ -86,6 +89,7 @@ def test_nrw_excerpt_buildings_parts_uses_and_footprints():
     assert "EPSG:25832" in msgs and "DHHN2016" in msgs  # the compound AdV CRS, said
 
 
+@needs_nrw
 def test_nrw_roof_planes_match_an_svd_plane_fit():
     m = read_city_model(NRW)
     roofs = _nrw_polygons("RoofSurface")
