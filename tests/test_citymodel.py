@@ -236,24 +236,28 @@ def test_northing_first_and_geographic_coordinates(tmp_path):
     assert g.planes.area_3d[g.roof_index][0] == pytest.approx(120.0, rel=0.01)
 
 
-def test_bad_files_are_input_errors(tmp_path):
+BAD_GML = [  # (what, how the good file is damaged, error, message)
+    ("cut short", lambda t: t[: len(t) // 2], InputDataError, "not well-formed XML"),
+    ("CityGML 3.0", lambda t: t.replace("citygml/2.0", "citygml/3.0"), InputDataError, "CityGML 3.0"),
+    ("2D", lambda t: t.replace('<gml:posList srsDimension="3">', '<gml:posList srsDimension="2">'),
+     InputDataError, "2D coordinates"),
+    ("no CRS", lambda t: t.replace('srsName="urn:adv:crs:ETRS89_UTM32*DE_DHHN2016_NH" ', ""), CRSError, "no CRS"),
+]
+
+
+@pytest.mark.parametrize("what,damage,error,match", BAD_GML, ids=[b[0] for b in BAD_GML])
+def test_bad_files_are_input_errors(tmp_path, what, damage, error, match):
     good = write_citygml([_house("A", 350000, 5700000)], tmp_path / "g.gml").read_text()
-    cut = tmp_path / "cut.gml"
-    cut.write_text(good[: len(good) // 2])
-    with pytest.raises(InputDataError, match="not well-formed XML"):
-        read_city_model(cut)
-    v3 = tmp_path / "v3.gml"
-    v3.write_text(good.replace("citygml/2.0", "citygml/3.0"))
-    with pytest.raises(InputDataError, match="CityGML 3.0"):
-        read_city_model(v3)
-    flat = tmp_path / "2d.gml"
-    flat.write_text(good.replace('<gml:posList srsDimension="3">', '<gml:posList srsDimension="2">'))
-    with pytest.raises(InputDataError, match="2D coordinates"):
-        read_city_model(flat)
+    bad = tmp_path / "bad.gml"
+    bad.write_text(damage(good))
+    with pytest.raises(error, match=match):
+        read_city_model(bad)
+
+
+def test_a_file_without_crs_takes_the_given_one_and_empty_files_are_refused(tmp_path):
+    good = write_citygml([_house("A", 350000, 5700000)], tmp_path / "g.gml").read_text()
     nosrs = tmp_path / "nosrs.gml"
     nosrs.write_text(good.replace('srsName="urn:adv:crs:ETRS89_UTM32*DE_DHHN2016_NH" ', ""))
-    with pytest.raises(CRSError, match="no CRS"):
-        read_city_model(nosrs)
     assert read_city_model(nosrs, crs="EPSG:25832").crs.to_epsg() == 25832
     nothing = tmp_path / "empty.city.json"
     nothing.write_text(json.dumps({"type": "CityJSON", "version": "2.0", "CityObjects": {}, "vertices": [],

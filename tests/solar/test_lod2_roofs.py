@@ -67,18 +67,23 @@ def _city():
     return grid_city(5, origin=(X0, Y0), ground=100.0, seed=7)
 
 
-def test_lod2_and_dsm_routes_agree_per_building(weather, tmp_path):
-    # 25 houses of every roof kind (flat, shed S/E/W/N, gable both ways, hipped), 3–13 m eaves,
-    # written as CityGML and rasterised at 0.5 m into a DSM from their height functions
+@pytest.fixture(scope="module")
+def city(weather, tmp_path_factory):
+    """25 houses of every roof kind (flat, shed S/E/W/N, gable both ways, hipped), 3–13 m eaves,
+    written as CityGML and rasterised at 0.5 m into a DSM from their height functions; and the
+    LoD2 route's result on the model alone."""
     bs = _city()
-    m = read_city_model(write_citygml(bs, tmp_path / "city.gml", srs="EPSG:32632"))
-    params = SolarParams()
-    lod2 = rooftop_from_model(m, weather, params).buildings
+    m = read_city_model(write_citygml(bs, tmp_path_factory.mktemp("city") / "city.gml", srs="EPSG:32632"))
     tr = Affine(0.5, 0, X0 - 10, 0, -0.5, Y0 + 5 * 24 + 10)
     z = dsm(bs, tr, (280, 280), 100.0)
+    return bs, m, rooftop_from_model(m, weather, SolarParams()).buildings, tr, z
+
+
+def test_lod2_and_dsm_routes_agree_per_building(weather, city):
+    bs, _, lod2, tr, z = city
     fp = gpd.GeoDataFrame({"building_id": [b.bid for b in bs]}, geometry=[b.parts[0].footprint() for b in bs],
                           crs="EPSG:32632")
-    ref = rooftop_solar(fp, Grid(z, tr, "EPSG:32632"), weather, params).buildings.loc[lod2.index]
+    ref = rooftop_solar(fp, Grid(z, tr, "EPSG:32632"), weather, SolarParams()).buildings.loc[lod2.index]
     diff = (lod2["pv_kwh"] / ref["pv_kwh"] - 1).abs()
     assert (diff < 0.05).all(), diff.sort_values().tail()
     assert diff.median() < 0.01
@@ -86,17 +91,13 @@ def test_lod2_and_dsm_routes_agree_per_building(weather, tmp_path):
     assert (lod2["roof_irradiation_kwh_m2"] / ref["roof_irradiation_kwh_m2"] - 1).abs().max() < 0.03
 
 
-def test_a_dsm_adds_shading_the_model_lacks(weather, tmp_path):
+def test_a_dsm_adds_shading_the_model_lacks(weather, city, tmp_path):
     import rasterio
 
     from pedgis.io.solar_rasters import open_grid
 
-    bs = _city()
-    m = read_city_model(write_citygml(bs, tmp_path / "city.gml", srs="EPSG:32632"))
-    params = SolarParams()
-    alone = rooftop_from_model(m, weather, params).buildings
-    tr = Affine(0.5, 0, X0 - 10, 0, -0.5, Y0 + 5 * 24 + 10)
-    z = dsm(bs, tr, (280, 280), 100.0)
+    bs, m, alone, tr, z = city
+    z = z.copy()
 
     def with_dsm(z, name):
         with rasterio.open(tmp_path / name, "w", driver="GTiff", width=280, height=280, count=1,
@@ -104,7 +105,7 @@ def test_a_dsm_adds_shading_the_model_lacks(weather, tmp_path):
             ds.write(z, 1)
         g = open_grid(tmp_path / name)
         try:
-            return rooftop_from_model(m, weather, params, dsm=g).buildings
+            return rooftop_from_model(m, weather, SolarParams(), dsm=g).buildings
         finally:
             g.source.close()
 
