@@ -33,6 +33,7 @@ REQUIREMENTS: dict[str, str] = {
     "xstatic.pkg.jquery": "xstatic-jquery>=3.5",
     "numba": "numba>=0.58",
     "charset_normalizer": "charset-normalizer>=3.0",
+    "lxml": "lxml>=4.9",
 }
 if sys.version_info < (3, 11):
     REQUIREMENTS["tomli"] = "tomli>=2.0"

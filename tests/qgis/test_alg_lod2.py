@@ -47,7 +47,10 @@ def test_floor_areas_from_a_citygml_file(plugin, project, tmp_path):
 
     target = tmp_path / "floors.gpkg"
     scenario = tmp_path / "s.toml"
-    scenario.write_text('[buildings]\ndefault_use = "residential"\n', encoding="utf-8")
+    scenario.write_text('[buildings]\ndefault_use = "residential"\n'
+                        '[systems.boilers]\nkind = "boiler"\ncarrier = "natural_gas"\nservices = ["sh", "dhw"]\ndefault = true\n'
+                        '[systems.cooling]\nkind = "heat_pump"\nvariant = "air_water"\nservices = ["sc"]\ndefault = true\n',
+                        encoding="utf-8")
     res = processing.run("pedgis:floorareas", {"BUILDINGS_MODEL": str(NRW), "SCENARIO": str(scenario),
                                                 "OUTPUT": str(target)})
     got = gpd.read_file(target, layer="buildings").set_index("building_id")
