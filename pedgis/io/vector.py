@@ -24,7 +24,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..errors import CRSError, DataQualityWarning, InputDataError
+from ..errors import CRSError, DataQualityWarning, InputDataError, warnings_about
 
 #: File suffix → format name, for messages and dispatch.
 FORMATS = {
@@ -369,7 +369,15 @@ def read_vector_data(
         if layer_name is not None:
             kwargs["layer"] = layer_name
     try:
-        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+        with warnings_about(str(path)):  # e.g. pyogrio's "Measured (M) geometry types are not supported"
+            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+    except UnicodeDecodeError as exc:  # the .cpg (or the given encoding) does not fit the bytes
+        found = _detect_codepage(dbf_text_bytes(path.with_suffix(".dbf"))[0]) if path.with_suffix(".dbf").exists() else None
+        raise InputDataError(
+            f"{path}: the attribute text is not valid {enc_used}, the encoding "
+            f"{'its .cpg file names' if enc_source == 'cpg' else 'given'} ({exc.reason} at byte {exc.start}). Set `{what}.encoding = \"{found or 'cp1252'}\"` in the scenario"
+            + (" (detected from the bytes)" if found else "") + " or correct the .cpg file."
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - pyogrio raises several types; the message names the file
         raise InputDataError(
             f"{path}: cannot be read as a {fmt} ({exc}). Check that the file is complete "
