@@ -283,11 +283,11 @@ def test_example_scenario_validates_and_follows_the_sample():
     import subprocess
     import sys
 
-    from pedgis.config import check_scenario
+    from pedgis.pipeline import check_inputs
 
     root = Path(__file__).resolve().parents[2]
     ex = root / "examples" / "san_rocco_variants.toml"
-    assert check_scenario(ex) == []
+    assert check_inputs(ex).errors == []
     rc = subprocess.run([sys.executable, str(root / "scripts" / "make_variants_example.py"), "--check"]).returncode
     assert rc == 0, "sample_data/scenario.toml changed: run `python scripts/make_variants_example.py`"
 
