@@ -181,13 +181,13 @@ def building_id_problems(doc: dict, gdf, columns, path) -> list[Problem]:
 
 def raster_range_problems(doc: dict) -> list[Problem]:
     """Warnings for DSM/DTM/nDSM pixels outside the physical range (taken as nodata)."""
-    from .io.raster import physical_range_problems, raster_problems
+    from .io.raster import physical_range_problems
 
     out = []
     for key, kind in (("dsm", "elevation"), ("dtm", "elevation"), ("ndsm", "height")):
         path = (doc.get("rasters") or {}).get(key)
-        if path is None or raster_problems(path, "x"):
-            continue  # missing or unreadable: reported as an error elsewhere
+        if path is None:
+            continue
         out += [Problem("warning", f"rasters.{key}", m, DataQualityWarning)
                 for m in physical_range_problems(path, f"rasters.{key}", kind)]
     return out

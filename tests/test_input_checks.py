@@ -214,6 +214,46 @@ def _float_ids(d):
     _text("default = true", 'buildings = ["100006475"]\ndefault = true')(d)
 
 
+def _two_layers(d):
+    footprints().to_file(d / "b.gpkg", layer="edifici")
+    footprints().to_file(d / "b.gpkg", layer="altri")
+
+
+def _shapefile(d, **kw):
+    footprints().to_file(d / "b.shp", **kw)
+    _text('path = "b.gpkg"', 'path = "b.shp"')(d)
+
+
+def _zip_two(d):
+    import zipfile
+
+    for name in ("edifici", "altri"):
+        footprints().to_file(d / f"{name}.shp")
+    with zipfile.ZipFile(d / "b.zip", "w") as z:
+        for f in d.iterdir():
+            if f.stem in ("edifici", "altri"):
+                z.write(f, f.name)
+    _text('path = "b.gpkg"', 'path = "b.zip"')(d)
+
+
+def _lines_boundary(d):
+    gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 60, Y0 + 10)])], crs="EPSG:32632").to_file(d / "area.gpkg")
+    _text('[boundary]\ntype = "none"', '[boundary]\ntype = "geographical"\npath = "area.gpkg"')(d)
+
+
+def _weather_rows(edit):
+    """The sample EPW with ``edit(fields_of_data_row_13)`` applied."""
+    def make(d):
+        write_weather(d / "w.epw")
+        lines = (d / "w.epw").read_text().splitlines(keepends=True)
+        f = lines[8 + 12].split(",")
+        edit(f, lines)
+        lines[8 + 12] = ",".join(f)
+        (d / "w.epw").write_text("".join(lines))
+        _append('[weather]\npath = "w.epw"\n')(d)
+    return make
+
+
 NEW_USE = '[needs.overrides.retail_park]\nbased_on = "commercial"\nsh_kwh_m2 = 90.0\n[buildings.use_map]\n"office" = "retail_park"\n'
 
 CORPUS = [
@@ -249,10 +289,33 @@ CORPUS = [
     ("dsm_without_crs", _dsm_without_crs, "rasters.dsm"),
     # tests/test_vector_io.py
     ("buildings_without_crs", _no_crs, "no coordinate reference system"),
+    ("two_layers", _two_layers, "pedgis cannot tell which holds the buildings"),
+    ("unknown_layer", _both(_two_layers, _text('path = "b.gpkg"', 'path = "b.gpkg"\nlayer = "nope"')),
+     "layer 'nope' not found"),
+    ("not_a_vector_file", lambda d: (d / "b.gpkg").write_text("not a GeoPackage"), "b.gpkg"),
+    ("unknown_encoding", _both(_shapefile, _text('path = "b.shp"', 'path = "b.shp"\nencoding = "nope"')),
+     "buildings.encoding: unknown encoding 'nope'"),
+    ("dbf_missing", _both(_shapefile, lambda d: (d / "b.dbf").unlink()), "attribute table (.dbf) is missing"),
+    ("bad_crs_given", _both(_no_crs, _text('path = "b.shp"', 'path = "b.shp"\ncrs = "EPSG:999999"')),
+     "buildings.crs: 'EPSG:999999' is not a CRS"),
+    ("zip_with_two_shapefiles", _zip_two, "the archive holds 2 shapefiles"),
+    ("column_not_in_file", _text('use = "USE"', 'use = "USO"'), "buildings.columns.use: column 'USO' not in"),
+    # tests/test_boundaries.py
+    ("functional_without_members", _text('[boundary]\ntype = "none"', '[boundary]\ntype = "functional"'),
+     "a functional boundary needs its members"),
+    ("boundary_of_lines", _lines_boundary, "no usable polygon"),
+    ("storey_height_of_unknown_use", _append("[heights.storey_height_m_by_use]\ncastle = 3.0\n"),
+     "heights.storey_height_m_by_use.castle"),
     # tests/solar/test_weather_io.py
     ("leap_year_squeezed", _leap_squeezed, "29 February"),
     ("station_field_missing", _station_field, "station field 'latitude'"),
-    ("garbage_epw", _garbage_epw, "w.epw"),
+    ("garbage_epw", _garbage_epw, "0 weather rows, expected 8760"),
+    ("weather_gap", _weather_rows(lambda f, lines: f.__setitem__(13, "")), "1 missing values in 'ghi'"),
+    ("weather_duplicated_hour", _weather_rows(lambda f, lines: f.__setitem__(3, lines[8 + 11].split(",")[3])),
+     "duplicated timestamp"),
+    ("weather_latitude_95", _weather(lat=95.0), "latitude 95.0 / longitude 8.0 out of range"),
+    ("weather_unknown_format", _both(lambda d: (d / "w.txt").write_text("x"), _append('[weather]\npath = "w.txt"\n')),
+     "unknown weather format '.txt'"),
     # tests/solar/test_solar_cli_pipeline.py
     ("rooftop_without_weather", _both(lambda d: write_raster(d / "dsm.tif", np.full((60, 100), 260.0)),
                                       _append('[rasters]\ndsm = "dsm.tif"\n')),
@@ -262,6 +325,19 @@ CORPUS = [
     ("district_battery_without_sharing", _append('[storage.battery]\ncapacity_kwh = 100.0\nlevel = "district"\n'
                                                  '[sharing]\nenabled = false\n'), "storage.battery.level"),
     ("custom_ev_profile_missing", _append('[ev]\ncharging = "custom"\n'), "ev.profile"),
+    ("cop_curve_of_a_boiler", _append('[systems.gas_boilers]\nkind = "boiler"\ncarrier = "natural_gas"\nservices = ["dhw"]\n'
+                                      'uses = ["office"]\n[timeseries.cop_curves.gas_boilers]\ntemp_c = [-7.0, 7.0]\n'
+                                      'cop = [2.5, 3.5]\n'), "timeseries.cop_curves.gas_boilers"),
+    ("monthly_factors_11_values", _append("[timeseries.factors.electricity]\npef_nren_monthly = "
+                                          "[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]\n"),
+     "give 12 monthly values, got 11"),
+    ("variant_named_baseline", _append("[variants.baseline]\npv.tilt_deg = 20.0\n"), '"baseline" is the base scenario'),
+    ("unknown_factor_set_to_try", _append('[uncertainty]\npef_sets = ["XX"]\n'), "uncertainty.pef_sets"),
+    # tests/test_config.py
+    ("degree_days_without_data", _append('[needs]\nmethod = "degree_days"\n'), "degree_days needs"),
+    ("chp_without_fuel", _append('[district_systems.net]\ntechnology = "heat_network"\n[district_systems.chp]\n'
+                                 'technology = "chp"\nnetwork = "net"\n'), "district_systems.chp.fuel"),
+    ("flat_tilt_75", _append("[solar]\nflat_tilt_deg = 75.0\n"), "solar.flat_tilt_deg: must be ≤ 60"),
     # issue 11, items 4 and 5
     ("truncated_epw", _weather(rows=5000), "5000 weather rows, expected 8760"),
     ("based_on", _append(NEW_USE), None),

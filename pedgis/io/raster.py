@@ -236,13 +236,19 @@ def raster_problems(path: str | Path, what: str) -> list[str]:
 def physical_range_problems(path: str | Path, what: str, kind: str = "elevation", rows_per_read: int = 512) -> list[str]:
     """Warnings about pixels outside the physical range of ``kind`` (``"elevation"`` for a DSM
     or DTM, ``"height"`` for an nDSM; :func:`pedgis.heights.outside_physical_range`): steps 1 and 4
-    take them as nodata and flag the buildings on them. The raster is read in strips of rows.
+    take them as nodata and flag the buildings on them. The raster is read in strips of rows. A
+    file that cannot be opened gives none (:func:`raster_problems` says why).
     """
     from ..heights import ELEVATION_RANGE_M, HEIGHT_RANGE_M, outside_physical_range
 
     path = Path(path)
     n_bad, n_valid, lo_bad, hi_bad = 0, 0, np.inf, -np.inf
-    with rasterio.open(path) as ds, rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
+    try:
+        with warnings_about(str(path)):
+            ds = rasterio.open(path)
+    except Exception:  # noqa: BLE001 - missing or unreadable: reported by raster_problems
+        return []
+    with ds, rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
         for r in range(0, ds.height, rows_per_read):
             window = Window(0, r, ds.width, min(rows_per_read, ds.height - r))
             a = ds.read(1, window=window, masked=True).astype("float64").filled(np.nan)  # nodata → NaN

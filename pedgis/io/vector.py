@@ -168,13 +168,7 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
                 "[buildings] section."
             )
         return codec, "cpg"
-    dbf = _sidecar(shp_path, ".dbf")
-    if dbf is None:
-        raise InputDataError(
-            f"{shp_path}: the attribute table (.dbf) is missing. A shapefile is several files "
-            "(.shp, .shx, .dbf, .prj, .cpg): copy all of them into the same folder."
-        )
-    data, ldid = dbf_text_bytes(dbf)
+    data, ldid = dbf_text_bytes(_dbf_of(shp_path))
     if ldid in DBF_LDID:
         return DBF_LDID[ldid], "dbf language driver"
     try:
@@ -252,6 +246,17 @@ def _detect_codepage(data: bytes) -> str:
     text = {c: data.decode(c, errors="replace") for c in cands}
     coh = locals().get("coherence", {})
     return min(cands, key=lambda c: (_implausibility(text[c]), -coh.get(c, 0.0), order.get(c, 99)))
+
+
+def _dbf_of(shp_path: Path) -> Path:
+    """The attribute table of a shapefile; without it every attribute would be silently missing."""
+    dbf = _sidecar(shp_path, ".dbf")
+    if dbf is None:
+        raise InputDataError(
+            f"{shp_path}: the attribute table (.dbf) is missing. A shapefile is several files "
+            "(.shp, .shx, .dbf, .prj, .cpg): copy all of them into the same folder."
+        )
+    return dbf
 
 
 def _sidecar(path: Path, suffix: str) -> Path | None:
@@ -340,6 +345,7 @@ def read_vector_data(
     enc_used, enc_source = None, None
     kwargs: dict = {}
     if path.suffix.lower() == ".shp":
+        _dbf_of(path)
         if encoding:
             codec = _normalise_codec(encoding)
             if codec is None:

@@ -103,6 +103,11 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
         t = Transformer.from_crs(CRS.from_user_input(b.crs), "EPSG:4326", always_xy=True)
         lon, lat = t.transform(c.x, c.y)
     weather = resolve_weather(args.weather, lat, lon)
+    from ..io.raster import physical_range_problems
+
+    for option, path in (("--dsm", args.dsm), ("--dtm", args.dtm)):  # such pixels are nodata, flagged per building
+        for message in physical_range_problems(path, option) if path is not None else []:
+            warnings.warn(message, DataQualityWarning, stacklevel=2)
     grids = []
     try:
         dsm = open_grid(args.dsm, "DSM") if args.dsm else None
