@@ -24,6 +24,7 @@ import rasterio
 from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, Polygon, box
+from test_cli import SCENARIO  # the CLI tests' district: a heat pump for everything, PV from kWp
 
 from pedgis.cli import main
 
@@ -31,27 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EPW = ROOT / "sample_data" / "weather" / "pvgis_tmy_45N_8E.epw"
 #: the district sits where the sample weather file's station is: 45° N 8° E, in UTM 32N
 X0, Y0 = (round(v) for v in Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True).transform(8.0, 45.0))
-
-SCENARIO = """
-[scenario]
-name = "check test"
-country = "IT"
-[boundary]
-type = "none"
-[buildings]
-path = "b.gpkg"
-[buildings.columns]
-building_id = "ID"
-use = "USE"
-floors = "FLOORS"
-pv_kwp = "KWP"
-[pv]
-specific_yield_kwh_kwp = 1200.0
-[systems.hp]
-kind = "heat_pump"
-services = ["sh", "sc", "dhw"]
-default = true
-"""
 
 
 def footprints(**columns) -> gpd.GeoDataFrame:
