@@ -191,3 +191,31 @@ def raster_range_problems(doc: dict) -> list[Problem]:
         out += [Problem("warning", f"rasters.{key}", m, DataQualityWarning)
                 for m in physical_range_problems(path, f"rasters.{key}", kind)]
     return out
+
+
+def roof_coverage_problem(buildings, dsm_path) -> Problem | None:
+    """A warning when included buildings lie outside the DSM the roof model reads: they get no
+    rooftop PV estimate (NaN, counted as no PV), or an estimate for the covered part only."""
+    import shapely
+
+    from .io.raster import RasterSource
+
+    try:
+        with RasterSource.open(dsm_path) as r:
+            extent, crs = shapely.box(*r.bounds), r.crs
+    except InputDataError:
+        return None  # reported with the rasters
+    b = buildings[buildings["included"].astype(bool) & buildings.geometry.notna()]
+    if not len(b) or crs is None or b.crs is None or not crs.equals(b.crs):
+        return None
+    geoms = b.geometry.to_numpy()
+    outside = int((~shapely.intersects(geoms, extent)).sum())
+    partly = int((shapely.intersects(geoms, extent) & ~shapely.within(geoms, extent)).sum())
+    if not outside and not partly:
+        return None
+    return Problem("warning", "rasters.dsm", (
+        f"rasters.dsm: {dsm_path} covers {len(b) - outside - partly} of the {len(b)} included buildings; "
+        + (f"{outside} lie outside it and get no rooftop PV estimate (pv_kwh empty, no PV counted)" if outside else "")
+        + ("; " if outside and partly else "")
+        + (f"{partly} lie partly outside it (PV of the covered part only)" if partly else "")
+        + ". Give a DSM that covers the district to estimate every roof."), DataQualityWarning)

@@ -957,6 +957,9 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
                 chk.problems.append(p)
     with checks.collecting(chk, chk.where):
         chk.problems += checks.raster_range_problems(doc)
+        if chk.step1 is not None and wants_rooftop(doc) and doc["rasters"].get("dsm") is not None:
+            p = checks.roof_coverage_problem(chk.step1.buildings, doc["rasters"]["dsm"])
+            chk.problems += [p] if p is not None else []
     if chk.step1 is not None and chk.model is not None and not chk.errors:
         with checks.collecting(chk, str(b_sec.get("path"))):
             try:

@@ -638,6 +638,8 @@ def test_run_leaves_pv_unknown_outside_the_dsm(tmp_path, capsys):
     text = with_weather(SCENARIO.replace('pv_kwp = "KWP"\n', "")) + \
         '[rasters]\ndsm = "dsm.tif"\ndtm = "dtm.tif"\n[solar]\nmax_distance_m = 20.0\n'
     scenario = district(tmp_path, text)
+    code, out, _ = cli(capsys, "validate", scenario)  # said before the run
+    assert code == 0 and "dsm.tif covers 2 of the 3 included buildings; 1 lie outside it and get no rooftop PV" in out
     code, out, err = cli(capsys, "run", scenario, "--out", tmp_path / "out", "--quiet")
     assert code == 0, err
     b = gpd.read_file(tmp_path / "out" / "buildings.gpkg", layer="buildings").set_index("building_id")

@@ -9,6 +9,7 @@ never 0). A DTM on a different grid than its DSM is warped onto the DSM grid on 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -233,21 +234,42 @@ def raster_problems(path: str | Path, what: str) -> list[str]:
         return [f"{what}: {path} cannot be read as a raster ({exc}). Give a GeoTIFF."]
 
 
-def physical_range_problems(path: str | Path, what: str, kind: str = "elevation", rows_per_read: int = 512) -> list[str]:
+def physical_range_problems(path: str | Path, what: str, kind: str = "elevation") -> list[str]:
     """Warnings about pixels outside the physical range of ``kind`` (``"elevation"`` for a DSM
     or DTM, ``"height"`` for an nDSM; :func:`pedgis.heights.outside_physical_range`): steps 1 and 4
-    take them as nodata and flag the buildings on them. The raster is read in strips of rows. A
-    file that cannot be opened gives none (:func:`raster_problems` says why).
+    take them as nodata and flag the buildings on them. A file that cannot be opened gives none
+    (:func:`raster_problems` says why). The scan of a file is kept while the file is unchanged
+    (runs of variants and solver steps check the same rasters again).
     """
-    from ..heights import ELEVATION_RANGE_M, HEIGHT_RANGE_M, outside_physical_range
+    from ..heights import ELEVATION_RANGE_M, HEIGHT_RANGE_M
 
     path = Path(path)
+    try:
+        n_bad, n_valid, lo_bad, hi_bad = _range_scan(str(path), path.stat().st_mtime_ns, kind)
+    except OSError:
+        return []
+    if not n_bad:
+        return []
+    lo, hi = ELEVATION_RANGE_M if kind == "elevation" else HEIGHT_RANGE_M
+    seen = f"{lo_bad:g}" if lo_bad == hi_bad else f"from {lo_bad:g} to {hi_bad:g}"
+    return [f"{what}: {path}: {n_bad:,} of {n_valid:,} pixels ({n_bad / n_valid:.1%}) lie outside the physical "
+            f"range of {'an elevation' if kind == 'elevation' else 'a height above ground'} ({lo:g} to {hi:g} m; "
+            f"values {seen}): they are taken as nodata and the buildings on them are flagged. An undeclared "
+            "nodata value? Declare it (`gdal_edit.py -a_nodata VALUE FILE`) or fix the raster."]
+
+
+@lru_cache(maxsize=16)
+def _range_scan(path: str, mtime_ns: int, kind: str, rows_per_read: int = 512) -> tuple[int, int, float, float]:
+    """Pixels outside the range, valid pixels, and the lowest and highest of the former, of one
+    version of a file (read in strips of rows; zeros when it cannot be opened)."""
+    from ..heights import outside_physical_range
+
     n_bad, n_valid, lo_bad, hi_bad = 0, 0, np.inf, -np.inf
     try:
-        with warnings_about(str(path)):
+        with warnings_about(path):
             ds = rasterio.open(path)
     except Exception:  # noqa: BLE001 - missing or unreadable: reported by raster_problems
-        return []
+        return 0, 0, lo_bad, hi_bad
     with ds, rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
         for r in range(0, ds.height, rows_per_read):
             window = Window(0, r, ds.width, min(rows_per_read, ds.height - r))
@@ -257,11 +279,4 @@ def physical_range_problems(path: str | Path, what: str, kind: str = "elevation"
             if bad.any():
                 n_bad += int(bad.sum())
                 lo_bad, hi_bad = min(lo_bad, float(a[bad].min())), max(hi_bad, float(a[bad].max()))
-    if not n_bad:
-        return []
-    lo, hi = ELEVATION_RANGE_M if kind == "elevation" else HEIGHT_RANGE_M
-    seen = f"{lo_bad:g}" if lo_bad == hi_bad else f"from {lo_bad:g} to {hi_bad:g}"
-    return [f"{what}: {path}: {n_bad:,} of {n_valid:,} pixels ({n_bad / n_valid:.1%}) lie outside the physical "
-            f"range of {'an elevation' if kind == 'elevation' else 'a height above ground'} ({lo:g} to {hi:g} m; "
-            f"values {seen}): they are taken as nodata and the buildings on them are flagged. An undeclared "
-            "nodata value? Declare it (`gdal_edit.py -a_nodata VALUE FILE`) or fix the raster."]
+    return n_bad, n_valid, lo_bad, hi_bad

@@ -144,8 +144,6 @@ def cross_checks(data, doc) -> list:
                                       key=key))
         elif any(b <= a for a, b in zip(t[:-1], t[1:], strict=True)):
             errors.append(ConfigError("temp_c must increase strictly.", key=f"{key}.temp_c"))
-        elif any(v <= 0 for v in cop):
-            errors.append(ConfigError("every COP must be > 0.", key=f"{key}.cop"))
     carriers = known_carriers(doc)
     for carrier, f in (ts.get("factors") or {}).items():
         if carrier not in carriers:

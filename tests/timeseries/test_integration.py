@@ -173,7 +173,7 @@ def test_building_battery_needs_pv_and_district_battery_needs_sharing():
     ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"temp_c": [5.0, 0.0], "cop": [3.0, 4.0]}}}},
      "temp_c: temp_c must increase strictly"),
     ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"temp_c": [0.0, 5.0], "cop": [3.0, 0.0]}}}},
-     "cop: every COP must be > 0"),
+     "cop: value 2: must be > 0"),  # the key's range (every numeric key has one)
     ({"timeseries": {"cop_curves": {"villa_heat_pumps": {"cop": [3.0, 4.0]}}}}, "give `temp_c"),
     ({"timeseries": {"factors": {"hydrogen": {"pef_nren_monthly": [1.0] * 12}}}}, "timeseries.factors.hydrogen"),
     ({"timeseries": {"factors": {"electricity": {"pef_nren_monthly": [1.0] * 3}}}},
