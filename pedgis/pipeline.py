@@ -891,14 +891,16 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     from pathlib import Path
 
     from . import checks
-    from .config import known_uses, read_scenario
+    from .config import known_uses, missing_files, read_scenario
     from .io.step1_inputs import check_step1, scenario_sections
     from .solar.scenario import wants_rooftop
 
     chk = checks.InputCheck()
-    if isinstance(source, Scenario):
+    if isinstance(source, Scenario):  # validated when it was made; its files may have gone since
         scenario = source
         chk.where = str(scenario.path or "scenario")
+        for e in missing_files(scenario.doc):
+            chk.error(e.key, e)
     else:
         doc, errors, missing, path = read_scenario(source, base_dir)
         chk.where = str(path or "scenario")

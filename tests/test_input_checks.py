@@ -279,6 +279,8 @@ CORPUS = [
     ("bad_crs_given", _both(_no_crs, _text('path = "b.shp"', 'path = "b.shp"\ncrs = "EPSG:999999"')),
      "buildings.crs: 'EPSG:999999' is not a CRS"),
     ("zip_with_two_shapefiles", _zip_two, "the archive holds 2 shapefiles"),
+    ("unparseable_crs_beside_the_files_own", _text('path = "b.gpkg"', 'path = "b.gpkg"\ncrs = "x"'),
+     "buildings.crs: 'x' is not a CRS"),  # found by mutating the scenario: used to be a pyproj traceback
     ("column_not_in_file", _text('use = "USE"', 'use = "USO"'), "buildings.columns.use: column 'USO' not in"),
     # tests/test_boundaries.py
     ("functional_without_members", _text('[boundary]\ntype = "none"', '[boundary]\ntype = "functional"'),

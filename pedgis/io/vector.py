@@ -411,7 +411,14 @@ def read_vector_data(
     elif crs is not None:
         from pyproj import CRS
 
-        if not CRS.from_user_input(crs).equals(gdf.crs):
+        try:
+            given = CRS.from_user_input(crs)
+        except Exception as exc:  # noqa: BLE001 - pyproj's CRSError
+            raise CRSError(
+                f"{what}.crs: '{crs}' is not a CRS pyproj understands ({exc}). Use an EPSG code "
+                "such as \"EPSG:32632\" (or remove it: the file declares its own)."
+            ) from exc
+        if not given.equals(gdf.crs):
             messages.append(
                 f"{path}: the file declares {gdf.crs.to_string()}; the scenario's {what}.crs ({crs}) "
                 "is only used for files without a CRS and is ignored here."
