@@ -649,9 +649,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     progress(0.4, "step 4: on-site generation")
     kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
     pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc).any() and model.pv_specific_yield is None:
-        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
-                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+    _check_pv_yield(kwp, pv_given, inc, model)
     pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
     # the roof model gave no estimate (outside the DSM, nodata): unknown, not 0; no PV counted
     no_pv_estimate = inc & (b["pv_no_estimate"].fillna(False).to_numpy(dtype=bool) if "pv_no_estimate" in b
@@ -847,6 +845,12 @@ def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     return storey, floors
 
 
+def _check_pv_yield(kwp, pv_given, included, model: EngineModel) -> None:
+    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & included).any() and model.pv_specific_yield is None:
+        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
+                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+
+
 def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     """What steps 2–7 check on a step-1 table before computing (:func:`compute` runs it first):
     use types, floor areas, the system column, PV data without a yield, and that every need of
@@ -859,9 +863,7 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     n = len(b)
     kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
     pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc).any() and model.pv_specific_yield is None:
-        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
-                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+    _check_pv_yield(kwp, pv_given, inc, model)
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 

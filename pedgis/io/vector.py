@@ -391,24 +391,8 @@ def read_vector_data(
             "(Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML)."
         ) from exc
     crs_source = "file"
-    if gdf.crs is None:
-        if crs is None:
-            hint = " (the .prj file is missing)" if path.suffix.lower() == ".shp" else ""
-            raise CRSError(
-                f"{path}: no coordinate reference system{hint}. pedgis never guesses one: add the "
-                f".prj file, or give the CRS with `crs = \"EPSG:xxxx\"` in the scenario's [{what}] "
-                "section (`--crs EPSG:xxxx` for `pedgis pv`)."
-            )
-        try:
-            gdf = gdf.set_crs(crs)
-        except Exception as exc:  # noqa: BLE001 - pyproj's CRSError
-            raise CRSError(
-                f"{what}.crs: '{crs}' is not a CRS pyproj understands ({exc}). Use an EPSG code "
-                "such as \"EPSG:32632\"."
-            ) from exc
-        crs_source = "given"
-        messages.append(f"{path}: no CRS in the file; using {crs} given in the scenario.")
-    elif crs is not None:
+    given = None
+    if crs is not None:
         from pyproj import CRS
 
         try:
@@ -416,13 +400,24 @@ def read_vector_data(
         except Exception as exc:  # noqa: BLE001 - pyproj's CRSError
             raise CRSError(
                 f"{what}.crs: '{crs}' is not a CRS pyproj understands ({exc}). Use an EPSG code "
-                "such as \"EPSG:32632\" (or remove it: the file declares its own)."
+                "such as \"EPSG:32632\"."
             ) from exc
-        if not given.equals(gdf.crs):
-            messages.append(
-                f"{path}: the file declares {gdf.crs.to_string()}; the scenario's {what}.crs ({crs}) "
-                "is only used for files without a CRS and is ignored here."
+    if gdf.crs is None:
+        if given is None:
+            hint = " (the .prj file is missing)" if path.suffix.lower() == ".shp" else ""
+            raise CRSError(
+                f"{path}: no coordinate reference system{hint}. pedgis never guesses one: add the "
+                f".prj file, or give the CRS with `crs = \"EPSG:xxxx\"` in the scenario's [{what}] "
+                "section (`--crs EPSG:xxxx` for `pedgis pv`)."
             )
+        gdf = gdf.set_crs(given)
+        crs_source = "given"
+        messages.append(f"{path}: no CRS in the file; using {crs} given in the scenario.")
+    elif given is not None and not given.equals(gdf.crs):
+        messages.append(
+            f"{path}: the file declares {gdf.crs.to_string()}; the scenario's {what}.crs ({crs}) "
+            "is only used for files without a CRS and is ignored here."
+        )
     return VectorData(
         gdf=gdf, path=path, layer=layer_name if isinstance(layer_name, str) else None, format=fmt,
         encoding=enc_used, encoding_source=enc_source, crs_source=crs_source, messages=messages,
