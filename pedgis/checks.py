@@ -116,18 +116,20 @@ def collecting(check: InputCheck, where: str):
 
 
 def district_lonlat(gdf) -> tuple[float, float] | None:
-    """Longitude and latitude [° WGS84] of the centre of the footprints' extent, or None."""
+    """Longitude and latitude [° WGS84] of the district's centroid (the footprints' centroids
+    weighted by their areas), or None without a CRS or a footprint."""
     import numpy as np
+    import shapely
     from pyproj import Transformer
 
-    g = gdf.geometry
-    g = g[~(g.isna() | g.is_empty)]
+    g = np.asarray(gdf.geometry.values, dtype=object)
+    g = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
     if gdf.crs is None or not len(g):
         return None
-    x0, y0, x1, y1 = g.total_bounds
-    if not np.all(np.isfinite([x0, y0, x1, y1])):
-        return None
-    lon, lat = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
+    c, w = shapely.centroid(g), shapely.area(g)
+    w = w if w.sum() > 0 else np.ones(len(g))  # points or lines only: their plain mean
+    x, y = np.average(shapely.get_x(c), weights=w), np.average(shapely.get_y(c), weights=w)
+    lon, lat = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True).transform(x, y)
     return (float(lon), float(lat)) if np.isfinite(lon) and np.isfinite(lat) else None
 
 

@@ -435,7 +435,7 @@ def _km_in(text):
 
 
 def test_weather_far_from_the_district(tmp_path, capsys):
-    # the district's centre, in WGS84
+    # the district's centroid: footprint centroids x = 5, 30, 55 m weighted by 100, 200, 100 m² -> 30 m; y = 5 m
     lon, lat = Transformer.from_crs("EPSG:32632", "EPSG:4326", always_xy=True).transform(X0 + 30, Y0 + 5)
     scenario = district(tmp_path, with_weather(SCENARIO))
     write_weather(tmp_path / "w.epw", lat=45.55, lon=8.0)  # ≈ 61 km north: a warning
