@@ -246,14 +246,14 @@ def _distributions(name: str) -> list:
     one imports see); one per folder."""
     found, seen = [], set()
     for dist in importlib.metadata.distributions(name=name):
-        root = _root(dist)
+        root = dist_root(dist)
         if root not in seen:
             seen.add(root)
             found.append(dist)
     return found
 
 
-def _root(dist) -> str:
+def dist_root(dist) -> str:
     """The folder a distribution's files are relative to (its site-packages)."""
     return os.path.realpath(str(dist.locate_file("")))
 
@@ -271,14 +271,15 @@ def _top_level_modules(dist) -> list[str]:
         if len(path.parts) == 1:
             if first.endswith(".py"):
                 names.add(first[:-3])
-            elif importlib.machinery.EXTENSION_SUFFIXES and first.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            elif first.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
                 names.add(first.split(".")[0])
         elif first.isidentifier() and first != "__pycache__":
             names.add(first)
     return sorted(names)
 
 
-def _is_under(path: str, folder: str) -> bool:
+def is_under(path: str, folder: str) -> bool:
+    """Is ``path`` ``folder`` or inside it (links resolved)?"""
     path, folder = os.path.realpath(path), os.path.realpath(folder)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
@@ -288,12 +289,12 @@ def _loaded_elsewhere(dists: list) -> tuple[str, str] | None:
     of it than the first on ``sys.path`` (a restart is then needed to use the first)."""
     if len(dists) < 2:
         return None
-    first_root = _root(dists[0])
-    other_roots = [_root(d) for d in dists[1:]]
+    first_root = dist_root(dists[0])
+    other_roots = [dist_root(d) for d in dists[1:]]
     for module_name in _top_level_modules(dists[0]):
         module = sys.modules.get(module_name)
         path = getattr(module, "__file__", None) if module is not None else None
-        if path and not _is_under(path, first_root) and any(_is_under(path, r) for r in other_roots):
+        if path and not is_under(path, first_root) and any(is_under(path, r) for r in other_roots):
             return module_name, path
     return None
 
@@ -412,18 +413,18 @@ def check_dependencies(requirements=None, *, deep: bool = True, folder: str | No
         dist = dists[0]
         version = dist.version
         if not req.accepts(version):
-            report.add(Problem(req.name, text, "version", version, _root(dist), why, required_by))
+            report.add(Problem(req.name, text, "version", version, dist_root(dist), why, required_by))
             continue
         loaded = _loaded_elsewhere(dists)
         if loaded is not None:
-            old = next((d.version for d in dists[1:] if _is_under(loaded[1], _root(d))), "?")
+            old = next((d.version for d in dists[1:] if is_under(loaded[1], dist_root(d))), "?")
             report.add(Problem(req.name, text, "restart", old, loaded[1], required_by=required_by))
             continue
         if ours:
             try:
                 _import(req.name, load=deep or req.key in ABI_SENSITIVE)
             except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
-                report.add(Problem(req.name, text, "broken", version, _root(dist),
+                report.add(Problem(req.name, text, "broken", version, dist_root(dist),
                                                f"{type(exc).__name__}: {exc}", required_by))
                 continue
         if req.key == "numpy":
@@ -520,7 +521,7 @@ def _deepbind_hook(folder: str):
     )
 
     def hook(path):
-        if not path or not _is_under(path, folder):
+        if not path or not is_under(path, folder):
             raise ImportError("not in pedgis's private folder")
         return importlib.machinery.FileFinder(path, *loaders)
 
@@ -553,7 +554,7 @@ def activate(folder: str) -> bool:
         sys.path.remove(folder)
     sys.path.insert(0, folder)
     for entry in list(sys.path_importer_cache):
-        if _is_under(entry, folder):
+        if is_under(entry, folder):
             del sys.path_importer_cache[entry]
     importlib.invalidate_caches()
     return True
@@ -567,7 +568,7 @@ def deactivate(folder: str) -> None:
     real = os.path.realpath(folder)
     sys.path_hooks[:] = [h for h in sys.path_hooks if getattr(h, "pedgis_folder", None) != real]
     for entry in list(sys.path_importer_cache):
-        if _is_under(entry, folder):
+        if is_under(entry, folder):
             del sys.path_importer_cache[entry]
     importlib.invalidate_caches()
 

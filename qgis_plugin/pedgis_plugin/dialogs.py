@@ -108,7 +108,7 @@ class InstallDependenciesDialog(QDialog):
         details.setPlainText("\n".join(p.describe() for p in report.problems))
         layout.addWidget(details)
         text = QLabel(tr(
-            "pip downloads them (about 150 MB) into pedgis's own folder (about 650 MB):<br><b>{folder}</b>"
+            "pip downloads them (about 180 MB) into pedgis's own folder (about 650 MB):<br><b>{folder}</b>"
             "<br>QGIS's Python, the system and your user site are left as they are; to undo, delete "
             "the folder. Versions QGIS already has are kept (its numpy, GDAL and PROJ bindings)."
         ).format(folder=folder.replace("&", "&amp;").replace("<", "&lt;")), self)

@@ -29,6 +29,7 @@ import argparse
 import importlib.metadata
 import json
 import os
+import platform
 import queue
 import re
 import shutil
@@ -162,7 +163,7 @@ def qgis_pins(folder: str | None, requirements=None, *, loaded_only: bool = Fals
         key = deps.canonical_name(name or "")
         if not key or key in pins or (keep is not None and key not in keep):
             continue
-        if folder and deps._is_under(deps._root(dist), folder):
+        if folder and deps.is_under(deps.dist_root(dist), folder):
             continue
         pin = _pin(dist, floors)
         if pin:
@@ -202,6 +203,18 @@ def pip_version(python: str) -> str:
     return version
 
 
+def _wheel_platform() -> str:
+    """How this platform appears in wheel file names."""
+    machine = platform.machine().lower()
+    if sys.platform.startswith("linux"):
+        return f"manylinux…{machine}"
+    if sys.platform == "win32":
+        return {"amd64": "win_amd64", "arm64": "win_arm64"}.get(machine, "win32")
+    if sys.platform == "darwin":
+        return f"macosx…{machine} (or universal2)"
+    return sysconfig.get_platform()
+
+
 _NETWORK = ("Failed to establish a new connection", "Temporary failure in name resolution",
             "Could not fetch URL", "ProxyError", "SSLError", "Network is unreachable",
             "Connection refused", "Read timed out", "No route to host", "ConnectTimeoutError")
@@ -227,9 +240,10 @@ def explain_pip_failure(output: list[str], requirements) -> str:
             f"(pedgis needs {needed}; it installs wheels only, as building {name} needs a compiler"
             " and, for the GIS packages, GDAL's headers).\n"
             "What to do:\n"
-            f"  - see https://pypi.org/project/{name}/#files for a wheel named like "
-            f"*-cp{sys.version_info[0]}{sys.version_info[1]}-*-{sysconfig.get_platform().replace('-', '_').replace('.', '_')}*.whl;"
-            " a QGIS whose Python is one or two years old (an LTR) usually has them;\n"
+            f"  - see https://pypi.org/project/{name}/#files for a .whl file with "
+            f"cp{sys.version_info[0]}{sys.version_info[1]} (or abi3, or py3-none-any) and "
+            f"{_wheel_platform()} in its name; a QGIS whose Python is one or two years old (an "
+            "LTR) usually has them;\n"
             f"  - on Linux your distribution's package (e.g. python3-{name.lower()}) works if it is new "
             "enough: install it, restart QGIS, and pedgis installs only the rest;\n"
             "  - or get the wheel on another machine and install from a folder (docs/qgis.md, "
@@ -325,7 +339,7 @@ def install(folder: str, requirements=None, *, python: str | None = None, pip_ar
         _write_manifest(staging, requirements, result, python, version, pip_args)
         result.loaded_from_old = sorted({name.partition(".")[0] for name, module in list(sys.modules.items())
                                          if getattr(module, "__file__", None)
-                                         and deps._is_under(module.__file__, folder)})
+                                         and deps.is_under(module.__file__, folder)})
         pending = deps.pending_folder(folder)
         shutil.rmtree(pending, ignore_errors=True)
         os.replace(staging, pending)

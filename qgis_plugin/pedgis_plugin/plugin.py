@@ -113,9 +113,10 @@ class PedgisPlugin:
         box.setDetailedText(self.dependency_message)
         box.exec()
 
-    def install_dependencies(self) -> bool:
+    def install_dependencies(self, report: deps.DependencyReport | None = None) -> bool:
         """Ask consent, install the missing packages into the private folder with progress, load
-        them. Returns True when pedgis can run now (no restart needed)."""
+        them. ``report``: a fresh full check, when the caller has one. Returns True when pedgis
+        can run now (no restart needed)."""
         from . import deps_folder
         from .algorithms import base
         from .dialogs import InstallDependenciesDialog, run_install
@@ -123,7 +124,7 @@ class PedgisPlugin:
 
         folder = deps_folder()
         parent = self.iface.mainWindow() if self.iface else None
-        report = deps.check_dependencies(deep=True, folder=folder)
+        report = report or deps.check_dependencies(deep=True, folder=folder)
         consent = InstallDependenciesDialog(report, folder, parent)
         if not consent.exec():
             return report.ok

@@ -53,14 +53,24 @@ def profile_with_packages(tmp_path_factory):
     # docs/qgis.md: <profile>/python/pedgis_deps/<python>-<platform>
     folder = profile / "python" / "pedgis_deps" / deps.folder_tag()
     assert not folder.exists()
+    before = python_folders()
     proc = subprocess.run([QGIS_PYTHON, str(INSTALLER), "--target", str(folder)], capture_output=True,
                           text=True, env=qgis_python_env(), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return root, folder, proc
+    return root, folder, proc, before
+
+
+def python_folders() -> dict[str, list[str]]:
+    """What QGIS's Python (system and user site) holds: the installer must leave it as it is."""
+    code = ("import json, site, sysconfig; print(json.dumps([*site.getsitepackages(), site.getusersitepackages(), "
+            "sysconfig.get_paths()['purelib']]))")
+    folders = json.loads(subprocess.run([QGIS_PYTHON, "-c", code], capture_output=True, text=True, check=True,
+                                        env=qgis_python_env()).stdout)
+    return {f: sorted(os.listdir(f)) if os.path.isdir(f) else [] for f in folders}
 
 
 def test_installer_fills_the_private_folder(profile_with_packages):
-    _root, folder, proc = profile_with_packages
+    _root, folder, proc, before = profile_with_packages
     manifest = json.loads((folder / "pedgis-deps.json").read_text(encoding="utf-8"))
     installed = {i["name"].lower(): i["version"] for i in manifest["installed"]}
     for name in ("geopandas", "rasterio", "pyogrio", "pvlib", "folium", "numba", "affine", "attrs", "plotly"):
@@ -72,8 +82,10 @@ def test_installer_fills_the_private_folder(profile_with_packages):
     assert "numpy" not in installed
     assert manifest["python"] == QGIS_PYTHON and manifest["pins"] == "strict"
     assert "Installed into" in proc.stdout
-    # nothing beside the folder but the folder itself (no staging or pending leftovers)
+    # nothing beside the folder but the folder itself (no staging or pending leftovers), and
+    # nothing written into QGIS's Python: system site-packages and the user site as they were
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+    assert python_folders() == before
 
 
 def test_qgis_application_runs_a_balance_with_the_installed_packages(profile_with_packages, cli_output,
@@ -82,7 +94,7 @@ def test_qgis_application_runs_a_balance_with_the_installed_packages(profile_wit
     gives QGIS's own GDAL's pixel centre, and the PED balance equals the command line's."""
     if shutil.which("qgis") is None or shutil.which("xvfb-run") is None:
         pytest.fail("the qgis application and xvfb-run are needed: run scripts/install-system-deps.sh")
-    root, folder, _proc = profile_with_packages
+    root, folder, _proc, _before = profile_with_packages
     plan = {"sample": str(SAMPLE), "out": str(tmp_path / "out"), "result": str(tmp_path / "result.json")}
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     env = qgis_python_env(PEDGIS_TEST_PLAN=str(tmp_path / "plan.json"), PYTHONPATH=str(ROOT))

@@ -30,7 +30,7 @@ VECTOR_FORMATS = ["gpkg", "shp", "geojson", "json", "fgb", "gml"]
 
 _DEPENDENCIES: deps.DependencyReport | None = None
 
-#: the plugin's "install with consent" (``() -> bool``), offered when an algorithm is started
+#: the plugin's "install with consent" (``(report) -> bool``), offered when an algorithm is started
 #: from QGIS's window and packages are missing; None headless
 INSTALL_OFFER = None
 _OFFERED = False
@@ -54,7 +54,7 @@ def dependencies_ready() -> tuple[bool, str]:
     report = dependency_report()
     if not report.ok and report.installable and INSTALL_OFFER is not None and not _OFFERED:
         _OFFERED = True
-        INSTALL_OFFER()
+        INSTALL_OFFER(report)
         report = dependency_report(refresh=True)
     return (True, "") if report.ok else (False, deps.install_message(report))
 
