@@ -486,8 +486,18 @@ def promote_pending(folder: str) -> bool:
         if os.path.exists(old):
             os.replace(old, folder)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    remove_replaced(folder)
     return True
+
+
+def remove_replaced(folder: str) -> None:
+    """Delete the replaced copies (``<folder>.old-*``) left beside ``folder``; one still in use
+    (Windows) stays until a later start."""
+    parent, base = os.path.split(os.path.abspath(folder))
+    if os.path.isdir(parent):
+        for name in os.listdir(parent):
+            if name.startswith(base + ".old-"):
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
 
 
 def _deepbind_hook(folder: str):
@@ -543,6 +553,7 @@ def activate(folder: str) -> bool:
         promote_pending(folder)
     except OSError:
         pass  # still in use: the pending install stays for the next start
+    remove_replaced(folder)
     if not os.path.isdir(folder):
         return False
     real = os.path.realpath(folder)

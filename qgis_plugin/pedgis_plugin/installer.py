@@ -429,8 +429,9 @@ def _remove_leftovers(folder: str) -> None:
     """Staging and replaced folders an interrupted install left beside ``folder``."""
     parent, base = os.path.split(folder)
     for name in os.listdir(parent):
-        if name.startswith((base + ".new-", base + ".old-")):
+        if name.startswith(base + ".new-"):
             shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    deps.remove_replaced(folder)
 
 
 # -- command line ----------------------------------------------------------------------------

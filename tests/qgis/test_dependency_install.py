@@ -244,6 +244,7 @@ def test_a_pending_install_replaces_the_folder_at_the_next_start(tmp_path):
         path.mkdir()
         (path / deps.MANIFEST).write_text("{}")
         (path / "which.txt").write_text(text)
+    (tmp_path / "deps.old-12345").mkdir()  # a replaced copy an earlier start could not delete
     try:
         assert deps.activate(str(folder))
         assert (folder / "which.txt").read_text() == "new" and not pending.exists()
