@@ -24,7 +24,7 @@ from . import needs as nd
 from . import primary as pri
 from . import uses as us
 from .config import NEEDS, Scenario
-from .errors import DataQualityWarning, InputDataError, PedgisWarning
+from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
 NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
@@ -76,6 +76,7 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
     base = pdata.needs_table(doc["needs"]["set"])
     src = base.attrs["source"]
     table = base.reindex(columns=list(NEEDS)).copy()
+    table.attrs = {}  # pandas 3 compares attrs (a DataFrame here) when a new use type's row is added
     sources = src.reindex(columns=list(NEEDS)).copy()
     dhw = pdata.dhw_per_unit()
     # DHW per unit (Eq. 3): with dhw_basis != "area", each use type takes the unit of its
@@ -366,16 +367,10 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
         raise InputDataError(f"buildings: {int(neg.sum())} buildings have a negative or missing floor area "
                              f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
                              f"fields, or exclude these buildings from the boundary.")
-    names = {s.name for s in model.systems}
     if model.system_column and model.system_column in b:
-        col = pd.Series(us.clean_labels(b[model.system_column]), index=b.index)
-        bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
-        if bad_sys.any():
-            vals = sorted(set(col[bad_sys]))
-            raise InputDataError(
-                f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
-                f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
-                f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+        problem = us.system_column_problem(b.loc[inc, model.system_column], [s.name for s in model.systems])
+        if problem:
+            raise InputDataError(problem)
     if any(s.buildings for s in model.systems):
         ids = pd.Index(us.clean_labels(b["building_id"]))
         for s in model.systems:
@@ -654,10 +649,12 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     progress(0.4, "step 4: on-site generation")
     kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
     pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc).any() and model.pv_specific_yield is None:
-        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
-                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+    _check_pv_yield(kwp, pv_given, inc, model)
     pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
+    # the roof model gave no estimate (outside the DSM, nodata): unknown, not 0; no PV counted
+    no_pv_estimate = inc & (b["pv_no_estimate"].fillna(False).to_numpy(dtype=bool) if "pv_no_estimate" in b
+                            else np.zeros(n, dtype=bool)) & ~np.isfinite(pv_given)
+    pv[no_pv_estimate] = np.nan
     pvt_el = _column_sum(b, ("pvt_kwh",))  # the electricity of hybrid PVT collectors is PV too
     if pvt_el is not None:
         pv = np.where(inc & np.isfinite(pvt_el) & (pvt_el > 0), np.nan_to_num(pv) + np.nan_to_num(pvt_el), pv)
@@ -728,7 +725,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     for col in ("teu_sh_kwh", "teu_sc_kwh", "teu_dhw_kwh", "teu_kwh", "eeu_kwh"):
         out[col] = per[col].to_numpy()
     out["pv_kwh"] = pv
-    out["pv_kwp"] = np.where(inc, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
+    out["pv_kwp"] = np.where(inc & ~no_pv_estimate, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
     for col in ("pv_area_m2", "roof_irradiation_kwh_m2"):
         if col not in out:
             out[col] = np.nan
@@ -765,9 +762,12 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     tep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
     eep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
     district = {
-        "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)),
+        # a PED is made of buildings (paper §2.1): without one it is not declared positive
+        "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)) and bool(inc.any()),
+        "verdict_note": "" if inc.any() else ("no building is included in the district: a PED is made of buildings "
+                                              "(paper §2.1), so it is not declared positive whatever the balance"),
         "objective": model.objective,
-        "objective_met": bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
+        "objective_met": bool(inc.any()) and bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
         "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
         "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
         "ten_sh_kwh": float(np.nansum(needs["ten_sh_kwh"])), "ten_sc_kwh": float(np.nansum(needs["ten_sc_kwh"])),
@@ -780,6 +780,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
         "unused_kwh": _unused(wt, network_rows, st_unused),
         "n_buildings": int(n), "n_included": int(inc.sum()),
+        "n_pv_no_estimate": int(no_pv_estimate.sum()),
         "floor_area_m2": float(np.nansum(np.where(inc, b["floor_area_m2"].to_numpy(dtype=float), np.nan))),
         "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
         "buildings_ped_balance_kwh": buildings_balance,
@@ -844,9 +845,141 @@ def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     return storey, floors
 
 
-def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None) -> DistrictResult:
+def _check_pv_yield(kwp, pv_given, included, model: EngineModel) -> None:
+    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & included).any() and model.pv_specific_yield is None:
+        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
+                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+
+
+def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
+    """What steps 2–7 check on a step-1 table before computing (:func:`compute` runs it first):
+    use types, floor areas, the system column, PV data without a yield, and that every need of
+    an included building has a system. Raises :class:`InputDataError`."""
+    b = buildings
+    if "included" not in b:
+        b = b.assign(included=True)
+    _check_table(b, model)
+    inc = b["included"].to_numpy(dtype=bool)
+    n = len(b)
+    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
+    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
+    _check_pv_yield(kwp, pv_given, inc, model)
+    us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
+
+
+def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None):
+    """The one input checker of ``pedgis validate`` and ``pedgis run``: every check a run makes
+    before computing, each problem reported in one pass.
+
+    In order: the scenario file (TOML, schema, cross references, input files exist); the weather
+    file, parsed by the same reader a run uses; the engine model (needs table with ``based_on``,
+    systems, factors); the step-1 inputs (buildings, boundary, rasters) and step 1 itself
+    (:func:`pedgis.io.step1_inputs.check_step1`); building ids the scenario names; the weather
+    station's distance from the district; raster values outside their physical range; and what
+    :func:`compute` checks on the step-1 table (:func:`preflight`). Warnings raised on the way
+    become warnings of the check.
+
+    Parameters
+    ----------
+    source : a scenario file (str or Path), a :class:`pedgis.config.Scenario`, or a dict
+        (relative paths resolved against ``base_dir``)
+    progress : callback ``progress(fraction, message)`` for step 1
+
+    Returns
+    -------
+    :class:`pedgis.checks.InputCheck` (never raises for bad input: ``.problems`` says what is wrong;
+    ``.raise_errors()`` raises them)
+    """
+    from pathlib import Path
+
+    from . import checks
+    from .config import known_uses, missing_files, read_scenario
+    from .io.step1_inputs import check_step1, scenario_sections
+    from .solar.scenario import wants_rooftop
+
+    chk = checks.InputCheck()
+    if isinstance(source, Scenario):  # validated when it was made; its files may have gone since
+        scenario = source
+        chk.where = str(scenario.path or "scenario")
+        for e in missing_files(scenario.doc):
+            chk.error(e.key, e)
+    else:
+        doc, errors, missing, path = read_scenario(source, base_dir)
+        chk.where = str(path or "scenario")
+        for e in [*errors, *missing]:
+            chk.error(getattr(e, "key", None) or chk.where, e)
+        if errors:
+            return chk  # the inputs cannot be checked against a scenario that does not hold
+        base = Path(path).resolve().parent if path else Path(base_dir or ".").expanduser().resolve()
+        scenario = Scenario(doc=doc, base_dir=base, path=Path(path).resolve() if path else None)
+    chk.scenario = scenario
+    doc = scenario.doc
+    wpath = doc["weather"].get("path")
+    if wpath is not None and Path(wpath).exists():
+        from .io.weather import read_weather
+
+        with checks.collecting(chk, str(wpath)):
+            try:
+                chk.weather = read_weather(wpath)
+            except InputDataError as exc:
+                chk.error("weather.path", exc)
+    elif wpath is None and wants_rooftop(doc):
+        chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
+                                              "`path = \"...epw\"` to [weather].", key="weather.path"))
+    with checks.collecting(chk, chk.where):
+        from .timeseries.integrate import prepare_doc
+
+        try:
+            chk.run_notes = prepare_doc(doc)
+            chk.model = resolve_model(scenario, chk.weather)
+        except InputDataError as exc:
+            chk.error("scenario", exc)
+    uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
+    storey, floors = _storey_by_use(doc, uses)
+    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    if "buildings.path" in {p.where for p in chk.errors}:
+        return chk  # no buildings file: nothing more to check against
+    with checks.collecting(chk, str(b_sec.get("path"))):
+        s1 = check_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
+                         gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
+                         known_uses=uses, progress=progress)
+    reported = {p.where for p in chk.errors}  # e.g. a raster file not found, reported above
+    for p in s1.problems:
+        if p.where in reported:
+            continue
+        if p.severity == "error":
+            chk.error(p.where, p.message)
+        else:
+            chk.problems.append(p)
+    chk.step1 = s1.result
+    if s1.data is not None:
+        chk.problems += checks.building_id_problems(doc, s1.data.gdf, s1.columns, s1.data.path)
+        lonlat = checks.district_lonlat(s1.data.gdf)
+        if chk.weather is not None and lonlat is not None:
+            p = checks.weather_site_problem(chk.weather, lonlat, doc["weather"].get("far_from_site", False))
+            if p is not None:
+                chk.problems.append(p)
+    with checks.collecting(chk, chk.where):
+        chk.problems += checks.raster_range_problems(doc)
+        if chk.step1 is not None and wants_rooftop(doc) and doc["rasters"].get("dsm") is not None:
+            p = checks.roof_coverage_problem(chk.step1.buildings, doc["rasters"]["dsm"])
+            chk.problems += [p] if p is not None else []
+    if chk.step1 is not None and chk.model is not None and not chk.errors:
+        with checks.collecting(chk, str(b_sec.get("path"))):
+            try:
+                preflight(chk.step1.buildings, chk.model)
+            except InputDataError as exc:
+                chk.error("buildings", exc)
+    return chk
+
+
+def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None, checked=None) -> DistrictResult:
     """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
     ``district["breakdown"]`` in :mod:`pedgis.viz`).
+
+    Every input is checked first by :func:`check_inputs`, the checker of ``pedgis validate``;
+    any error stops the run (one :class:`InputDataError` listing them all), its warnings are
+    issued again, and the run goes on from what the checker read (weather, model, step 1).
 
     Parameters
     ----------
@@ -854,29 +987,23 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     progress : callback ``progress(fraction, message)``; may raise Cancelled
     step1_hook : optional ``f(buildings) -> buildings`` applied to the step-1 table before steps
         2-7 (variants that change rooftop PV, :mod:`pedgis.timeseries.variants`)
+    checked : the :func:`check_inputs` result of this scenario when the caller has it already
+        (the caller then shows its warnings)
     """
-    from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
 
     progress = progress or no_progress
     doc = scenario.doc
-    weather = None
-    if doc["weather"].get("path") is not None:
-        from .io.weather import read_weather
-        weather = read_weather(doc["weather"]["path"])
-    progress(0.0, "step 1: buildings, boundary and heights")
-    from .timeseries.integrate import (  # time-resolved balance (issue 7)
-        attach_timeseries,
-        prepare_doc,
-    )
-    ts_notes = prepare_doc(doc)
-    model = resolve_model(scenario, weather)
-    storey, floors = _storey_by_use(doc, model.needs.table.index)
+    chk = checked
+    if chk is None:
+        progress(0.0, "step 1: checking the inputs, buildings, boundary and heights")
+        chk = check_inputs(scenario, progress=scaled(progress, 0.0, 0.2))
+        chk.emit_warnings()
+    chk.raise_errors()
+    from .timeseries.integrate import attach_timeseries  # time-resolved balance (issue 7)
+
+    weather, model, step1, ts_notes = chk.weather, chk.model, chk.step1, chk.run_notes
     step1_notes: list[str] = []
-    b_sec, bnd_sec, h_sec = scenario_sections(doc)
-    step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
-                      gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
-                      known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
     if step1_hook is not None:
         step1.buildings = step1_hook(step1.buildings)
     # step 4 from the roof rasters (pedgis.solar): PV potential merged in before step 2

@@ -162,7 +162,7 @@ def test_validate_checks_ids_and_system_column(district, capsys):
     assert main(["validate", str(district / "v.toml")]) == 1
     out = capsys.readouterr().out
     assert "systems.hp.buildings: id(s) zz not in column 'ID'" in out
-    assert "buildings.columns.system: values 'a', 'b', 'c'" in out
+    assert "system column (buildings.columns.system) names 'a', 'b', 'c'" in out
 
 
 def test_validate_reports_every_problem_in_one_pass(district, capsys):

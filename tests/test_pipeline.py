@@ -291,10 +291,12 @@ def test_system_column_must_name_a_system(tmp_path):
         run(sc)
 
 
-def test_unknown_system_building_ids_warn(tmp_path):
+def test_unknown_system_building_ids_are_an_error(tmp_path):
+    # a mistyped id would silently leave that building on the default system: `pedgis validate`
+    # calls it an error, so `run` does too (the same checker)
     sc = _district(tmp_path)
     sc.doc["systems"]["hp"]["buildings"] = ["A", "Z9"]
-    with pytest.warns(PedgisWarning, match=r"systems.hp.buildings: 1 id\(s\) not in the buildings \(e.g. Z9\)"):
+    with pytest.raises(InputDataError, match=r"systems.hp.buildings: id\(s\) Z9 not in column 'ID'"):
         run(sc)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CRSError, InputDataError
+from ..errors import CRSError, InputDataError, warnings_about
 
 IRRADIATION_NODATA = -9999.0
 
@@ -25,7 +25,8 @@ class WindowedRaster:
         if not self.path.exists():
             raise InputDataError(f"{self.path}: {what} file not found; check the path.")
         try:
-            self.ds = rasterio.open(self.path)
+            with warnings_about(str(self.path)):
+                self.ds = rasterio.open(self.path)
         except Exception as exc:  # rasterio raises several kinds
             raise InputDataError(f"{self.path}: cannot be read as a raster ({exc}); give a GeoTIFF.") from exc
         if self.ds.crs is None:
