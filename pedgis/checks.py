@@ -190,8 +190,11 @@ def raster_range_problems(doc: dict) -> list[Problem]:
         path = (doc.get("rasters") or {}).get(key)
         if path is None:
             continue
-        out += [Problem("warning", f"rasters.{key}", m, DataQualityWarning)
-                for m in physical_range_problems(path, f"rasters.{key}", kind)]
+        try:
+            out += [Problem("warning", f"rasters.{key}", m, DataQualityWarning)
+                    for m in physical_range_problems(path, f"rasters.{key}", kind)]
+        except InputDataError as exc:  # a damaged file: its pixels cannot all be read
+            out.append(Problem("error", f"rasters.{key}", f"rasters.{key}: {exc}"))
     return out
 
 

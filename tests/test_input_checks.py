@@ -159,6 +159,23 @@ def _dsm_without_crs(d):
     _append('[weather]\npath = "w.epw"\n')(d)
 
 
+def _dsm_cut_short(d):
+    """A DSM whose header is whole but whose pixels end half-way (an interrupted download): found by
+    tests/test_properties.py, it crashed the roof model with rasterio's 'Read failed'."""
+    write_raster(d / "dsm.tif", np.full((600, 400), 260.0))
+    write_raster(d / "dtm.tif", np.full((600, 400), 250.0))
+    raw = (d / "dsm.tif").read_bytes()
+    (d / "dsm.tif").write_bytes(raw[: len(raw) // 2])
+    _append('[rasters]\ndsm = "dsm.tif"\ndtm = "dtm.tif"\n')(d)
+    write_weather(d / "w.epw")
+    _append('[weather]\npath = "w.epw"\n')(d)
+
+
+def _empty_epw(d):
+    (d / "w.epw").write_text("")
+    _append('[weather]\npath = "w.epw"\n')(d)
+
+
 def _leap_squeezed(d):
     import pandas as pd
 
@@ -334,6 +351,9 @@ CORPUS = [
      "checklist.public_lighting_kwh: must be ≤ 1e+11"),
     ("cpg_mismatch", _cpg_mismatch, 'buildings.encoding = "cp1252"'),
     ("float_id_column", _float_ids, None),
+    # found by the property-based tests (tests/test_properties.py)
+    ("dsm_cut_short", _dsm_cut_short, "the file is damaged or incomplete"),
+    ("empty_epw", _empty_epw, "w.epw"),
 ]
 
 

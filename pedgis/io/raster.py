@@ -30,6 +30,17 @@ except ImportError:  # pragma: no cover
 READ_CACHE_BYTES = 64 * 2**20
 
 
+def read_window(dataset, band: int, window: Window, path, **kwargs) -> np.ndarray:
+    """``dataset.read(band, window=window)``; a damaged or cut file is an :class:`InputDataError`
+    naming the file and the rows, not a library error in the middle of a run."""
+    try:
+        return dataset.read(band, window=window, **kwargs)
+    except rasterio.errors.RasterioIOError as exc:
+        rows = f"rows {int(window.row_off)}–{int(window.row_off + window.height) - 1}"
+        raise InputDataError(f"{path}: the raster cannot be read ({rows}: {exc}); the file is damaged or "
+                             "incomplete (cut short by a download or a copy). Copy or export it again.") from exc
+
+
 @dataclass
 class RasterSource:
     """A single-band raster readable by windows.
@@ -181,9 +192,8 @@ class RasterSource:
             # each window is read once: a small GDAL block cache keeps memory flat (GDAL's default,
             # 5 % of RAM, would fill with blocks that are never read again)
             with rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
-                out = self._dataset.read(self._band,
-                                         window=Window(col0, row0, col1 - col0, row1 - row0),
-                                         out_dtype="float32")
+                out = read_window(self._dataset, self._band, Window(col0, row0, col1 - col0, row1 - row0),
+                                  self.name, out_dtype="float32")
         if self.nodata is not None and not np.isnan(self.nodata):
             out[out == np.float32(self.nodata)] = np.nan
         return out
@@ -273,7 +283,7 @@ def _range_scan(path: str, mtime_ns: int, kind: str, rows_per_read: int = 512) -
     with ds, rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
         for r in range(0, ds.height, rows_per_read):
             window = Window(0, r, ds.width, min(rows_per_read, ds.height - r))
-            a = ds.read(1, window=window, masked=True).astype("float64").filled(np.nan)  # nodata → NaN
+            a = read_window(ds, 1, window, path, masked=True).astype("float64").filled(np.nan)  # nodata → NaN
             bad = outside_physical_range(a, kind)
             n_valid += int(np.isfinite(a).sum())
             if bad.any():
