@@ -76,6 +76,7 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
     base = pdata.needs_table(doc["needs"]["set"])
     src = base.attrs["source"]
     table = base.reindex(columns=list(NEEDS)).copy()
+    table.attrs = {}  # the source table rides in attrs; pandas 3 compares attrs when rows are added
     sources = src.reindex(columns=list(NEEDS)).copy()
     dhw = pdata.dhw_per_unit()
     # DHW per unit (Eq. 3): with dhw_basis != "area", each use type takes the unit of its
@@ -92,7 +93,9 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
                 table.loc[r["use"], "dhw_basis"] = r["unit"]
     table["blc_heating_w_m2k"] = doc["needs"]["blc_heating_w_m2k"]
     table["blc_cooling_w_m2k"] = doc["needs"]["blc_cooling_w_m2k"]
-    for use, over in doc["needs"].get("overrides", {}).items():
+    # existing use types first, so that `based_on` copies the scenario's own version of its base
+    overrides = sorted(doc["needs"].get("overrides", {}).items(), key=lambda kv: kv[0] not in base.index)
+    for use, over in overrides:
         if use not in table.index:
             basis = over.get("based_on")
             table.loc[use] = table.loc[basis] if basis else np.nan

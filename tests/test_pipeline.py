@@ -518,3 +518,33 @@ def test_no_building_included(tmp_path):
     # only the public lighting is left: 1,000 kWh × 2.0; the heat-led CHP has nothing to cover
     assert d["pei_kwh"] == pytest.approx(2000.0)
     assert d["ten_sh_kwh"] == 0.0
+
+
+@pytest.mark.parametrize("new_first", [False, True])
+def test_new_use_type_based_on_an_existing_one_by_hand(tmp_path, new_first):
+    # docs/config.md: `[needs.overrides.X] based_on = "..."` adds a use type. Building B becomes a
+    # "school_2020" based on the scenario's residential type, with its own SH need.
+    sc = _district(tmp_path)
+    gdf = gpd.read_file(tmp_path / "b.gpkg")
+    gdf.loc[1, "USE"] = "school_2020"
+    gdf.to_file(tmp_path / "b.gpkg")
+    new = {"based_on": "residential", "sh_kwh_m2": 50.0, "lighting_kwh_m2": 12.0}
+    over = sc.doc["needs"]["overrides"]
+    sc.doc["needs"]["overrides"] = {"school_2020": new, **over} if new_first else {**over, "school_2020": new}
+    res = run(sc)
+    b, d = res.buildings.set_index("building_id"), res.district
+    # B: 100 m²; SH 50 (own), SC 20, DHW 20, ventilation 5 (copied from the scenario's residential
+    # type, whatever the order of the overrides), lighting 12 (own) kWh m⁻² a⁻¹
+    assert b.loc["B", "use"] == "school_2020"
+    assert b.loc["B", "ten_sh_kwh"] == pytest.approx(100 * 50)        # 5,000 (Eq. 1)
+    assert b.loc["B", "ten_sc_kwh"] == pytest.approx(100 * 20)        # 2,000
+    assert b.loc["B", "ten_dhw_kwh"] == pytest.approx(100 * 20)       # 2,000 (Eq. 3)
+    assert b.loc["B", "een_kwh"] == pytest.approx(100 * (12 + 5))     # 1,700 (Eq. 4-5)
+    # gas boiler η 0.9, η_distribution 0.9 (Eq. 6): (5,000 + 2,000) / 0.9 / 0.9 = 8,641.98
+    gas_b = (100 * 50 + 100 * 20) / 0.9 / 0.9
+    assert d["ed_kwh"]["natural_gas"] == pytest.approx(gas_b, abs=KWH)
+    # split AC SEER 5 (Eq. 8): 1,700 + 2,000 / 0.9 / 5 = 2,144.44
+    assert b.loc["B", "eeu_kwh"] == pytest.approx(1700 + 2000 / 0.9 / 5)
+    per_use = d["assumptions"]["needs"]["per_use"]["school_2020"]
+    assert per_use["sh"]["source"] == "scenario [needs.overrides.school_2020]"
+    assert "copied from residential" in per_use["sc"]["source"]
