@@ -58,20 +58,24 @@ def renewable_energy_ratio(pe_ren_kwh, pe_total_kwh):
     return float(out) if out.ndim == 0 else out
 
 
-def co2_equivalent(delivered_kwh, exported_kwh, ef_kg_per_kwh):
+def co2_equivalent(delivered_kwh, exported_kwh, ef_kg_per_kwh, ef_export_kg_per_kwh=None):
     """Net CO2-equivalent emissions (Eq. 22) [kg CO2eq a⁻¹].
 
-    CO2eq = Σ_c ED_c · f_c − Σ_c EX_c · f_c with f_c per delivered kWh.
+    CO2eq = Σ_c ED_c · f_c − Σ_c EX_c · f_exp,c, with f_c the emissions per delivered kWh and
+    f_exp,c the emissions avoided per exported kWh (default f_c: substitution, paper §2.6).
 
     Notes
     -----
-    The paper writes Σ PEI_c · f'_c − Σ PEE_c · f'_c with f'_c per kWh of non-renewable primary
-    energy. With f'_c = f_c / PEF_nren,c both forms are equal; the per-delivered-kWh form is
-    used because published factors are per delivered kWh and it stays defined for carriers with
-    PEF_nren = 0 (docs/methodology.md).
+    The paper writes Σ PEI_c · f'_c − Σ PEE_c · f'_c with one factor f'_c per kWh of
+    non-renewable primary energy, so its credit for exports is EX_c · PEF_nren,exp,c · f'_c. The
+    delivered-kWh form equals it for imports with f'_c = f_c / PEF_nren,c, and for exports only
+    when f_exp,c = f_c · PEF_nren,exp,c / PEF_nren,c: with PEF_nren,exp = 0 the paper's credit is 0,
+    so set ``co2_kg_per_kwh_export = 0`` too (docs/methodology.md). The per-kWh form is kept
+    because published factors are per delivered kWh and it stays defined for PEF_nren = 0.
     """
+    ef_exp = ef_kg_per_kwh if ef_export_kg_per_kwh is None else ef_export_kg_per_kwh
     return (np.sum(np.asarray(delivered_kwh, float) * np.asarray(ef_kg_per_kwh, float), axis=-1)
-            - np.sum(np.asarray(exported_kwh, float) * np.asarray(ef_kg_per_kwh, float), axis=-1))
+            - np.sum(np.asarray(exported_kwh, float) * np.asarray(ef_exp, float), axis=-1))
 
 
 def objective_met(objective: str, ped_balance_kwh: float, delivered_total_kwh: float, co2eq_kg: float) -> bool:

@@ -55,7 +55,8 @@ class EngineModel:
     needs: nd.NeedsParameters
     systems: list[us.System]
     district_systems: list[gen.DistrictSystem]
-    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh, source
+    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh,
+    # co2_kg_per_kwh_export, source
     boundary_type: str = "geographical"
     objective: str = "positive_energy_balance"
     checklist: dict = field(default_factory=lambda: {"appliances": False, "ev_charging": False, "public_lighting": False})
@@ -120,7 +121,8 @@ def _factors(doc: dict) -> pd.DataFrame:
         over = {k: v for k, v in over.items() if v is not None and k != "contract_share"}
         if name not in f.index:
             f.loc[name] = {"pef_nren": over["pef_nren"], "pef_ren": over["pef_ren"], "pef_nren_export": np.nan,
-                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"], "source": ""}
+                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"],
+                           "co2_kg_per_kwh_export": np.nan, "source": ""}
         given = [k for k in over if k != "source"]
         for k in given:
             f.loc[name, k] = over[k]
@@ -130,8 +132,11 @@ def _factors(doc: dict) -> pd.DataFrame:
             f.loc[name, "pef_nren_export"] = f.loc[name, "pef_nren"]
         if "pef_ren" in given and "pef_ren_export" not in given:
             f.loc[name, "pef_ren_export"] = f.loc[name, "pef_ren"]
+        if "co2_kg_per_kwh" in given and "co2_kg_per_kwh_export" not in given:
+            f.loc[name, "co2_kg_per_kwh_export"] = f.loc[name, "co2_kg_per_kwh"]
     f["pef_nren_export"] = f["pef_nren_export"].fillna(f["pef_nren"])
     f["pef_ren_export"] = f["pef_ren_export"].fillna(f["pef_ren"])
+    f["co2_kg_per_kwh_export"] = f["co2_kg_per_kwh_export"].fillna(f["co2_kg_per_kwh"])
     return f
 
 
@@ -578,7 +583,8 @@ def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> di
         # production is in `generation`, the surplus in `exported_kwh`
         carr_bd.append({"carrier": c, "demand_kwh": float(r["demand_kwh"]), "onsite_kwh": float(r["onsite_used_kwh"]),
                         **{k: float(r[k]) for k in ("delivered_kwh", "exported_kwh", "pef_nren", "pef_ren", "pef_nren_export",
-                                                    "pef_ren_export", "co2_kg_per_kwh", "pei_kwh", "pee_kwh",
+                                                    "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export",
+                                                    "pei_kwh", "pee_kwh",
                                                     "pe_ren_delivered_kwh", "pe_ren_exported_kwh", "co2_kg")}})
     return {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd}
 
@@ -586,8 +592,9 @@ def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> di
 _NOTES = [
     "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
     "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
-    "CO2eq (Eq. 22) uses emission factors per delivered kWh: sum(ED*f) - sum(EX*f), equal to the paper's "
-    "per-primary-energy form with f' = f / PEF_nren.",
+    "CO2eq (Eq. 22) uses emission factors per delivered and per exported kWh: sum(ED*f) - sum(EX*f_export), "
+    "f_export = f unless co2_kg_per_kwh_export is set (substitution); the paper's per-primary-energy form gives the same "
+    "only when f_export = f * PEF_nren,export / PEF_nren (docs/methodology.md).",
     "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
     "electric use (Eq. 8), not generation (paper §2.4).",
     "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
@@ -609,7 +616,7 @@ def _assumptions(model: EngineModel, present_uses: set, wt: pd.DataFrame, notes:
     a["needs"] = needs_a
     pef = model.factors
     a["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
-                         for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
+                         for k in (*pri.FACTOR_COLUMNS, "source")}
                      for c in wt.index}
     a["notes"] = list(_NOTES) + notes
     return a
@@ -720,7 +727,9 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
     petot = float(bal.pe_total(penren, peren))
     rer = bal.renewable_energy_ratio(peren, petot)
-    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
+    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"],
+                                   wt["co2_kg_per_kwh_export"]))
+    notes.extend(_co2_export_notes(wt))
     sys_balance = _district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
     buildings_balance = float(np.nansum(ped_b[inc]))
 
@@ -812,6 +821,21 @@ def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> 
         out["district_heat"] = out.get("district_heat", 0.0) + float(net)
     if solar_unused > 0:
         out["solar_thermal"] = float(solar_unused)
+    return out
+
+
+def _co2_export_notes(wt: pd.DataFrame) -> list[str]:
+    """Say where an exported carrier's CO2 credit keeps the delivered factor while its PEF export
+    factor differs: the paper's Eq. 22 (factors per kWh of primary energy) would scale the credit."""
+    out = []
+    for c, r in wt.iterrows():
+        if (r["exported_kwh"] > 0 and r["pef_nren_export"] != r["pef_nren"]
+                and r["co2_kg_per_kwh_export"] == r["co2_kg_per_kwh"] and r["co2_kg_per_kwh"] != 0):
+            paper = r["co2_kg_per_kwh"] * r["pef_nren_export"] / r["pef_nren"] if r["pef_nren"] > 0 else float("nan")
+            out.append(f"carriers.{c}: exports are weighed with pef_nren_export = {r['pef_nren_export']:g} "
+                       f"(pef_nren = {r['pef_nren']:g}) but credited {r['co2_kg_per_kwh']:g} kg CO2/kWh (the delivered "
+                       f"factor) in Eq. 22; the paper's per-primary-energy form would credit {paper:.3g}. Set "
+                       f"co2_kg_per_kwh_export in [carriers.{c}] to choose.")
     return out
 
 

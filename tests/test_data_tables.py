@@ -37,7 +37,7 @@ FALLBACK_PEDGIS = "pedgis iso52000_default value, not in Table B.16 (no national
 
 HEADERS = {
     "primary_energy_factors.csv": ["set", "carrier", "pef_nren", "pef_ren", "pef_nren_export",
-                                   "pef_ren_export", "co2_kg_per_kwh", "source"],
+                                   "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export", "source"],
     "specific_needs.csv": ["set", "use", "need", "value", "unit", "source"],
     "dhw_per_unit.csv": ["use", "unit", "kwh_per_unit", "source"],
     "systems.csv": ["kind", "parameter", "value", "unit", "source"],
@@ -50,6 +50,7 @@ KEYS = {
     "systems.csv": ("kind", "parameter"),
     "storey_heights.csv": ("use",),
 }
+EXPORT_COLUMNS = ("pef_nren_export", "pef_ren_export", "co2_kg_per_kwh_export")  # empty = as delivered
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -96,7 +97,7 @@ def test_every_row_complete_and_sourced(name):
         assert len(row["source"].strip()) >= 20, f"{name} line {i}: source missing or too vague"
         for col, val in row.items():
             assert val == val.strip(), f"{name} line {i}: stray whitespace in {col}"
-            if col not in ("pef_nren_export", "pef_ren_export"):
+            if col not in EXPORT_COLUMNS:
                 assert val != "", f"{name} line {i}: empty {col}"
 
 
@@ -148,13 +149,15 @@ def test_pef_physical_ranges(pef):
         for col in ("pef_nren_export", "pef_ren_export"):
             if r[col] != "":
                 assert 0.0 <= num(r[col]) <= 4.0, (s, c, col)
+        if r["co2_kg_per_kwh_export"] != "":
+            assert 0.0 <= num(r["co2_kg_per_kwh_export"]) <= 1.2, (s, c)
 
 
 def test_pef_export_empty_means_substitution(pef):
     # the paper's substitution assumption (Sect. 2.6): no set overrides the export factor, so the
     # engine falls back to the import factor; a filled value must say which national rule sets it
     for (s, c), r in pef.items():
-        if r["pef_nren_export"] or r["pef_ren_export"]:
+        if any(r[col] for col in EXPORT_COLUMNS):
             assert "export" in r["source"].lower(), (s, c)
 
 

@@ -548,3 +548,35 @@ def test_new_use_type_based_on_an_existing_one_by_hand(tmp_path, new_first):
     per_use = d["assumptions"]["needs"]["per_use"]["school_2020"]
     assert per_use["sh"]["source"] == "scenario [needs.overrides.school_2020]"
     assert "copied from residential" in per_use["sc"]["source"]
+
+
+def test_eq22_export_co2_factor_and_the_net_ghg_objective(tmp_path):
+    # the hand-worked district: electricity exported el_export, gas and biomass delivered
+    eeu = (200 * 10 + 200 * 100 / 0.9 / 4 + 200 * 20 / 0.9 / 4 + 200 * 20 / 0.9 / 5) \
+        + (100 * 10 + 100 * 20 / 0.9 / 5) + (300 * 10 + 300 * 20 / 0.9 / 5)     # 15,333.33
+    chp_fuel = 36000 / 0.9 / 0.6                                                 # 66,666.67
+    el_export = 30000 + chp_fuel * 0.25 - eeu                                    # 31,333.33
+    gas_b = (100 * 100 / 0.9 + 100 * 20 / 0.9) / 0.9                             # 14,814.81
+    emitted = gas_b * 0.2 + chp_fuel * 0.04                                      # 5,629.63 kg
+    # exports without a PE credit, CO2 credit left at the delivered factor (substitution default):
+    # 5,629.63 − 31,333.33 × 0.3 = −3,770.37 kg → net GHG "met", and a note says so
+    sc = _district(tmp_path, extra={"objective": {"type": "net_ghg"},
+                                    "carriers": {"electricity": {"pef_nren": 2.0, "pef_ren": 0.5, "co2_kg_per_kwh": 0.3,
+                                                                 "pef_nren_export": 0.0}}})
+    d = run(sc).district
+    assert d["co2eq_kg"] == pytest.approx(emitted - el_export * 0.3, abs=0.5)
+    assert d["objective_met"] is True
+    assert any("carriers.electricity: exports are weighed with pef_nren_export = 0" in n for n in d["assumptions"]["notes"])
+    # co2_kg_per_kwh_export = 0: no credit, as the paper's Eq. 22 gives with PEE = 0 → 5,629.63 kg, not met
+    sc.doc["carriers"]["electricity"]["co2_kg_per_kwh_export"] = 0.0
+    d0 = run(sc).district
+    assert d0["co2eq_kg"] == pytest.approx(emitted, abs=0.5)
+    assert d0["objective_met"] is False
+    assert d0["assumptions"]["carriers"]["electricity"]["co2_kg_per_kwh_export"] == 0.0
+    rows = {r["carrier"]: r for r in d0["breakdown"]["carriers"]}
+    assert rows["electricity"]["co2_kg"] == pytest.approx(0.0, abs=0.5)
+    assert sum(r["co2_kg"] for r in rows.values()) == pytest.approx(d0["co2eq_kg"])
+    assert not any("exports are weighed with" in n for n in d0["assumptions"]["notes"])
+    # an export factor of its own: 5,629.63 − 31,333.33 × 0.1 = 2,496.30 kg
+    sc.doc["carriers"]["electricity"]["co2_kg_per_kwh_export"] = 0.1
+    assert run(sc).district["co2eq_kg"] == pytest.approx(emitted - el_export * 0.1, abs=0.5)

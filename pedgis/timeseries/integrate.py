@@ -174,9 +174,13 @@ def _factor_map(model, opts: Options, calendar) -> dict:
                 return np.asarray(v, dtype=float)
             return float(f.loc[c, col])
 
+        # the export CO2 credit follows the delivered factor (and its series) unless set apart (Eq. 22)
+        co2_exp = (pick("co2_kg_per_kwh_export", "co2_kg_per_kwh_export")
+                   if extra.get("co2_kg_per_kwh_export_monthly") is not None
+                   or f.loc[c, "co2_kg_per_kwh_export"] != f.loc[c, "co2_kg_per_kwh"] else None)
         out[c] = bl.CarrierFactors(pef_nren=pick("pef_nren", "pef_nren"), pef_nren_exp=pick("pef_nren_export", "pef_nren_export"),
                                    pef_ren=pick("pef_ren", "pef_ren"), pef_ren_exp=pick("pef_ren_export", "pef_ren_export"),
-                                   co2_kg_per_kwh=pick("co2_kg_per_kwh", "co2_kg_per_kwh"))
+                                   co2_kg_per_kwh=pick("co2_kg_per_kwh", "co2_kg_per_kwh"), co2_exp_kg_per_kwh=co2_exp)
         path = extra.get("hourly_path")
         if path is not None:
             from pathlib import Path
@@ -203,7 +207,7 @@ def _hourly_factors(path, carrier, base: bl.CarrierFactors, calendar) -> bl.Carr
     if len(t) != calendar.n_hours:
         raise InputDataError(f"{path}: {len(t)} rows; the hourly factors of '{carrier}' need {calendar.n_hours} (one per hour of the weather year).")
     cols = {"pef_nren": "pef_nren", "pef_nren_export": "pef_nren_exp", "pef_ren": "pef_ren",
-            "pef_ren_export": "pef_ren_exp", "co2_kg_per_kwh": "co2_kg_per_kwh"}
+            "pef_ren_export": "pef_ren_exp", "co2_kg_per_kwh": "co2_kg_per_kwh", "co2_kg_per_kwh_export": "co2_exp_kg_per_kwh"}
     known = [c for c in cols if c in t.columns]
     if not known:
         raise InputDataError(f"{path}: no column of {list(cols)}; name the hourly factor columns like the carrier keys.")
@@ -214,7 +218,8 @@ def _hourly_factors(path, carrier, base: bl.CarrierFactors, calendar) -> bl.Carr
             raise InputDataError(f"{path}: column '{c}' has {int(v.isna().sum())} missing or non-numeric value(s); give a number for every hour.")
         kw[cols[c]] = v.to_numpy(dtype=float)
     return bl.CarrierFactors(**{"pef_nren": base.pef_nren, "pef_nren_exp": base.pef_nren_exp, "pef_ren": base.pef_ren,
-                                "pef_ren_exp": base.pef_ren_exp, "co2_kg_per_kwh": base.co2_kg_per_kwh, **kw})
+                                "pef_ren_exp": base.pef_ren_exp, "co2_kg_per_kwh": base.co2_kg_per_kwh,
+                                "co2_exp_kg_per_kwh": base.co2_exp_kg_per_kwh, **kw})
 
 
 def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict, buildings_out: pd.DataFrame,
