@@ -786,7 +786,8 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "ten_dhw_kwh": float(np.nansum(needs["ten_dhw_kwh"])),
         "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": float(np.nansum(per["teu_kwh"])), "eeu_kwh": eeu,
         "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
-        "ste_kwh": float(dlv.thermal_surplus(float(np.nansum(per["teu_thermal_kwh"])), tep_res + tep_nonres)),  # Eq. 11
+        "ste_kwh": float(dlv.thermal_surplus(float(np.nansum(per["teu_thermal_kwh"])), tep_res + tep_nonres,
+                                             _heat_losses(rows, network_rows))),  # Eq. 11
         "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
@@ -822,6 +823,14 @@ def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> 
     if solar_unused > 0:
         out["solar_thermal"] = float(solar_unused)
     return out
+
+
+def _heat_losses(rows: pd.DataFrame, network_rows: list[dict]) -> float:
+    """Heat lost between the district's heat production and the buildings' thermal use [kWh a⁻¹]:
+    the networks' distribution losses and the substations' conversion losses (input − use)."""
+    sub = rows[rows["kind"].isin(("district_heating", "district_cooling"))] if len(rows) else rows
+    substations = float((sub["input_kwh"] - sub["use_kwh"]).sum()) if len(sub) else 0.0
+    return substations + float(sum(r["losses_kwh"] for r in network_rows))
 
 
 def _co2_export_notes(wt: pd.DataFrame) -> list[str]:

@@ -107,7 +107,9 @@ def test_three_building_district_by_hand(tmp_path):
     assert d["ed_kwh"]["biomass"] == pytest.approx(chp_fuel, abs=KWH)
     assert d["ed_kwh"]["district_heat"] == pytest.approx(0.0, abs=KWH)
     teu_thermal = (100 * 100 + 100 * 20) / 0.9 + (300 * 100 + 300 * 20) / 1.0   # boiler + substation use
-    assert d["ste_kwh"] == pytest.approx(teu_thermal - chp_heat, abs=KWH)
+    net_losses = chp_heat - dh_c                                                 # 4,000 lost in the network
+    # Eq. 11 with the network's losses as a use of the CHP heat: 13,333.33 + 36,000 + 4,000 − 40,000
+    assert d["ste_kwh"] == pytest.approx(teu_thermal + net_losses - chp_heat, abs=KWH)
     assert d["see_kwh"] == pytest.approx(el_demand - (30000 + chp_el), abs=KWH)
 
     # step 6 (Eq. 14, 15)
@@ -580,3 +582,30 @@ def test_eq22_export_co2_factor_and_the_net_ghg_objective(tmp_path):
     # an export factor of its own: 5,629.63 − 31,333.33 × 0.1 = 2,496.30 kg
     sc.doc["carriers"]["electricity"]["co2_kg_per_kwh_export"] = 0.1
     assert run(sc).district["co2eq_kg"] == pytest.approx(emitted - el_export * 0.1, abs=0.5)
+
+
+def test_eq11_thermal_surplus_counts_network_and_substation_losses(tmp_path):
+    # all three buildings on the heat network (substation η 0.95), 10 % network losses, fed by the
+    # heat-led biomass CHP: nothing is exported and nothing is left unused, so STE must be 0
+    # (paper Eq. 11: STE = TEU − TEP_RES, the network's losses being a use of the district's heat)
+    sc = _district(tmp_path)
+    sc.doc["systems"]["sub"].update({"buildings": ["A", "B", "C"], "services": ["sh", "dhw"], "eta": 0.95})
+    sc.doc["systems"]["hp"]["services"] = ["sc"]
+    del sc.doc["systems"]["gas"]
+    d = run(sc).district
+    use = (200 + 100 + 300) * (100 + 20)        # 72,000 kWh of SH + DHW use (η_emitter = η_distribution = 1)
+    drawn = use / 0.95                          # 75,789.47 drawn from the network by the substations
+    fed = drawn / 0.9                           # 84,210.53 fed by the CHP (10 % network losses)
+    assert d["tep_res_kwh"] == pytest.approx(fed)
+    assert d["heat_networks"][0]["losses_kwh"] == pytest.approx(fed - drawn)
+    assert d["exported_kwh"].get("district_heat", 0.0) == 0.0
+    assert d["unused_kwh"].get("district_heat", 0.0) == pytest.approx(0.0, abs=1e-6)
+    # STE = (72,000 + 3,789.47 substation + 8,421.05 network losses) − 84,210.53 = 0
+    assert d["ste_kwh"] == pytest.approx(use + (drawn - use) + (fed - drawn) - fed, abs=KWH)
+    # with a waste-heat source of 100,000 kWh the CHP stops; surplus 100,000 − 84,210.53 = 15,789.47
+    # is unused (export not allowed): STE = 84,210.53 − 100,000 = −15,789.47 = −unused
+    sc.doc["district_systems"]["wh"] = {"technology": "waste_heat", "network": "net", "output_kwh": 100000.0}
+    d2 = run(sc).district
+    assert d2["unused_kwh"]["district_heat"] == pytest.approx(100000.0 - fed)
+    assert d2["ste_kwh"] == pytest.approx(fed - 100000.0, abs=KWH)
+    assert d2["ste_kwh"] == pytest.approx(-d2["unused_kwh"]["district_heat"], abs=KWH)
