@@ -28,6 +28,7 @@ EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 SERVICE_SHAPE = {"sh": "sh", "sc": "sc", "dhw": "dhw", "lighting": "lighting", "ventilation": "ventilation",
                  "appliances": "appliances"}
 DISTRICT_NODE = "district systems"
+NETWORK_PREFIX = "heat_network:"  # the engine's per-building carrier of a district heat network
 
 #: Generic pitch-regulated wind turbine: cut-in 3, rated 12, cut-out 25 m s⁻¹; wind speed moved
 #: from 10 m to the hub with the 1/7 power law (Peterson & Hennessey 1978, J. Appl. Meteor. 17:390).
@@ -267,9 +268,18 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     inc = b["included"].to_numpy()
     needs = nd.building_needs(b, model.needs)
     assignment = us.assign_systems(b, model.systems, model.system_column)
-    _, rows = us.building_uses(b, needs, assignment, model.systems)
+    # the buildings' own solar heat as the engine used it (it covers DHW, then SH, first)
+    solar_used = (pd.to_numeric(buildings_out["solar_thermal_kwh"], errors="coerce").to_numpy(dtype=float)
+                  if "solar_thermal_kwh" in buildings_out else None)
+    _, rows = us.building_uses(b, needs, assignment, model.systems, solar_used)
     rows = rows[~rows["carrier"].isin(NATURAL_CARRIERS)].copy()
     by_name = {s.name: s for s in model.systems}
+    # heat from one of the district's networks is a trade inside the district, as in the engine:
+    # the network (district node) delivers it to the substations at the network's own factor
+    # (pedgis.pipeline.network_factor); the district nets the network's fuels and external heat
+    net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
+    on_net = rows["kind"].eq("district_heating") & rows["system"].isin(list(net_of))
+    rows.loc[on_net, "carrier"] = NETWORK_PREFIX + rows.loc[on_net, "system"].map(net_of)
     pos_inc = np.flatnonzero(inc)
     n_inc = len(pos_inc)
     # per-building annual columns: carrier|service|system
@@ -394,6 +404,9 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
         return bl.ChunkInput(carriers=parts, hp_heat_kwh=hp_heat, hp_elec_kwh=hp_elec, cop=cop)
 
     factors = _factor_map(model, opts, cal)
+    internal = [c for c in carriers_all if c.startswith(NETWORK_PREFIX)]
+    for r in district.get("heat_networks", []):  # used only in the rows' own balances (Eqs. 14, 15, 17)
+        factors[NETWORK_PREFIX + r["name"]] = bl.CarrierFactors(pef_nren=float(r["pef_nren"] or 0.0))
     networks = [s for s in model.district_systems if s.technology == "heat_network"]
     exportable = set(EXPORTABLE) - ({"district_heat"} if not any(s.export_allowed for s in networks) else set())
     battery = opts.battery
@@ -410,7 +423,8 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     green = model.green_share if (model.green_share and model.boundary_type == "virtual") else 0.0
     res = bl.run_balance(make_chunk, n_inc + 1, cal, factors, opts.timestep, chunk_size=opts.chunk_size,
                          battery=battery, thermal=thermal_spec, sharing=opts.sharing, exportable=exportable,
-                         green_share=green, network_storage=opts.network_storage, progress=progress)
+                         green_share=green, network_storage=opts.network_storage, progress=progress,
+                         internal=internal)
     ts = res.district
     ts["netting_level"] = ("district: every hour the buildings' surpluses cover the others' deficits first "
                            "(energy community / the paper's district balance)" if opts.sharing else
@@ -554,6 +568,10 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
                 for u in np.unique(use_idx):
                     d += vals[use_idx == u].sum() * sh[u]
         net_demand[net] = d
+        # the network takes this heat from the district's heat (sources, external DH) and delivers
+        # it to the substations (the buildings' heat_network carrier)
+        add("district_heat", "use", d, 1.0)
+        add(NETWORK_PREFIX + net, "prod", d, 1.0)
     losses = {r["name"]: float(r["losses_kwh"]) for r in district.get("heat_networks", [])}
     for net, kwh in losses.items():
         add("district_heat", "use", flat, kwh)
