@@ -145,3 +145,25 @@ def test_per_building_time_resolved_balance_by_hand(tmp_path, timestep):
     node = ts["district_systems"]["ped_balance_annual_kwh"]
     assert node == pytest.approx(chp_fuel * 0.2 - chp_el * 2.0 - 36000 * f_net, abs=1e-3)
     assert node == pytest.approx(d["district_systems_ped_balance_kwh"], abs=1e-6)
+
+
+def test_per_building_balance_with_a_green_contract(tmp_path):
+    from pedgis.io.weather import read_weather
+    from pedgis.pipeline import compute, resolve_model
+    from pedgis.timeseries.integrate import options_from_doc, time_resolved
+
+    sc = _tiny_district(tmp_path, "hourly")
+    sc.doc["boundary"]["type"] = "virtual"
+    sc.doc["carriers"]["green_electricity"] = {"contract_share": 0.5}
+    weather = read_weather(sc.doc["weather"]["path"])
+    step1 = run(sc).buildings[["building_id", "included", "use", "floor_area_m2", "flags", "pv_kwh"]].copy()
+    model = resolve_model(sc, weather)
+    out, d = compute(step1, model)
+    _, cols, _ = time_resolved(step1, model, weather, d, out, options_from_doc(sc.doc))
+    # B: half its 1,444.44 kWh of electricity under the contract (IT green_electricity PEF_nren 0):
+    # 14,814.81 × 1.1 + 1,444.44 × (0.5 × 2.0 + 0.5 × 0) = 16,296.30 + 1,444.44 = 17,740.74
+    gas_b = (100 * 100 + 100 * 20) / 0.9 / 0.9
+    eeu_b = 100 * 10 + 100 * 20 / 0.9 / 5
+    i = list(out["building_id"]).index("B")
+    assert cols["ped_balance_annual_kwh"].iloc[i] == pytest.approx(gas_b * 1.1 + eeu_b * 1.0, abs=1e-3)
+    np.testing.assert_allclose(cols["ped_balance_annual_kwh"], out["ped_balance_kwh"], rtol=1e-9)
