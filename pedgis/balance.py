@@ -58,6 +58,29 @@ def renewable_energy_ratio(pe_ren_kwh, pe_total_kwh):
     return float(out) if out.ndim == 0 else out
 
 
+def onsite_renewable_share(tep_res_kwh, eep_res_kwh, thermal_use_kwh, electric_use_kwh):
+    """On-site renewable share: on-site RES production over the energy use it can cover [-].
+
+    S = (TEP_RES + EEP_RES) / (TEU + EEU), with TEP_RES and EEP_RES the on-site renewable heat and
+    electricity of Eq. 9 and 10, TEU the thermal use that Eq. 11 compares them with (use of
+    boilers, substations and thermally driven heat pumps, plus heat-network and substation
+    losses) and EEU the electric use of Eq. 8/12 (heat-pump electricity included, so heat-pump
+    heat is not counted twice). NaN when the use is not positive; above 1 when the district
+    produces more renewable energy than it uses.
+
+    Notes
+    -----
+    A pedgis indicator shown beside RER (Eq. 21), which counts only renewable primary energy that
+    crosses the boundary (Eq. 19) and so can be 0 or negative however much is produced on site
+    (docs/methodology.md).
+    """
+    prod = np.asarray(tep_res_kwh, dtype=float) + np.asarray(eep_res_kwh, dtype=float)
+    use = np.asarray(thermal_use_kwh, dtype=float) + np.asarray(electric_use_kwh, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(use > 0, prod / np.where(use > 0, use, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
 def co2_equivalent(delivered_kwh, exported_kwh, ef_kg_per_kwh, ef_export_kg_per_kwh=None):
     """Net CO2-equivalent emissions (Eq. 22) [kg CO2eq a⁻¹].
 

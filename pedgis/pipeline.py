@@ -776,18 +776,26 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total                # Eq. 10
     tep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
     eep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
+    teu_thermal, heat_losses = float(np.nansum(per["teu_thermal_kwh"])), _heat_losses(rows, network_rows)
+    onsite_share = bal.onsite_renewable_share(tep_res, eep_res, teu_thermal + heat_losses, eeu)
+    if (tep_res + eep_res) > 0 and peren <= 0:
+        share_txt = f"{onsite_share:.2f}" if np.isfinite(onsite_share) else "undefined: no energy use"
+        notes.append(f"RER (Eq. 21) = {'null' if rer is None or not np.isfinite(rer) else f'{rer:.2f}'} although "
+                     f"{tep_res + eep_res:,.0f} kWh of renewable energy are produced on site: RER counts only the renewable "
+                     f"primary energy crossing the boundary (Eq. 19: delivered minus exported = {peren:,.0f} kWh here), "
+                     f"not the on-site production; onsite_renewable_share = {share_txt} (docs/outputs.md).")
     district = {
         "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)),
         "objective": model.objective,
         "objective_met": bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
         "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
         "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
+        "onsite_renewable_share": float(onsite_share) if np.isfinite(onsite_share) else None,
         "ten_sh_kwh": float(np.nansum(needs["ten_sh_kwh"])), "ten_sc_kwh": float(np.nansum(needs["ten_sc_kwh"])),
         "ten_dhw_kwh": float(np.nansum(needs["ten_dhw_kwh"])),
         "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": float(np.nansum(per["teu_kwh"])), "eeu_kwh": eeu,
         "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
-        "ste_kwh": float(dlv.thermal_surplus(float(np.nansum(per["teu_thermal_kwh"])), tep_res + tep_nonres,
-                                             _heat_losses(rows, network_rows))),  # Eq. 11
+        "ste_kwh": float(dlv.thermal_surplus(teu_thermal, tep_res + tep_nonres, heat_losses)),         # Eq. 11
         "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},

@@ -36,6 +36,13 @@ def test_rer_undefined_when_total_not_positive():
     np.testing.assert_array_equal(np.isnan(bal.renewable_energy_ratio([1.0, 1.0], [2.0, -1.0])), [False, True])
 
 
+def test_onsite_renewable_share():
+    # (TEP_RES 1,000 + EEP_RES 2,000) / (TEU 4,000 + EEU 2,000) = 0.5; a net producer exceeds 1
+    assert bal.onsite_renewable_share(1000.0, 2000.0, 4000.0, 2000.0) == pytest.approx(0.5)
+    assert bal.onsite_renewable_share(0.0, 9000.0, 4000.0, 2000.0) == pytest.approx(1.5)
+    assert math.isnan(bal.onsite_renewable_share(10.0, 0.0, 0.0, 0.0))
+
+
 def test_eq22_co2_per_delivered_kwh_equals_paper_form_when_export_factors_equal():
     # per delivered kWh: 1,000 × 0.27 + 2,000 × 0.201 − 500 × 0.27 = 270 + 402 − 135 = 537
     co2 = bal.co2_equivalent([1000.0, 2000.0], [500.0, 0.0], [0.27, 0.201])

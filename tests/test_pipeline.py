@@ -609,3 +609,63 @@ def test_eq11_thermal_surplus_counts_network_and_substation_losses(tmp_path):
     assert d2["unused_kwh"]["district_heat"] == pytest.approx(100000.0 - fed)
     assert d2["ste_kwh"] == pytest.approx(fed - 100000.0, abs=KWH)
     assert d2["ste_kwh"] == pytest.approx(-d2["unused_kwh"]["district_heat"], abs=KWH)
+
+
+def _gas_district(tmp_path, pv, country=None):
+    """A heat pump + PV (A) and gas boilers for B and C: no CHP, no heat network."""
+    sc = _district(tmp_path, pv=pv)
+    del sc.doc["district_systems"]
+    sc.doc["systems"]["sub"] = {"kind": "boiler", "carrier": "natural_gas", "services": ["sh", "dhw"], "buildings": ["C"],
+                                "eta": 0.9, "eta_emitter": 1.0, "eta_distribution": 0.9}
+    if country:
+        sc.doc["scenario"]["country"] = country
+        sc.doc["carriers"] = {}
+    return sc
+
+
+# uses of the gas district (Eq. 6, 8): boilers B 13,333.33 and C 40,000 of thermal use (Eq. 11),
+# electricity A 9,555.56 + B 1,444.44 + C 4,333.33 = 15,333.33 (Eq. 8, 12)
+_TEU_GAS = (100 * 120 + 300 * 120) / 0.9
+_EEU_GAS = (200 * 10 + 200 * 100 / 0.9 / 4 + 200 * 20 / 0.9 / 4 + 200 * 20 / 0.9 / 5) \
+    + (100 * 10 + 100 * 20 / 0.9 / 5) + (300 * 10 + 300 * 20 / 0.9 / 5)
+
+
+def test_rer_is_zero_under_nl_factors_with_onsite_pv(tmp_path):
+    # NL (NTA 8800): grid electricity and natural gas both have PEF_ren = 0. 5,000 kWh of PV, all
+    # used within the district: PE_ren (Eq. 19) = Σ ED × 0 − 0 = 0 → RER (Eq. 21) = 0 / PE_total = 0
+    d = run(_gas_district(tmp_path, 5000.0, "NL")).district
+    assert d["exported_kwh"].get("electricity", 0.0) == pytest.approx(0.0, abs=KWH)
+    assert d["pe_ren_kwh"] == pytest.approx(0.0, abs=1e-6) and d["pe_total_kwh"] > 0
+    assert d["rer"] == pytest.approx(0.0, abs=1e-12)
+    # the on-site renewable share: (TEP_RES 0 + EEP_RES 5,000) / (53,333.33 + 15,333.33) = 0.0728
+    assert d["onsite_renewable_share"] == pytest.approx(5000.0 / (_TEU_GAS + _EEU_GAS))
+    assert d["onsite_renewable_share"] == pytest.approx(0.072816, abs=1e-6)
+    assert any(n.startswith("RER (Eq. 21) = 0.00 although 5,000 kWh") for n in d["assumptions"]["notes"])
+
+
+def test_rer_is_negative_where_electricity_is_a_net_export(tmp_path):
+    # electricity PEF_nren 2.0, PEF_ren 0.5 (overrides), gas 1.1 / 0; PV 40,000 kWh:
+    # export 40,000 − 15,333.33 = 24,666.67; gas (13,333.33 + 40,000) / 0.9 = 59,259.26
+    d = run(_gas_district(tmp_path, 40000.0)).district
+    export = 40000.0 - _EEU_GAS
+    gas = _TEU_GAS / 0.9
+    assert d["exported_kwh"]["electricity"] == pytest.approx(export, abs=KWH)
+    # Eq. 19: 0 − 24,666.67 × 0.5 = −12,333.33; Eq. 18: 59,259.26 × 1.1 − 24,666.67 × 2.0 = 15,851.85
+    pe_ren = -export * 0.5
+    pe_tot = gas * 1.1 - export * 2.0 + pe_ren                   # Eq. 20: 3,518.52
+    assert d["pe_ren_kwh"] == pytest.approx(pe_ren, abs=KWH)
+    assert d["rer"] == pytest.approx(pe_ren / pe_tot)            # Eq. 21: −3.505
+    assert d["rer"] < 0
+    assert d["onsite_renewable_share"] == pytest.approx(40000.0 / (_TEU_GAS + _EEU_GAS))   # 0.5825
+    assert any(n.startswith("RER (Eq. 21) = -3.51 although 40,000 kWh") for n in d["assumptions"]["notes"])
+
+
+def test_onsite_renewable_share_counts_network_heat_and_losses(tmp_path):
+    # the hand-worked district: TEP_RES = CHP heat 40,000 (Eq. 9), EEP_RES = 30,000 PV + 16,666.67
+    # CHP electricity (Eq. 10); thermal use of Eq. 11 = 13,333.33 (boiler) + 36,000 (substation)
+    # + 4,000 network losses; EEU 15,333.33: share = 86,666.67 / 68,666.67 = 1.2621
+    d = run(_district(tmp_path)).district
+    prod = 40000.0 + 30000.0 + 36000 / 0.9 / 0.6 * 0.25
+    use = 12000 / 0.9 + 36000.0 + 4000.0 + _EEU_GAS
+    assert d["onsite_renewable_share"] == pytest.approx(prod / use)
+    assert d["onsite_renewable_share"] == pytest.approx(1.26214, abs=1e-5)
