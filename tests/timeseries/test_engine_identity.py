@@ -115,7 +115,7 @@ def test_per_building_time_resolved_balance_by_hand(tmp_path, timestep):
     model = resolve_model(sc, weather)
     out, d = compute(step1, model)
     ts, cols, _ = time_resolved(step1, model, weather, d, out, options_from_doc(sc.doc))
-    got = dict(zip(out["building_id"], cols["ped_balance_annual_kwh"]))
+    got = dict(zip(out["building_id"], cols["ped_balance_annual_kwh"], strict=True))
     # A: 200 m², EEU = 2,000 + 20,000/0.9/4 + 4,000/0.9/4 + 4,000/0.9/5 = 9,555.56; PV 30,000 → export
     # 20,444.44 at PEF 2.0: −40,888.89
     eeu_a = 200 * 10 + 200 * 100 / 0.9 / 4 + 200 * 20 / 0.9 / 4 + 200 * 20 / 0.9 / 5
