@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hand_district import hand_district
 
 from pedgis.config import read_toml, scenario_from_dict
 from pedgis.pipeline import run
@@ -60,46 +61,13 @@ def test_per_building_annual_netting_equals_the_engine_on_the_sample(timestep):
 
 
 def _tiny_district(tmp_path, timestep):
-    """The three buildings of tests/test_pipeline.py (A heat pump + 30,000 kWh PV, B gas boiler,
-    C on a heat network with 10 % losses fed by a heat-led biomass CHP), placed at the weather
-    file's location, with the sample's weather year."""
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    x0, y0 = 420000.0, 4983000.0  # EPSG:32632, ≈ 45.0 °N 8.0 °E
-    gdf = gpd.GeoDataFrame(
-        {"ID": ["A", "B", "C"], "USE": ["residential"] * 3, "FLOORS": [2, 1, 3], "PVKWH": [30000.0, np.nan, np.nan]},
-        geometry=[box(x0 + dx, y0, x0 + dx + 10, y0 + 10) for dx in (0, 20, 40)], crs="EPSG:32632")
-    gdf.to_file(tmp_path / "b.gpkg")
-    doc = {
-        "scenario": {"name": "three", "country": "IT", "timestep": timestep},
-        "boundary": {"type": "none"},
-        "buildings": {"path": "b.gpkg", "columns": {"building_id": "ID", "use": "USE", "floors": "FLOORS", "pv_kwh": "PVKWH"}},
-        "heights": {"gross_to_conditioned": 1.0},
-        "weather": {"path": str(SAMPLE / "weather" / "pvgis_tmy_45N_8E.epw")},
-        "needs": {"overrides": {"residential": {"sh_kwh_m2": 100.0, "sc_kwh_m2": 20.0, "dhw_kwh_m2": 20.0,
-                                                "lighting_kwh_m2": 5.0, "ventilation_kwh_m2": 5.0, "appliances_kwh_m2": 0.0}}},
-        "systems": {
-            "hp": {"kind": "heat_pump", "services": ["sh", "sc", "dhw"], "buildings": ["A"], "scop": 4.0, "scop_dhw": 4.0,
-                   "seer": 5.0, "eta_emitter": 1.0, "eta_distribution": 0.9},
-            "gas": {"kind": "boiler", "carrier": "natural_gas", "services": ["sh", "dhw"], "buildings": ["B"], "eta": 0.9,
-                    "eta_emitter": 1.0, "eta_distribution": 0.9},
-            "sub": {"kind": "district_heating", "services": ["sh", "dhw"], "buildings": ["C"], "network": "net",
-                    "eta": 1.0, "eta_emitter": 1.0, "eta_distribution": 1.0},
-            "ac": {"kind": "heat_pump", "services": ["sc"], "default": True, "seer": 5.0, "eta_emitter": 1.0, "eta_distribution": 0.9},
-        },
-        "district_systems": {
-            "net": {"technology": "heat_network", "losses": 0.1},
-            "chp": {"technology": "chp", "fuel": "biomass", "network": "net", "eta_el": 0.25, "eta_th": 0.6},
-        },
-        "carriers": {
-            "electricity": {"pef_nren": 2.0, "pef_ren": 0.5, "co2_kg_per_kwh": 0.3},
-            "natural_gas": {"pef_nren": 1.1, "pef_ren": 0.0, "co2_kg_per_kwh": 0.2},
-            "biomass": {"pef_nren": 0.2, "pef_ren": 1.0, "co2_kg_per_kwh": 0.04},
-            "district_heat": {"pef_nren": 1.5, "pef_ren": 0.0, "co2_kg_per_kwh": 0.25},
-        },
-    }
-    return scenario_from_dict(doc, base_dir=tmp_path)
+    """The hand-worked three buildings of tests/test_pipeline.py (A heat pump + 30,000 kWh PV, B gas
+    boiler, C on a heat network with 10 % losses fed by a heat-led biomass CHP), placed at the
+    weather file's location (EPSG:32632 420,000 / 4,983,000 ≈ 45.0 °N 8.0 °E), with the sample's
+    weather year."""
+    return hand_district(tmp_path, origin=(420000.0, 4983000.0),
+                         extra={"scenario": {"timestep": timestep},
+                                "weather": {"path": str(SAMPLE / "weather" / "pvgis_tmy_45N_8E.epw")}})
 
 
 @pytest.mark.parametrize("timestep", ["annual", "monthly"])
