@@ -111,9 +111,11 @@ def summary_text(result, out_dir: Path | None = None) -> str:
             if g.get("pv_kwp"):
                 hint += f" (about {g['pv_kwp']:,.0f} kWp of PV at {g['pv_specific_yield_kwh_kwp']:,.0f} kWh/kWp)"
         lines.append(f"  gap to positive: {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy{hint}")
-    rer = d["rer"]
+    rer, share = d["rer"], d.get("onsite_renewable_share")
     lines.append(f"  objective {d['objective']}: {'met' if d['objective_met'] else 'not met'}; "
-                 f"RER {'n/a (PE_total <= 0)' if rer is None else f'{rer:.2f}'}; CO2eq {d['co2eq_kg'] / 1000:,.1f} t/a")
+                 f"RER {'n/a (PE_total <= 0)' if rer is None else f'{rer:.2f}'} "
+                 f"(on-site renewable share {'n/a' if share is None else f'{share:.2f}'}); "
+                 f"CO2eq {d['co2eq_kg'] / 1000:,.1f} t/a")
     lines.append(f"  {d['n_included']} of {d['n_buildings']} buildings included; needs SH {_fmt_kwh(d['ten_sh_kwh'])}, "
                  f"SC {_fmt_kwh(d['ten_sc_kwh'])}, DHW {_fmt_kwh(d['ten_dhw_kwh'])}, electric {_fmt_kwh(d['een_kwh'])}")
     carriers = sorted(d["breakdown"]["carriers"], key=lambda r: -(r["pei_kwh"] + r["pee_kwh"]))

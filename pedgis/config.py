@@ -295,7 +295,10 @@ SCHEMA: list[Key] = [
     _k("carriers.*.pef_ren", "float", "renewable primary energy factor of delivered energy (Eq. 19)", unit="kWh kWh⁻¹", min=0, max=10),
     _k("carriers.*.pef_nren_export", "float", "non-renewable factor of exported energy (Eq. 15; default pef_nren: substitution)", unit="kWh kWh⁻¹", min=0, max=10),
     _k("carriers.*.pef_ren_export", "float", "renewable factor of exported energy (Eq. 19; default pef_ren)", unit="kWh kWh⁻¹", min=0, max=10),
-    _k("carriers.*.co2_kg_per_kwh", "float", "emission factor per delivered (and exported) kWh (Eq. 22)", unit="kg CO2eq kWh⁻¹", min=-5, max=5),
+    _k("carriers.*.co2_kg_per_kwh", "float", "emission factor per delivered kWh (Eq. 22)", unit="kg CO2eq kWh⁻¹", min=-5, max=5),
+    _k("carriers.*.co2_kg_per_kwh_export", "float", "emissions avoided per exported kWh, the credit of Eq. 22 (default "
+       "co2_kg_per_kwh: substitution; 0: exports earn no CO2 credit)", unit="kg CO2eq kWh⁻¹", min=-5, max=5,
+       source="paper Eq. 22; EN 17423:2020 (export coefficients may differ from delivered ones)"),
     _k("carriers.*.source", "str", "source of the overriding values", default="scenario file"),
     _k("carriers.*.contract_share", "float", "green_electricity only: share of grid electricity under a green contract (counted only for a virtual boundary)",
        min=0, max=1, source="paper §2.1 (PPAs / certificates)"),

@@ -55,7 +55,8 @@ class EngineModel:
     needs: nd.NeedsParameters
     systems: list[us.System]
     district_systems: list[gen.DistrictSystem]
-    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh, source
+    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh,
+    # co2_kg_per_kwh_export, source
     boundary_type: str = "geographical"
     objective: str = "positive_energy_balance"
     checklist: dict = field(default_factory=lambda: {"appliances": False, "ev_charging": False, "public_lighting": False})
@@ -76,7 +77,7 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
     base = pdata.needs_table(doc["needs"]["set"])
     src = base.attrs["source"]
     table = base.reindex(columns=list(NEEDS)).copy()
-    table.attrs = {}  # pandas 3 compares attrs (a DataFrame here) when a new use type's row is added
+    table.attrs = {}  # the source table rides in attrs; pandas 3 compares attrs when rows are added
     sources = src.reindex(columns=list(NEEDS)).copy()
     dhw = pdata.dhw_per_unit()
     # DHW per unit (Eq. 3): with dhw_basis != "area", each use type takes the unit of its
@@ -93,7 +94,9 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
                 table.loc[r["use"], "dhw_basis"] = r["unit"]
     table["blc_heating_w_m2k"] = doc["needs"]["blc_heating_w_m2k"]
     table["blc_cooling_w_m2k"] = doc["needs"]["blc_cooling_w_m2k"]
-    for use, over in doc["needs"].get("overrides", {}).items():
+    # existing use types first, so that `based_on` copies the scenario's own version of its base
+    overrides = sorted(doc["needs"].get("overrides", {}).items(), key=lambda kv: kv[0] not in base.index)
+    for use, over in overrides:
         if use not in table.index:
             basis = over.get("based_on")
             table.loc[use] = table.loc[basis] if basis else np.nan
@@ -118,7 +121,8 @@ def _factors(doc: dict) -> pd.DataFrame:
         over = {k: v for k, v in over.items() if v is not None and k != "contract_share"}
         if name not in f.index:
             f.loc[name] = {"pef_nren": over["pef_nren"], "pef_ren": over["pef_ren"], "pef_nren_export": np.nan,
-                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"], "source": ""}
+                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"],
+                           "co2_kg_per_kwh_export": np.nan, "source": ""}
         given = [k for k in over if k != "source"]
         for k in given:
             f.loc[name, k] = over[k]
@@ -128,8 +132,11 @@ def _factors(doc: dict) -> pd.DataFrame:
             f.loc[name, "pef_nren_export"] = f.loc[name, "pef_nren"]
         if "pef_ren" in given and "pef_ren_export" not in given:
             f.loc[name, "pef_ren_export"] = f.loc[name, "pef_ren"]
+        if "co2_kg_per_kwh" in given and "co2_kg_per_kwh_export" not in given:
+            f.loc[name, "co2_kg_per_kwh_export"] = f.loc[name, "co2_kg_per_kwh"]
     f["pef_nren_export"] = f["pef_nren_export"].fillna(f["pef_nren"])
     f["pef_ren_export"] = f["pef_ren_export"].fillna(f["pef_ren"])
+    f["co2_kg_per_kwh_export"] = f["co2_kg_per_kwh_export"].fillna(f["co2_kg_per_kwh"])
     return f
 
 
@@ -570,7 +577,8 @@ def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> di
         # production is in `generation`, the surplus in `exported_kwh`
         carr_bd.append({"carrier": c, "demand_kwh": float(r["demand_kwh"]), "onsite_kwh": float(r["onsite_used_kwh"]),
                         **{k: float(r[k]) for k in ("delivered_kwh", "exported_kwh", "pef_nren", "pef_ren", "pef_nren_export",
-                                                    "pef_ren_export", "co2_kg_per_kwh", "pei_kwh", "pee_kwh",
+                                                    "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export",
+                                                    "pei_kwh", "pee_kwh",
                                                     "pe_ren_delivered_kwh", "pe_ren_exported_kwh", "co2_kg")}})
     return {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd}
 
@@ -578,8 +586,9 @@ def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> di
 _NOTES = [
     "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
     "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
-    "CO2eq (Eq. 22) uses emission factors per delivered kWh: sum(ED*f) - sum(EX*f), equal to the paper's "
-    "per-primary-energy form with f' = f / PEF_nren.",
+    "CO2eq (Eq. 22) uses emission factors per delivered and per exported kWh: sum(ED*f) - sum(EX*f_export), "
+    "f_export = f unless co2_kg_per_kwh_export is set (substitution); the paper's per-primary-energy form gives the same "
+    "only when f_export = f * PEF_nren,export / PEF_nren (docs/methodology.md).",
     "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
     "electric use (Eq. 8), not generation (paper §2.4).",
     "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
@@ -601,7 +610,7 @@ def _assumptions(model: EngineModel, present_uses: set, wt: pd.DataFrame, notes:
     a["needs"] = needs_a
     pef = model.factors
     a["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
-                         for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
+                         for k in (*pri.FACTOR_COLUMNS, "source")}
                      for c in wt.index}
     a["notes"] = list(_NOTES) + notes
     return a
@@ -714,7 +723,9 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
     petot = float(bal.pe_total(penren, peren))
     rer = bal.renewable_energy_ratio(peren, petot)
-    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
+    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"],
+                                   wt["co2_kg_per_kwh_export"]))
+    notes.extend(_co2_export_notes(wt))
     sys_balance = _district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
     buildings_balance = float(np.nansum(ped_b[inc]))
 
@@ -761,6 +772,14 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total                # Eq. 10
     tep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
     eep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
+    teu_thermal, heat_losses = float(np.nansum(per["teu_thermal_kwh"])), _heat_losses(rows, network_rows)
+    onsite_share = bal.onsite_renewable_share(tep_res, eep_res, teu_thermal + heat_losses, eeu)
+    if (tep_res + eep_res) > 0 and peren <= 0:
+        share_txt = f"{onsite_share:.2f}" if np.isfinite(onsite_share) else "undefined: no energy use"
+        notes.append(f"RER (Eq. 21) = {'null' if rer is None or not np.isfinite(rer) else f'{rer:.2f}'} although "
+                     f"{tep_res + eep_res:,.0f} kWh of renewable energy are produced on site: RER counts only the renewable "
+                     f"primary energy crossing the boundary (Eq. 19: delivered minus exported = {peren:,.0f} kWh here), "
+                     f"not the on-site production; onsite_renewable_share = {share_txt} (docs/outputs.md).")
     district = {
         # a PED is made of buildings (paper §2.1): without one it is not declared positive
         "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)) and bool(inc.any()),
@@ -770,11 +789,12 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "objective_met": bool(inc.any()) and bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
         "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
         "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
+        "onsite_renewable_share": float(onsite_share) if np.isfinite(onsite_share) else None,
         "ten_sh_kwh": float(np.nansum(needs["ten_sh_kwh"])), "ten_sc_kwh": float(np.nansum(needs["ten_sc_kwh"])),
         "ten_dhw_kwh": float(np.nansum(needs["ten_dhw_kwh"])),
         "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": float(np.nansum(per["teu_kwh"])), "eeu_kwh": eeu,
         "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
-        "ste_kwh": float(dlv.thermal_surplus(float(np.nansum(per["teu_thermal_kwh"])), tep_res + tep_nonres)),  # Eq. 11
+        "ste_kwh": float(dlv.thermal_surplus(teu_thermal, tep_res + tep_nonres, heat_losses)),         # Eq. 11
         "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
@@ -810,6 +830,29 @@ def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> 
         out["district_heat"] = out.get("district_heat", 0.0) + float(net)
     if solar_unused > 0:
         out["solar_thermal"] = float(solar_unused)
+    return out
+
+
+def _heat_losses(rows: pd.DataFrame, network_rows: list[dict]) -> float:
+    """Heat lost between the district's heat production and the buildings' thermal use [kWh a⁻¹]:
+    the networks' distribution losses and the substations' conversion losses (input − use)."""
+    sub = rows[rows["kind"].isin(("district_heating", "district_cooling"))] if len(rows) else rows
+    substations = float((sub["input_kwh"] - sub["use_kwh"]).sum()) if len(sub) else 0.0
+    return substations + float(sum(r["losses_kwh"] for r in network_rows))
+
+
+def _co2_export_notes(wt: pd.DataFrame) -> list[str]:
+    """Say where an exported carrier's CO2 credit keeps the delivered factor while its PEF export
+    factor differs: the paper's Eq. 22 (factors per kWh of primary energy) would scale the credit."""
+    out = []
+    for c, r in wt.iterrows():
+        if (r["exported_kwh"] > 0 and r["pef_nren_export"] != r["pef_nren"]
+                and r["co2_kg_per_kwh_export"] == r["co2_kg_per_kwh"] and r["co2_kg_per_kwh"] != 0):
+            paper = r["co2_kg_per_kwh"] * r["pef_nren_export"] / r["pef_nren"] if r["pef_nren"] > 0 else float("nan")
+            out.append(f"carriers.{c}: exports are weighed with pef_nren_export = {r['pef_nren_export']:g} "
+                       f"(pef_nren = {r['pef_nren']:g}) but credited {r['co2_kg_per_kwh']:g} kg CO2/kWh (the delivered "
+                       f"factor) in Eq. 22; the paper's per-primary-energy form would credit {paper:.3g}. Set "
+                       f"co2_kg_per_kwh_export in [carriers.{c}] to choose.")
     return out
 
 

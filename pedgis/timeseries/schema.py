@@ -7,7 +7,7 @@ and ``docs/config.md``. Kept here so the engine's schema file only gains one lin
 from __future__ import annotations
 
 TIMESTEPS = ("annual", "monthly", "hourly")
-FACTOR_NAMES = ("pef_nren", "pef_nren_export", "pef_ren", "pef_ren_export", "co2_kg_per_kwh")
+FACTOR_NAMES = ("pef_nren", "pef_nren_export", "pef_ren", "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export")
 
 
 def keys(k) -> list:
@@ -87,7 +87,7 @@ def keys(k) -> list:
             unit="kg CO2eq kWh⁻¹" if f == "co2_kg_per_kwh" else "kWh kWh⁻¹",
             min=-5 if f == "co2_kg_per_kwh" else 0, max=5 if f == "co2_kg_per_kwh" else 10) for f in FACTOR_NAMES],
         k("timeseries.factors.*.hourly_path", "path", "CSV with 8760 rows and columns named like the factors (pef_nren, "
-          "pef_nren_export, pef_ren, pef_ren_export, co2_kg_per_kwh): hourly factors for hourly netting"),
+          "pef_nren_export, pef_ren, pef_ren_export, co2_kg_per_kwh, co2_kg_per_kwh_export): hourly factors for hourly netting"),
         # [variants.<name>]
         k("variants.*", "table", "a variant: any scenario keys that override the base (same sections and names, e.g. "
           "`storage.battery.capacity_kwh = 200`), plus the shortcuts `retrofit_share` (share of floor area retrofitted to the "
