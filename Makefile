@@ -3,9 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# QGIS tests need Debian's python3-qgis: a venv on /usr/bin/python3 with system site packages.
+# QGIS tests run in Debian's /usr/bin/python3 (python3-qgis) with the library's dependencies
+# installed by the plugin's own installer into $(QVENV)/deps, pytest in $(QVENV)/tools.
 QVENV ?= .venv-qgis
-QPY := $(QVENV)/bin/python
+QPY := /usr/bin/python3
 ARTIFACTS ?= test-artifacts
 OUT ?= pedgis-out
 
@@ -45,13 +46,14 @@ test-browser: venv
 	  PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(PY) -m pytest -q tests/browser; \
 	else echo "no browser tests yet"; fi
 
-$(QVENV)/.installed: pyproject.toml scripts/make-qgis-venv.sh
+$(QVENV)/.installed: pyproject.toml scripts/make-qgis-venv.sh qgis_plugin/pedgis_plugin/installer.py qgis_plugin/pedgis_plugin/deps.py
 	bash scripts/make-qgis-venv.sh $(QVENV)
 	touch $@
 
 test-qgis: $(QVENV)/.installed
 	@if [ -d tests/qgis ]; then \
-	  QT_QPA_PLATFORM=offscreen PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(QPY) -m pytest -q -p no:cacheprovider tests/qgis; \
+	  QT_QPA_PLATFORM=offscreen PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) PEDGIS_DEPS_DIR=$(abspath $(QVENV))/deps \
+	  PYTHONPATH=$(abspath $(QVENV))/tools:$(CURDIR) $(QPY) -m pytest -q -p no:cacheprovider tests/qgis; \
 	else echo "no qgis tests yet"; fi
 
 plugin: venv

@@ -58,20 +58,47 @@ def renewable_energy_ratio(pe_ren_kwh, pe_total_kwh):
     return float(out) if out.ndim == 0 else out
 
 
-def co2_equivalent(delivered_kwh, exported_kwh, ef_kg_per_kwh):
-    """Net CO2-equivalent emissions (Eq. 22) [kg CO2eq a⁻¹].
+def onsite_renewable_share(tep_res_kwh, eep_res_kwh, thermal_use_kwh, electric_use_kwh):
+    """On-site renewable share: on-site RES production over the energy use it can cover [-].
 
-    CO2eq = Σ_c ED_c · f_c − Σ_c EX_c · f_c with f_c per delivered kWh.
+    S = (TEP_RES + EEP_RES) / (TEU + EEU), with TEP_RES and EEP_RES the on-site renewable heat and
+    electricity of Eq. 9 and 10, TEU the thermal use that Eq. 11 compares them with (use of
+    boilers, substations and thermally driven heat pumps, plus heat-network and substation
+    losses) and EEU the electric use of Eq. 8/12 (heat-pump electricity included, so heat-pump
+    heat is not counted twice). NaN when the use is not positive; above 1 when the district
+    produces more renewable energy than it uses.
 
     Notes
     -----
-    The paper writes Σ PEI_c · f'_c − Σ PEE_c · f'_c with f'_c per kWh of non-renewable primary
-    energy. With f'_c = f_c / PEF_nren,c both forms are equal; the per-delivered-kWh form is
-    used because published factors are per delivered kWh and it stays defined for carriers with
-    PEF_nren = 0 (docs/methodology.md).
+    A pedgis indicator shown beside RER (Eq. 21), which counts only renewable primary energy that
+    crosses the boundary (Eq. 19) and so can be 0 or negative however much is produced on site
+    (docs/methodology.md).
     """
+    prod = np.asarray(tep_res_kwh, dtype=float) + np.asarray(eep_res_kwh, dtype=float)
+    use = np.asarray(thermal_use_kwh, dtype=float) + np.asarray(electric_use_kwh, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(use > 0, prod / np.where(use > 0, use, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def co2_equivalent(delivered_kwh, exported_kwh, ef_kg_per_kwh, ef_export_kg_per_kwh=None):
+    """Net CO2-equivalent emissions (Eq. 22) [kg CO2eq a⁻¹].
+
+    CO2eq = Σ_c ED_c · f_c − Σ_c EX_c · f_exp,c, with f_c the emissions per delivered kWh and
+    f_exp,c the emissions avoided per exported kWh (default f_c: substitution, paper §2.6).
+
+    Notes
+    -----
+    The paper writes Σ PEI_c · f'_c − Σ PEE_c · f'_c with one factor f'_c per kWh of
+    non-renewable primary energy, so its credit for exports is EX_c · PEF_nren,exp,c · f'_c. The
+    delivered-kWh form equals it for imports with f'_c = f_c / PEF_nren,c, and for exports only
+    when f_exp,c = f_c · PEF_nren,exp,c / PEF_nren,c: with PEF_nren,exp = 0 the paper's credit is 0,
+    so set ``co2_kg_per_kwh_export = 0`` too (docs/methodology.md). The per-kWh form is kept
+    because published factors are per delivered kWh and it stays defined for PEF_nren = 0.
+    """
+    ef_exp = ef_kg_per_kwh if ef_export_kg_per_kwh is None else ef_export_kg_per_kwh
     return (np.sum(np.asarray(delivered_kwh, float) * np.asarray(ef_kg_per_kwh, float), axis=-1)
-            - np.sum(np.asarray(exported_kwh, float) * np.asarray(ef_kg_per_kwh, float), axis=-1))
+            - np.sum(np.asarray(exported_kwh, float) * np.asarray(ef_exp, float), axis=-1))
 
 
 def objective_met(objective: str, ped_balance_kwh: float, delivered_total_kwh: float, co2eq_kg: float) -> bool:

@@ -45,6 +45,7 @@ from .io.citymodel import model_storey_area
 from .io.presets import (
     PEDGIS_USES,
     UNCONDITIONED,
+    id_labels,
     map_uses,
     parse_number,
     parse_year,
@@ -431,15 +432,9 @@ def prepare_district(
 
     flags = pd.Series([""] * n_in, dtype=object)
     if "building_id" in col:
-        rid = raw("building_id")
-        sid = rid.astype(object).where(rid.notna(), "").astype(str).str.strip()
-        sid = sid.where(~sid.isin(["nan", "None", "NULL"]), "")
-        # integer-valued floats read from DBF numeric fields: 12.0 -> "12"
-        if pd.api.types.is_float_dtype(rid):
-            sid = pd.Series([(str(int(v)) if np.isfinite(v) and float(v).is_integer() else s)
-                             if isinstance(v, float) else s for v, s in zip(rid, sid, strict=False)], dtype=object)
+        sid = id_labels(raw("building_id"))  # DBF numeric fields: 12.0 -> "12"
         no_id = (sid == "").to_numpy()
-        sid = sid.to_numpy(dtype=object)
+        sid = np.array(sid, dtype=object)  # a writable copy (pandas' arrays may be read-only views)
         sid[no_id] = [f"row{i + 1}" for i in np.flatnonzero(no_id)]
         flags = add_flag(flags, no_id, "no building id: generated from the row number")
         ids = pd.Series(sid, dtype=object)

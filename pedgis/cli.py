@@ -22,7 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Cancelled, InputDataError, PedgisWarning
+from .errors import (
+    LIBRARY_CHANGE_WARNINGS,
+    Cancelled,
+    InputDataError,
+    PedgisWarning,
+    library_warning_text,
+)
 
 COMMAND_MODULES = ("pedgis.solar.cli", "pedgis.viz.cli", "pedgis.timeseries.cli")
 
@@ -94,7 +100,7 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     d = result.district
     lines = []
     verdict = "POSITIVE ENERGY DISTRICT" if d["is_ped"] else "NOT a positive energy district"
-    lines.append(f"{d.get('scenario', '')}: {verdict}")
+    lines.append(f"{d.get('scenario', '')}: {verdict}" + (f" ({d['verdict_note']})" if d.get("verdict_note") else ""))
     lines.append(f"  PED balance (Eq. 17) PEI - PEE = {_fmt_kwh(d['pei_kwh'])} - {_fmt_kwh(d['pee_kwh'])} "
                  f"= {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy per year")
     if not d["is_ped"]:
@@ -105,9 +111,11 @@ def summary_text(result, out_dir: Path | None = None) -> str:
             if g.get("pv_kwp"):
                 hint += f" (about {g['pv_kwp']:,.0f} kWp of PV at {g['pv_specific_yield_kwh_kwp']:,.0f} kWh/kWp)"
         lines.append(f"  gap to positive: {_fmt_kwh(d['ped_balance_kwh'])} of non-renewable primary energy{hint}")
-    rer = d["rer"]
+    rer, share = d["rer"], d.get("onsite_renewable_share")
     lines.append(f"  objective {d['objective']}: {'met' if d['objective_met'] else 'not met'}; "
-                 f"RER {'n/a (PE_total <= 0)' if rer is None else f'{rer:.2f}'}; CO2eq {d['co2eq_kg'] / 1000:,.1f} t/a")
+                 f"RER {'n/a (PE_total <= 0)' if rer is None else f'{rer:.2f}'} "
+                 f"(on-site renewable share {'n/a' if share is None else f'{share:.2f}'}); "
+                 f"CO2eq {d['co2eq_kg'] / 1000:,.1f} t/a")
     lines.append(f"  {d['n_included']} of {d['n_buildings']} buildings included; needs SH {_fmt_kwh(d['ten_sh_kwh'])}, "
                  f"SC {_fmt_kwh(d['ten_sc_kwh'])}, DHW {_fmt_kwh(d['ten_dhw_kwh'])}, electric {_fmt_kwh(d['een_kwh'])}")
     carriers = sorted(d["breakdown"]["carriers"], key=lambda r: -(r["pei_kwh"] + r["pee_kwh"]))
@@ -128,6 +136,9 @@ def summary_text(result, out_dir: Path | None = None) -> str:
         for r in low.itertuples():
             if r.ped_balance_kwh < 0:
                 lines.append(f"  largest exporter: {r.building_id} ({r.use}) {_fmt_kwh(r.ped_balance_kwh)}")
+    if d.get("n_pv_no_estimate"):
+        lines.append(f"  rooftop PV: {d['n_pv_no_estimate']} included building(s) without an estimate (outside the DSM or "
+                     "nodata; pv_kwh is empty, see their flags): no PV counted for them")
     gen = sorted(d["breakdown"]["generation"], key=lambda r: -r["output_kwh"])[:3]
     if gen:
         lines.append("  generation: " + "; ".join(f"{r['name']} {r['output']} {_fmt_kwh(r['output_kwh'])}" for r in gen))
@@ -159,13 +170,16 @@ def _error(exc: Exception) -> int:
 
 
 def _run_scenario(path: Path, out: Path, quiet: bool = False) -> int:
-    from .config import load_scenario
     from .io.outputs import write_outputs
-    from .pipeline import run
+    from .pipeline import check_inputs, run
+    from .progress import no_progress, scaled
 
-    scenario = load_scenario(path)
     bar = None if quiet else ProgressBar()
-    result = run(scenario, progress=bar)
+    # the checks of `pedgis validate`: any error stops here (exit 2), before any computing
+    checked = check_inputs(path, progress=scaled(bar or no_progress, 0.0, 0.2))
+    checked.emit_warnings()
+    checked.raise_errors()
+    result = run(checked.scenario, progress=bar, checked=checked)
     out_dir = write_outputs(result, out)
     print(summary_text(result, out_dir))
     return 0
@@ -199,21 +213,28 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_validate(args) -> int:
-    from .config import check_scenario
+    from .pipeline import check_inputs
 
-    notes: list[str] = []
-    problems = check_scenario(args.scenario, notes=notes)
-    if not problems:
+    check = check_inputs(args.scenario)  # the very checks `pedgis run` makes before computing
+
+    def listing(items, head):
+        if items:
+            print(f"{len(items)} {head}{'s' if len(items) > 1 else ''}:" if "(" not in head else
+                  f"{len(items)} {head.replace('(s)', 's' if len(items) > 1 else '')}:")
+            for p in items:
+                print("  - " + p.message)
+
+    if not check.errors:
         print(f"{args.scenario}: OK")
     else:
-        print(f"{args.scenario}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:")
-        for p in problems:
-            print("  - " + p)
-    if notes:  # repaired or defaulted by a run, flagged per building: worth knowing, not blocking
-        print(f"{len(notes)} data-quality note{'s' if len(notes) > 1 else ''} (a run repairs these and flags the buildings):")
-        for n in notes:
-            print("  - " + n)
-    return 1 if problems else 0
+        print(f"{args.scenario}: {len(check.errors)} problem{'s' if len(check.errors) > 1 else ''} "
+              "(`pedgis run` stops on these):")
+        for p in check.errors:
+            print("  - " + p.message)
+    listing(check.warnings, "warning")
+    # repaired or defaulted by a run, flagged per building: worth knowing, not blocking
+    listing(check.notes, "data-quality note(s) (a run repairs these and flags the buildings)")
+    return 1 if check.errors else 0
 
 
 register_command("run", "run all 8 steps on a scenario file", _configure_run, _cmd_run)
@@ -246,11 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Every warning as one ``pedgis: warning:`` line: pedgis' own as they are (they name their
+    file), a library's with its class and library, never a Python file:line prefix."""
     stream = file or sys.stderr
-    if issubclass(category, PedgisWarning):
-        stream.write(f"pedgis: warning: {message}\n")
-    else:
-        stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+    text = str(message) if issubclass(category, PedgisWarning) else library_warning_text(message, category, filename)
+    stream.write(f"pedgis: warning: {text}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,17 +281,17 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_handler", None):
         parser.print_help()
         return 2
-    old = warnings.showwarning
-    warnings.showwarning = _show_warning
-    try:
-        return int(args._handler(args) or 0)
-    except InputDataError as exc:
-        return _error(exc)
-    except Cancelled:
-        sys.stderr.write("pedgis: cancelled\n")
-        return 130
-    finally:
-        warnings.showwarning = old
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        for category in LIBRARY_CHANGE_WARNINGS:  # about a library's code, not the user's data
+            warnings.simplefilter("ignore", category)
+        try:
+            return int(args._handler(args) or 0)
+        except InputDataError as exc:
+            return _error(exc)
+        except Cancelled:
+            sys.stderr.write("pedgis: cancelled\n")
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -70,9 +70,46 @@ def _k(path, type_, doc, **kw) -> Key:
     return Key(path=path, type=type_, doc=doc, **kw)
 
 
+# Physical bounds of the numeric keys (every numeric key has a min and a max: a value outside is
+# refused, and docs/config.md shows them; tests/test_config.py checks that none is missing).
+#: A district's annual energy [kWh a⁻¹]: 100 TWh, more than Belgium's whole electricity use
+#: (≈ 80 TWh a⁻¹, IEA 2022); no district comes near it.
+DISTRICT_KWH_MAX = 1e11
+#: A plant's power [kW]: 25 GW, more than the largest power station (Three Gorges, 22.5 GW).
+PLANT_KW_MAX = 2.5e7
+#: Installed PV [kWp]: 10 GWp, about three times the largest PV park (Midong, Xinjiang, 3.5 GWp, 2024).
+PV_KWP_MAX = 1e7
+#: Collector area [m²]: 10 km², 60 times the largest solar district-heating field (Silkeborg,
+#: 156,694 m²).
+COLLECTOR_M2_MAX = 1e7
+#: Stored energy [kWh]: 100 GWh, 30 times the largest battery (Moss Landing, ≈ 3 GWh) and 7 times
+#: the largest pit heat store (Vojens, 203,000 m³ ≈ 13 GWh).
+STORAGE_KWH_MAX = 1e8
+#: Specific energy need [kWh m⁻² a⁻¹]: hospitals and laboratories, the most intensive use types,
+#: reach 400–1,000 kWh m⁻² a⁻¹ (CIBSE TM46 benchmarks); 2,000 leaves a margin.
+SPECIFIC_KWH_M2_MAX = 2000.0
+#: Heat loss coefficient per floor area [W m⁻² K⁻¹]: an uninsulated single-storey building with
+#: single glazing has about 5; 20 leaves a margin.
+BLC_MAX = 20.0
+#: DHW per person, bed or user [kWh a⁻¹]: 25–60 l of 60 °C water a day is 400–1,000 kWh a⁻¹
+#: (EN 12831-3); 10,000 leaves a margin for hotels and sports halls.
+DHW_PER_UNIT_MAX = 10000.0
+#: Degree-day base and threshold temperatures [°C]: bases in use lie between 12 °C and 22 °C
+#: (15.5 °C UK, 18 °C Eurostat, 20 °C DIN 4108-6).
+DD_TEMP_RANGE = (0.0, 30.0)
+#: Heating degree days [K d]: Yakutsk, the coldest city, has ≈ 10,500 K d (base 18 °C).
+HDD_MAX = 15000.0
+#: Cooling degree days [K d]: the hottest cities (Kuwait City, Riyadh) have ≈ 4,500 K d (base 18 °C).
+CDD_MAX = 8000.0
+#: Outdoor air temperature [°C]: from the coldest (Verkhoyansk, −67.8 °C) to the hottest record
+#: (Death Valley, 54 °C) measured where people live.
+AIR_TEMP_RANGE = (-70.0, 60.0)
+#: A heat pump's COP: the Carnot COP between a 15 °C source and 35 °C supply is 15.4.
+COP_MAX = 20.0
+
 _USE_NEEDS = [
     _k(f"needs.overrides.*.{n}_kwh_m2", "float", f"specific {n} need of this use type (Eq. {'1' if n in ('sh', 'sc') else '3' if n == 'dhw' else '4'})",
-       unit="kWh m⁻² a⁻¹", min=0, source="replaces the value of the needs set")
+       unit="kWh m⁻² a⁻¹", min=0, max=SPECIFIC_KWH_M2_MAX, source="replaces the value of the needs set")
     for n in NEEDS
 ]
 
@@ -138,12 +175,16 @@ SCHEMA: list[Key] = [
     _k("rasters.ndsm", "path", "normalised DSM (heights above ground, GeoTIFF) instead of DSM and DTM"),
     _k("rasters.irradiation", "path", "precomputed annual irradiation raster [kWh m⁻² a⁻¹] (UMEP SEBE, GRASS r.sun) used for rooftop PV instead of the DSM's sky model"),
     _k("weather.path", "path", "hourly weather year (EPW); used for degree days and the PV specific yield"),
+    _k("weather.far_from_site", "bool", "the weather station may lie more than 1,000 km from the district or in the other "
+       "hemisphere (a what-if with another climate); otherwise such weather is refused (beyond 50 km: a warning)",
+       default=False, source="pedgis/checks.py"),
     # [checklist]
     _k("checklist.appliances", "bool", "include appliances (not an EPB use) in the balance", default=False, source="paper Fig. 3"),
     _k("checklist.ev_charging", "bool", "include EV charging (not an EPB use)", default=False, source="paper Fig. 3"),
     _k("checklist.public_lighting", "bool", "include public lighting (not an EPB use)", default=False, source="paper Fig. 3"),
-    _k("checklist.ev_charging_kwh", "float", "annual EV charging electricity of the district", unit="kWh a⁻¹", default=0.0, min=0),
-    _k("checklist.public_lighting_kwh", "float", "annual public lighting electricity of the district", unit="kWh a⁻¹", default=0.0, min=0),
+    _k("checklist.ev_charging_kwh", "float", "annual EV charging electricity of the district", unit="kWh a⁻¹", default=0.0, min=0, max=DISTRICT_KWH_MAX),
+    _k("checklist.public_lighting_kwh", "float", "annual public lighting electricity of the district", unit="kWh a⁻¹", default=0.0, min=0,
+       max=DISTRICT_KWH_MAX),
     # [objective]
     _k("objective.type", "str", "PED objective (Fig. 3); `objective_met` in district.json tests it",
        default="positive_energy_balance", allowed=OBJECTIVES, source="paper §2.1, Fig. 3"),
@@ -169,23 +210,28 @@ SCHEMA: list[Key] = [
     _k("needs.dhw_basis", "str", "DHW per floor area, or per unit (Eq. 3): each use type then takes the unit of its row in dhw_per_unit.csv "
        "(person and user counts from the persons column, beds from the beds column); falls back to area (flagged) when the count is missing",
        default="area", allowed=DHW_BASES, source="paper §2.2.1, EN 15316-3-1"),
-    _k("needs.hdd_kd", "float", "heating degree days (else computed from the weather file)", unit="K d", min=0),
-    _k("needs.cdd_kd", "float", "cooling degree days (else computed from the weather file)", unit="K d", min=0),
-    _k("needs.heating_base_c", "float", "HDD base temperature", unit="°C", default=18.0, source="Eurostat nrg_chdd method"),
-    _k("needs.heating_threshold_c", "float", "a day counts for HDD when its mean ≤ this", unit="°C", default=15.0, source="Eurostat nrg_chdd method"),
-    _k("needs.cooling_base_c", "float", "CDD base temperature", unit="°C", default=21.0, source="Eurostat nrg_chdd method"),
-    _k("needs.cooling_threshold_c", "float", "a day counts for CDD when its mean ≥ this", unit="°C", default=24.0, source="Eurostat nrg_chdd method"),
+    _k("needs.hdd_kd", "float", "heating degree days (else computed from the weather file)", unit="K d", min=0, max=HDD_MAX),
+    _k("needs.cdd_kd", "float", "cooling degree days (else computed from the weather file)", unit="K d", min=0, max=CDD_MAX),
+    _k("needs.heating_base_c", "float", "HDD base temperature", unit="°C", default=18.0, min=DD_TEMP_RANGE[0],
+       max=DD_TEMP_RANGE[1], source="Eurostat nrg_chdd method"),
+    _k("needs.heating_threshold_c", "float", "a day counts for HDD when its mean ≤ this", unit="°C", default=15.0,
+       min=DD_TEMP_RANGE[0], max=DD_TEMP_RANGE[1], source="Eurostat nrg_chdd method"),
+    _k("needs.cooling_base_c", "float", "CDD base temperature", unit="°C", default=21.0, min=DD_TEMP_RANGE[0],
+       max=DD_TEMP_RANGE[1], source="Eurostat nrg_chdd method"),
+    _k("needs.cooling_threshold_c", "float", "a day counts for CDD when its mean ≥ this", unit="°C", default=24.0,
+       min=DD_TEMP_RANGE[0], max=DD_TEMP_RANGE[1], source="Eurostat nrg_chdd method"),
     _k("needs.blc_heating_w_m2k", "float", "building heat loss coefficient per conditioned floor area for heating (Eq. 2)",
-       unit="W m⁻² K⁻¹", default=2.4, min=0,
+       unit="W m⁻² K⁻¹", default=2.4, min=0, max=BLC_MAX,
        source="derived: Table 1 EU-27 144 kWh m⁻² a⁻¹ / (24 h × 2,500 K d EU-average HDD)"),
     _k("needs.blc_cooling_w_m2k", "float", "heat gain coefficient per floor area for cooling (Eq. 2)", unit="W m⁻² K⁻¹",
-       default=2.4, min=0, source="assumption: same as heating; calibrate locally"),
+       default=2.4, min=0, max=BLC_MAX, source="assumption: same as heating; calibrate locally"),
     *_USE_NEEDS,
     _k("needs.overrides.*.based_on", "str", "copy the needs of this use type before applying the overrides (for a new use type)"),
     _k("needs.overrides.*.dhw_basis", "str", "DHW basis for this use type", allowed=DHW_BASES),
-    _k("needs.overrides.*.dhw_kwh_per_unit", "float", "DHW need per person/bed/user", unit="kWh a⁻¹ unit⁻¹", min=0),
-    _k("needs.overrides.*.blc_heating_w_m2k", "float", "BLC for heating of this use type", unit="W m⁻² K⁻¹", min=0),
-    _k("needs.overrides.*.blc_cooling_w_m2k", "float", "BLC for cooling of this use type", unit="W m⁻² K⁻¹", min=0),
+    _k("needs.overrides.*.dhw_kwh_per_unit", "float", "DHW need per person/bed/user", unit="kWh a⁻¹ unit⁻¹", min=0,
+       max=DHW_PER_UNIT_MAX),
+    _k("needs.overrides.*.blc_heating_w_m2k", "float", "BLC for heating of this use type", unit="W m⁻² K⁻¹", min=0, max=BLC_MAX),
+    _k("needs.overrides.*.blc_cooling_w_m2k", "float", "BLC for cooling of this use type", unit="W m⁻² K⁻¹", min=0, max=BLC_MAX),
     # [pv]
     _k("pv.specific_yield_kwh_kwp", "float", "PV yield per kWp for buildings with `pv_kwp` (else computed from the weather file)",
        unit="kWh kWp⁻¹ a⁻¹", min=0, max=3000, min_exclusive=True),
@@ -223,13 +269,15 @@ SCHEMA: list[Key] = [
     _k("district_systems.*.eta_th", "float", "CHP thermal efficiency (Eq. 13)", min=0, max=1, min_exclusive=True, source="pedgis/data/systems.csv"),
     _k("district_systems.*.mode", "str", "CHP: `heat_led` (covers what its network still needs) or `given` (`heat_output_kwh`)",
        default="heat_led", allowed=("heat_led", "given")),
-    _k("district_systems.*.output_kwh", "float", "annual main output (electricity; heat for solar_thermal, waste_heat, geothermal)", unit="kWh a⁻¹", min=0),
-    _k("district_systems.*.heat_output_kwh", "float", "annual heat output (CHP `given` mode, PVT)", unit="kWh a⁻¹", min=0),
-    _k("district_systems.*.capacity_kw", "float", "rated power (with `full_load_hours`)", unit="kW", min=0),
+    _k("district_systems.*.output_kwh", "float", "annual main output (electricity; heat for solar_thermal, waste_heat, geothermal)", unit="kWh a⁻¹", min=0,
+       max=DISTRICT_KWH_MAX),
+    _k("district_systems.*.heat_output_kwh", "float", "annual heat output (CHP `given` mode, PVT)", unit="kWh a⁻¹", min=0,
+       max=DISTRICT_KWH_MAX),
+    _k("district_systems.*.capacity_kw", "float", "rated power (with `full_load_hours`)", unit="kW", min=0, max=PLANT_KW_MAX),
     _k("district_systems.*.full_load_hours", "float", "equivalent full-load hours per year", unit="h a⁻¹", min=0, max=8760),
-    _k("district_systems.*.kwp", "float", "PV / BIPV / PVT peak power", unit="kWp", min=0),
+    _k("district_systems.*.kwp", "float", "PV / BIPV / PVT peak power", unit="kWp", min=0, max=PV_KWP_MAX),
     _k("district_systems.*.specific_yield_kwh_kwp", "float", "PV yield per kWp (else [pv] / weather)", unit="kWh kWp⁻¹ a⁻¹", min=0, max=3000),
-    _k("district_systems.*.area_m2", "float", "solar thermal / PVT collector area", unit="m²", min=0),
+    _k("district_systems.*.area_m2", "float", "solar thermal / PVT collector area", unit="m²", min=0, max=COLLECTOR_M2_MAX),
     _k("district_systems.*.yield_kwh_m2", "float", "solar thermal / PVT useful heat per collector area", unit="kWh m⁻² a⁻¹", min=0, max=1500),
     _k("district_systems.*.network", "str", "heat network (`[district_systems.<name>]` with technology heat_network) this heat source feeds"),
     _k("district_systems.*.virtual", "bool", "off-site asset (virtual boundary): counted only when boundary.type = \"virtual\"", default=False,
@@ -247,7 +295,10 @@ SCHEMA: list[Key] = [
     _k("carriers.*.pef_ren", "float", "renewable primary energy factor of delivered energy (Eq. 19)", unit="kWh kWh⁻¹", min=0, max=10),
     _k("carriers.*.pef_nren_export", "float", "non-renewable factor of exported energy (Eq. 15; default pef_nren: substitution)", unit="kWh kWh⁻¹", min=0, max=10),
     _k("carriers.*.pef_ren_export", "float", "renewable factor of exported energy (Eq. 19; default pef_ren)", unit="kWh kWh⁻¹", min=0, max=10),
-    _k("carriers.*.co2_kg_per_kwh", "float", "emission factor per delivered (and exported) kWh (Eq. 22)", unit="kg CO2eq kWh⁻¹", min=-5, max=5),
+    _k("carriers.*.co2_kg_per_kwh", "float", "emission factor per delivered kWh (Eq. 22)", unit="kg CO2eq kWh⁻¹", min=-5, max=5),
+    _k("carriers.*.co2_kg_per_kwh_export", "float", "emissions avoided per exported kWh, the credit of Eq. 22 (default "
+       "co2_kg_per_kwh: substitution; 0: exports earn no CO2 credit)", unit="kg CO2eq kWh⁻¹", min=-5, max=5,
+       source="paper Eq. 22; EN 17423:2020 (export coefficients may differ from delivered ones)"),
     _k("carriers.*.source", "str", "source of the overriding values", default="scenario file"),
     _k("carriers.*.contract_share", "float", "green_electricity only: share of grid electricity under a green contract (counted only for a virtual boundary)",
        min=0, max=1, source="paper §2.1 (PPAs / certificates)"),
@@ -304,6 +355,16 @@ _UNIT_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([^\d\s].*)$
 def _check_value(key: Key, value: Any, path: str) -> tuple[Any, ConfigError | None]:
     """Type-check and range-check one value; returns (normalised value, error or None)."""
     t = key.type
+    if t == "list[float]" and isinstance(value, list) and key.min is not None:
+        value, err = _check_value(Key(key.path, "list[float]", key.doc, key.unit), value, path)  # the type first
+        if err:
+            return value, err
+        for i, v in enumerate(value):  # then each element, in the key's range
+            _, err = _check_value(Key(key.path, "float", key.doc, key.unit, None, None, key.min, key.max,
+                                      key.min_exclusive, key.max_exclusive), v, f"{path}[{i}]")
+            if err:
+                return value, ConfigError(f"value {i + 1}: {str(err).split(': ', 1)[1]}", key=path)
+        return value, None
     if t in ("float", "int"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if isinstance(value, str) and _UNIT_RE.match(value):
@@ -682,95 +743,44 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(data, base_dir=path.resolve().parent, path=path)
 
 
-def check_scenario(path: str | Path, notes: list[str] | None = None) -> list[str]:
-    """Every problem of a scenario file and its inputs, as messages (empty when it is fine).
-
-    Checks the TOML, the schema and cross references, then that every input file exists, then
-    the step-1 inputs (buildings, boundary, rasters: :func:`pedgis.io.step1_inputs.step1_problems`).
-    Data-quality findings that a run repairs or flags by itself (invalid geometries, duplicate
-    ids, default heights) are not problems; they are appended to ``notes`` when given.
-    """
-    try:
-        data = read_toml(path)
-    except InputDataError as exc:
-        return [str(exc)]
-    doc, errors = validate(data)
-    problems = [str(e) for e in errors]
-    _resolve_paths(doc, Path(path).resolve().parent)
-    for key in _PATH_KEYS:  # input files, even when other keys have problems
+def missing_files(doc: dict) -> list[ConfigError]:
+    """Every input file of a (path-resolved) scenario document that does not exist."""
+    out = []
+    for key in _PATH_KEYS:
         node = doc
         for p in key.parts[:-1]:
             node = node.get(p, {}) if isinstance(node, dict) else {}
         value = node.get(key.parts[-1]) if isinstance(node, dict) else None
         if isinstance(value, Path) and not value.exists():
-            problems.append(f"{key.path}: file not found: {value}. Fix the path (relative paths start from the scenario's folder).")
-    if not errors and Path(doc["buildings"]["path"]).exists():
-        problems += _check_building_attributes(doc, notes, reported=problems)
-    return problems
+            out.append(ConfigError(f"file not found: {value}. Check the path (relative paths start from the scenario's "
+                                   "folder).", key=key.path))
+    return out
 
 
-def _check_building_attributes(doc: dict, notes: list[str] | None = None, reported: list[str] = ()) -> list[str]:
-    """The step-1 inputs checked in one pass (errors); repairable findings go to ``notes``."""
-    from . import data as pdata
-    from .io.step1_inputs import scenario_sections, step1_problems
+def read_scenario(source: str | Path | Mapping, base_dir: str | Path | None = None
+                  ) -> tuple[dict, list[InputDataError], list[ConfigError], Path | None]:
+    """The scenario document with its paths resolved, and every problem of the file itself.
 
-    uses = known_uses(doc)
-    storey = pdata.storey_heights().set_index("use")["storey_height_m"]
-    h = doc["heights"]
-    storey_by_use = {u: float(h["storey_height_m"]) if h.get("storey_height_m") is not None else float(storey.get(u, 3.0))
-                     for u in uses}
-    storey_by_use.update(h.get("storey_height_m_by_use", {}))
-    floors = {u: h["default_floors"] for u in uses}
-    floors.update(h.get("default_floors_by_use", {}))
-    b, bnd, hs = scenario_sections(doc)
-    found = step1_problems(b, bnd, hs, storey_height_m=storey_by_use, default_floors=floors,
-                           gross_to_conditioned=h["gross_to_conditioned"], known_uses=uses)
-    done = {r.split(":")[0] for r in reported}
-    problems = []
-    for p in found:
-        if p.where in done:  # e.g. a missing raster file, already reported above
-            continue
-        if p.severity == "error":
-            problems.append(p.message)
-        elif notes is not None:
-            notes.append(p.message)
-    table = _read_buildings_quietly(b)
-    avail = [str(c) for c in table.columns] if table is not None else []
-    idcol = b["columns"].get("building_id")
-    if idcol in avail:
-        ids = set(table[idcol].astype(str))
-        for name, sys_ in (doc.get("systems") or {}).items():
-            missing = [i for i in sys_.get("buildings") or [] if i not in ids]
-            if missing:
-                problems.append(f"systems.{name}.buildings: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
-        for name, ds in (doc.get("district_systems") or {}).items():
-            missing = [i for i in ds.get("members") or [] if i not in ids]
-            if missing:
-                problems.append(f"district_systems.{name}.members: id(s) {', '.join(missing[:5])} not in column '{idcol}' of {b['path']}; fix the ids.")
-    syscol = b["columns"].get("system")
-    if syscol in avail:
-        vals = set(table[syscol].dropna().astype(str).str.strip()) - {""}
-        unknown = sorted(vals - set(doc.get("systems") or {}))
-        if unknown:
-            problems.append(f"buildings.columns.system: values {', '.join(repr(v) for v in unknown[:5])} of column '{syscol}' are not "
-                            f"[systems.<name>] of the scenario; define them or fix the column.")
-    return problems
-
-
-def _read_buildings_quietly(b):
-    """The buildings table for the systems checks, or None when it cannot be read (step 1's
-    one-pass check has already reported why)."""
-    import warnings as _w
-
-    from .errors import PedgisWarning
-    from .io.vector import read_vector_data
-
-    try:
-        with _w.catch_warnings():
-            _w.simplefilter("ignore", PedgisWarning)
-            return read_vector_data(b["path"], layer=b.get("layer"), crs=b.get("crs"), encoding=b.get("encoding")).gdf
-    except InputDataError:
-        return None
+    ``source``: a scenario file, or a dict (then ``base_dir`` resolves its relative paths).
+    Returns ``(doc, errors, missing, path)``: ``errors`` of the file (not readable, not valid
+    TOML, schema and cross references; ``doc`` is ``{}`` when it cannot be read) and ``missing``,
+    the input files that do not exist.
+    """
+    path = None
+    if isinstance(source, Mapping):
+        data, base = source, Path(base_dir or ".")
+    else:
+        path = Path(source)
+        try:
+            data = read_toml(path)
+        except InputDataError as exc:
+            return {}, [exc], [], path
+        base = path.resolve().parent
+    doc, errors = validate(data)
+    if not doc:
+        return doc, list(errors), [], path
+    _resolve_paths(doc, base.expanduser().resolve())
+    return doc, list(errors), missing_files(doc), path
 
 
 # --------------------------------------------------------------------------------------------

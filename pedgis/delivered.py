@@ -13,16 +13,25 @@ import numpy as np
 import pandas as pd
 
 
-def thermal_surplus(teu_kwh, tep_res_kwh):
-    """Surplus of thermal energy (Eq. 11): STE = TEU − TEP_RES [kWh a⁻¹].
+def thermal_surplus(teu_kwh, tep_res_kwh, losses_kwh=0.0):
+    """Surplus of thermal energy (Eq. 11): STE = (TEU + L) − TEP_RES [kWh a⁻¹].
+
+    Parameters
+    ----------
+    teu_kwh : thermal use supplied by thermal systems [kWh a⁻¹]
+    tep_res_kwh : on-site heat production [kWh a⁻¹]
+    losses_kwh : heat lost between the production and the use: heat-network distribution and
+        substation losses [kWh a⁻¹]. They are a use of the district's production (paper §2.4:
+        mean DH loss 13.7 %), so a surplus is only what is really left over.
 
     Notes
     -----
-    STE > 0: thermal energy to be delivered (boilers, district heat); STE < 0: thermal surplus
-    exported. pedgis also subtracts non-RES on-site heat (gas CHP) so the indicator describes
-    what crosses the boundary (docs/methodology.md).
+    STE > 0: thermal energy to be delivered (boilers, district heat); STE < 0: thermal surplus,
+    exported or, where it may not leave, unused. pedgis also subtracts non-RES on-site heat (gas
+    CHP) so the indicator describes what crosses the boundary (docs/methodology.md).
     """
-    return np.asarray(teu_kwh, dtype=float) - np.asarray(tep_res_kwh, dtype=float)
+    return (np.asarray(teu_kwh, dtype=float) + np.asarray(losses_kwh, dtype=float)
+            - np.asarray(tep_res_kwh, dtype=float))
 
 
 def electric_surplus(eeu_kwh, eep_res_kwh):

@@ -5,6 +5,8 @@ Every message says what is wrong, where (file, field or scenario key path) and h
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 class PedgisError(Exception):
     """Base class of every error pedgis raises on purpose."""
@@ -48,3 +50,51 @@ class CRSWarning(PedgisWarning):
 
 class ResolutionWarning(PedgisWarning):
     """A raster is too coarse or too fine for the requested analysis."""
+
+
+def library_warning_text(message, category, filename: str = "", where: str | None = None) -> str:
+    """One line for a warning a library raised (pyogrio, rasterio, pandas, numpy, ...): the file
+    it concerns when known, the message, and which library said it — never a file:line prefix."""
+    from pathlib import Path
+
+    parts = Path(filename or "").parts
+    lib = parts[parts.index("site-packages") + 1] if "site-packages" in parts[:-1] else Path(filename or "python").stem
+    text = " ".join(str(message).split())
+    return f"{where + ': ' if where else ''}{text} ({category.__name__} from {lib})"
+
+
+#: Warnings about a library's own code (deprecations), not about the user's data: never shown.
+LIBRARY_CHANGE_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+@contextmanager
+def recorded_warnings():
+    """``warnings.catch_warnings(record=True)`` that records every warning (but a library's
+    deprecation notices, :data:`LIBRARY_CHANGE_WARNINGS`) each time it is raised."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for category in LIBRARY_CHANGE_WARNINGS:
+            warnings.simplefilter("ignore", category)
+        yield caught
+
+
+@contextmanager
+def warnings_about(where: str):
+    """Within the block, a library's warning comes out as a :class:`DataQualityWarning` naming
+    ``where`` (the file being read); pedgis' own warnings pass unchanged."""
+    import warnings
+
+    with recorded_warnings() as caught:
+        yield
+    seen = set()
+    for w in caught:
+        if (w.category, str(w.message)) in seen:  # libraries often repeat themselves (per layer, per read)
+            continue
+        seen.add((w.category, str(w.message)))
+        if issubclass(w.category, PedgisWarning):
+            warnings.warn(w.message, w.category, stacklevel=3)
+        else:
+            warnings.warn(library_warning_text(w.message, w.category, w.filename, where), DataQualityWarning,
+                          stacklevel=3)

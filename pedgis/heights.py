@@ -42,14 +42,37 @@ DEFAULT_GROUND_THRESHOLD_M = 1.0
 #: (a lower wing, a tower) or vegetation over much of the roof: the median is used instead and the
 #: building is flagged.
 MAX_ROOF_RISE_M = 6.0
+#: Physical range of terrain and surface elevations (DSM, DTM) [m]: the lowest dry land, the
+#: Dead Sea shore (≈ −430 m), to the highest summit, Mount Everest (8,849 m), each with a margin.
+#: Values outside (e.g. an undeclared nodata value such as −9999 or 3.4e38) are treated as nodata.
+ELEVATION_RANGE_M = (-500.0, 9000.0)
+#: Physical range of heights above ground (nDSM) [m]: up to the tallest building, Burj Khalifa
+#: (828 m, CTBUH), with a margin (above: spikes, birds); a surface cannot lie more than 100 m
+#: under its terrain (open pits and quarries are part of the terrain model itself).
+HEIGHT_RANGE_M = (-100.0, 1000.0)
 #: Smallest region [m²] of a footprint's nDSM rising a full storey above its eave that counts as
 #: extra storeys (:func:`field_storey_area`): less is a tree crown over the roof's edge, a stair or
 #: lift housing or a chimney group, not a floor (a one-room flat has 30–50 m²).
 MIN_STOREY_REGION_M2 = 50.0
 #: Largest credible nDSM value [m]; above it a pixel is treated as nodata (spikes, birds).
-MAX_NDSM_M = 1000.0
+MAX_NDSM_M = HEIGHT_RANGE_M[1]
 
 _KEY_OFFSET = 2048.0  # > MAX_NDSM_M; group key = id × offset + value (exact in float64)
+
+
+def outside_physical_range(values, kind: str = "elevation") -> np.ndarray:
+    """True where a finite raster value lies outside the physical range of its quantity.
+
+    Parameters
+    ----------
+    values : array [m]
+    kind : ``"elevation"`` (DSM, DTM: :data:`ELEVATION_RANGE_M`) or ``"height"`` (an nDSM:
+        :data:`HEIGHT_RANGE_M`)
+    """
+    lo, hi = ELEVATION_RANGE_M if kind == "elevation" else HEIGHT_RANGE_M
+    v = np.asarray(values)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(v) & ((v < lo) | (v > hi))
 
 
 @dataclass
@@ -61,6 +84,8 @@ class FootprintHeights:
     height_m : the percentile of the kept nDSM pixels [m], NaN when none was kept
     n_pixels : pixels of the rasterised footprint inside the raster
     n_nodata : of which nodata in the DSM or DTM
+    n_implausible : of which outside the physical range (:func:`outside_physical_range`), taken
+        as nodata
     n_ground : of which below the ground threshold
     spread_m : p95 minus the chosen percentile of the kept pixels [m]
     coverage : share of the rasterised footprint area that lies inside the raster [-]
@@ -76,6 +101,7 @@ class FootprintHeights:
     spread_m: np.ndarray
     coverage: np.ndarray
     notes: np.ndarray
+    n_implausible: np.ndarray | None = None
     storey_area_m2: np.ndarray | None = None
 
 
@@ -191,12 +217,13 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
     height = np.full(n, np.nan)
     n_pix = np.zeros(n, dtype=np.int64)
     n_nod = np.zeros(n, dtype=np.int64)
+    n_imp = np.zeros(n, dtype=np.int64)
     n_gnd = np.zeros(n, dtype=np.int64)
     spread = np.full(n, np.nan)
     coverage = np.zeros(n)
     notes = np.full(n, "", dtype=object)
     if n == 0:
-        return FootprintHeights(height, n_pix, n_nod, n_gnd, spread, coverage, notes)
+        return FootprintHeights(height, n_pix, n_nod, n_gnd, spread, coverage, notes, n_imp)
     usable = ~(shapely.is_missing(g) | shapely.is_empty(g))
     px_area = abs(surface.transform.a * surface.transform.e)
     area = np.zeros(n)
@@ -256,15 +283,19 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
             continue
         lab = labels[sel] - 1
         vals = surface.read(r0, r1, c0, c1)[sel].astype(np.float64)
-        if ground is not None:
-            vals = vals - ground.read(r0, r1, c0, c1)[sel]
-        elif ge is not None:
-            vals = vals - ge[members][lab]
-        bad = ~np.isfinite(vals) | (vals > MAX_NDSM_M)
+        if ground is not None or ge is not None:  # a DSM (and a DTM): absolute elevations
+            g_vals = ground.read(r0, r1, c0, c1)[sel] if ground is not None else ge[members][lab]
+            implausible = outside_physical_range(vals, "elevation") | outside_physical_range(g_vals, "elevation")
+            vals = vals - g_vals
+        else:
+            implausible = np.zeros(len(vals), dtype=bool)
+        implausible |= outside_physical_range(vals, "height")
+        bad = ~np.isfinite(vals) | implausible
         low = ~bad & (vals < ground_threshold_m)
         keep = ~bad & ~low
         n_pix[members] = np.bincount(lab, minlength=m)
-        n_nod[members] = np.bincount(lab[bad], minlength=m)
+        n_nod[members] = np.bincount(lab[bad & ~implausible], minlength=m)
+        n_imp[members] = np.bincount(lab[implausible], minlength=m)
         n_gnd[members] = np.bincount(lab[low], minlength=m)
         pct = group_percentiles(lab[keep], vals[keep], m, [percentile, 50.0, 95.0])
         rise = pct[2] - pct[0]
@@ -279,8 +310,8 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
         coverage = np.where(shape_area > 0, n_pix * px_area / shape_area, 0.0)
     coverage = np.minimum(coverage, 1.0)
     notes = _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height,
-                   ground_threshold_m)
-    return FootprintHeights(height, n_pix, n_nod, n_gnd, spread, coverage, notes,
+                   ground_threshold_m, n_imp, "elevation" if ground is not None or ge is not None else "height")
+    return FootprintHeights(height, n_pix, n_nod, n_gnd, spread, coverage, notes, n_imp,
                             storey_area if storey_height_m is not None else None)
 
 
@@ -310,7 +341,7 @@ def _pixel_storey_area(labels, flat_index, lab, vals, eave, area, storey, px_are
     return field_storey_area(lab, m, eave[lab], rise, storey, weight)
 
 
-def _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height, thr):
+def _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height, thr, n_imp=None, kind="elevation"):
     out = notes.copy()
 
     def add(mask, make):
@@ -325,11 +356,21 @@ def _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height,
     add(usable & inside & (n_pix == 0), "footprint covers no raster pixel")
     add(inside & (n_pix > 0) & (coverage < 0.5),
         lambda i: f"only {coverage[i]:.0%} of the footprint inside the raster")
+    n_imp = np.zeros_like(n_pix) if n_imp is None else n_imp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        imp_share = np.where(n_pix > 0, n_imp / n_pix, 0.0)
+    lo, hi = ELEVATION_RANGE_M if kind == "elevation" else HEIGHT_RANGE_M
+    rng = f"values outside the physical range of the raster ({lo:g} to {hi:g} m, taken as nodata)"
     all_nod = (n_pix > 0) & (n_nod == n_pix)
+    all_imp = (n_pix > 0) & (n_imp == n_pix)
     add(all_nod, "raster nodata over the whole footprint")
-    add((n_pix > 0) & ~all_nod & (nod_share > 0.25),
-        lambda i: f"{nod_share[i]:.0%} of the footprint pixels are nodata")
-    no_roof = (n_pix > n_nod) & ~np.isfinite(height)
+    add(all_imp, f"raster {rng} over the whole footprint")
+    add((n_pix > 0) & (n_nod > 0) & (n_imp > 0) & (n_nod + n_imp == n_pix),
+        f"raster nodata and {rng} over the whole footprint")
+    some = (n_pix > 0) & (n_nod + n_imp < n_pix)
+    add(some & (nod_share > 0.25), lambda i: f"{nod_share[i]:.0%} of the footprint pixels are nodata")
+    add(some & (imp_share > 0.25), lambda i: f"{imp_share[i]:.0%} of the footprint pixels hold {rng}")
+    no_roof = (n_pix > n_nod + n_imp) & ~np.isfinite(height)
     add(no_roof, f"nDSM below {thr:g} m over the whole footprint (demolished, not yet built, or footprint misplaced?)")
     add(~no_roof & (gnd_share > 0.3),
         lambda i: f"{gnd_share[i]:.0%} of the footprint pixels below {thr:g} m (footprint misaligned with the raster?)")

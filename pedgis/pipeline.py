@@ -24,7 +24,7 @@ from . import needs as nd
 from . import primary as pri
 from . import uses as us
 from .config import NEEDS, Scenario
-from .errors import DataQualityWarning, InputDataError, PedgisWarning
+from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
 NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
@@ -55,7 +55,8 @@ class EngineModel:
     needs: nd.NeedsParameters
     systems: list[us.System]
     district_systems: list[gen.DistrictSystem]
-    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh, source
+    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh,
+    # co2_kg_per_kwh_export, source
     boundary_type: str = "geographical"
     objective: str = "positive_energy_balance"
     checklist: dict = field(default_factory=lambda: {"appliances": False, "ev_charging": False, "public_lighting": False})
@@ -76,6 +77,7 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
     base = pdata.needs_table(doc["needs"]["set"])
     src = base.attrs["source"]
     table = base.reindex(columns=list(NEEDS)).copy()
+    table.attrs = {}  # the source table rides in attrs; pandas 3 compares attrs when rows are added
     sources = src.reindex(columns=list(NEEDS)).copy()
     dhw = pdata.dhw_per_unit()
     # DHW per unit (Eq. 3): with dhw_basis != "area", each use type takes the unit of its
@@ -92,7 +94,9 @@ def _needs_table(doc: dict) -> tuple[pd.DataFrame, dict]:
                 table.loc[r["use"], "dhw_basis"] = r["unit"]
     table["blc_heating_w_m2k"] = doc["needs"]["blc_heating_w_m2k"]
     table["blc_cooling_w_m2k"] = doc["needs"]["blc_cooling_w_m2k"]
-    for use, over in doc["needs"].get("overrides", {}).items():
+    # existing use types first, so that `based_on` copies the scenario's own version of its base
+    overrides = sorted(doc["needs"].get("overrides", {}).items(), key=lambda kv: kv[0] not in base.index)
+    for use, over in overrides:
         if use not in table.index:
             basis = over.get("based_on")
             table.loc[use] = table.loc[basis] if basis else np.nan
@@ -117,7 +121,8 @@ def _factors(doc: dict) -> pd.DataFrame:
         over = {k: v for k, v in over.items() if v is not None and k != "contract_share"}
         if name not in f.index:
             f.loc[name] = {"pef_nren": over["pef_nren"], "pef_ren": over["pef_ren"], "pef_nren_export": np.nan,
-                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"], "source": ""}
+                           "pef_ren_export": np.nan, "co2_kg_per_kwh": over["co2_kg_per_kwh"],
+                           "co2_kg_per_kwh_export": np.nan, "source": ""}
         given = [k for k in over if k != "source"]
         for k in given:
             f.loc[name, k] = over[k]
@@ -127,8 +132,11 @@ def _factors(doc: dict) -> pd.DataFrame:
             f.loc[name, "pef_nren_export"] = f.loc[name, "pef_nren"]
         if "pef_ren" in given and "pef_ren_export" not in given:
             f.loc[name, "pef_ren_export"] = f.loc[name, "pef_ren"]
+        if "co2_kg_per_kwh" in given and "co2_kg_per_kwh_export" not in given:
+            f.loc[name, "co2_kg_per_kwh_export"] = f.loc[name, "co2_kg_per_kwh"]
     f["pef_nren_export"] = f["pef_nren_export"].fillna(f["pef_nren"])
     f["pef_ren_export"] = f["pef_ren_export"].fillna(f["pef_ren"])
+    f["co2_kg_per_kwh_export"] = f["co2_kg_per_kwh_export"].fillna(f["co2_kg_per_kwh"])
     return f
 
 
@@ -366,16 +374,10 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
         raise InputDataError(f"buildings: {int(neg.sum())} buildings have a negative or missing floor area "
                              f"(floor_area_m2; e.g. {', '.join(ex)}). Fix the footprint geometry or the floors/height "
                              f"fields, or exclude these buildings from the boundary.")
-    names = {s.name for s in model.systems}
     if model.system_column and model.system_column in b:
-        col = pd.Series(us.clean_labels(b[model.system_column]), index=b.index)
-        bad_sys = inc & (col != "").to_numpy() & ~col.isin(names).to_numpy()
-        if bad_sys.any():
-            vals = sorted(set(col[bad_sys]))
-            raise InputDataError(
-                f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
-                f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
-                f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+        problem = us.system_column_problem(b.loc[inc, model.system_column], [s.name for s in model.systems])
+        if problem:
+            raise InputDataError(problem)
     if any(s.buildings for s in model.systems):
         ids = pd.Index(us.clean_labels(b["building_id"]))
         for s in model.systems:
@@ -575,7 +577,8 @@ def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> di
         # production is in `generation`, the surplus in `exported_kwh`
         carr_bd.append({"carrier": c, "demand_kwh": float(r["demand_kwh"]), "onsite_kwh": float(r["onsite_used_kwh"]),
                         **{k: float(r[k]) for k in ("delivered_kwh", "exported_kwh", "pef_nren", "pef_ren", "pef_nren_export",
-                                                    "pef_ren_export", "co2_kg_per_kwh", "pei_kwh", "pee_kwh",
+                                                    "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export",
+                                                    "pei_kwh", "pee_kwh",
                                                     "pe_ren_delivered_kwh", "pe_ren_exported_kwh", "co2_kg")}})
     return {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd}
 
@@ -583,8 +586,9 @@ def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> di
 _NOTES = [
     "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
     "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
-    "CO2eq (Eq. 22) uses emission factors per delivered kWh: sum(ED*f) - sum(EX*f), equal to the paper's "
-    "per-primary-energy form with f' = f / PEF_nren.",
+    "CO2eq (Eq. 22) uses emission factors per delivered and per exported kWh: sum(ED*f) - sum(EX*f_export), "
+    "f_export = f unless co2_kg_per_kwh_export is set (substitution); the paper's per-primary-energy form gives the same "
+    "only when f_export = f * PEF_nren,export / PEF_nren (docs/methodology.md).",
     "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
     "electric use (Eq. 8), not generation (paper §2.4).",
     "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
@@ -606,7 +610,7 @@ def _assumptions(model: EngineModel, present_uses: set, wt: pd.DataFrame, notes:
     a["needs"] = needs_a
     pef = model.factors
     a["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
-                         for k in ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "source")}
+                         for k in (*pri.FACTOR_COLUMNS, "source")}
                      for c in wt.index}
     a["notes"] = list(_NOTES) + notes
     return a
@@ -654,10 +658,12 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     progress(0.4, "step 4: on-site generation")
     kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
     pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & inc).any() and model.pv_specific_yield is None:
-        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
-                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+    _check_pv_yield(kwp, pv_given, inc, model)
     pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
+    # the roof model gave no estimate (outside the DSM, nodata): unknown, not 0; no PV counted
+    no_pv_estimate = inc & (b["pv_no_estimate"].fillna(False).to_numpy(dtype=bool) if "pv_no_estimate" in b
+                            else np.zeros(n, dtype=bool)) & ~np.isfinite(pv_given)
+    pv[no_pv_estimate] = np.nan
     pvt_el = _column_sum(b, ("pvt_kwh",))  # the electricity of hybrid PVT collectors is PV too
     if pvt_el is not None:
         pv = np.where(inc & np.isfinite(pvt_el) & (pvt_el > 0), np.nan_to_num(pv) + np.nan_to_num(pvt_el), pv)
@@ -717,7 +723,9 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
     petot = float(bal.pe_total(penren, peren))
     rer = bal.renewable_energy_ratio(peren, petot)
-    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"]))
+    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"],
+                                   wt["co2_kg_per_kwh_export"]))
+    notes.extend(_co2_export_notes(wt))
     sys_balance = _district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
     buildings_balance = float(np.nansum(ped_b[inc]))
 
@@ -728,7 +736,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     for col in ("teu_sh_kwh", "teu_sc_kwh", "teu_dhw_kwh", "teu_kwh", "eeu_kwh"):
         out[col] = per[col].to_numpy()
     out["pv_kwh"] = pv
-    out["pv_kwp"] = np.where(inc, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
+    out["pv_kwp"] = np.where(inc & ~no_pv_estimate, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
     for col in ("pv_area_m2", "roof_irradiation_kwh_m2"):
         if col not in out:
             out[col] = np.nan
@@ -764,22 +772,35 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total                # Eq. 10
     tep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
     eep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
+    teu_thermal, heat_losses = float(np.nansum(per["teu_thermal_kwh"])), _heat_losses(rows, network_rows)
+    onsite_share = bal.onsite_renewable_share(tep_res, eep_res, teu_thermal + heat_losses, eeu)
+    if (tep_res + eep_res) > 0 and peren <= 0:
+        share_txt = f"{onsite_share:.2f}" if np.isfinite(onsite_share) else "undefined: no energy use"
+        notes.append(f"RER (Eq. 21) = {'null' if rer is None or not np.isfinite(rer) else f'{rer:.2f}'} although "
+                     f"{tep_res + eep_res:,.0f} kWh of renewable energy are produced on site: RER counts only the renewable "
+                     f"primary energy crossing the boundary (Eq. 19: delivered minus exported = {peren:,.0f} kWh here), "
+                     f"not the on-site production; onsite_renewable_share = {share_txt} (docs/outputs.md).")
     district = {
-        "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)),
+        # a PED is made of buildings (paper §2.1): without one it is not declared positive
+        "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)) and bool(inc.any()),
+        "verdict_note": "" if inc.any() else ("no building is included in the district: a PED is made of buildings "
+                                              "(paper §2.1), so it is not declared positive whatever the balance"),
         "objective": model.objective,
-        "objective_met": bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
+        "objective_met": bool(inc.any()) and bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
         "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
         "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
+        "onsite_renewable_share": float(onsite_share) if np.isfinite(onsite_share) else None,
         "ten_sh_kwh": float(np.nansum(needs["ten_sh_kwh"])), "ten_sc_kwh": float(np.nansum(needs["ten_sc_kwh"])),
         "ten_dhw_kwh": float(np.nansum(needs["ten_dhw_kwh"])),
         "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": float(np.nansum(per["teu_kwh"])), "eeu_kwh": eeu,
         "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
-        "ste_kwh": float(dlv.thermal_surplus(float(np.nansum(per["teu_thermal_kwh"])), tep_res + tep_nonres)),  # Eq. 11
+        "ste_kwh": float(dlv.thermal_surplus(teu_thermal, tep_res + tep_nonres, heat_losses)),         # Eq. 11
         "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
         "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
         "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
         "unused_kwh": _unused(wt, network_rows, st_unused),
         "n_buildings": int(n), "n_included": int(inc.sum()),
+        "n_pv_no_estimate": int(no_pv_estimate.sum()),
         "floor_area_m2": float(np.nansum(np.where(inc, b["floor_area_m2"].to_numpy(dtype=float), np.nan))),
         "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
         "buildings_ped_balance_kwh": buildings_balance,
@@ -809,6 +830,29 @@ def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> 
         out["district_heat"] = out.get("district_heat", 0.0) + float(net)
     if solar_unused > 0:
         out["solar_thermal"] = float(solar_unused)
+    return out
+
+
+def _heat_losses(rows: pd.DataFrame, network_rows: list[dict]) -> float:
+    """Heat lost between the district's heat production and the buildings' thermal use [kWh a⁻¹]:
+    the networks' distribution losses and the substations' conversion losses (input − use)."""
+    sub = rows[rows["kind"].isin(("district_heating", "district_cooling"))] if len(rows) else rows
+    substations = float((sub["input_kwh"] - sub["use_kwh"]).sum()) if len(sub) else 0.0
+    return substations + float(sum(r["losses_kwh"] for r in network_rows))
+
+
+def _co2_export_notes(wt: pd.DataFrame) -> list[str]:
+    """Say where an exported carrier's CO2 credit keeps the delivered factor while its PEF export
+    factor differs: the paper's Eq. 22 (factors per kWh of primary energy) would scale the credit."""
+    out = []
+    for c, r in wt.iterrows():
+        if (r["exported_kwh"] > 0 and r["pef_nren_export"] != r["pef_nren"]
+                and r["co2_kg_per_kwh_export"] == r["co2_kg_per_kwh"] and r["co2_kg_per_kwh"] != 0):
+            paper = r["co2_kg_per_kwh"] * r["pef_nren_export"] / r["pef_nren"] if r["pef_nren"] > 0 else float("nan")
+            out.append(f"carriers.{c}: exports are weighed with pef_nren_export = {r['pef_nren_export']:g} "
+                       f"(pef_nren = {r['pef_nren']:g}) but credited {r['co2_kg_per_kwh']:g} kg CO2/kWh (the delivered "
+                       f"factor) in Eq. 22; the paper's per-primary-energy form would credit {paper:.3g}. Set "
+                       f"co2_kg_per_kwh_export in [carriers.{c}] to choose.")
     return out
 
 
@@ -844,9 +888,141 @@ def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     return storey, floors
 
 
-def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None) -> DistrictResult:
+def _check_pv_yield(kwp, pv_given, included, model: EngineModel) -> None:
+    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & included).any() and model.pv_specific_yield is None:
+        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
+                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
+
+
+def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
+    """What steps 2–7 check on a step-1 table before computing (:func:`compute` runs it first):
+    use types, floor areas, the system column, PV data without a yield, and that every need of
+    an included building has a system. Raises :class:`InputDataError`."""
+    b = buildings
+    if "included" not in b:
+        b = b.assign(included=True)
+    _check_table(b, model)
+    inc = b["included"].to_numpy(dtype=bool)
+    n = len(b)
+    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
+    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
+    _check_pv_yield(kwp, pv_given, inc, model)
+    us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
+
+
+def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None):
+    """The one input checker of ``pedgis validate`` and ``pedgis run``: every check a run makes
+    before computing, each problem reported in one pass.
+
+    In order: the scenario file (TOML, schema, cross references, input files exist); the weather
+    file, parsed by the same reader a run uses; the engine model (needs table with ``based_on``,
+    systems, factors); the step-1 inputs (buildings, boundary, rasters) and step 1 itself
+    (:func:`pedgis.io.step1_inputs.check_step1`); building ids the scenario names; the weather
+    station's distance from the district; raster values outside their physical range; and what
+    :func:`compute` checks on the step-1 table (:func:`preflight`). Warnings raised on the way
+    become warnings of the check.
+
+    Parameters
+    ----------
+    source : a scenario file (str or Path), a :class:`pedgis.config.Scenario`, or a dict
+        (relative paths resolved against ``base_dir``)
+    progress : callback ``progress(fraction, message)`` for step 1
+
+    Returns
+    -------
+    :class:`pedgis.checks.InputCheck` (never raises for bad input: ``.problems`` says what is wrong;
+    ``.raise_errors()`` raises them)
+    """
+    from pathlib import Path
+
+    from . import checks
+    from .config import known_uses, missing_files, read_scenario
+    from .io.step1_inputs import check_step1, scenario_sections
+    from .solar.scenario import wants_rooftop
+
+    chk = checks.InputCheck()
+    if isinstance(source, Scenario):  # validated when it was made; its files may have gone since
+        scenario = source
+        chk.where = str(scenario.path or "scenario")
+        for e in missing_files(scenario.doc):
+            chk.error(e.key, e)
+    else:
+        doc, errors, missing, path = read_scenario(source, base_dir)
+        chk.where = str(path or "scenario")
+        for e in [*errors, *missing]:
+            chk.error(getattr(e, "key", None) or chk.where, e)
+        if errors:
+            return chk  # the inputs cannot be checked against a scenario that does not hold
+        base = Path(path).resolve().parent if path else Path(base_dir or ".").expanduser().resolve()
+        scenario = Scenario(doc=doc, base_dir=base, path=Path(path).resolve() if path else None)
+    chk.scenario = scenario
+    doc = scenario.doc
+    wpath = doc["weather"].get("path")
+    if wpath is not None and Path(wpath).exists():
+        from .io.weather import read_weather
+
+        with checks.collecting(chk, str(wpath)):
+            try:
+                chk.weather = read_weather(wpath)
+            except InputDataError as exc:
+                chk.error("weather.path", exc)
+    elif wpath is None and wants_rooftop(doc):
+        chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
+                                              "`path = \"...epw\"` to [weather].", key="weather.path"))
+    with checks.collecting(chk, chk.where):
+        from .timeseries.integrate import prepare_doc
+
+        try:
+            chk.run_notes = prepare_doc(doc)
+            chk.model = resolve_model(scenario, chk.weather)
+        except InputDataError as exc:
+            chk.error("scenario", exc)
+    uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
+    storey, floors = _storey_by_use(doc, uses)
+    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    if "buildings.path" in {p.where for p in chk.errors}:
+        return chk  # no buildings file: nothing more to check against
+    with checks.collecting(chk, str(b_sec.get("path"))):
+        s1 = check_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
+                         gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
+                         known_uses=uses, progress=progress)
+    reported = {p.where for p in chk.errors}  # e.g. a raster file not found, reported above
+    for p in s1.problems:
+        if p.where in reported:
+            continue
+        if p.severity == "error":
+            chk.error(p.where, p.message)
+        else:
+            chk.problems.append(p)
+    chk.step1 = s1.result
+    if s1.data is not None:
+        chk.problems += checks.building_id_problems(doc, s1.data.gdf, s1.columns, s1.data.path)
+        lonlat = checks.district_lonlat(s1.data.gdf)
+        if chk.weather is not None and lonlat is not None:
+            p = checks.weather_site_problem(chk.weather, lonlat, doc["weather"].get("far_from_site", False))
+            if p is not None:
+                chk.problems.append(p)
+    with checks.collecting(chk, chk.where):
+        chk.problems += checks.raster_range_problems(doc)
+        if chk.step1 is not None and wants_rooftop(doc) and doc["rasters"].get("dsm") is not None:
+            p = checks.roof_coverage_problem(chk.step1.buildings, doc["rasters"]["dsm"])
+            chk.problems += [p] if p is not None else []
+    if chk.step1 is not None and chk.model is not None and not chk.errors:
+        with checks.collecting(chk, str(b_sec.get("path"))):
+            try:
+                preflight(chk.step1.buildings, chk.model)
+            except InputDataError as exc:
+                chk.error("buildings", exc)
+    return chk
+
+
+def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None, checked=None) -> DistrictResult:
     """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
     ``district["breakdown"]`` in :mod:`pedgis.viz`).
+
+    Every input is checked first by :func:`check_inputs`, the checker of ``pedgis validate``;
+    any error stops the run (one :class:`InputDataError` listing them all), its warnings are
+    issued again, and the run goes on from what the checker read (weather, model, step 1).
 
     Parameters
     ----------
@@ -854,29 +1030,23 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     progress : callback ``progress(fraction, message)``; may raise Cancelled
     step1_hook : optional ``f(buildings) -> buildings`` applied to the step-1 table before steps
         2-7 (variants that change rooftop PV, :mod:`pedgis.timeseries.variants`)
+    checked : the :func:`check_inputs` result of this scenario when the caller has it already
+        (the caller then shows its warnings)
     """
-    from .io.step1_inputs import run_step1, scenario_sections
     from .progress import scaled
 
     progress = progress or no_progress
     doc = scenario.doc
-    weather = None
-    if doc["weather"].get("path") is not None:
-        from .io.weather import read_weather
-        weather = read_weather(doc["weather"]["path"])
-    progress(0.0, "step 1: buildings, boundary and heights")
-    from .timeseries.integrate import (  # time-resolved balance (issue 7)
-        attach_timeseries,
-        prepare_doc,
-    )
-    ts_notes = prepare_doc(doc)
-    model = resolve_model(scenario, weather)
-    storey, floors = _storey_by_use(doc, model.needs.table.index)
+    chk = checked
+    if chk is None:
+        progress(0.0, "step 1: checking the inputs, buildings, boundary and heights")
+        chk = check_inputs(scenario, progress=scaled(progress, 0.0, 0.2))
+        chk.emit_warnings()
+    chk.raise_errors()
+    from .timeseries.integrate import attach_timeseries  # time-resolved balance (issue 7)
+
+    weather, model, step1, ts_notes = chk.weather, chk.model, chk.step1, chk.run_notes
     step1_notes: list[str] = []
-    b_sec, bnd_sec, h_sec = scenario_sections(doc)
-    step1 = run_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
-                      gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
-                      known_uses=list(model.needs.table.index), progress=scaled(progress, 0.0, 0.2))
     if step1_hook is not None:
         step1.buildings = step1_hook(step1.buildings)
     # step 4 from the roof rasters (pedgis.solar): PV potential merged in before step 2

@@ -30,15 +30,15 @@ def total_primary_energy_factor(pef_nren, pef_ren):
     return np.asarray(pef_nren, dtype=float) + np.asarray(pef_ren, dtype=float)
 
 
-FACTOR_COLUMNS = ["pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh"]
+FACTOR_COLUMNS = ["pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export"]
 
 
 def weigh_carriers(table: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     """Add the factors and the weighted flows to a carrier table (:func:`pedgis.delivered.carrier_table`).
 
-    Adds ``pef_*``, ``co2_kg_per_kwh`` and ``pei_kwh`` (Eq. 14), ``pee_kwh`` (Eq. 15),
-    ``pe_ren_delivered_kwh``, ``pe_ren_exported_kwh`` (terms of Eq. 19), ``co2_kg`` (terms of
-    Eq. 22: ED·f − EX·f with f per delivered kWh).
+    Adds ``pef_*``, ``co2_kg_per_kwh``, ``co2_kg_per_kwh_export`` and ``pei_kwh`` (Eq. 14),
+    ``pee_kwh`` (Eq. 15), ``pe_ren_delivered_kwh``, ``pe_ren_exported_kwh`` (terms of Eq. 19),
+    ``co2_kg`` (terms of Eq. 22: ED·f − EX·f_export, per delivered and per exported kWh).
     """
     out = table.copy()
     f = factors.reindex(out.index)
@@ -50,5 +50,5 @@ def weigh_carriers(table: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     out["pee_kwh"] = ex * out["pef_nren_export"].to_numpy()
     out["pe_ren_delivered_kwh"] = ed * out["pef_ren"].to_numpy()
     out["pe_ren_exported_kwh"] = ex * out["pef_ren_export"].to_numpy()
-    out["co2_kg"] = (ed - ex) * out["co2_kg_per_kwh"].to_numpy()
+    out["co2_kg"] = ed * out["co2_kg_per_kwh"].to_numpy() - ex * out["co2_kg_per_kwh_export"].to_numpy()
     return out

@@ -142,6 +142,37 @@ def assign_systems(buildings: pd.DataFrame, systems: list[System], system_column
 USE_ROW_COLUMNS = ["building", "service", "system", "kind", "need_kwh", "use_kwh", "carrier", "input_kwh"]
 
 
+def system_column_problem(values, system_names) -> str | None:
+    """The problem with a buildings' system column (buildings.columns.system) whose values are
+    not systems of the scenario, or None."""
+    names = set(system_names)
+    vals = sorted(set(clean_labels(values)) - {""} - names)
+    if not vals:
+        return None
+    return (f"buildings: system column (buildings.columns.system) names {', '.join(repr(v) for v in vals)}, which "
+            f"{'is' if len(vals) == 1 else 'are'} not a [systems.<name>] of the scenario; define [systems.{vals[0]}] "
+            f"or use one of: {', '.join(sorted(names)) or '(no systems defined)'}.")
+
+
+def check_coverage(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.DataFrame,
+                   services=("dhw", "sh", "sc")) -> None:
+    """Raise :class:`InputDataError` when an included building has a need (step 2) that no
+    assigned system (:func:`assign_systems`) covers."""
+    included = buildings["included"].to_numpy(dtype=bool)
+    for s in services:
+        ten = needs[f"ten_{s}_kwh"].to_numpy(dtype=float)
+        uncovered = included & (assignment[s].to_numpy() == "") & (np.nan_to_num(ten) > 0)
+        if uncovered.any():
+            uses = sorted(set(buildings["use"].to_numpy()[uncovered]))
+            ex = buildings["building_id"].to_numpy()[uncovered][:5]
+            raise InputDataError(
+                f"{int(uncovered.sum())} included buildings have a {s.upper()} need but no system covers '{s}' "
+                f"(use types: {', '.join(map(str, uses))}; e.g. {', '.join(map(str, ex))}). Add \"{s}\" to the `services` "
+                f"of a [systems.<name>] assigned to them (by `uses`, `buildings`, `default = true` or the system column)"
+                + (", or set `sc_kwh_m2 = 0` in [needs.overrides.<use>] if these buildings are not cooled." if s == "sc" else ".")
+            )
+
+
 def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.DataFrame,
                   systems: list[System], solar_heat_kwh=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Step 3 for every building.
@@ -189,16 +220,7 @@ def building_uses(buildings: pd.DataFrame, needs: pd.DataFrame, assignment: pd.D
         teu = np.full(len(buildings), np.nan)
         teu[included] = 0.0
         names = assignment[s].to_numpy()
-        uncovered = included & (names == "") & (np.nan_to_num(ten) > 0)
-        if uncovered.any():
-            uses = sorted(set(buildings["use"].to_numpy()[uncovered]))
-            ex = buildings["building_id"].to_numpy()[uncovered][:5]
-            raise InputDataError(
-                f"{int(uncovered.sum())} included buildings have a {s.upper()} need but no system covers '{s}' "
-                f"(use types: {', '.join(map(str, uses))}; e.g. {', '.join(map(str, ex))}). Add \"{s}\" to the `services` "
-                f"of a [systems.<name>] assigned to them (by `uses`, `buildings`, `default = true` or the system column)"
-                + (", or set `sc_kwh_m2 = 0` in [needs.overrides.<use>] if these buildings are not cooled." if s == "sc" else ".")
-            )
+        check_coverage(buildings, needs, assignment, (s,))
         for name in pd.unique(names[included]):
             if name == "":
                 continue

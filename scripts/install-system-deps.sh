@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only those missing.
 # chromium: browser tests of map/sankey/report; python3-qgis: plugin tests;
+# python3-pip: the plugin's own installer runs pip (into its private folder only);
+# qgis, xvfb, xauth: the plugin's packages checked inside the real QGIS application;
 # grass-core: the r.sun side-by-side check of the rooftop irradiation;
 # fonts-dejavu-core: legible text in the page and QGIS canvas screenshots.
 set -euo pipefail
-want=(chromium fonts-dejavu-core python3-qgis qgis-providers grass-core)
+want=(chromium fonts-dejavu-core python3-qgis qgis-providers python3-pip qgis xvfb xauth grass-core)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# A venv for the QGIS plugin tests: Debian's /usr/bin/python3 with its site packages
-# (python3-qgis), NumPy 1 (Debian's GDAL bindings are built against it) and attrs>=23
-# (Debian's attrs is too old for rasterio).
+# The QGIS plugin tests' environment, as a user gets it: Debian's /usr/bin/python3 with
+# python3-qgis (no venv, no hand-tuned pins), and the library's dependencies installed by the
+# plugin's own installer into $QVENV/deps, the way "Install Python packages…" puts them into a
+# QGIS profile (docs/qgis.md). pytest and pytest-qgis go into $QVENV/tools by the same installer,
+# which keeps every package Debian already has (so they shadow nothing).
 set -euo pipefail
 QVENV=${1:-.venv-qgis}
-bash "$(dirname "$0")/install-system-deps.sh"
-test -x "$QVENV/bin/python" || /usr/bin/python3 -m venv --system-site-packages "$QVENV"
-"$QVENV/bin/python" -m pip install -q --upgrade pip
-"$QVENV/bin/python" -m pip install -q 'numpy<2' 'attrs>=23' -e '.[dev,qgis]'
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+bash "$ROOT/scripts/install-system-deps.sh"
+# .venv-qgis used to be a venv made by this script: replace it
+if [ -f "$QVENV/pyvenv.cfg" ]; then rm -rf "$QVENV"; fi
+mkdir -p "$QVENV"
+INSTALLER="$ROOT/qgis_plugin/pedgis_plugin/installer.py"
+# QGIS's Python as it starts: nothing of pedgis's on the path
+env -u PYTHONPATH -u PEDGIS_DEPS_DIR /usr/bin/python3 "$INSTALLER" --target "$QVENV/deps"
+env -u PYTHONPATH -u PEDGIS_DEPS_DIR /usr/bin/python3 "$INSTALLER" --target "$QVENV/tools" \
+  --requirement "pytest>=7.4" --requirement "pytest-qgis>=2.0"

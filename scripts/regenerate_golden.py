@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "data" / "golden_sample_district.json"
 
 SCALARS = ["pei_kwh", "pee_kwh", "ped_balance_kwh", "is_ped", "objective_met", "pe_nren_kwh", "pe_ren_kwh",
-           "pe_total_kwh", "rer", "co2eq_kg", "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "teu_kwh",
+           "pe_total_kwh", "rer", "onsite_renewable_share", "co2eq_kg", "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "teu_kwh",
            "eeu_kwh", "tep_res_kwh", "eep_res_kwh", "ste_kwh", "see_kwh", "n_buildings", "n_included",
            "floor_area_m2", "buildings_ped_balance_kwh", "district_systems_ped_balance_kwh", "netting_effect_kwh"]
 

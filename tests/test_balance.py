@@ -36,7 +36,14 @@ def test_rer_undefined_when_total_not_positive():
     np.testing.assert_array_equal(np.isnan(bal.renewable_energy_ratio([1.0, 1.0], [2.0, -1.0])), [False, True])
 
 
-def test_eq22_co2_per_delivered_kwh_equals_paper_form():
+def test_onsite_renewable_share():
+    # (TEP_RES 1,000 + EEP_RES 2,000) / (TEU 4,000 + EEU 2,000) = 0.5; a net producer exceeds 1
+    assert bal.onsite_renewable_share(1000.0, 2000.0, 4000.0, 2000.0) == pytest.approx(0.5)
+    assert bal.onsite_renewable_share(0.0, 9000.0, 4000.0, 2000.0) == pytest.approx(1.5)
+    assert math.isnan(bal.onsite_renewable_share(10.0, 0.0, 0.0, 0.0))
+
+
+def test_eq22_co2_per_delivered_kwh_equals_paper_form_when_export_factors_equal():
     # per delivered kWh: 1,000 × 0.27 + 2,000 × 0.201 − 500 × 0.27 = 270 + 402 − 135 = 537
     co2 = bal.co2_equivalent([1000.0, 2000.0], [500.0, 0.0], [0.27, 0.201])
     assert co2 == pytest.approx(537.0)
@@ -45,6 +52,21 @@ def test_eq22_co2_per_delivered_kwh_equals_paper_form():
     f_pe = np.array([0.27, 0.201]) / pef
     paper = np.sum(np.array([1000.0, 2000.0]) * pef * f_pe) - np.sum(np.array([500.0, 0.0]) * pef * f_pe)
     assert co2 == pytest.approx(paper)
+
+
+def test_eq22_export_factor():
+    ed, ex, f = [1000.0, 2000.0], [500.0, 0.0], [0.27, 0.201]
+    # exports that earn no credit (f_export = 0): 1,000 × 0.27 + 2,000 × 0.201 − 500 × 0 = 672
+    assert bal.co2_equivalent(ed, ex, f, [0.0, 0.201]) == pytest.approx(672.0)
+    # the paper's Eq. 22 with PEF_nren,export = 0: PEE = 0, so its credit is 0 too: 1,950 × 0.27 / 1.95
+    # + 2,100 × 0.201 / 1.05 − 0 = 270 + 402 = 672
+    assert 1950.0 * 0.27 / 1.95 + 2100.0 * 0.201 / 1.05 - 0.0 == pytest.approx(672.0)
+    # PEF_nren,export = 1.0 for electricity (PEF_nren 1.95): the paper credits PEE × f' =
+    # 500 × 1.0 × 0.27 / 1.95 = 69.23; the delivered form gives the same with
+    # f_export = 0.27 × 1.0 / 1.95 = 0.13846: 270 + 402 − 69.23 = 602.77
+    f_exp = [0.27 * 1.0 / 1.95, 0.201]
+    assert bal.co2_equivalent(ed, ex, f, f_exp) == pytest.approx(672.0 - 500.0 * 1.0 * 0.27 / 1.95)
+    assert bal.co2_equivalent(ed, ex, f, f_exp) == pytest.approx(602.769, abs=1e-3)
 
 
 def test_objective_met():

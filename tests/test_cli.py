@@ -50,6 +50,11 @@ def test_run_prints_summary_and_writes(district, capsys):
     assert "largest building balances" in text.out
     assert "100% done" in text.err or "done" in text.err          # the progress bar on stderr
     assert (out / "district.json").exists() and (out / "buildings.gpkg").exists()
+    # beside RER, the on-site renewable share: an all-electric district (heat pumps) with
+    # 13 kWp × 1,200 kWh/kWp = 15,600 kWh of PV: 15,600 / EEU (no thermal system, TEP_RES = 0)
+    d = json.loads((out / "district.json").read_text(encoding="utf-8"))
+    assert d["onsite_renewable_share"] == pytest.approx(13 * 1200.0 / d["eeu_kwh"])
+    assert f"(on-site renewable share {d['onsite_renewable_share']:.2f})" in text.out
 
 
 def test_validate_ok_and_problems(district, capsys):
@@ -162,7 +167,7 @@ def test_validate_checks_ids_and_system_column(district, capsys):
     assert main(["validate", str(district / "v.toml")]) == 1
     out = capsys.readouterr().out
     assert "systems.hp.buildings: id(s) zz not in column 'ID'" in out
-    assert "buildings.columns.system: values 'a', 'b', 'c'" in out
+    assert "system column (buildings.columns.system) names 'a', 'b', 'c'" in out
 
 
 def test_validate_reports_every_problem_in_one_pass(district, capsys):

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from pedgis import config
-from pedgis.config import check_scenario, load_scenario, scenario_from_dict, validate
+from pedgis.config import load_scenario, scenario_from_dict, validate
 from pedgis.errors import ConfigError, InputDataError
+from pedgis.pipeline import check_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,11 +141,16 @@ def test_missing_and_malformed_files(tmp_path):
         load_scenario(bad)
 
 
+def errors_of(path) -> list[str]:
+    """The errors `pedgis validate` prints (and `pedgis run` stops on)."""
+    return [p.message for p in check_inputs(path).errors]
+
+
 def test_check_scenario_lists_missing_files(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text('[buildings]\npath = "b.shp"\n[weather]\npath = "w.epw"\n'
                  '[systems.hp]\nkind = "heat_pump"\nservices = ["sh"]\ndefault = true\n', encoding="utf-8")
-    problems = check_scenario(f)
+    problems = errors_of(f)
     assert len(problems) == 2
     assert problems[0].startswith("buildings.path: file not found")
     assert problems[1].startswith("weather.path: file not found")
@@ -163,7 +169,7 @@ def test_schema_keys_all_documented():
 
 
 def test_sample_scenario_is_valid():
-    assert check_scenario(ROOT / "sample_data" / "scenario.toml") == []
+    assert errors_of(ROOT / "sample_data" / "scenario.toml") == []
 
 
 def test_no_systems_is_an_error():
@@ -184,7 +190,7 @@ def test_check_scenario_reports_missing_files_with_schema_errors(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text('[buildings]\npath = "b.shp"\nfoo = 1\n[systems.hp]\nkind = "heat_pump"\nservices = ["sh"]\ndefault = true\n',
                  encoding="utf-8")
-    problems = check_scenario(f)
+    problems = errors_of(f)
     assert any(p.startswith("buildings.foo: unknown key") for p in problems)
     assert any(p.startswith("buildings.path: file not found") for p in problems)
 

@@ -37,7 +37,7 @@ FALLBACK_PEDGIS = "pedgis iso52000_default value, not in Table B.16 (no national
 
 HEADERS = {
     "primary_energy_factors.csv": ["set", "carrier", "pef_nren", "pef_ren", "pef_nren_export",
-                                   "pef_ren_export", "co2_kg_per_kwh", "source"],
+                                   "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export", "source"],
     "specific_needs.csv": ["set", "use", "need", "value", "unit", "source"],
     "dhw_per_unit.csv": ["use", "unit", "kwh_per_unit", "source"],
     "systems.csv": ["kind", "parameter", "value", "unit", "source"],
@@ -50,6 +50,7 @@ KEYS = {
     "systems.csv": ("kind", "parameter"),
     "storey_heights.csv": ("use",),
 }
+EXPORT_COLUMNS = ("pef_nren_export", "pef_ren_export", "co2_kg_per_kwh_export")  # empty = as delivered
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -96,7 +97,7 @@ def test_every_row_complete_and_sourced(name):
         assert len(row["source"].strip()) >= 20, f"{name} line {i}: source missing or too vague"
         for col, val in row.items():
             assert val == val.strip(), f"{name} line {i}: stray whitespace in {col}"
-            if col not in ("pef_nren_export", "pef_ren_export"):
+            if col not in EXPORT_COLUMNS:
                 assert val != "", f"{name} line {i}: empty {col}"
 
 
@@ -148,13 +149,15 @@ def test_pef_physical_ranges(pef):
         for col in ("pef_nren_export", "pef_ren_export"):
             if r[col] != "":
                 assert 0.0 <= num(r[col]) <= 4.0, (s, c, col)
+        if r["co2_kg_per_kwh_export"] != "":
+            assert 0.0 <= num(r["co2_kg_per_kwh_export"]) <= 1.2, (s, c)
 
 
 def test_pef_export_empty_means_substitution(pef):
     # the paper's substitution assumption (Sect. 2.6): no set overrides the export factor, so the
     # engine falls back to the import factor; a filled value must say which national rule sets it
     for (s, c), r in pef.items():
-        if r["pef_nren_export"] or r["pef_ren_export"]:
+        if any(r[col] for col in EXPORT_COLUMNS):
             assert "export" in r["source"].lower(), (s, c)
 
 
@@ -226,6 +229,60 @@ def test_pef_national_values(pef):
     # IT fuels: IPCC 2006 / ISPRA t CO2/TJ (NCV) -> kg/kWh, 1 TJ = 277.78 MWh, rounded to 3 digits
     for c, t_per_tj in {"natural_gas": 55.9, "lpg": 63.1, "oil": 74.1, "coal": 94.6}.items():
         assert pair("IT", c)[2] == round(t_per_tj / 277.78, 3), c
+
+
+def test_pef_nl_gas_on_the_net_calorific_value(pef):
+    # NTA 8800 gives aardgas fP;nren 1.00 and 0.183 kg CO2/kWh per kWh of GROSS calorific value
+    # (bovenwaarde 35.17 MJ/m3(n)); pedgis' fuel energies are NET (onderwaarde 31.65 MJ/m3(n)):
+    # 1.00 × 35.17 / 31.65 = 1.1112 → 1.111; 0.183 × 1.1112 = 0.2034 → 0.203 kg/kWh
+    r = pef[("NL", "natural_gas")]
+    assert num(r["pef_nren"]) == round(1.00 * 35.17 / 31.65, 3) == 1.111
+    assert num(r["co2_kg_per_kwh"]) == round(0.183 * 35.17 / 31.65, 3) == 0.203
+    # on NCV the NL gas CO2 factor sits at the IPCC 2006 default for natural gas:
+    # 56.1 t CO2/TJ NCV / 277.78 MWh/TJ = 0.202 kg/kWh
+    assert num(r["co2_kg_per_kwh"]) == pytest.approx(56.1 / 277.78, abs=0.002)
+    assert "gross calorific value" in r["source"].lower() and "ncv" in r["source"].lower()
+
+
+def test_pef_total_factor_of_fuels_is_plausible(pef):
+    # A kWh of fuel cannot carry more than its own energy content plus the upstream chain as primary
+    # energy: the totals of the sources are 1.0-1.4 (ISO B.16 bio gaseous 0.4 + 1.0 = 1.4, solid
+    # 1.2; GEG/DIN electricity aside). A nren factor that already charges the whole content (GEG's
+    # biogas 1.1 = Erdgas) leaves no renewable part: DE biogas 1.1 + 0 = 1.1, not 1.1 + 1.0 = 2.1.
+    for (s, c), r in pef.items():
+        if c in FOSSIL + ["biogas", "biomass"]:
+            assert num(r["pef_nren"]) + num(r["pef_ren"]) <= 1.45, (s, c)
+    de = pef[("DE", "biogas")]
+    assert (num(de["pef_nren"]), num(de["pef_ren"])) == (1.1, 0.0)
+    assert num(de["pef_nren"]) + num(de["pef_ren"]) == num(pef[("DE", "natural_gas")]["pef_nren"]) + \
+        num(pef[("DE", "natural_gas")]["pef_ren"])
+
+
+def test_pef_fi_co2_factors_are_finnish(pef):
+    # Motiva, CO2-päästökertoimet: electricity 209 kg CO2/MWh (5-year moving average of Finnish
+    # production, Statistics Finland), district heat of CHP areas 183 kg CO2/MWh (benefit-sharing
+    # method, Energiateollisuus) — not the ISO 52000-1 defaults 420 and 260 g/kWh
+    assert num(pef[("FI", "electricity")]["co2_kg_per_kwh"]) == 209 / 1000
+    assert num(pef[("FI", "district_heat")]["co2_kg_per_kwh"]) == 183 / 1000
+    for c in ("electricity", "district_heat"):
+        assert "Motiva" in pef[("FI", c)]["source"], c
+    # the FI fuel CO2 factors are still ISO defaults: the row says so plainly
+    for c in FOSSIL + ["biogas", "biomass"]:
+        r = pef[("FI", c)]
+        assert num(r["co2_kg_per_kwh"]) == num(pef[("iso52000_default", c)]["co2_kg_per_kwh"]), c
+        assert "UNSOURCED for Finland" in r["source"], c
+
+
+def test_pef_basis_stated_for_every_set():
+    # docs/data-sources.md states, per set, the calorific basis of the fuel factors and what the
+    # CO2 factors include
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data-sources.md").read_text(encoding="utf-8")
+    table = doc[doc.index("### Basis of the factors"):]
+    table = table[: table.index("\n\n", table.index("| set"))]
+    rows = {line.split("|")[1].strip().strip("`"): line for line in table.splitlines()[2:] if line.startswith("| `")}
+    assert set(rows) == set(PEF_SETS)
+    for s, line in rows.items():
+        assert re.search(r"\b(NCV|GCV)\b", line), s
 
 
 def test_pef_no_set_is_iso_plus_co2(pef):

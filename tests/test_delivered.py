@@ -10,6 +10,10 @@ from pedgis import delivered as dlv
 def test_eq11_eq12_surplus():
     # Eq. 11: STE = TEU − TEP_RES = 50,000 − 20,000 = 30,000 (import)
     assert dlv.thermal_surplus(50000.0, 20000.0) == pytest.approx(30000.0)
+    # with 2,000 kWh lost in a heat network between production and use: 50,000 + 2,000 − 20,000
+    assert dlv.thermal_surplus(50000.0, 20000.0, 2000.0) == pytest.approx(32000.0)
+    # a network that produces exactly its use plus its losses leaves no surplus: 900 + 100 − 1,000
+    assert dlv.thermal_surplus(900.0, 1000.0, 100.0) == pytest.approx(0.0)
     # Eq. 12: SEE = EEU − EEP_RES = 10,000 − 25,000 = −15,000 (export)
     assert dlv.electric_surplus(10000.0, 25000.0) == pytest.approx(-15000.0)
 

@@ -25,6 +25,6 @@ def test_named_functions_exist():
 
 
 def test_named_tests_exist():
-    for path, name in re.findall(r"`(test_[a-z_]+\.py)::(test_[a-z0-9_]+)", DOC):
+    for path, name in re.findall(r"`(?:tests/)?((?:[a-z_]+/)?test_[a-z_]+\.py)::(test_[a-z0-9_]+)", DOC):
         text = (ROOT / "tests" / path).read_text(encoding="utf-8")
         assert f"def {name}(" in text, f"{path}::{name}"

@@ -18,7 +18,8 @@ TOP_KEYS = ["pei_kwh", "pee_kwh", "ped_balance_kwh", "is_ped", "pe_nren_kwh", "p
             "co2eq_kg", "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "teu_kwh", "eeu_kwh", "tep_res_kwh",
             "eep_res_kwh", "ste_kwh", "see_kwh", "ed_kwh", "exported_kwh", "n_buildings", "n_included", "assumptions"]
 CARRIER_KEYS = ["carrier", "demand_kwh", "onsite_kwh", "delivered_kwh", "exported_kwh", "pef_nren", "pef_ren",
-                "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "pei_kwh", "pee_kwh", "pe_ren_delivered_kwh",
+                "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export", "pei_kwh", "pee_kwh",
+                "pe_ren_delivered_kwh",
                 "pe_ren_exported_kwh", "co2_kg"]
 
 
@@ -158,7 +159,7 @@ def test_every_key_documented(written):
     for c in engine_cols:
         name = "ed_<carrier>_kwh" if c.startswith("ed_") else c
         for period in ("annual", "monthly", "hourly"):  # time-resolved columns, documented as a pattern
-            name = name.replace(f"_{period}_kwh", "_<timestep>_kwh")
+            name = name.replace(f"_{period}_kwh", "_<rule>_kwh")
         assert f"`{name}`" in doc or c in doc, c
 
 

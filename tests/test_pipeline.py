@@ -22,6 +22,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pytest
+from hand_district import hand_district as _district
 from shapely.geometry import box
 
 from pedgis.config import scenario_from_dict
@@ -29,43 +30,6 @@ from pedgis.errors import InputDataError, PedgisWarning
 from pedgis.pipeline import run
 
 KWH = 0.5  # "to the kWh"
-
-
-def _district(tmp_path, extra=None, pv=30000.0):
-    gdf = gpd.GeoDataFrame(
-        {"ID": ["A", "B", "C"], "USE": ["residential"] * 3, "FLOORS": [2, 1, 3], "PVKWH": [pv, np.nan, np.nan]},
-        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)], crs="EPSG:32632")
-    gdf.to_file(tmp_path / "b.gpkg")
-    doc = {
-        "scenario": {"name": "three", "country": "IT"},
-        "boundary": {"type": "none"},
-        "buildings": {"path": "b.gpkg", "columns": {"building_id": "ID", "use": "USE", "floors": "FLOORS", "pv_kwh": "PVKWH"}},
-        "heights": {"gross_to_conditioned": 1.0},
-        "needs": {"overrides": {"residential": {"sh_kwh_m2": 100.0, "sc_kwh_m2": 20.0, "dhw_kwh_m2": 20.0,
-                                                "lighting_kwh_m2": 5.0, "ventilation_kwh_m2": 5.0, "appliances_kwh_m2": 0.0}}},
-        "systems": {
-            "hp": {"kind": "heat_pump", "services": ["sh", "sc", "dhw"], "buildings": ["A"], "scop": 4.0, "scop_dhw": 4.0,
-                   "seer": 5.0, "eta_emitter": 1.0, "eta_distribution": 0.9},
-            "gas": {"kind": "boiler", "carrier": "natural_gas", "services": ["sh", "dhw"], "buildings": ["B"], "eta": 0.9,
-                    "eta_emitter": 1.0, "eta_distribution": 0.9},
-            "sub": {"kind": "district_heating", "services": ["sh", "dhw"], "buildings": ["C"], "network": "net",
-                    "eta": 1.0, "eta_emitter": 1.0, "eta_distribution": 1.0},
-            "ac": {"kind": "heat_pump", "services": ["sc"], "default": True, "seer": 5.0, "eta_emitter": 1.0, "eta_distribution": 0.9},
-        },
-        "district_systems": {
-            "net": {"technology": "heat_network", "losses": 0.1},
-            "chp": {"technology": "chp", "fuel": "biomass", "network": "net", "eta_el": 0.25, "eta_th": 0.6},
-        },
-        "carriers": {
-            "electricity": {"pef_nren": 2.0, "pef_ren": 0.5, "co2_kg_per_kwh": 0.3},
-            "natural_gas": {"pef_nren": 1.1, "pef_ren": 0.0, "co2_kg_per_kwh": 0.2},
-            "biomass": {"pef_nren": 0.2, "pef_ren": 1.0, "co2_kg_per_kwh": 0.04},
-            "district_heat": {"pef_nren": 1.5, "pef_ren": 0.0, "co2_kg_per_kwh": 0.25},
-        },
-    }
-    for k, v in (extra or {}).items():
-        doc.setdefault(k, {}).update(v)
-    return scenario_from_dict(doc, base_dir=tmp_path)
 
 
 def test_three_building_district_by_hand(tmp_path):
@@ -107,7 +71,9 @@ def test_three_building_district_by_hand(tmp_path):
     assert d["ed_kwh"]["biomass"] == pytest.approx(chp_fuel, abs=KWH)
     assert d["ed_kwh"]["district_heat"] == pytest.approx(0.0, abs=KWH)
     teu_thermal = (100 * 100 + 100 * 20) / 0.9 + (300 * 100 + 300 * 20) / 1.0   # boiler + substation use
-    assert d["ste_kwh"] == pytest.approx(teu_thermal - chp_heat, abs=KWH)
+    net_losses = chp_heat - dh_c                                                 # 4,000 lost in the network
+    # Eq. 11 with the network's losses as a use of the CHP heat: 13,333.33 + 36,000 + 4,000 − 40,000
+    assert d["ste_kwh"] == pytest.approx(teu_thermal + net_losses - chp_heat, abs=KWH)
     assert d["see_kwh"] == pytest.approx(el_demand - (30000 + chp_el), abs=KWH)
 
     # step 6 (Eq. 14, 15)
@@ -291,10 +257,12 @@ def test_system_column_must_name_a_system(tmp_path):
         run(sc)
 
 
-def test_unknown_system_building_ids_warn(tmp_path):
+def test_unknown_system_building_ids_are_an_error(tmp_path):
+    # a mistyped id would silently leave that building on the default system: `pedgis validate`
+    # calls it an error, so `run` does too (the same checker)
     sc = _district(tmp_path)
     sc.doc["systems"]["hp"]["buildings"] = ["A", "Z9"]
-    with pytest.warns(PedgisWarning, match=r"systems.hp.buildings: 1 id\(s\) not in the buildings \(e.g. Z9\)"):
+    with pytest.raises(InputDataError, match=r"systems.hp.buildings: id\(s\) Z9 not in column 'ID'"):
         run(sc)
 
 
@@ -518,3 +486,152 @@ def test_no_building_included(tmp_path):
     # only the public lighting is left: 1,000 kWh × 2.0; the heat-led CHP has nothing to cover
     assert d["pei_kwh"] == pytest.approx(2000.0)
     assert d["ten_sh_kwh"] == 0.0
+
+
+@pytest.mark.parametrize("new_first", [False, True])
+def test_new_use_type_based_on_an_existing_one_by_hand(tmp_path, new_first):
+    # docs/config.md: `[needs.overrides.X] based_on = "..."` adds a use type. Building B becomes a
+    # "school_2020" based on the scenario's residential type, with its own SH need.
+    sc = _district(tmp_path)
+    gdf = gpd.read_file(tmp_path / "b.gpkg")
+    gdf.loc[1, "USE"] = "school_2020"
+    gdf.to_file(tmp_path / "b.gpkg")
+    new = {"based_on": "residential", "sh_kwh_m2": 50.0, "lighting_kwh_m2": 12.0}
+    over = sc.doc["needs"]["overrides"]
+    sc.doc["needs"]["overrides"] = {"school_2020": new, **over} if new_first else {**over, "school_2020": new}
+    res = run(sc)
+    b, d = res.buildings.set_index("building_id"), res.district
+    # B: 100 m²; SH 50 (own), SC 20, DHW 20, ventilation 5 (copied from the scenario's residential
+    # type, whatever the order of the overrides), lighting 12 (own) kWh m⁻² a⁻¹
+    assert b.loc["B", "use"] == "school_2020"
+    assert b.loc["B", "ten_sh_kwh"] == pytest.approx(100 * 50)        # 5,000 (Eq. 1)
+    assert b.loc["B", "ten_sc_kwh"] == pytest.approx(100 * 20)        # 2,000
+    assert b.loc["B", "ten_dhw_kwh"] == pytest.approx(100 * 20)       # 2,000 (Eq. 3)
+    assert b.loc["B", "een_kwh"] == pytest.approx(100 * (12 + 5))     # 1,700 (Eq. 4-5)
+    # gas boiler η 0.9, η_distribution 0.9 (Eq. 6): (5,000 + 2,000) / 0.9 / 0.9 = 8,641.98
+    gas_b = (100 * 50 + 100 * 20) / 0.9 / 0.9
+    assert d["ed_kwh"]["natural_gas"] == pytest.approx(gas_b, abs=KWH)
+    # split AC SEER 5 (Eq. 8): 1,700 + 2,000 / 0.9 / 5 = 2,144.44
+    assert b.loc["B", "eeu_kwh"] == pytest.approx(1700 + 2000 / 0.9 / 5)
+    per_use = d["assumptions"]["needs"]["per_use"]["school_2020"]
+    assert per_use["sh"]["source"] == "scenario [needs.overrides.school_2020]"
+    assert "copied from residential" in per_use["sc"]["source"]
+
+
+def test_eq22_export_co2_factor_and_the_net_ghg_objective(tmp_path):
+    # the hand-worked district: electricity exported el_export, gas and biomass delivered
+    eeu = (200 * 10 + 200 * 100 / 0.9 / 4 + 200 * 20 / 0.9 / 4 + 200 * 20 / 0.9 / 5) \
+        + (100 * 10 + 100 * 20 / 0.9 / 5) + (300 * 10 + 300 * 20 / 0.9 / 5)     # 15,333.33
+    chp_fuel = 36000 / 0.9 / 0.6                                                 # 66,666.67
+    el_export = 30000 + chp_fuel * 0.25 - eeu                                    # 31,333.33
+    gas_b = (100 * 100 / 0.9 + 100 * 20 / 0.9) / 0.9                             # 14,814.81
+    emitted = gas_b * 0.2 + chp_fuel * 0.04                                      # 5,629.63 kg
+    # exports without a PE credit, CO2 credit left at the delivered factor (substitution default):
+    # 5,629.63 − 31,333.33 × 0.3 = −3,770.37 kg → net GHG "met", and a note says so
+    sc = _district(tmp_path, extra={"objective": {"type": "net_ghg"},
+                                    "carriers": {"electricity": {"pef_nren": 2.0, "pef_ren": 0.5, "co2_kg_per_kwh": 0.3,
+                                                                 "pef_nren_export": 0.0}}})
+    d = run(sc).district
+    assert d["co2eq_kg"] == pytest.approx(emitted - el_export * 0.3, abs=0.5)
+    assert d["objective_met"] is True
+    assert any("carriers.electricity: exports are weighed with pef_nren_export = 0" in n for n in d["assumptions"]["notes"])
+    # co2_kg_per_kwh_export = 0: no credit, as the paper's Eq. 22 gives with PEE = 0 → 5,629.63 kg, not met
+    sc.doc["carriers"]["electricity"]["co2_kg_per_kwh_export"] = 0.0
+    d0 = run(sc).district
+    assert d0["co2eq_kg"] == pytest.approx(emitted, abs=0.5)
+    assert d0["objective_met"] is False
+    assert d0["assumptions"]["carriers"]["electricity"]["co2_kg_per_kwh_export"] == 0.0
+    rows = {r["carrier"]: r for r in d0["breakdown"]["carriers"]}
+    assert rows["electricity"]["co2_kg"] == pytest.approx(0.0, abs=0.5)
+    assert sum(r["co2_kg"] for r in rows.values()) == pytest.approx(d0["co2eq_kg"])
+    assert not any("exports are weighed with" in n for n in d0["assumptions"]["notes"])
+    # an export factor of its own: 5,629.63 − 31,333.33 × 0.1 = 2,496.30 kg
+    sc.doc["carriers"]["electricity"]["co2_kg_per_kwh_export"] = 0.1
+    assert run(sc).district["co2eq_kg"] == pytest.approx(emitted - el_export * 0.1, abs=0.5)
+
+
+def test_eq11_thermal_surplus_counts_network_and_substation_losses(tmp_path):
+    # all three buildings on the heat network (substation η 0.95), 10 % network losses, fed by the
+    # heat-led biomass CHP: nothing is exported and nothing is left unused, so STE must be 0
+    # (paper Eq. 11: STE = TEU − TEP_RES, the network's losses being a use of the district's heat)
+    sc = _district(tmp_path)
+    sc.doc["systems"]["sub"].update({"buildings": ["A", "B", "C"], "services": ["sh", "dhw"], "eta": 0.95})
+    sc.doc["systems"]["hp"]["services"] = ["sc"]
+    del sc.doc["systems"]["gas"]
+    d = run(sc).district
+    use = (200 + 100 + 300) * (100 + 20)        # 72,000 kWh of SH + DHW use (η_emitter = η_distribution = 1)
+    drawn = use / 0.95                          # 75,789.47 drawn from the network by the substations
+    fed = drawn / 0.9                           # 84,210.53 fed by the CHP (10 % network losses)
+    assert d["tep_res_kwh"] == pytest.approx(fed)
+    assert d["heat_networks"][0]["losses_kwh"] == pytest.approx(fed - drawn)
+    assert d["exported_kwh"].get("district_heat", 0.0) == 0.0
+    assert d["unused_kwh"].get("district_heat", 0.0) == pytest.approx(0.0, abs=1e-6)
+    # STE = (72,000 + 3,789.47 substation + 8,421.05 network losses) − 84,210.53 = 0
+    assert d["ste_kwh"] == pytest.approx(use + (drawn - use) + (fed - drawn) - fed, abs=KWH)
+    # with a waste-heat source of 100,000 kWh the CHP stops; surplus 100,000 − 84,210.53 = 15,789.47
+    # is unused (export not allowed): STE = 84,210.53 − 100,000 = −15,789.47 = −unused
+    sc.doc["district_systems"]["wh"] = {"technology": "waste_heat", "network": "net", "output_kwh": 100000.0}
+    d2 = run(sc).district
+    assert d2["unused_kwh"]["district_heat"] == pytest.approx(100000.0 - fed)
+    assert d2["ste_kwh"] == pytest.approx(fed - 100000.0, abs=KWH)
+    assert d2["ste_kwh"] == pytest.approx(-d2["unused_kwh"]["district_heat"], abs=KWH)
+
+
+def _gas_district(tmp_path, pv, country=None):
+    """A heat pump + PV (A) and gas boilers for B and C: no CHP, no heat network."""
+    sc = _district(tmp_path, pv=pv)
+    del sc.doc["district_systems"]
+    sc.doc["systems"]["sub"] = {"kind": "boiler", "carrier": "natural_gas", "services": ["sh", "dhw"], "buildings": ["C"],
+                                "eta": 0.9, "eta_emitter": 1.0, "eta_distribution": 0.9}
+    if country:
+        sc.doc["scenario"]["country"] = country
+        sc.doc["carriers"] = {}
+    return sc
+
+
+# uses of the gas district (Eq. 6, 8): boilers B 13,333.33 and C 40,000 of thermal use (Eq. 11),
+# electricity A 9,555.56 + B 1,444.44 + C 4,333.33 = 15,333.33 (Eq. 8, 12)
+_TEU_GAS = (100 * 120 + 300 * 120) / 0.9
+_EEU_GAS = (200 * 10 + 200 * 100 / 0.9 / 4 + 200 * 20 / 0.9 / 4 + 200 * 20 / 0.9 / 5) \
+    + (100 * 10 + 100 * 20 / 0.9 / 5) + (300 * 10 + 300 * 20 / 0.9 / 5)
+
+
+def test_rer_is_zero_under_nl_factors_with_onsite_pv(tmp_path):
+    # NL (NTA 8800): grid electricity and natural gas both have PEF_ren = 0. 5,000 kWh of PV, all
+    # used within the district: PE_ren (Eq. 19) = Σ ED × 0 − 0 = 0 → RER (Eq. 21) = 0 / PE_total = 0
+    d = run(_gas_district(tmp_path, 5000.0, "NL")).district
+    assert d["exported_kwh"].get("electricity", 0.0) == pytest.approx(0.0, abs=KWH)
+    assert d["pe_ren_kwh"] == pytest.approx(0.0, abs=1e-6) and d["pe_total_kwh"] > 0
+    assert d["rer"] == pytest.approx(0.0, abs=1e-12)
+    # the on-site renewable share: (TEP_RES 0 + EEP_RES 5,000) / (53,333.33 + 15,333.33) = 0.0728
+    assert d["onsite_renewable_share"] == pytest.approx(5000.0 / (_TEU_GAS + _EEU_GAS))
+    assert d["onsite_renewable_share"] == pytest.approx(0.072816, abs=1e-6)
+    assert any(n.startswith("RER (Eq. 21) = 0.00 although 5,000 kWh") for n in d["assumptions"]["notes"])
+
+
+def test_rer_is_negative_where_electricity_is_a_net_export(tmp_path):
+    # electricity PEF_nren 2.0, PEF_ren 0.5 (overrides), gas 1.1 / 0; PV 40,000 kWh:
+    # export 40,000 − 15,333.33 = 24,666.67; gas (13,333.33 + 40,000) / 0.9 = 59,259.26
+    d = run(_gas_district(tmp_path, 40000.0)).district
+    export = 40000.0 - _EEU_GAS
+    gas = _TEU_GAS / 0.9
+    assert d["exported_kwh"]["electricity"] == pytest.approx(export, abs=KWH)
+    # Eq. 19: 0 − 24,666.67 × 0.5 = −12,333.33; Eq. 18: 59,259.26 × 1.1 − 24,666.67 × 2.0 = 15,851.85
+    pe_ren = -export * 0.5
+    pe_tot = gas * 1.1 - export * 2.0 + pe_ren                   # Eq. 20: 3,518.52
+    assert d["pe_ren_kwh"] == pytest.approx(pe_ren, abs=KWH)
+    assert d["rer"] == pytest.approx(pe_ren / pe_tot)            # Eq. 21: −3.505
+    assert d["rer"] < 0
+    assert d["onsite_renewable_share"] == pytest.approx(40000.0 / (_TEU_GAS + _EEU_GAS))   # 0.5825
+    assert any(n.startswith("RER (Eq. 21) = -3.51 although 40,000 kWh") for n in d["assumptions"]["notes"])
+
+
+def test_onsite_renewable_share_counts_network_heat_and_losses(tmp_path):
+    # the hand-worked district: TEP_RES = CHP heat 40,000 (Eq. 9), EEP_RES = 30,000 PV + 16,666.67
+    # CHP electricity (Eq. 10); thermal use of Eq. 11 = 13,333.33 (boiler) + 36,000 (substation)
+    # + 4,000 network losses; EEU 15,333.33: share = 86,666.67 / 68,666.67 = 1.2621
+    d = run(_district(tmp_path)).district
+    prod = 40000.0 + 30000.0 + 36000 / 0.9 / 0.6 * 0.25
+    use = 12000 / 0.9 + 36000.0 + 4000.0 + _EEU_GAS
+    assert d["onsite_renewable_share"] == pytest.approx(prod / use)
+    assert d["onsite_renewable_share"] == pytest.approx(1.26214, abs=1e-5)

@@ -22,8 +22,8 @@ def test_weigh_carriers():
     t = pd.DataFrame({"demand_kwh": [100.0], "onsite_kwh": [300.0], "delivered_kwh": [0.0], "exported_kwh": [200.0],
                       "unused_kwh": [0.0]}, index=["electricity"])
     f = pd.DataFrame({"pef_nren": [2.0], "pef_ren": [0.5], "pef_nren_export": [1.5], "pef_ren_export": [0.4],
-                      "co2_kg_per_kwh": [0.3]}, index=["electricity"])
+                      "co2_kg_per_kwh": [0.3], "co2_kg_per_kwh_export": [0.1]}, index=["electricity"])
     w = pri.weigh_carriers(t, f).iloc[0]
     assert w.pee_kwh == pytest.approx(300.0)          # 200 × 1.5
     assert w.pe_ren_exported_kwh == pytest.approx(80.0)   # 200 × 0.4
-    assert w.co2_kg == pytest.approx(-60.0)           # (0 − 200) × 0.3
+    assert w.co2_kg == pytest.approx(-20.0)           # 0 × 0.3 − 200 × 0.1 (Eq. 22, export factor)

@@ -17,7 +17,7 @@ from ..errors import InputDataError
 DATA_DIR = Path(__file__).resolve().parent
 
 PEF_COLUMNS = ["set", "carrier", "pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export",
-               "co2_kg_per_kwh", "source"]
+               "co2_kg_per_kwh", "co2_kg_per_kwh_export", "source"]
 NEEDS_COLUMNS = ["set", "use", "need", "value", "unit", "source"]
 DHW_COLUMNS = ["use", "unit", "kwh_per_unit", "source"]
 SYSTEMS_COLUMNS = ["kind", "parameter", "value", "unit", "source"]
@@ -51,11 +51,13 @@ def _read(name: str, columns: tuple[str, ...], numeric: tuple[str, ...]) -> pd.D
 def primary_energy_factors() -> pd.DataFrame:
     """All primary energy factor sets, long format (columns ``PEF_COLUMNS``).
 
-    ``pef_*`` [kWh_PE kWh⁻¹] per delivered (or exported) kWh; ``co2_kg_per_kwh``
-    [kg CO2eq kWh⁻¹] per delivered kWh.
+    ``pef_*`` [kWh_PE kWh⁻¹] per delivered (or exported) kWh; ``co2_kg_per_kwh`` and
+    ``co2_kg_per_kwh_export`` [kg CO2eq kWh⁻¹] per delivered and per exported kWh (an empty
+    export column means "same as delivered", the substitution assumption).
     """
     return _read("primary_energy_factors.csv", tuple(PEF_COLUMNS),
-                 ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh")).copy()
+                 ("pef_nren", "pef_ren", "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh",
+                  "co2_kg_per_kwh_export")).copy()
 
 
 def pef_sets() -> list[str]:
@@ -74,6 +76,7 @@ def pef_table(set_name: str) -> pd.DataFrame:
         raise InputDataError(f"primary energy factor set '{set_name}' unknown; shipped sets: {', '.join(pef_sets())}.")
     df["pef_nren_export"] = df["pef_nren_export"].fillna(df["pef_nren"])
     df["pef_ren_export"] = df["pef_ren_export"].fillna(df["pef_ren"])
+    df["co2_kg_per_kwh_export"] = df["co2_kg_per_kwh_export"].fillna(df["co2_kg_per_kwh"])
     own = df[df["set"] == set_name].set_index("carrier")
     base = df[df["set"] == "iso52000_default"].set_index("carrier")
     extra = base.loc[~base.index.isin(own.index)].copy()

@@ -474,6 +474,26 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return pd.Series(out, index=values.index), pd.Series(bad, index=values.index)
 
 
+def id_labels(values) -> pd.Series:
+    """Building ids as text, the same wherever ids are compared or written.
+
+    Missing values (NaN, None, "", "nan", "NULL") become ``""``. An integral float (a DBF
+    numeric field read as float, e.g. ``100006475.0``) becomes ``"100006475"``; any other value
+    stays as written (``12.5`` → ``"12.5"``, ``"001195"`` keeps its zeros).
+    """
+    s = pd.Series(values, copy=False)
+
+    def one(v) -> str:
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            return ""
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        text = str(v).strip()
+        return "" if text in ("nan", "None", "NULL") else text
+
+    return pd.Series([one(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+
+
 def parse_year(values: pd.Series) -> pd.Series:
     """Year of construction from a number or a date text (``"1965"``, ``"1965-01-01"``)."""
     out = np.full(len(values), np.nan)

@@ -9,13 +9,14 @@ never 0). A DTM on a different grid than its DSM is warped onto the DSM grid on 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from affine import Affine
 from pyproj import CRS
 
-from ..errors import CRSError, InputDataError
+from ..errors import CRSError, InputDataError, warnings_about
 
 try:  # rasterio is a core dependency; the import is kept lazy-safe for docs builds
     import rasterio
@@ -27,6 +28,17 @@ except ImportError:  # pragma: no cover
 
 #: GDAL block cache while reading windows [bytes].
 READ_CACHE_BYTES = 64 * 2**20
+
+
+def read_window(dataset, band: int, window: Window, path, **kwargs) -> np.ndarray:
+    """``dataset.read(band, window=window)``; a damaged or cut file is an :class:`InputDataError`
+    naming the file and the rows, not a library error in the middle of a run."""
+    try:
+        return dataset.read(band, window=window, **kwargs)
+    except rasterio.errors.RasterioIOError as exc:
+        rows = f"rows {int(window.row_off)}–{int(window.row_off + window.height) - 1}"
+        raise InputDataError(f"{path}: the raster cannot be read ({rows}: {exc}); the file is damaged or "
+                             "incomplete (cut short by a download or a copy). Copy or export it again.") from exc
 
 
 @dataclass
@@ -87,7 +99,8 @@ class RasterSource:
                 "the scenario file) or on the command line."
             )
         try:
-            ds = rasterio.open(path)
+            with warnings_about(str(path)):  # e.g. rasterio's NotGeoreferencedWarning
+                ds = rasterio.open(path)
         except Exception as exc:  # noqa: BLE001 - rasterio raises RasterioIOError and others
             raise InputDataError(f"{path}: cannot be read as a raster ({exc}). Give a GeoTIFF.") from exc
         if band < 1 or band > ds.count:
@@ -179,9 +192,8 @@ class RasterSource:
             # each window is read once: a small GDAL block cache keeps memory flat (GDAL's default,
             # 5 % of RAM, would fill with blocks that are never read again)
             with rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
-                out = self._dataset.read(self._band,
-                                         window=Window(col0, row0, col1 - col0, row1 - row0),
-                                         out_dtype="float32")
+                out = read_window(self._dataset, self._band, Window(col0, row0, col1 - col0, row1 - row0),
+                                  self.name, out_dtype="float32")
         if self.nodata is not None and not np.isnan(self.nodata):
             out[out == np.float32(self.nodata)] = np.nan
         return out
@@ -213,7 +225,7 @@ def raster_problems(path: str | Path, what: str) -> list[str]:
     if not path.exists():
         return [f"{what}: {path} not found. Check the path (relative to the scenario file)."]
     try:
-        with rasterio.open(path) as ds:
+        with warnings_about(str(path)), rasterio.open(path) as ds:
             out = []
             if ds.crs is None:
                 out.append(f"{what}: {path} has no coordinate reference system; assign it "
@@ -230,3 +242,51 @@ def raster_problems(path: str | Path, what: str) -> list[str]:
             return out
     except Exception as exc:  # noqa: BLE001
         return [f"{what}: {path} cannot be read as a raster ({exc}). Give a GeoTIFF."]
+
+
+def physical_range_problems(path: str | Path, what: str, kind: str = "elevation") -> list[str]:
+    """Warnings about pixels outside the physical range of ``kind`` (``"elevation"`` for a DSM
+    or DTM, ``"height"`` for an nDSM; :func:`pedgis.heights.outside_physical_range`): steps 1 and 4
+    take them as nodata and flag the buildings on them. A file that cannot be opened gives none
+    (:func:`raster_problems` says why). The scan of a file is kept while the file is unchanged
+    (runs of variants and solver steps check the same rasters again).
+    """
+    from ..heights import ELEVATION_RANGE_M, HEIGHT_RANGE_M
+
+    path = Path(path)
+    try:
+        n_bad, n_valid, lo_bad, hi_bad = _range_scan(str(path), path.stat().st_mtime_ns, kind)
+    except OSError:
+        return []
+    if not n_bad:
+        return []
+    lo, hi = ELEVATION_RANGE_M if kind == "elevation" else HEIGHT_RANGE_M
+    seen = f"{lo_bad:g}" if lo_bad == hi_bad else f"from {lo_bad:g} to {hi_bad:g}"
+    return [f"{what}: {path}: {n_bad:,} of {n_valid:,} pixels ({n_bad / n_valid:.1%}) lie outside the physical "
+            f"range of {'an elevation' if kind == 'elevation' else 'a height above ground'} ({lo:g} to {hi:g} m; "
+            f"values {seen}): they are taken as nodata and the buildings on them are flagged. An undeclared "
+            "nodata value? Declare it (`gdal_edit.py -a_nodata VALUE FILE`) or fix the raster."]
+
+
+@lru_cache(maxsize=16)
+def _range_scan(path: str, mtime_ns: int, kind: str, rows_per_read: int = 512) -> tuple[int, int, float, float]:
+    """Pixels outside the range, valid pixels, and the lowest and highest of the former, of one
+    version of a file (read in strips of rows; zeros when it cannot be opened)."""
+    from ..heights import outside_physical_range
+
+    n_bad, n_valid, lo_bad, hi_bad = 0, 0, np.inf, -np.inf
+    try:
+        with warnings_about(path):
+            ds = rasterio.open(path)
+    except Exception:  # noqa: BLE001 - missing or unreadable: reported by raster_problems
+        return 0, 0, lo_bad, hi_bad
+    with ds, rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES):
+        for r in range(0, ds.height, rows_per_read):
+            window = Window(0, r, ds.width, min(rows_per_read, ds.height - r))
+            a = read_window(ds, 1, window, path, masked=True).astype("float64").filled(np.nan)  # nodata → NaN
+            bad = outside_physical_range(a, kind)
+            n_valid += int(np.isfinite(a).sum())
+            if bad.any():
+                n_bad += int(bad.sum())
+                lo_bad, hi_bad = min(lo_bad, float(a[bad].min())), max(hi_bad, float(a[bad].max()))
+    return n_bad, n_valid, lo_bad, hi_bad

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CRSError, InputDataError
+from ..errors import CRSError, InputDataError, warnings_about
 
 IRRADIATION_NODATA = -9999.0
 
@@ -25,7 +25,8 @@ class WindowedRaster:
         if not self.path.exists():
             raise InputDataError(f"{self.path}: {what} file not found; check the path.")
         try:
-            self.ds = rasterio.open(self.path)
+            with warnings_about(str(self.path)):
+                self.ds = rasterio.open(self.path)
         except Exception as exc:  # rasterio raises several kinds
             raise InputDataError(f"{self.path}: cannot be read as a raster ({exc}); give a GeoTIFF.") from exc
         if self.ds.crs is None:
@@ -51,9 +52,11 @@ class WindowedRaster:
     def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         from rasterio.windows import Window
 
+        from .raster import read_window
+
         r0, c0 = max(r0, 0), max(c0, 0)
         r1, c1 = min(r1, self.height), min(c1, self.width)
-        a = self.ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), out_dtype="float32")
+        a = read_window(self.ds, 1, Window(c0, r0, c1 - c0, r1 - r0), self.path, out_dtype="float32")
         if self.nodata is not None and not np.isnan(self.nodata):
             a[a == np.float32(self.nodata)] = np.nan
         return a

@@ -23,7 +23,15 @@ import pandas as pd
 from ..errors import ConfigError, InputDataError, PedgisError, PedgisWarning
 from ..heights import DEFAULT_EDGE_BUFFER_M, DEFAULT_GROUND_THRESHOLD_M, DEFAULT_PERCENTILE
 from ..progress import ProgressCallback
-from .presets import PEDGIS_USES, UNCONDITIONED, column_problems, map_uses, resolve_columns
+from .presets import (
+    PEDGIS_USES,
+    UNCONDITIONED,
+    column_problems,
+    id_labels,
+    map_uses,
+    parse_number,
+    resolve_columns,
+)
 from .raster import RasterSource, raster_problems
 from .vector import VectorData, read_vector_data
 
@@ -40,12 +48,14 @@ HEIGHTS_DEFAULTS = {"dsm": None, "dtm": None, "ndsm": None, "percentile": DEFAUL
 
 @dataclass
 class Problem:
-    """One input problem: ``severity`` (``error`` stops a run, ``warning`` does not), where it is
-    (file, column or key path) and the message with its fix."""
+    """One input problem: ``severity`` (``error`` stops a run; ``warning`` does not; ``note``: a
+    data-quality finding a run repairs and flags by itself), where it is (file, column or key
+    path) and the message with its fix."""
 
     severity: str
     where: str
     message: str
+    category: type | None = field(default=None, repr=False, compare=False)  # a warning's class, to re-issue it
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.message}"
@@ -101,7 +111,7 @@ class Step1Inputs:
 
 
 def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heights: Mapping | None = None,
-                      base_dir: str | Path = ".", crs: str | None = None) -> Step1Inputs:
+                      base_dir: str | Path = ".", crs: str | None = None, data: VectorData | None = None) -> Step1Inputs:
     """Read the footprints and the boundary, open the rasters.
 
     Parameters
@@ -110,15 +120,16 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
     base_dir : folder relative paths are resolved against (the scenario file's folder)
     crs : CRS for a buildings file without one (e.g. from a command-line option; wins over
         ``buildings.crs``)
+    data : the buildings file already read (by :func:`check_step1`), so it is read once
     """
     base_dir = Path(base_dir)
     bpath = _path(base_dir, _get(buildings, "path", {}))
     if bpath is None:
         raise ConfigError("missing: give the footprint file (Shapefile, GeoPackage, GeoJSON, "
                           "FlatGeobuf or GML).", key="buildings.path")
-    vd = read_vector_data(bpath, layer=_get(buildings, "layer", BUILDINGS_DEFAULTS),
-                          crs=crs or _get(buildings, "crs", BUILDINGS_DEFAULTS),
-                          encoding=_get(buildings, "encoding", BUILDINGS_DEFAULTS), what="buildings")
+    vd = data if data is not None else read_vector_data(
+        bpath, layer=_get(buildings, "layer", BUILDINGS_DEFAULTS), crs=crs or _get(buildings, "crs", BUILDINGS_DEFAULTS),
+        encoding=_get(buildings, "encoding", BUILDINGS_DEFAULTS), what="buildings")
     vd.gdf.attrs["pedgis_read"] = {"messages": list(vd.messages), "encoding": vd.encoding,
                                    "encoding_source": vd.encoding_source, "path": str(vd.path)}
     inputs = Step1Inputs(buildings=vd, messages=list(vd.messages))
@@ -212,8 +223,10 @@ def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights:
 def run_step1(buildings: Mapping, boundary: Mapping | None, heights: Mapping | None, *,
               storey_height_m: dict, default_floors: dict, gross_to_conditioned,
               base_dir: str | Path = ".", crs: str | None = None, known_uses=None,
-              progress: ProgressCallback | None = None):
+              progress: ProgressCallback | None = None, data: VectorData | None = None):
     """Open the step-1 inputs, run :func:`pedgis.boundaries.prepare_district`, close them.
+
+    ``data``: the buildings file already read (see :func:`load_step1_inputs`).
 
     Returns
     -------
@@ -222,7 +235,7 @@ def run_step1(buildings: Mapping, boundary: Mapping | None, heights: Mapping | N
     from ..boundaries import prepare_district
 
     kw = prepare_kwargs(buildings, boundary, heights)
-    with load_step1_inputs(buildings, boundary, heights, base_dir, crs=crs) as inp:
+    with load_step1_inputs(buildings, boundary, heights, base_dir, crs=crs, data=data) as inp:
         res = prepare_district(
             inp.buildings.gdf, boundary=inp.boundary, storey_height_m=storey_height_m,
             default_floors=default_floors, gross_to_conditioned=gross_to_conditioned,
@@ -233,24 +246,53 @@ def run_step1(buildings: Mapping, boundary: Mapping | None, heights: Mapping | N
     return res
 
 
-def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights: Mapping | None = None, *,
-                   storey_height_m: dict | None = None, default_floors: dict | None = None,
-                   gross_to_conditioned=None, base_dir: str | Path = ".", crs: str | None = None,
-                   known_uses=None, run: bool = True) -> list[Problem]:
+@dataclass
+class Step1Check:
+    """What :func:`check_step1` found: every problem, and what it read and ran on the way.
+
+    ``result`` is the step-1 result when nothing blocked running step 1 (``run=True``), so a run
+    can go on from it; ``data`` is the buildings file as read; ``columns`` the column mapping.
+    """
+
+    problems: list[Problem]
+    result: object = None  # pedgis.boundaries.Step1Result
+    data: VectorData | None = None
+    columns: object = None  # pedgis.io.presets.ColumnMapping
+
+
+#: Per-building count columns that cannot be negative, with what they hold (for the message).
+NON_NEGATIVE = {"pv_kwp": "installed PV peak power [kWp]", "pv_kwh": "annual PV yield [kWh]",
+                "persons": "number of occupants", "beds": "number of beds"}
+
+
+def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights: Mapping | None = None,
+                   **kwargs) -> list[Problem]:
+    """Every problem with the buildings, boundary and raster inputs, in one pass (the
+    ``problems`` of :func:`check_step1`, which takes the same arguments)."""
+    return check_step1(buildings, boundary, heights, **kwargs).problems
+
+
+def check_step1(buildings: Mapping, boundary: Mapping | None = None, heights: Mapping | None = None, *,
+                storey_height_m: dict | None = None, default_floors: dict | None = None,
+                gross_to_conditioned=None, base_dir: str | Path = ".", crs: str | None = None,
+                known_uses=None, run: bool = True, progress: ProgressCallback | None = None) -> Step1Check:
     """Every problem with the buildings, boundary and raster inputs, in one pass.
 
     Checks, each independent of the others' failures: the files (exist, readable, layer, CRS,
     encoding), the column mapping, the use values, the geometries (invalid, empty, duplicates,
-    3D), the boundary (file, overlap, ids, filter, virtual assets), the rasters (CRS, nodata,
-    overlap, a DSM without DTM), the per-use parameters. When the inputs load, step 1 is run
-    (``run=True``) and the data-quality flags it raises are summarised as warnings.
+    3D; a file without a single footprint polygon), negative PV, occupant or bed counts, the
+    boundary (file, overlap, ids, filter, virtual assets), the rasters (CRS, nodata, overlap, a
+    DSM without DTM) and the per-use parameters. When nothing blocks it, step 1 is run
+    (``run=True``) on the file already read: its data-quality flags are summarised as notes, a
+    district without any included building is an error, and the result is returned.
 
     Returns
     -------
-    list of :class:`Problem` (empty when everything is fine)
+    Step1Check (``problems`` is empty when everything is fine)
     """
     base_dir = Path(base_dir)
     problems: list[Problem] = []
+    check = Step1Check(problems)
 
     def err(where, exc_or_msg, severity="error"):
         msg = str(exc_or_msg).strip()
@@ -273,25 +315,21 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
         except ConfigError as exc:
             err(exc.key, exc)
 
-    # ---- buildings file
+    # ---- buildings file (read once: a run goes on from this reading)
     gdf = None
     bpath = _path(base_dir, _get(buildings, "path", {}))
     if bpath is None:
         err("buildings.path", "buildings.path: missing; give the footprint file.")
     else:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PedgisWarning)
-                vd = read_vector_data(bpath, layer=_get(buildings, "layer", BUILDINGS_DEFAULTS),
-                                      crs=crs or _get(buildings, "crs", BUILDINGS_DEFAULTS),
-                                      encoding=_get(buildings, "encoding", BUILDINGS_DEFAULTS))
-            gdf = vd.gdf
-            if vd.encoding_source == "detected":
-                err(str(bpath), vd.messages[0], "warning")
+            check.data = read_vector_data(bpath, layer=_get(buildings, "layer", BUILDINGS_DEFAULTS),
+                                          crs=crs or _get(buildings, "crs", BUILDINGS_DEFAULTS),
+                                          encoding=_get(buildings, "encoding", BUILDINGS_DEFAULTS))
+            gdf = check.data.gdf
         except InputDataError as exc:
             err(str(bpath), exc)
 
-    # ---- columns, uses, geometries
+    # ---- columns, uses, geometries, numbers
     cmap = None
     geometry_notes: list[Problem] = []
     if gdf is not None:
@@ -302,6 +340,7 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
             cmap = resolve_columns(cols, preset=kw["preset"] if kw else None,
                                    columns={k: v for k, v in _as_dict(_get(buildings, "columns", BUILDINGS_DEFAULTS)).items()
                                             if v in ("", None) or v in cols})
+            check.columns = cmap
         except InputDataError as exc:
             err("buildings.preset", exc)
         if cmap is not None and "use" in cmap.columns:
@@ -329,26 +368,48 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
         from ..geometry import repair_geometries
 
         rep = repair_geometries(gdf.geometry.values)
-        kinds = Counter(r.split(" (")[0] for r in rep.reasons if r)
-        for kind, n in kinds.items():
-            err(str(bpath), f"{bpath.name}: {n} feature(s) with {kind}: they stay in the output as "
-                "excluded rows; fix them in the source to include them.", "warning")
+        if len(gdf) and (rep.reasons != "").all():
+            # not one footprint: a point or outline layer, not a verdict on zero buildings
+            found = Counter(str(r) for r in rep.reasons)
+            err(str(bpath), f"{bpath.name}: none of its {len(gdf)} features is a footprint polygon ("
+                + ", ".join(f"{n} × {r}" for r, n in found.most_common(3)) + "). pedgis needs building "
+                "footprints (polygons): give the footprint file in buildings.path (or its polygon layer "
+                "in buildings.layer); an address-point or outline layer cannot give floor areas.")
+        else:
+            kinds = Counter(r.split(" (")[0] for r in rep.reasons if r)
+            for kind, n in kinds.items():
+                err(str(bpath), f"{bpath.name}: {n} feature(s) with {kind}: they stay in the output as "
+                    "excluded rows; fix them in the source to include them.", "warning")
         notes = Counter(note.split(" (")[0] for f in rep.flags if f for note in f.split("; "))
         for kind, n in notes.items():  # replaced by the full run's flags below when it runs
-            geometry_notes.append(Problem("warning", str(bpath),
+            geometry_notes.append(Problem("note", str(bpath),
                                           f"{bpath.name}: {n} feature(s): {kind} (repaired automatically, flagged)."))
+        if cmap is not None:
+            for fld, what in NON_NEGATIVE.items():
+                if fld not in cmap.columns:
+                    continue
+                num = parse_number(gdf[cmap.columns[fld]].reset_index(drop=True))[0]
+                neg = np.flatnonzero((num < 0).to_numpy())
+                if len(neg):
+                    ids = (f" (building ids {', '.join(id_labels(gdf[cmap.columns['building_id']].iloc[neg[:10]]))})"
+                           if "building_id" in cmap.columns else "")
+                    err(f"buildings.columns.{fld} ({cmap.columns[fld]})",
+                        f"{bpath.name}: column '{cmap.columns[fld]}' (buildings.columns.{fld}, the {what}) has "
+                        f"{len(neg)} negative value(s) in feature(s) {', '.join(str(i + 1) for i in neg[:10])}"
+                        f"{' …' if len(neg) > 10 else ''}{ids}: e.g. {num.iloc[neg[0]]:g}. It cannot be negative: "
+                        "fix the values in the source (leave them empty where unknown).")
         if cmap is not None and "building_id" in cmap.columns:
-            idc = gdf[cmap.columns["building_id"]]
-            dup = idc[idc.notna() & idc.duplicated(keep=False)]
+            idc = id_labels(gdf[cmap.columns["building_id"]])
+            dup = idc[(idc != "") & idc.duplicated(keep=False)]
             if len(dup):  # replaced by the full run's flags below when it runs
                 where = f"buildings.columns.building_id ({cmap.columns['building_id']})"
-                geometry_notes.append(Problem("warning", where, (
+                geometry_notes.append(Problem("note", where, (
                     f"{where}: {len(dup)} rows share {dup.nunique()} building id(s) (e.g. "
                     f"{', '.join(map(str, dup.unique()[:5]))}): grouped into one building each (parts or "
                     "duplicates, flagged); set buildings.group_parts = false to keep them apart.")))
-            if idc.isna().any():
+            if (idc == "").any():
                 err(f"buildings.columns.building_id ({cmap.columns['building_id']})",
-                    f"{int(idc.isna().sum())} rows without a building id: ids generated from the row number.",
+                    f"{int((idc == '').sum())} rows without a building id: ids generated from the row number.",
                     "warning")
 
     # ---- boundary
@@ -377,7 +438,7 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
                 err("boundary.members", "boundary.members: the buildings have no id column to match "
                     "(set buildings.columns.building_id).")
             else:
-                have = set(gdf[cmap.columns["building_id"]].astype(str))
+                have = set(id_labels(gdf[cmap.columns["building_id"]]))
                 unknown = [str(x) for x in ids if str(x) not in have]
                 if unknown:
                     err("boundary.members", f"boundary.members: {len(unknown)} id(s) not found in the buildings: "
@@ -411,49 +472,66 @@ def step1_problems(buildings: Mapping, boundary: Mapping | None = None, heights:
         except InputDataError as exc:
             err(f"rasters.{'ndsm' if rpaths['ndsm'] else 'dsm'}", exc)
 
-    # ---- a full run when nothing blocks it: data-quality flags as warnings
+    # ---- step 1 itself when nothing blocks it: data-quality flags as notes
     if run and not any(p.severity == "error" for p in problems) and storey_height_m is not None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PedgisWarning)
-                res = run_step1(buildings, boundary, heights, storey_height_m=storey_height_m,
-                                default_floors=default_floors, gross_to_conditioned=gross_to_conditioned,
-                                base_dir=base_dir, crs=crs, known_uses=known_uses)
+            res = run_step1(buildings, boundary, heights, storey_height_m=storey_height_m,
+                            default_floors=default_floors, gross_to_conditioned=gross_to_conditioned,
+                            base_dir=base_dir, crs=crs, known_uses=known_uses, progress=progress, data=check.data)
         except ConfigError as exc:
             err(exc.key or "scenario", exc)
         except InputDataError as exc:
             err(str(bpath), exc)
         else:
+            check.result = res
             geometry_notes = []
             b = res.buildings
-            kinds = Counter()
-            for f in b["flags"]:
-                for note in (f.split("; ") if f else []):
-                    kinds[_kind(note)] += 1
-            for kind, n in kinds.most_common():
-                if kind.startswith(("use '…' not in the use-type map", "use missing")):
+            for text, n in summarise_notes(note for f in b["flags"] if f for note in f.split("; ")):
+                if text.startswith(("use '…' not in the use-type map", "use missing")):
                     continue  # reported above with the values
-                err(str(bpath), f"{bpath.name}: {n} building(s): {kind} (flagged in the output).", "warning")
-            n_exc = int((~b["included"]).sum())
-            if n_exc == len(b):
-                err("boundary", "boundary: no building is inside the district boundary; check the "
-                    "boundary file, its CRS, or the ids / filter.")
+                err(str(bpath), f"{bpath.name}: {n} building(s): {text} (flagged in the output).", "note")
+            if len(b) and not b["included"].any():
+                why = Counter(r.split(" (")[0].split(": ")[0] for r in b["exclusion_reason"] if r)
+                err("boundary", f"boundary: none of the {len(b)} buildings is included in the district (excluded: "
+                    + ", ".join(f"{k} ({v})" for k, v in why.most_common(3)) + "), and a PED is made of buildings. "
+                    "Check the boundary file, its CRS, the ids / filter, or buildings.use_map.")
             if (b["height_source"] == "default").all() and len(b):
                 err("heights", "heights: every building gets a default height (no height or floors "
                     "attribute, no usable raster); name the column (buildings.columns.floors or "
                     ".height_m) or give rasters.dsm and rasters.dtm.", "warning")
     problems.extend(geometry_notes)
-    return problems
+    return check
 
 
-def _kind(note: str) -> str:
-    """The kind of a flag note, without its per-building numbers and names."""
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+
+
+def _kind(note: str) -> tuple[str, list[str]]:
+    """The kind of a flag note (its per-building names and parenthesised details removed) as a
+    template with ``{}`` where its numbers were, and those numbers as written."""
     kind = re.sub(r"\([^)]*\)", "", note)
     kind = re.sub(r"'[^']*'", "'…'", kind)
-    kind = re.sub(r"\b\d+(\.\d+)?\b", "n", kind)
     kind = re.sub(r"\bbuilding \S+ ", "building ", kind)
     kind = re.sub(r"\bid \S+ ", "id ", kind)
-    return re.sub(r"\s+", " ", kind).replace(" :", ":").strip()
+    kind = re.sub(r"\s+", " ", kind).replace(" :", ":").strip()
+    return _NUMBER.sub("{}", kind.replace("{", "{{").replace("}", "}}")), _NUMBER.findall(kind)
+
+
+def summarise_notes(notes) -> list[tuple[str, int]]:
+    """Flag notes grouped by kind, most frequent first: ``(text, count)``. Numbers that differ
+    between the buildings of a kind are shown as their range ("nDSM rises 6.4–9.8 m")."""
+    groups: dict[str, list[list[str]]] = {}
+    for note in notes:
+        template, numbers = _kind(note)
+        groups.setdefault(template, []).append(numbers)
+    out = []
+    for template, rows in groups.items():
+        shown = []
+        for values in zip(*rows, strict=True):  # one position of the template across the notes
+            nums = sorted(set(values), key=float)
+            shown.append(nums[0] if len(nums) == 1 else f"{nums[0]}–{nums[-1]}")
+        out.append((template.format(*shown), len(rows)))
+    return sorted(out, key=lambda x: -x[1])
 
 
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..errors import CRSError, DataQualityWarning, InputDataError
+from ..errors import CRSError, DataQualityWarning, InputDataError, warnings_about
 
 #: File suffix → format name, for messages and dispatch.
 FORMATS = {
@@ -168,13 +168,7 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
                 "[buildings] section."
             )
         return codec, "cpg"
-    dbf = _sidecar(shp_path, ".dbf")
-    if dbf is None:
-        raise InputDataError(
-            f"{shp_path}: the attribute table (.dbf) is missing. A shapefile is several files "
-            "(.shp, .shx, .dbf, .prj, .cpg): copy all of them into the same folder."
-        )
-    data, ldid = dbf_text_bytes(dbf)
+    data, ldid = dbf_text_bytes(_dbf_of(shp_path))
     if ldid in DBF_LDID:
         return DBF_LDID[ldid], "dbf language driver"
     try:
@@ -252,6 +246,17 @@ def _detect_codepage(data: bytes) -> str:
     text = {c: data.decode(c, errors="replace") for c in cands}
     coh = locals().get("coherence", {})
     return min(cands, key=lambda c: (_implausibility(text[c]), -coh.get(c, 0.0), order.get(c, 99)))
+
+
+def _dbf_of(shp_path: Path) -> Path:
+    """The attribute table of a shapefile; without it every attribute would be silently missing."""
+    dbf = _sidecar(shp_path, ".dbf")
+    if dbf is None:
+        raise InputDataError(
+            f"{shp_path}: the attribute table (.dbf) is missing. A shapefile is several files "
+            "(.shp, .shx, .dbf, .prj, .cpg): copy all of them into the same folder."
+        )
+    return dbf
 
 
 def _sidecar(path: Path, suffix: str) -> Path | None:
@@ -345,6 +350,7 @@ def read_vector_data(
     enc_used, enc_source = None, None
     kwargs: dict = {}
     if path.suffix.lower() == ".shp":
+        _dbf_of(path)
         if encoding:
             codec = _normalise_codec(encoding)
             if codec is None:
@@ -374,7 +380,15 @@ def read_vector_data(
         if layer_name is not None:
             kwargs["layer"] = layer_name
     try:
-        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+        with warnings_about(str(path)):  # e.g. pyogrio's "Measured (M) geometry types are not supported"
+            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+    except UnicodeDecodeError as exc:  # the .cpg (or the given encoding) does not fit the bytes
+        found = _detect_codepage(dbf_text_bytes(path.with_suffix(".dbf"))[0]) if path.with_suffix(".dbf").exists() else None
+        raise InputDataError(
+            f"{path}: the attribute text is not valid {enc_used}, the encoding "
+            f"{'its .cpg file names' if enc_source == 'cpg' else 'given'} ({exc.reason} at byte {exc.start}). Set `{what}.encoding = \"{found or 'cp1252'}\"` in the scenario"
+            + (" (detected from the bytes)" if found else "") + " or correct the .cpg file."
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - pyogrio raises several types; the message names the file
         raise InputDataError(
             f"{path}: cannot be read as a {fmt} ({exc}). Check that the file is complete "
@@ -382,31 +396,33 @@ def read_vector_data(
             "(Shapefile, GeoPackage, GeoJSON, FlatGeobuf, GML)."
         ) from exc
     crs_source = "file"
+    given = None
+    if crs is not None:
+        from pyproj import CRS
+
+        try:
+            given = CRS.from_user_input(crs)
+        except Exception as exc:  # noqa: BLE001 - pyproj's CRSError
+            raise CRSError(
+                f"{what}.crs: '{crs}' is not a CRS pyproj understands ({exc}). Use an EPSG code "
+                "such as \"EPSG:32632\"."
+            ) from exc
     if gdf.crs is None:
-        if crs is None:
+        if given is None:
             hint = " (the .prj file is missing)" if path.suffix.lower() == ".shp" else ""
             raise CRSError(
                 f"{path}: no coordinate reference system{hint}. pedgis never guesses one: add the "
                 f".prj file, or give the CRS with `crs = \"EPSG:xxxx\"` in the scenario's [{what}] "
                 "section (`--crs EPSG:xxxx` for `pedgis pv`)."
             )
-        try:
-            gdf = gdf.set_crs(crs)
-        except Exception as exc:  # noqa: BLE001 - pyproj's CRSError
-            raise CRSError(
-                f"{what}.crs: '{crs}' is not a CRS pyproj understands ({exc}). Use an EPSG code "
-                "such as \"EPSG:32632\"."
-            ) from exc
+        gdf = gdf.set_crs(given)
         crs_source = "given"
         messages.append(f"{path}: no CRS in the file; using {crs} given in the scenario.")
-    elif crs is not None:
-        from pyproj import CRS
-
-        if not CRS.from_user_input(crs).equals(gdf.crs):
-            messages.append(
-                f"{path}: the file declares {gdf.crs.to_string()}; the scenario's {what}.crs ({crs}) "
-                "is only used for files without a CRS and is ignored here."
-            )
+    elif given is not None and not given.equals(gdf.crs):
+        messages.append(
+            f"{path}: the file declares {gdf.crs.to_string()}; the scenario's {what}.crs ({crs}) "
+            "is only used for files without a CRS and is ignored here."
+        )
     return VectorData(
         gdf=gdf, path=path, layer=layer_name if isinstance(layer_name, str) else None, format=fmt,
         encoding=enc_used, encoding_source=enc_source, crs_source=crs_source, messages=messages,

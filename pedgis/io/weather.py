@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataQualityWarning, InputDataError
+from ..errors import DataQualityWarning, InputDataError, warnings_about
 
 REQUIRED_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 OPTIONAL_COLUMNS = ("albedo",)
@@ -87,7 +87,8 @@ def read_weather(path: str | Path, fmt: str | None = None) -> Weather:
             "file, or `--weather pvgis` to download a PVGIS TMY for the district."
         )
     fmt = fmt or _detect_format(path)
-    data, meta, offset = _read_raw(path, fmt)
+    with warnings_about(str(path)):  # pvlib's and pandas' warnings name the file
+        data, meta, offset = _read_raw(path, fmt)
     return _build(path, fmt, data, meta, offset)
 
 
@@ -121,6 +122,9 @@ def _read_raw(path: Path, fmt: str):
         elif fmt == "tmy3":
             data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
             offset = NOMINAL_OFFSET_MIN["tmy3"]
+            # pvlib moves 29 February to 1 March; the raw dates say which rows were the leap day
+            dates = pd.read_csv(path, skiprows=1, usecols=[0], dtype=str).iloc[:, 0]
+            meta["feb29_rows"] = dates.str.strip().str.startswith("02/29").to_numpy()
         elif fmt in ("pvgis_csv", "pvgis_json"):
             data, meta = pvlib.iotools.read_pvgis_tmy(path, pvgis_format=fmt.split("_")[1])
             inputs = meta.get("inputs", {}) if isinstance(meta, dict) else {}
@@ -217,22 +221,18 @@ def _build(path: Path, fmt: str, data: pd.DataFrame, meta: dict, offset: float) 
         # EPW writes 999 for a missing albedo: never take it as a value (fallback in the model)
     out = data[cols].apply(pd.to_numeric, errors="coerce").astype(float)
 
-    # PVGIS TMY months come from different years: put them on one non-leap year, in order
-    if fmt.startswith("pvgis") and out.index.year.nunique() > 1:
-        idx = out.index
-        out.index = pd.DatetimeIndex(
-            [t.replace(year=1990) for t in idx], tz=idx.tz
-        )
-        out = out.sort_index()
-
-    # leap day / length
+    # leap day / length (before any change of the dates)
     is_feb29 = (out.index.month == 2) & (out.index.day == 29)
+    raw_feb29 = meta.get("feb29_rows") if isinstance(meta, dict) else None  # TMY3, before pvlib moved them
+    if raw_feb29 is not None and len(raw_feb29) == len(out):
+        is_feb29 = is_feb29 | raw_feb29
     n = len(out)
     if is_feb29.any() and n == 8760:
         raise InputDataError(
-            f"{path}: 8760 rows but the dates include 29 February, so another day is missing "
-            "(a leap year squeezed into 8760 rows). Give a full 8784-row leap year, or a "
-            "typical year without 29 February."
+            f"{path}: 8760 rows but the dates include 29 February ({int(is_feb29.sum())} rows), so another "
+            f"day is missing ({_missing_days(out.index + pd.Timedelta(minutes=offset), is_feb29)}): a leap year squeezed into 8760 rows. "
+            "Give a full 8784-row leap year (29 February is then dropped), or a typical year without "
+            "29 February (e.g. the PVGIS TMY of the site)."
         )
     if n == 8784 and is_feb29.sum() == 24:
         warnings.warn(
@@ -243,6 +243,14 @@ def _build(path: Path, fmt: str, data: pd.DataFrame, meta: dict, offset: float) 
         )
         out = out[~is_feb29]
         n = len(out)
+
+    # PVGIS TMY months come from different years: put them on one non-leap year, in order
+    if fmt.startswith("pvgis") and out.index.year.nunique() > 1:
+        idx = out.index
+        out.index = pd.DatetimeIndex(
+            [t.replace(year=1990) for t in idx], tz=idx.tz
+        )
+        out = out.sort_index()
     if n != 8760:
         raise InputDataError(
             f"{path}: {n} weather rows, expected 8760 hourly rows (one year). Give a complete "
@@ -284,6 +292,17 @@ def _build(path: Path, fmt: str, data: pd.DataFrame, meta: dict, offset: float) 
         time_offset_min=float(offset),
     )
     return _check_timing(weather)
+
+
+def _missing_days(index: pd.DatetimeIndex, is_feb29: np.ndarray) -> str:
+    """The calendar days of a leap year no row stands for, as text ("31 December"); ``index`` are
+    the instants the rows stand for (within their hour)."""
+    present = {(2, 29) if leap else (m, d) for m, d, leap in zip(index.month, index.day, is_feb29, strict=True)}
+    days = pd.date_range("2000-01-01", "2000-12-31", freq="D")  # a leap year's calendar
+    missing = [f"{t.day} {t.strftime('%B')}" for t in days if (t.month, t.day) not in present]
+    if not missing:
+        return "no calendar day is missing, so some hours are"
+    return "missing: " + ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
 
 
 def estimate_time_offset(weather: Weather, step_min: int = 10, max_min: int = 180) -> float:

@@ -43,6 +43,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def _buildings(args):
     import geopandas as gpd
 
+    from ..io.presets import id_labels
     from ..io.vector import read_vector
 
     raw = read_vector(args.buildings, layer=args.layer, crs=args.crs)
@@ -50,7 +51,11 @@ def _buildings(args):
     if col is not None and col not in raw.columns:
         raise InputDataError(f"{args.buildings}: id field '{col}' (--id-column) not found; fields: "
                              f"{', '.join(map(str, raw.columns.drop('geometry')))}.")
-    ids = raw[col].astype(str) if col else raw.index.astype(str)
+    if col:  # the ids step 1 gives: 100006475.0 from a DBF numeric field is "100006475"
+        ids = id_labels(raw[col])
+        ids[ids == ""] = [f"row{i + 1}" for i in np.flatnonzero((ids == "").to_numpy())]
+    else:
+        ids = raw.index.astype(str)
     # the same repairs as step 1 (make_valid, bow-ties, Z, 3D surfaces), so roofs follow real footprints
     rep = repair_geometries(raw.geometry)
     b = gpd.GeoDataFrame({"building_id": ids.to_numpy()}, geometry=rep.geometry, crs=raw.crs)
@@ -102,6 +107,11 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
         t = Transformer.from_crs(CRS.from_user_input(b.crs), "EPSG:4326", always_xy=True)
         lon, lat = t.transform(c.x, c.y)
     weather = resolve_weather(args.weather, lat, lon)
+    from ..io.raster import physical_range_problems
+
+    for option, path in (("--dsm", args.dsm), ("--dtm", args.dtm)):  # such pixels are nodata, flagged per building
+        for message in physical_range_problems(path, option) if path is not None else []:
+            warnings.warn(message, DataQualityWarning, stacklevel=2)
     grids = []
     try:
         dsm = open_grid(args.dsm, "DSM") if args.dsm else None

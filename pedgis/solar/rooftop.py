@@ -35,6 +35,7 @@ from ..errors import (
     InputDataError,
     ResolutionWarning,
 )
+from ..heights import ELEVATION_RANGE_M, outside_physical_range
 from ..io.weather import Weather
 from ..progress import ProgressCallback, no_progress, scaled
 from ..units import wh_to_kwh
@@ -391,7 +392,7 @@ def _relief(grid: Grid, block: int = 4096) -> float:
     lo, hi = np.inf, -np.inf
     for r in range(0, nrow, block):
         a = grid.read(r, min(r + block, nrow), 0, ncol)
-        f = a[np.isfinite(a)]
+        f = a[np.isfinite(a) & ~outside_physical_range(a, "elevation")]
         if f.size:
             lo, hi = min(lo, float(f.min())), max(hi, float(f.max()))
     return hi - lo if np.isfinite(hi) else 0.0
@@ -444,6 +445,12 @@ def _run_window(
     progress(0.05, "reading the DSM")
     z = dsm_grid.read(wr0, wr1, wc0, wc1) if dsm_grid is not None else None
     oro, oco = kr0 - wr0, kc0 - wc0
+    implausible = np.zeros((h, w), dtype=bool)
+    if z is not None:  # impossible elevations (an undeclared nodata value, spikes) are nodata
+        bad_z = outside_physical_range(z, "elevation")
+        if bad_z.any():
+            z = np.where(bad_z, np.float32(np.nan), z)
+            implausible = bad_z[oro : oro + h, oco : oco + w]
     zc = z[oro : oro + h, oco : oco + w] if z is not None else None
     irr_pre = irr_grid.read(kr0, kr1, kc0, kc1) if irr_grid is not None else None
     valid_src = zc if zc is not None else irr_pre
@@ -592,13 +599,17 @@ def _run_window(
     res.loc[rows_res, "pvt_kwh"] = sums["pvt"]
     res.loc[rows_res, "pvt_heat_kwh"] = sums["pvt_th"]
     res.loc[rows_res, MONTH_COLS] = monthly.T
+    n_implausible = np.bincount(bid[implausible & (bid >= 0)], minlength=len(b))
+    lo, hi = ELEVATION_RANGE_M
+    odd = f"values outside the physical range ({lo:g} to {hi:g} m, taken as nodata)"
     for k in np.nonzero(cov < 0.9)[0]:
+        why = f"edge of the raster, nodata or {odd}" if n_implausible[local_ids[k]] else "edge of the raster or nodata"
         flags[local_ids[k]].append(
-            f"the {base.name} covers {cov[k]:.0%} of the roof (edge of the raster or nodata); "
-            "PV counts the covered part only"
+            f"the {base.name} covers {cov[k]:.0%} of the roof ({why}); PV counts the covered part only"
         )
     if dtm_grid is not None and zc is not None:
         ground = dtm_grid.read(kr0, kr1, kc0, kc1)
+        ground = np.where(outside_physical_range(ground, "elevation"), np.float32(np.nan), ground)
         ndsm = (zc - ground)[rows, cols]
         for k in range(nl):
             v = ndsm[order[bounds[k] : bounds[k + 1]]]
@@ -607,10 +618,8 @@ def _run_window(
                 res.loc[res.index[local_ids[k]], "roof_height_m"] = float(np.percentile(v, 90))
     # buildings of this tile without a single valid pixel
     for bi in set(idx) - set(local_ids.tolist()):
-        flags[bi].append(
-            f"no valid {base.name} pixel under the footprint (nodata, or smaller than a pixel): "
-            "no rooftop PV estimate (NaN)"
-        )
+        why = f"{base.name} {odd}" if n_implausible[bi] else "nodata, or smaller than a pixel"
+        flags[bi].append(f"no valid {base.name} pixel under the footprint ({why}): no rooftop PV estimate (NaN)")
 
     # segments layer
     pv_kwh_b = res["pv_kwh"].to_numpy()

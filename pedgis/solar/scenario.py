@@ -183,6 +183,8 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
                     notes.append(f"buildings: attribute {c} kept as {c}_existing; {c} is the DSM's rooftop potential "
                                  "(set solar.apply_potential = false to keep the attribute values)")
             out[c] = table[c].to_numpy()
+        # NaN: no estimate (outside the DSM, nodata), which step 4 must not read as "no PV" (0)
+        out["pv_no_estimate"] = ~np.isfinite(table["pv_kwh"].to_numpy(dtype=float))
     else:
         for c in MERGED:
             out[c.replace("pv_", "pv_potential_") if c.startswith("pv_") else c] = table[c].to_numpy()

@@ -442,11 +442,25 @@ def _electric_grid(ci: ChunkInput, a, b, n, battery, thermal):
     return use, prod, grid, info
 
 
+def _accumulate(hs: dict, periods: dict, use, prod, imp, exp_, fb_year, fb_month) -> None:
+    """Add one block of rows to a carrier's district totals (hourly U, P, I, E) and to its
+    building-by-building delivered/exported per netting period."""
+    hs["U"] += use.sum(axis=0)
+    hs["P"] += prod.sum(axis=0)
+    hs["I"] += imp.sum(axis=0)
+    hs["E"] += exp_.sum(axis=0)
+    for t, F in (("annual", fb_year), ("monthly", fb_month)):
+        periods[t][0] = periods[t][0] + np.maximum(F, 0.0).sum(axis=0)
+        periods[t][1] = periods[t][1] + np.maximum(-F, 0.0).sum(axis=0)
+    periods["hourly"] = [hs["I"], hs["E"]]
+
+
 def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, calendar: Calendar,
                 factors: Mapping, timestep: str = "hourly", *, chunk_size: int = 512,
                 battery: BatterySpec | None = None, thermal: ThermalSpec | None = None,
                 sharing: bool = False, exportable=None, green_share: float = 0.0,
-                network_storage: BatterySpec | None = None, progress=None) -> TimeseriesResult:
+                network_storage: BatterySpec | None = None, progress=None,
+                internal=()) -> TimeseriesResult:
     """Time-resolved PED balance of a district, processed in chunks of buildings.
 
     Parameters
@@ -478,6 +492,12 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         hourly ``district_heat`` surplus and gives it back when the network needs heat; its
         standing loss is ``self_discharge_per_h``.
     progress : callable(fraction, message), optional
+    internal : collection of str, optional
+        Carriers traded inside the district only, e.g. ``heat_network:<name>``, the heat a
+        district heat network (one row) delivers to the substations of the buildings (other
+        rows): they enter each row's own balance with their own factors (the network's factor,
+        as in the annual engine) and never the district's, which nets the network's fuels and
+        its external heat instead.
 
     Returns
     -------
@@ -497,7 +517,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
     carriers_seen: list[str] = []
     hourly: dict[str, dict[str, np.ndarray]] = {}   # carrier → U, P, I, E (building by building)
     bb_periods: dict[str, dict[str, list]] = {}      # carrier → timestep → [delivered, exported]
-    bb_pe = {"pei": np.zeros(n_buildings), "pee": np.zeros(n_buildings)}
+    bb_pe = {t: {"pei": np.zeros(n_buildings), "pee": np.zeros(n_buildings)} for t in TIMESTEPS}
+    internal = set(internal)
     chunks = [(a, min(a + chunk_size, n_buildings)) for a in range(0, n_buildings, chunk_size)]
     cached = None
     for k, (a, b) in enumerate(chunks):
@@ -516,35 +537,34 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
             if use.shape != (b - a, H) or prod.shape != (b - a, H):
                 raise ConfigError(f"carrier '{c}' series have shape {use.shape}/{prod.shape}, expected {(b - a, H)}",
                                   key="timeseries")
-            if c not in carriers_seen:
-                carriers_seen.append(c)
-                hourly[c] = {k2: np.zeros(H) for k2 in ("U", "P", "I", "E")}
-                bb_periods[c] = {t: [0.0, 0.0] for t in TIMESTEPS}
-            imp = np.maximum(grid, 0.0)
-            exp_ = imp - grid  # = max(-grid, 0)
-            hs = hourly[c]
-            hs["U"] += use.sum(axis=0)
-            hs["P"] += prod.sum(axis=0)
-            hs["I"] += imp.sum(axis=0)
-            hs["E"] += exp_.sum(axis=0)
             fb_month = to_periods(grid, "monthly", calendar)
             fb_year = grid.sum(axis=1, keepdims=True)
-            for t, F in (("annual", fb_year), ("monthly", fb_month)):
-                d, e = np.maximum(F, 0.0).sum(axis=0), np.maximum(-F, 0.0).sum(axis=0)
-                bb_periods[c][t][0] = bb_periods[c][t][0] + d
-                bb_periods[c][t][1] = bb_periods[c][t][1] + e
-            bb_periods[c]["hourly"] = [hs["I"], hs["E"]]
-            # per-building primary energy at the chosen timestep (building by building)
+            imp = np.maximum(grid, 0.0)
+            exp_ = imp - grid  # = max(-grid, 0)
+            if c not in internal:  # district totals and netting
+                if c not in carriers_seen:
+                    carriers_seen.append(c)
+                    hourly[c] = {k2: np.zeros(H) for k2 in ("U", "P", "I", "E")}
+                    bb_periods[c] = {t: [0.0, 0.0] for t in TIMESTEPS}
+                _accumulate(hourly[c], bb_periods[c], use, prod, imp, exp_, fb_year, fb_month)
+            # each building's own primary energy under every netting rule (Eqs. 14, 15, 17)
             f = factors.get(c)
             if f is None:
                 raise ConfigError(f"no primary energy factor for carrier '{c}'; add it to the factor set",
                                   key=f"factors.{c}")
-            F = {"annual": fb_year, "monthly": fb_month, "hourly": grid}[timestep]
-            fd = resolve_factor(f.get("pef_nren"), timestep, calendar, f"factors.{c}.pef_nren")
-            fe = resolve_factor(f.get("pef_nren_exp"), timestep, calendar, f"factors.{c}.pef_nren_exp")
-            bb_pe["pei"][a:b] += np.maximum(F, 0.0) @ fd
-            if exportable is None or c in exportable:
-                bb_pe["pee"][a:b] += np.maximum(-F, 0.0) @ fe
+            for t, F in (("annual", fb_year), ("monthly", fb_month), ("hourly", grid)):
+                fd = resolve_factor(f.get("pef_nren"), t, calendar, f"factors.{c}.pef_nren")
+                fe = resolve_factor(f.get("pef_nren_exp"), t, calendar, f"factors.{c}.pef_nren_exp")
+                if c == ELECTRICITY and green_share:  # the contract's share of the delivered electricity
+                    if "green_electricity" not in factors:
+                        raise ConfigError("no primary energy factor for carrier 'green_electricity'; add it to the "
+                                          "factor set", key="factors.green_electricity")
+                    fg = resolve_factor(factors["green_electricity"].get("pef_nren"), t, calendar,
+                                        "factors.green_electricity.pef_nren")
+                    fd = (1.0 - green_share) * fd + green_share * fg
+                bb_pe[t]["pei"][a:b] += np.maximum(F, 0.0) @ fd
+                if exportable is None or c in exportable or c in internal:
+                    bb_pe[t]["pee"][a:b] += np.maximum(-F, 0.0) @ fe
             if c == ELECTRICITY:
                 ind = grid_indicators(use, prod, imp, exp_)
                 for key, v in ind.items():
@@ -658,8 +678,8 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
         "peak_import_kw": per_b["peak_import_kw"], "peak_export_kw": per_b["peak_export_kw"],
         "hours_net_export": per_b["hours_net_export"].astype(int),
         "grid_interaction": per_b["grid_interaction"],
-        f"pei_{timestep}_kwh": bb_pe["pei"], f"pee_{timestep}_kwh": bb_pe["pee"],
-        f"ped_balance_{timestep}_kwh": bb_pe["pei"] - bb_pe["pee"],
+        **{f"{k}_{t}_kwh": v for t in TIMESTEPS for k, v in (("pei", bb_pe[t]["pei"]), ("pee", bb_pe[t]["pee"]),
+                                                              ("ped_balance", bb_pe[t]["pei"] - bb_pe[t]["pee"]))},
     })
     for k in ("shared_in_kwh", "shared_out_kwh", "battery_charge_kwh", "battery_discharge_kwh",
               "battery_losses_kwh", "thermal_stored_kwh", "thermal_losses_kwh"):

@@ -28,6 +28,7 @@ EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 SERVICE_SHAPE = {"sh": "sh", "sc": "sc", "dhw": "dhw", "lighting": "lighting", "ventilation": "ventilation",
                  "appliances": "appliances"}
 DISTRICT_NODE = "district systems"
+NETWORK_PREFIX = "heat_network:"  # the engine's per-building carrier of a district heat network
 
 #: Generic pitch-regulated wind turbine: cut-in 3, rated 12, cut-out 25 m s⁻¹; wind speed moved
 #: from 10 m to the hub with the 1/7 power law (Peterson & Hennessey 1978, J. Appl. Meteor. 17:390).
@@ -174,9 +175,13 @@ def _factor_map(model, opts: Options, calendar) -> dict:
                 return np.asarray(v, dtype=float)
             return float(f.loc[c, col])
 
+        # the export CO2 credit follows the delivered factor (and its series) unless set apart (Eq. 22)
+        co2_exp = (pick("co2_kg_per_kwh_export", "co2_kg_per_kwh_export")
+                   if extra.get("co2_kg_per_kwh_export_monthly") is not None
+                   or f.loc[c, "co2_kg_per_kwh_export"] != f.loc[c, "co2_kg_per_kwh"] else None)
         out[c] = bl.CarrierFactors(pef_nren=pick("pef_nren", "pef_nren"), pef_nren_exp=pick("pef_nren_export", "pef_nren_export"),
                                    pef_ren=pick("pef_ren", "pef_ren"), pef_ren_exp=pick("pef_ren_export", "pef_ren_export"),
-                                   co2_kg_per_kwh=pick("co2_kg_per_kwh", "co2_kg_per_kwh"))
+                                   co2_kg_per_kwh=pick("co2_kg_per_kwh", "co2_kg_per_kwh"), co2_exp_kg_per_kwh=co2_exp)
         path = extra.get("hourly_path")
         if path is not None:
             from pathlib import Path
@@ -203,7 +208,7 @@ def _hourly_factors(path, carrier, base: bl.CarrierFactors, calendar) -> bl.Carr
     if len(t) != calendar.n_hours:
         raise InputDataError(f"{path}: {len(t)} rows; the hourly factors of '{carrier}' need {calendar.n_hours} (one per hour of the weather year).")
     cols = {"pef_nren": "pef_nren", "pef_nren_export": "pef_nren_exp", "pef_ren": "pef_ren",
-            "pef_ren_export": "pef_ren_exp", "co2_kg_per_kwh": "co2_kg_per_kwh"}
+            "pef_ren_export": "pef_ren_exp", "co2_kg_per_kwh": "co2_kg_per_kwh", "co2_kg_per_kwh_export": "co2_exp_kg_per_kwh"}
     known = [c for c in cols if c in t.columns]
     if not known:
         raise InputDataError(f"{path}: no column of {list(cols)}; name the hourly factor columns like the carrier keys.")
@@ -214,7 +219,8 @@ def _hourly_factors(path, carrier, base: bl.CarrierFactors, calendar) -> bl.Carr
             raise InputDataError(f"{path}: column '{c}' has {int(v.isna().sum())} missing or non-numeric value(s); give a number for every hour.")
         kw[cols[c]] = v.to_numpy(dtype=float)
     return bl.CarrierFactors(**{"pef_nren": base.pef_nren, "pef_nren_exp": base.pef_nren_exp, "pef_ren": base.pef_ren,
-                                "pef_ren_exp": base.pef_ren_exp, "co2_kg_per_kwh": base.co2_kg_per_kwh, **kw})
+                                "pef_ren_exp": base.pef_ren_exp, "co2_kg_per_kwh": base.co2_kg_per_kwh,
+                                "co2_exp_kg_per_kwh": base.co2_exp_kg_per_kwh, **kw})
 
 
 def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict, buildings_out: pd.DataFrame,
@@ -262,9 +268,18 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     inc = b["included"].to_numpy()
     needs = nd.building_needs(b, model.needs)
     assignment = us.assign_systems(b, model.systems, model.system_column)
-    _, rows = us.building_uses(b, needs, assignment, model.systems)
+    # the buildings' own solar heat as the engine used it (it covers DHW, then SH, first)
+    solar_used = (pd.to_numeric(buildings_out["solar_thermal_kwh"], errors="coerce").to_numpy(dtype=float)
+                  if "solar_thermal_kwh" in buildings_out else None)
+    _, rows = us.building_uses(b, needs, assignment, model.systems, solar_used)
     rows = rows[~rows["carrier"].isin(NATURAL_CARRIERS)].copy()
     by_name = {s.name: s for s in model.systems}
+    # heat from one of the district's networks is a trade inside the district, as in the engine:
+    # the network (district node) delivers it to the substations at the network's own factor
+    # (pedgis.pipeline.network_factor); the district nets the network's fuels and external heat
+    net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
+    on_net = rows["kind"].eq("district_heating") & rows["system"].isin(list(net_of))
+    rows.loc[on_net, "carrier"] = NETWORK_PREFIX + rows.loc[on_net, "system"].map(net_of)
     pos_inc = np.flatnonzero(inc)
     n_inc = len(pos_inc)
     # per-building annual columns: carrier|service|system
@@ -389,6 +404,9 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
         return bl.ChunkInput(carriers=parts, hp_heat_kwh=hp_heat, hp_elec_kwh=hp_elec, cop=cop)
 
     factors = _factor_map(model, opts, cal)
+    internal = [c for c in carriers_all if c.startswith(NETWORK_PREFIX)]
+    for r in district.get("heat_networks", []):  # used only in the rows' own balances (Eqs. 14, 15, 17)
+        factors[NETWORK_PREFIX + r["name"]] = bl.CarrierFactors(pef_nren=float(r["pef_nren"] or 0.0))
     networks = [s for s in model.district_systems if s.technology == "heat_network"]
     exportable = set(EXPORTABLE) - ({"district_heat"} if not any(s.export_allowed for s in networks) else set())
     battery = opts.battery
@@ -405,7 +423,8 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     green = model.green_share if (model.green_share and model.boundary_type == "virtual") else 0.0
     res = bl.run_balance(make_chunk, n_inc + 1, cal, factors, opts.timestep, chunk_size=opts.chunk_size,
                          battery=battery, thermal=thermal_spec, sharing=opts.sharing, exportable=exportable,
-                         green_share=green, network_storage=opts.network_storage, progress=progress)
+                         green_share=green, network_storage=opts.network_storage, progress=progress,
+                         internal=internal)
     ts = res.district
     ts["netting_level"] = ("district: every hour the buildings' surpluses cover the others' deficits first "
                            "(energy community / the paper's district balance)" if opts.sharing else
@@ -549,6 +568,10 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
                 for u in np.unique(use_idx):
                     d += vals[use_idx == u].sum() * sh[u]
         net_demand[net] = d
+        # the network takes this heat from the district's heat (sources, external DH) and delivers
+        # it to the substations (the buildings' heat_network carrier)
+        add("district_heat", "use", d, 1.0)
+        add(NETWORK_PREFIX + net, "prod", d, 1.0)
     losses = {r["name"]: float(r["losses_kwh"]) for r in district.get("heat_networks", [])}
     for net, kwh in losses.items():
         add("district_heat", "use", flat, kwh)

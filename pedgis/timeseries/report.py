@@ -24,11 +24,11 @@ def summary_lines(ts: dict, fmt_kwh) -> list[str]:
              f"hourly {word[n['hourly']['is_ped']]}"]
     e = ts["electricity"]
 
-    def pct(v):
-        return "n/a" if v is None else f"{100 * v:.0f} %"
+    def pct(v, why):
+        return f"n/a ({why})" if v is None or v != v else f"{100 * v:.0f} %"  # v != v: NaN
 
-    lines.append(f"  electricity hour by hour: self-sufficiency {pct(e['self_sufficiency'])}, self-consumption "
-                 f"{pct(e['self_consumption'])}, peak import {e['peak_import_kw']:,.0f} kW, peak export "
+    lines.append(f"  electricity hour by hour: self-sufficiency {pct(e['self_sufficiency'], 'no electricity use')}, "
+                 f"self-consumption {pct(e['self_consumption'], 'no on-site generation')}, peak import {e['peak_import_kw']:,.0f} kW, peak export "
                  f"{e['peak_export_kw']:,.0f} kW, {e['hours_net_export']} h of export"
                  + (f", {fmt_kwh(e['shared_kwh'])} shared between buildings" if e.get("shared_kwh") else ""))
     st = ts.get("storage") or {}

@@ -468,6 +468,8 @@ def summary_lines(district: dict) -> dict:
                       if bal is not None else "")
     if isinstance(verdict, dict):
         detail = f"{NETTING_NAMES.get(step, step)}: {detail}"
+    if district.get("verdict_note"):  # e.g. no included building: not positive whatever the balance
+        detail = str(district["verdict_note"])
     lines = [
         ("PED balance PEI − PEE (Eq. 17)", fmt_energy(bal)),
         ("PEI, imported (Eq. 14)", fmt_energy(finite(district.get("pei_kwh")))),

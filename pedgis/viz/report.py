@@ -254,6 +254,8 @@ def _step_tables(district: dict) -> list[dict]:
             ["PE_ren (Eq. 19)", _kwh(district.get("pe_ren_kwh"))],
             ["PE total (Eq. 20)", _kwh(district.get("pe_total_kwh"))],
             ["Renewable energy ratio RER (Eq. 21)", _pct(district.get("rer"))],
+            ["On-site renewable share (Eq. 9–10 production over the uses of Eq. 11–12)",
+             _pct(district.get("onsite_renewable_share"))],
             ["CO₂eq (Eq. 22)", f"{fmt_number((finite(district.get('co2eq_kg')) or 0) / 1000)} t/a"],
         ],
     })

@@ -395,7 +395,7 @@ def _layout(s: SankeyData) -> tuple[list[float], list[float], int]:
         scale = 0.7 * height / grand
         need = max(sum(max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
                        for i, st in enumerate(s.stages) if st == k)
-                   for k in range(len(STAGES)) if counts[k])
+                   for k in range(len(STAGES)) if counts[k]) if any(counts) else 0.0
         if need <= height:
             break
         height = need * 1.05
@@ -454,7 +454,12 @@ def build_figure(district: dict, title: str | None = None):
                            yshift=10, text=f"<b>{stage}</b>", showarrow=False, font=dict(size=13),
                            xanchor="left" if k == 0 else ("right" if k == 4 else "center"))
     bal = s.signed["balance"]
-    verdict = ("Positive Energy District" if bal <= 0 else "not (yet) a Positive Energy District")
+    is_ped = district.get("is_ped")  # the engine's verdict (none without an included building)
+    verdict = ("Positive Energy District" if (bal < 0 if is_ped is None else is_ped)
+               else "not (yet) a Positive Energy District")
+    if not s.keys:
+        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14),
+                           text=escape("No energy flows: " + (district.get("verdict_note") or "every flow of the district is 0.")))
     fig.update_layout(
         title=dict(text=escape("Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)"
                                + (f" — {title}" if title else ""))

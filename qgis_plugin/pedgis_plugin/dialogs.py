@@ -1,17 +1,25 @@
-"""Small dialogs of the boundary tools."""
+"""Small dialogs: the boundary tools' and the consent and progress of the package installer."""
 
 from __future__ import annotations
 
 from qgis.core import QgsFieldProxyModel
 from qgis.gui import QgsFieldComboBox
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressDialog,
+    QPushButton,
+    QVBoxLayout,
 )
 
 #: id field names tried first (cadastral, INSPIRE, OSM, 3D BAG, CEA)
@@ -79,3 +87,85 @@ class BoundaryFromSelectionDialog(QDialog):
 
     def concavity(self) -> float:
         return float(self.concavity_spin.value())
+
+
+class InstallDependenciesDialog(QDialog):
+    """Asks the user's consent to install pedgis's Python packages into its private folder;
+    optionally from a folder of downloaded wheels (offline)."""
+
+    def __init__(self, report, folder: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(tr("pedgis: install Python packages"))
+        self.resize(760, 480)
+        layout = QVBoxLayout(self)
+        if report.problems:
+            head = tr("pedgis needs these Python packages, which QGIS's Python lacks or has too old:")
+        else:
+            head = tr("QGIS's Python has every package pedgis needs. Install again (repair)?")
+        layout.addWidget(QLabel(head))
+        details = QPlainTextEdit(self)
+        details.setReadOnly(True)
+        details.setPlainText("\n".join(p.describe() for p in report.problems))
+        layout.addWidget(details)
+        text = QLabel(tr(
+            "pip downloads them (about 180 MB) into pedgis's own folder (about 650 MB):<br><b>{folder}</b>"
+            "<br>QGIS's Python, the system and your user site are left as they are; to undo, delete "
+            "the folder. Versions QGIS already has are kept (its numpy, GDAL and PROJ bindings)."
+        ).format(folder=folder.replace("&", "&amp;").replace("<", "&lt;")), self)
+        text.setWordWrap(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(text)
+        row = QHBoxLayout()
+        self.offline = QCheckBox(tr("Offline, from a folder of wheels:"), self)
+        self.wheels = QLineEdit(self)
+        self.wheels.setEnabled(False)
+        browse = QPushButton(tr("Browse…"), self)
+        browse.setEnabled(False)
+        self.offline.toggled.connect(self.wheels.setEnabled)
+        self.offline.toggled.connect(browse.setEnabled)
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.offline)
+        row.addWidget(self.wheels, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, parent=self)
+        install = buttons.addButton(tr("Install"), QDialogButtonBox.ButtonRole.AcceptRole)
+        install.setObjectName("pedgisInstallButton")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _browse(self):
+        path = QFileDialog.getExistingDirectory(self, tr("Folder of downloaded wheels"), self.wheels.text())
+        if path:
+            self.wheels.setText(path)
+
+    def pip_args(self) -> list[str]:
+        """Extra pip options: an offline install looks only in the chosen folder."""
+        if self.offline.isChecked() and self.wheels.text().strip():
+            return ["--no-index", "--find-links", self.wheels.text().strip()]
+        return []
+
+
+def run_install(folder: str, pip_args, parent=None):
+    """Run :func:`installer.install` behind a progress dialog with Cancel. Returns the
+    InstallResult; raises installer.InstallError (InstallCancelled when cancelled)."""
+    from .installer import install
+
+    dialog = QProgressDialog(tr("Checking pip…"), tr("Cancel"), 0, 1000, parent)
+    dialog.setWindowTitle(tr("pedgis: installing Python packages"))
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(0)
+    dialog.setMinimumWidth(520)
+    dialog.setValue(0)
+
+    def progress(fraction: float, text: str) -> None:
+        dialog.setValue(int(1000 * fraction))
+        dialog.setLabelText(text)
+        QCoreApplication.processEvents()
+
+    try:
+        return install(folder, pip_args=pip_args, progress=progress, cancelled=dialog.wasCanceled)
+    finally:
+        dialog.reset()
+        dialog.deleteLater()

@@ -72,7 +72,9 @@ class PedgisPlugin:
     # -- dependencies -----------------------------------------------------------------------
     def check_dependencies(self, deep: bool = False) -> bool:
         """Check the Python packages; on failure log and show one message. Returns True when ok."""
-        self.dependency_report = deps.check_dependencies(deep=deep)
+        from . import deps_folder
+
+        self.dependency_report = deps.check_dependencies(deep=deep, folder=deps_folder())
         if self.dependency_report.ok:
             self.dependency_message = None
             return True
@@ -85,25 +87,75 @@ class PedgisPlugin:
         if self.iface is None:
             return
         bar = self.iface.messageBar()
-        missing = ", ".join(sorted(self.dependency_report.missing))
-        text = tr("Python packages missing in QGIS: {missing}. The algorithms are disabled.").format(
-            missing=missing
-        )
+        report = self.dependency_report
+        names = ", ".join(dict.fromkeys(p.name for p in report.problems))
+        if report.needs_restart:
+            text = tr("Restart QGIS to use the Python packages installed for pedgis ({names}).").format(
+                names=names)
+            label, slot = tr("Details"), self.show_dependency_details
+        else:
+            text = tr("Python packages missing or too old in QGIS: {names}. The algorithms are "
+                      "disabled.").format(names=names)
+            label, slot = tr("Install…"), self.install_dependencies
         widget = bar.createMessage(tr("pedgis"), text)
         button = QPushButton(widget)
-        button.setText(tr("How to install"))
-        button.clicked.connect(self.show_install_dialog)
+        button.setText(label)
+        button.setObjectName("pedgisDependencyButton")
+        button.clicked.connect(lambda _checked=False: slot())
         widget.layout().addWidget(button)
         bar.pushWidget(widget, Qgis.MessageLevel.Warning, 0)
 
-    def show_install_dialog(self) -> None:
+    def show_dependency_details(self) -> None:
         box = QMessageBox(self.iface.mainWindow() if self.iface else None)
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle(tr("pedgis: install Python packages"))
+        box.setWindowTitle(tr("pedgis: Python packages"))
         box.setText(self.dependency_message.split("\n", 1)[0])
-        box.setInformativeText(tr("Install commands are in the details; restart QGIS afterwards."))
         box.setDetailedText(self.dependency_message)
         box.exec()
+
+    def install_dependencies(self, report: deps.DependencyReport | None = None) -> bool:
+        """Ask consent, install the missing packages into the private folder with progress, load
+        them. ``report``: a fresh full check, when the caller has one. Returns True when pedgis
+        can run now (no restart needed)."""
+        from . import deps_folder
+        from .algorithms import base
+        from .dialogs import InstallDependenciesDialog, run_install
+        from .installer import InstallCancelled, InstallError
+
+        folder = deps_folder()
+        parent = self.iface.mainWindow() if self.iface else None
+        report = report or deps.check_dependencies(deep=True, folder=folder)
+        consent = InstallDependenciesDialog(report, folder, parent)
+        if not consent.exec():
+            return report.ok
+        try:
+            result = run_install(folder, consent.pip_args(), parent)
+        except InstallCancelled:
+            QgsMessageLog.logMessage("install cancelled", LOG_TAG, Qgis.MessageLevel.Info)
+            return False
+        except InstallError as exc:
+            QgsMessageLog.logMessage(str(exc), LOG_TAG, Qgis.MessageLevel.Critical)
+            box = QMessageBox(QMessageBox.Icon.Critical, tr("pedgis: install failed"),
+                              str(exc).split("\n", 1)[0], QMessageBox.StandardButton.Ok, parent)
+            box.setDetailedText(str(exc))
+            box.exec()
+            return False
+        deps.activate(folder)
+        if self.iface is not None:
+            self.iface.messageBar().clearWidgets()
+        ready = self.check_dependencies(deep=True) and not result.pending and not result.loaded_from_old
+        base.dependency_report(refresh=True)
+        if ready and self.iface is not None:
+            self.iface.messageBar().pushMessage(
+                tr("pedgis"),
+                tr("Installed {n} Python packages in {s:.0f} s; the algorithms are ready.").format(
+                    n=len(result.installed), s=result.seconds),
+                Qgis.MessageLevel.Success, 8)
+        elif (result.pending or result.loaded_from_old) and self.iface is not None:
+            self.iface.messageBar().pushMessage(
+                tr("pedgis"), tr("Packages installed; restart QGIS to use them."),
+                Qgis.MessageLevel.Warning, 0)
+        return ready
 
     # -- GUI --------------------------------------------------------------------------------
     def initGui(self):  # noqa: N802
@@ -134,6 +186,15 @@ class PedgisPlugin:
         run.triggered.connect(self.open_balance_dialog)
         self._add_action(run, toolbar=False)
 
+        packages = QAction(icon, tr("Install Python packages…"), self.iface.mainWindow())
+        packages.setObjectName("pedgisInstallPackages")
+        packages.setStatusTip(tr("Install the Python packages pedgis needs into its own folder."))
+        packages.triggered.connect(lambda _checked=False: self.install_dependencies())
+        self._add_action(packages, toolbar=False)
+
+        from .algorithms import base
+
+        base.INSTALL_OFFER = self.install_dependencies
         self.check_dependencies(deep=False)
 
     def _add_action(self, action: QAction, toolbar: bool = True) -> None:
@@ -143,6 +204,10 @@ class PedgisPlugin:
         self.actions.append(action)
 
     def unload(self):
+        from .algorithms import base
+
+        if base.INSTALL_OFFER == self.install_dependencies:
+            base.INSTALL_OFFER = None
         if self.draw_tool is not None:
             canvas = self.iface.mapCanvas()
             if canvas is not None and canvas.mapTool() is self.draw_tool:
@@ -224,4 +289,8 @@ class PedgisPlugin:
     def open_balance_dialog(self):
         from qgis import processing
 
-        processing.execAlgorithmDialog("pedgis:pedbalance", {})
+        from .algorithms import base
+
+        ok, _message = base.dependencies_ready()
+        if ok:
+            processing.execAlgorithmDialog("pedgis:pedbalance", {})

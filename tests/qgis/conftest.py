@@ -1,6 +1,8 @@
 """QGIS plugin tests: Debian's python3-qgis headless through pytest-qgis.
 
-Run with ``make test-qgis`` (QT_QPA_PLATFORM=offscreen, the venv of scripts/make-qgis-venv.sh).
+Run with ``make test-qgis``: Debian's /usr/bin/python3 (QT_QPA_PLATFORM=offscreen), the library's
+dependencies in the folder the plugin's own installer made (``$PEDGIS_DEPS_DIR``, activated by
+the plugin as in QGIS), pytest from ``.venv-qgis/tools`` (scripts/make-qgis-venv.sh).
 pytest-qgis starts one QgsApplication for the session and calls exitQgis() at its end; every
 layer must be released before that (the project is cleared after each test and at the end of
 the session here), or QGIS segfaults on exit.
@@ -22,6 +24,36 @@ PLUGIN_PARENT = ROOT / "qgis_plugin"
 if str(PLUGIN_PARENT) not in sys.path:
     sys.path.insert(0, str(PLUGIN_PARENT))
 
+
+def qgis_symbols_global() -> None:
+    """Give this process the symbol scope of the QGIS application.
+
+    The ``qgis`` executable links QGIS's libraries, and with them GDAL, GEOS, PROJ and HDF5, into
+    the global symbol scope; python3 importing ``qgis.core`` keeps them local. Promoting them
+    makes the wheels of the plugin's folder meet QGIS's libraries as they do inside QGIS (where,
+    without the plugin's deep binding, rasterio runs on QGIS's GDAL and h5py fails to import).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
+        import qgis.core  # noqa: F401 - loads libqgis_core
+
+        ctypes.CDLL(ctypes.util.find_library("qgis_core"), mode=os.RTLD_GLOBAL | os.RTLD_NOW)
+
+
+qgis_symbols_global()
+import pedgis_plugin  # noqa: E402,F401 - puts the private folder ($PEDGIS_DEPS_DIR) first, as QGIS does
+
+DEPS_DIR = os.environ.get("PEDGIS_DEPS_DIR")
+
+
+def subprocess_env(**extra) -> dict:
+    """The environment of a plain Python run with the library and the packages the plugin
+    installed (what a user's command line would need)."""
+    paths = [p for p in (DEPS_DIR, str(ROOT), os.environ.get("PYTHONPATH")) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
+
 SAMPLE = ROOT / "sample_data"
 
 
@@ -35,13 +67,13 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def cli_output(tmp_path_factory):
     """The reference: the output folder of `pedgis run sample_data/scenario.toml` (the command
-    line, in a separate process, in this venv)."""
+    line, in a separate process, with the same packages)."""
     import subprocess
 
     out = tmp_path_factory.mktemp("cli") / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "pedgis.cli", "run", str(SAMPLE / "scenario.toml"), "--out", str(out), "--quiet"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=subprocess_env(),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
@@ -77,7 +109,6 @@ def project(qgis_new_project):
 @pytest.fixture
 def plugin(qgis_iface, qgis_processing):
     """The plugin as QGIS loads it: classFactory(iface) → initGui(); unload() afterwards."""
-    import pedgis_plugin
 
     qgis_iface.messageBar().clear_messages()
     instance = pedgis_plugin.classFactory(qgis_iface)

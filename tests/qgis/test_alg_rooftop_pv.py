@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import LAYER_KINDS, SAMPLE, artifacts_dir, render_canvas, sample_buildings_input
+from conftest import (
+    LAYER_KINDS,
+    SAMPLE,
+    artifacts_dir,
+    render_canvas,
+    sample_buildings_input,
+    subprocess_env,
+)
 
 pytestmark = pytest.mark.skipif(not (SAMPLE / "dsm.tif").exists(), reason="sample DSM not merged")
 
@@ -30,12 +36,11 @@ def cli_pv(pv_config, tmp_path_factory):
     import geopandas as gpd
 
     out = tmp_path_factory.mktemp("clipv") / "out"
-    pedgis = Path(sys.executable).with_name("pedgis")
     proc = subprocess.run(
-        [str(pedgis), "pv", "--buildings", str(SAMPLE / "buildings.shp"), "--id-column", "CAD_ID",
+        [sys.executable, "-m", "pedgis.cli", "pv", "--buildings", str(SAMPLE / "buildings.shp"), "--id-column", "CAD_ID",
          "--dsm", str(SAMPLE / "dsm.tif"), "--dtm", str(SAMPLE / "dtm.tif"), "--weather", str(WEATHER),
          "--config", str(pv_config), "--out", str(out), "--quiet"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=subprocess_env(),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "pv.json").read_text(encoding="utf-8"))

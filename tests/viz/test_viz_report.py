@@ -116,6 +116,9 @@ def test_report_content(pages):
     assert "DM 26/6/2015 (Italy), Allegato 1 &lt;Tab. 1&gt; &amp; notes" in text
     # step tables from the breakdown
     assert "Step 6 — primary energy per carrier" in text and "118 MWh/a" in text
+    # RER and, next to it, the on-site renewable share (district.json 0.42)
+    assert re.search(r"RER \(Eq\. 21\)</td><td class=\"n\">31\.0 %</td></tr>\s*<tr><td class=\"\">On-site "
+                     r"renewable share \(Eq\. 9–10 production over the uses of Eq\. 11–12\)</td><td class=\"n\">42\.0 %", text)
     # map and Sankey embedded, nothing loaded from the network
     assert text.count("<iframe") == 1 and 'srcdoc="' in text  # the map; the Sankey is a div
     assert assets.remote_references(text) == []

@@ -1,8 +1,8 @@
 """The GeoPackage default styles as QGIS itself reads them (needs Debian's python3-qgis).
 
-Skipped in the plain venv; run with the QGIS venv::
+Skipped in the plain venv; run with Debian's Python and the packages of ``make test-qgis``::
 
-    QT_QPA_PLATFORM=offscreen .venv-qgis/bin/python -m pytest -q tests/viz/test_viz_styles_qgis.py
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=.venv-qgis/deps:.venv-qgis/tools:. /usr/bin/python3 -m pytest -q tests/viz/test_viz_styles_qgis.py
 """
 
 import shutil

@@ -30,13 +30,33 @@ VECTOR_FORMATS = ["gpkg", "shp", "geojson", "json", "fgb", "gml"]
 
 _DEPENDENCIES: deps.DependencyReport | None = None
 
+#: the plugin's "install with consent" (``(report) -> bool``), offered when an algorithm is started
+#: from QGIS's window and packages are missing; None headless
+INSTALL_OFFER = None
+_OFFERED = False
+
 
 def dependency_report(refresh: bool = False) -> deps.DependencyReport:
     """The full (importing) dependency check, done once per session."""
     global _DEPENDENCIES
     if _DEPENDENCIES is None or refresh:
-        _DEPENDENCIES = deps.check_dependencies(deep=True)
+        from .. import deps_folder
+
+        _DEPENDENCIES = deps.check_dependencies(deep=True, folder=deps_folder())
     return _DEPENDENCIES
+
+
+def dependencies_ready() -> tuple[bool, str]:
+    """(True, "") when pedgis can run. Otherwise, the first time in a session an algorithm is
+    started from QGIS's window, the plugin offers to install what is missing; then (False, the
+    install message) if it is still missing."""
+    global _OFFERED
+    report = dependency_report()
+    if not report.ok and report.installable and INSTALL_OFFER is not None and not _OFFERED:
+        _OFFERED = True
+        INSTALL_OFFER(report)
+        report = dependency_report(refresh=True)
+    return (True, "") if report.ok else (False, deps.install_message(report))
 
 
 class LayerStyler(QgsProcessingLayerPostProcessorInterface):
@@ -96,14 +116,15 @@ class PedgisAlgorithm(QgsProcessingAlgorithm):
 
     # -- dependencies -----------------------------------------------------------------------
     def canExecute(self):  # noqa: N802
-        report = dependency_report()
-        return (True, "") if report.ok else (False, deps.install_message(report))
+        """Called by QGIS's window (toolbox, locator, menus) before it opens the algorithm."""
+        return dependencies_ready()
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         """Check the dependencies (``processing.run`` does not call :meth:`canExecute`), then
         :meth:`process`. The message of a QgsProcessingException raised here reaches the caller
         (one raised in ``prepareAlgorithm`` would be replaced by a generic one)."""
-        ok, message = self.canExecute()
+        report = dependency_report()
+        ok, message = (True, "") if report.ok else (False, deps.install_message(report))
         if not ok:
             raise QgsProcessingException(message)
         return self.process(parameters, context, feedback)
