@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, subprocess_env
 
 # the shared data folder beside the repository (../shared/data, or two levels up from a worktree)
 NRW = next((p / "shared" / "data" / "lod2_nrw_sample.gml" for p in (ROOT.parent, ROOT.parent.parent)
@@ -27,9 +27,9 @@ def test_rooftop_pv_from_a_citygml_file_as_the_command_line(plugin, project, tmp
     cfg = tmp_path / "solar.toml"
     cfg.write_text(FAST, encoding="utf-8")
     ref = tmp_path / "cli"
-    pedgis = Path(sys.executable).with_name("pedgis")
-    proc = subprocess.run([str(pedgis), "pv", "--buildings", str(NRW), "--weather", str(WEATHER), "--config", str(cfg),
-                           "--out", str(ref), "--quiet"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "pedgis.cli", "pv", "--buildings", str(NRW), "--weather", str(WEATHER),
+                           "--config", str(cfg), "--out", str(ref), "--quiet"], capture_output=True, text=True,
+                          env=subprocess_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     expected = json.loads((ref / "pv.json").read_text(encoding="utf-8"))
 
