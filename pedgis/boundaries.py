@@ -41,6 +41,7 @@ from .heights import (
     floors_from_height,
     footprint_heights,
 )
+from .io.citymodel import model_storey_area
 from .io.presets import (
     PEDGIS_USES,
     UNCONDITIONED,
@@ -607,6 +608,10 @@ def prepare_district(
     height[fill] = h_rg[fill]
     source[fill] = "attribute"
 
+    # storeys summed over a height field (nDSM pixels, 3D model parts): pedgis.heights.field_storey_area
+    storey_area, model_flags, storeys_given = model_storey_area(out_attrs, storey)
+    flags = add_flag(flags, model_flags != "", model_flags)
+    source[np.isfinite(storey_area) & (source == "attribute")] = "city_model"
     need = usable & ~np.isfinite(height)
     if ref is not None and need.any():
         surface, ground_r, ground_el, src_name = ref, None, None, "ndsm"
@@ -635,11 +640,13 @@ def prepare_district(
             idx = np.flatnonzero(need)
             fh = footprint_heights(geom[idx], surface, ground_r, ground_el, percentile=height_percentile,
                                    edge_buffer_m=edge_buffer_m, ground_threshold_m=ground_threshold_m,
-                                   tile_size=tile_size, progress=scaled(progress, 0.15, 0.95))
+                                   tile_size=tile_size, storey_height_m=storey[idx],
+                                   progress=scaled(progress, 0.15, 0.95))
             sel = np.zeros(m, dtype=bool)
             sel[idx] = True
             flags = add_flag(flags, sel, fh.notes)
             got = np.isfinite(fh.height_m)
+            storey_area[idx[got]] = fh.storey_area_m2[got]
             height[idx[got]] = fh.height_m[got]
             source[idx[got]] = src_name
             messages.append(f"heights from {surface.name}{' − ' + ground_r.name if ground_r is not None else ''}: "
@@ -668,6 +675,12 @@ def prepare_district(
             [f"floors attribute ({f:g}) disagrees with the height ({h:.1f} m, {s})"
              for f, h, s in zip(f_attr[disagree], height[disagree], source[disagree], strict=False)], dtype=object))
     floors_source = np.where(np.isfinite(f_attr), "attribute", np.where(dflt, "default", "height"))
+    field = np.isfinite(storey_area) & ~np.isfinite(f_attr) & ~dflt & (footprint > 0)
+    mean_storeys = storey_area[field] / footprint[field]
+    floors[field] = np.where(np.abs(mean_storeys - np.round(mean_storeys)) < 1e-6, np.round(mean_storeys),
+                             mean_storeys)  # whole storeys stay whole (no rounding noise)
+    floors_source = floors_source.astype(object)
+    floors_source[field] = np.where(storeys_given[field], "attribute", "height_field")
     area = floor_area_m2(footprint, floors, g2c)
 
     # --- assemble

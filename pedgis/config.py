@@ -134,7 +134,7 @@ SCHEMA: list[Key] = [
        "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
        default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
-    _k("buildings.path", "path", "footprint file (Shapefile, also zipped; GeoPackage, GeoJSON, FlatGeobuf, GML), relative to the scenario file",
+    _k("buildings.path", "path", "footprint file (Shapefile, also zipped; GeoPackage, GeoJSON, FlatGeobuf, GML), or a 3D city model (CityGML 1.0/2.0, CityJSON, CityJSONSeq: footprints, heights, floors and roof planes, rooftop PV without a DSM), relative to the scenario file",
        default=REQUIRED),
     _k("buildings.layer", "str", "layer name for multi-layer files"),
     _k("buildings.crs", "str", "CRS to assume when the file has none (e.g. `EPSG:32632`); never guessed"),

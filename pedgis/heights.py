@@ -50,6 +50,10 @@ ELEVATION_RANGE_M = (-500.0, 9000.0)
 #: (828 m, CTBUH), with a margin (above: spikes, birds); a surface cannot lie more than 100 m
 #: under its terrain (open pits and quarries are part of the terrain model itself).
 HEIGHT_RANGE_M = (-100.0, 1000.0)
+#: Smallest region [m²] of a footprint's nDSM rising a full storey above its eave that counts as
+#: extra storeys (:func:`field_storey_area`): less is a tree crown over the roof's edge, a stair or
+#: lift housing or a chimney group, not a floor (a one-room flat has 30–50 m²).
+MIN_STOREY_REGION_M2 = 50.0
 #: Largest credible nDSM value [m]; above it a pixel is treated as nodata (spikes, birds).
 MAX_NDSM_M = HEIGHT_RANGE_M[1]
 
@@ -86,6 +90,8 @@ class FootprintHeights:
     spread_m : p95 minus the chosen percentile of the kept pixels [m]
     coverage : share of the rasterised footprint area that lies inside the raster [-]
     notes : data-quality note per footprint ("" when none)
+    storey_area_m2 : with ``storey_height_m``: the storeys summed over the footprint's kept pixels,
+        scaled to its area (:func:`field_storey_area`) [m²]; NaN otherwise
     """
 
     height_m: np.ndarray
@@ -96,6 +102,7 @@ class FootprintHeights:
     coverage: np.ndarray
     notes: np.ndarray
     n_implausible: np.ndarray | None = None
+    storey_area_m2: np.ndarray | None = None
 
 
 def group_percentiles(groups: np.ndarray, values: np.ndarray, n_groups: int, qs) -> np.ndarray:
@@ -167,6 +174,7 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
                       edge_buffer_m: float = DEFAULT_EDGE_BUFFER_M,
                       ground_threshold_m: float = DEFAULT_GROUND_THRESHOLD_M,
                       tile_size: int = 2048,
+                      storey_height_m=None,
                       progress: ProgressCallback | None = None) -> FootprintHeights:
     """Robust height above ground of each footprint from rasters.
 
@@ -186,6 +194,8 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
         is) when the buffered footprint would cover fewer than 3 pixels
     ground_threshold_m : pixels with nDSM below this are ground, not roof [m]
     tile_size : tile edge [pixels]; each tile reads one window around its footprints
+    storey_height_m : storey height per footprint [m]; when given, the storeys are also summed
+        pixel by pixel (``storey_area_m2``, the floor area rule of :func:`field_storey_area`)
     progress : callback ``progress(fraction, message)``
 
     Returns
@@ -246,6 +256,7 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
     batches = [np.flatnonzero(tile_id == t) for t in np.unique(tile_id[tile_id >= 0])]
     batches += [np.array([i]) for i in np.flatnonzero(big)]
     ge = None if ground_elevation is None else np.asarray(ground_elevation, dtype=float)
+    storey_area = np.full(n, np.nan)
     for b, members in enumerate(batches):
         progress(b / max(len(batches), 1), f"heights from raster: window {b + 1}/{len(batches)}")
         r0 = max(int(row0[members].min()), 0)
@@ -290,13 +301,44 @@ def footprint_heights(geoms, surface, ground=None, ground_elevation=None, *,
         rise = pct[2] - pct[0]
         height[members] = np.where(rise > MAX_ROOF_RISE_M, pct[1], pct[0])
         spread[members] = rise
+        if storey_height_m is not None:
+            storey_area[members] = _pixel_storey_area(
+                labels, np.flatnonzero(sel)[keep], lab[keep], vals[keep], pct[0], area[members],
+                np.asarray(storey_height_m, float)[members], px_area)
     progress(1.0, "heights from raster: done")
     with np.errstate(divide="ignore", invalid="ignore"):
         coverage = np.where(shape_area > 0, n_pix * px_area / shape_area, 0.0)
     coverage = np.minimum(coverage, 1.0)
     notes = _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height,
                    ground_threshold_m, n_imp, "elevation" if ground is not None or ge is not None else "height")
-    return FootprintHeights(height, n_pix, n_nod, n_gnd, spread, coverage, notes, n_imp)
+    return FootprintHeights(height, n_pix, n_nod, n_gnd, spread, coverage, notes, n_imp,
+                            storey_area if storey_height_m is not None else None)
+
+
+def _pixel_storey_area(labels, flat_index, lab, vals, eave, area, storey, px_area):
+    """:func:`field_storey_area` over the kept pixels of the footprints of one window.
+
+    Each pixel stands for an equal share of its footprint's area; its eave is the footprint's low
+    percentile. Pixels rising a full storey above it count extra storeys only in 4-connected
+    regions of at least :data:`MIN_STOREY_REGION_M2` (a tower, a wing, a full attic), not in a tree
+    crown over the roof's edge or a stair housing.
+    """
+    from scipy import ndimage
+
+    m = len(area)
+    rise = vals - eave[lab]
+    up = rise >= storey[lab]
+    if up.any():
+        mask = np.zeros(labels.shape, dtype=bool)
+        mask.flat[flat_index[up]] = True
+        comp, _ = ndimage.label(mask)
+        key = comp.flat[flat_index[up]].astype(np.int64) * (m + 1) + lab[up]  # a region per footprint
+        _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+        small = cnt[inv] * px_area < MIN_STOREY_REGION_M2
+        rise[np.flatnonzero(up)[small]] = 0.0
+    cnt = np.bincount(lab, minlength=m)
+    weight = area[lab] / np.maximum(cnt[lab], 1)
+    return field_storey_area(lab, m, eave[lab], rise, storey, weight)
 
 
 def _notes(notes, usable, inside, n_pix, n_nod, n_gnd, spread, coverage, height, thr, n_imp=None, kind="elevation"):
@@ -348,6 +390,47 @@ def floors_from_height(height_m, storey_height_m) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.maximum(np.round(h / s), 1.0)
     return np.where(np.isfinite(h) & np.isfinite(s) & (s > 0), f, np.nan)
+
+
+def field_storey_area(groups, n_groups, eave_m, rise_m, storey_height_m, weight_m2, fixed=None) -> np.ndarray:
+    """Storeys summed over a height field: Σ weight × storeys per group [m²].
+
+    Parameters
+    ----------
+    groups : group (building) of each sample, ``0 <= groups < n_groups``
+    eave_m : eave height above ground of the sample's building or part [m]
+    rise_m : height of the roof above that eave at the sample [m]
+    storey_height_m : storey height per group [m]
+    weight_m2 : area each sample stands for [m²] (a pixel's share of the footprint)
+    fixed : storeys given for the sample's part (``storeysAboveGround``), NaN where not
+
+    Returns
+    -------
+    array (n_groups,) [m²], NaN for groups without samples; floors = this / footprint area
+
+    Notes
+    -----
+    A sample carries the storeys under the eave (:func:`floors_from_height` of the eave height,
+    the rule of a footprint with one height) plus one storey for every full storey height the
+    roof rises above the eave there: ``n = max(1, round(h_eave / s)) + floor(max(h - h_eave, 0) / s)``.
+    A roof of one height gives the footprint rule; a 70 m tower on a 10 m podium gives the
+    podium's storeys on the podium and the tower's on the tower; under a pitched roof, an attic
+    storey counts where the roof leaves a full storey height above the eave.
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    s = np.asarray(storey_height_m, dtype=float)[groups]
+    eave = np.asarray(eave_m, dtype=float)
+    rise = np.maximum(np.asarray(rise_m, dtype=float), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = floors_from_height(eave, s) + np.floor(rise / s + 1e-9)
+    if fixed is not None:
+        fixed = np.asarray(fixed, dtype=float)
+        n = np.where(np.isfinite(fixed), fixed, n)
+    w = np.asarray(weight_m2, dtype=float)
+    ok = np.isfinite(n) & np.isfinite(w)
+    tot = np.bincount(groups[ok], weights=(w * n)[ok], minlength=n_groups)
+    has = np.bincount(groups[ok], minlength=n_groups) > 0
+    return np.where(has, tot, np.nan)
 
 
 def floor_area_m2(footprint_area_m2, floors, gross_to_conditioned) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Attribute presets: which source column holds which pedgis field, and how use types map.
 
 A preset knows the column names of one data family (INSPIRE Buildings, OpenStreetMap, the Dutch
-BAG / 3D BAG, City Energy Analyst zone files, the Italian cadastre) and which table of
+BAG / 3D BAG, City Energy Analyst zone files, the Italian cadastre, 3D city models read by
+:mod:`pedgis.io.citymodel`) and which table of
 ``pedgis/data/use_type_map.csv`` translates its use values into pedgis use types. The preset is
 detected from the column names (:func:`detect_preset`) and can be forced, and any single column
 overridden, in the scenario's ``[buildings]`` section (``preset``, ``columns``, ``use_map``).
@@ -72,6 +73,19 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
+        Preset(
+            "citymodel", "3D city model (CityGML / CityJSON buildings as pedgis reads them)",
+            fields={
+                "building_id": ("building_id",),
+                "use": ("function", "usage", "gebruiksdoel"),
+                "height_m": ("eave_height_m",),
+                "year": ("yearOfConstruction", "oorspronkelijkbouwjaar"),
+                "name": ("name", "address"),
+            },
+            signature=("building_id", "model_format", "lod", "footprint_source", "eave_height_m",
+                       "ridge_height_m", "ground_z_m", "roof_planes", "model_flags"),
+            min_hits=7, use_table=None,
+        ),
         Preset(
             "inspire", "INSPIRE Buildings (D2.8.III.2; flattened GML/GeoPackage exports)",
             fields={

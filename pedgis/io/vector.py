@@ -317,7 +317,8 @@ def read_vector_data(
 
     Parameters
     ----------
-    path : Shapefile (.shp, or a .zip holding one), GeoPackage, GeoJSON, FlatGeobuf or GML file
+    path : Shapefile (.shp, or a .zip holding one), GeoPackage, GeoJSON, FlatGeobuf or GML file;
+        a CityGML / CityJSON / CityJSONSeq 3D city model (:mod:`pedgis.io.citymodel`)
     layer : layer name or index for multi-layer formats
     crs : CRS to use when the file has none (e.g. ``"EPSG:32632"``); never guessed. When the
         file has a CRS and ``crs`` differs, the file's CRS wins and a message says so.
@@ -340,6 +341,10 @@ def read_vector_data(
         )
     if path.suffix.lower() == ".zip":
         return _read_zipped_shapefile(path, layer, crs, encoding, what)
+    from .citymodel import city_model_format, read_city_model_data
+
+    if city_model_format(path):  # CityGML / CityJSON: buildings, parts and roof planes
+        return read_city_model_data(path, crs=crs, what=what)
     fmt = FORMATS.get(path.suffix.lower(), path.suffix.lstrip(".") or "vector file")
     messages: list[str] = []
     enc_used, enc_source = None, None

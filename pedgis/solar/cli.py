@@ -23,8 +23,9 @@ from ..geometry import repair_geometries
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--buildings", type=Path, required=True, help="building footprints (shapefile, GeoPackage, ...)")
-    p.add_argument("--dsm", type=Path, help="digital surface model (GeoTIFF)")
+    p.add_argument("--buildings", type=Path, required=True,
+                   help="building footprints (shapefile, GeoPackage, ...) or a 3D city model (CityGML, CityJSON)")
+    p.add_argument("--dsm", type=Path, help="digital surface model (GeoTIFF); optional with a 3D city model")
     p.add_argument("--dtm", type=Path, help="digital terrain model on the DSM grid (adds roof_height_m)")
     p.add_argument("--irradiation", type=Path,
                    help="precomputed annual irradiation raster [kWh/m²a] (SEBE, r.sun) instead of the DSM's sky model")
@@ -82,14 +83,17 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     then written. Returns the output folder and the summary written to ``pv.json``.
     """
     from ..config import read_toml
+    from ..io.citymodel import city_model_format
     from ..io.outputs import _jsonable
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
     from ..io.weather import resolve_weather
     from .params import SolarParams
     from .rooftop import rooftop_solar
 
-    if args.dsm is None and args.irradiation is None:
-        raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster).")
+    model = args.irradiation is None and city_model_format(args.buildings) is not None  # LoD2 roof planes
+    if args.dsm is None and args.irradiation is None and not model:
+        raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster), "
+                             "or a 3D city model (CityGML / CityJSON) as --buildings.")
     sdoc = {}
     if args.config is not None:
         sdoc = dict(read_toml(args.config).get("solar", {}) or {})
@@ -111,11 +115,18 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     grids = []
     try:
         dsm = open_grid(args.dsm, "DSM") if args.dsm else None
-        dtm = open_grid(args.dtm, "DTM") if args.dtm and dsm is not None else None
+        dtm = open_grid(args.dtm, "DTM") if args.dtm and (dsm is not None or model) else None
         irr = open_grid(args.irradiation, "irradiation raster") if args.irradiation else None
         grids = [g for g in (dsm, dtm, irr) if g is not None]
-        res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr,
-                            progress=progress)
+        if model:
+            from ..io.citymodel import read_city_model
+            from .model_roofs import rooftop_from_model
+
+            res = rooftop_from_model(read_city_model(args.buildings, crs=args.crs), weather, params, dsm=dsm,
+                                     dtm=dtm, building_ids=b["building_id"], progress=progress)
+        else:
+            res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr,
+                                progress=progress)
     finally:
         for g in grids:
             g.source.close()

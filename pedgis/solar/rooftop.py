@@ -215,6 +215,7 @@ def rooftop_solar(
     *,
     dtm=None,
     irradiation=None,
+    planes=None,
     progress: ProgressCallback | None = None,
 ) -> RooftopResult:
     """Rooftop solar potential per pixel, roof plane and building.
@@ -234,6 +235,9 @@ def rooftop_solar(
     irradiation : Grid, optional
         A precomputed annual irradiation raster [kWh m⁻² a⁻¹] (UMEP SEBE, GRASS r.sun) used
         instead of the DSM-based sky model; with a DSM too, slope/aspect still come from it.
+    planes : :class:`pedgis.solar.model_roofs.ModelRoofs`, optional
+        Roof planes of a 3D model (bound to ``buildings``): roof pixels, tilt, azimuth, areas and
+        segments come from the planes instead of the footprints and the DSM's slope.
     progress : callable, optional
         ``progress(fraction, message)``.
 
@@ -336,6 +340,7 @@ def rooftop_solar(
         _run_window(
             b, idx, base, dsm_grid, irr_grid, dtm_grid, (wr0, wr1, wc0, wc1), core, params, csky,
             sky, gcr, max_dist, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, rep,
+            planes,
         )
 
     res["solar_flags"] = ["; ".join(f) for f in flags]
@@ -409,7 +414,7 @@ def _empty_building_table(ids) -> pd.DataFrame:
 
 def _run_window(
     b, idx, base, dsm_grid, irr_grid, dtm_grid, win, core, params, csky, sky, gcr, max_dist, res,
-    flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, progress,
+    flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, progress, planes=None,
 ):
     from affine import Affine
     from rasterio import features
@@ -427,12 +432,16 @@ def _run_window(
     crr, cb = ctr @ (w, h)
     touching = np.nonzero(b.geometry.intersects(box(cl, cb, crr, ct)).to_numpy())[0]
     own = set(int(i) for i in idx)
-    # rasterise so that the tile's own buildings win over neighbours
-    order = [i for i in touching if i not in own] + list(idx)
-    bid = features.rasterize(
-        ((geoms[i], int(i)) for i in order), out_shape=(h, w), transform=ctr, fill=-1,
-        dtype="int32",
-    )
+    if planes is not None:  # roof planes of a 3D model: the highest plane's building per pixel
+        pw = planes.window(ctr, (h, w))
+        bid = pw.building.astype(np.int32)
+    else:
+        # rasterise so that the tile's own buildings win over neighbours
+        order = [i for i in touching if i not in own] + list(idx)
+        bid = features.rasterize(
+            ((geoms[i], int(i)) for i in order), out_shape=(h, w), transform=ctr, fill=-1,
+            dtype="int32",
+        )
     progress(0.05, "reading the DSM")
     z = dsm_grid.read(wr0, wr1, wc0, wc1) if dsm_grid is not None else None
     oro, oco = kr0 - wr0, kc0 - wc0
@@ -446,13 +455,29 @@ def _run_window(
     irr_pre = irr_grid.read(kr0, kr1, kc0, kc1) if irr_grid is not None else None
     valid_src = zc if zc is not None else irr_pre
     target_mask = np.isin(bid, idx) & np.isfinite(valid_src)
-    if zc is not None:
+    if planes is not None:
+        slope, aspect = pw.slope, pw.aspect
+    elif zc is not None:
         # roof planes from roof pixels only: at a footprint's edge the drop to the street is a
         # wall, not a roof slope (Horn's missing neighbours are extrapolated from inside)
         slope, aspect = slope_aspect(np.where(bid >= 0, zc, np.nan), dx, dy)
     else:
         slope = np.zeros((h, w), np.float32)
         aspect = np.full((h, w), 180.0, np.float32)
+    pix_area = dx * dy
+    # roof planes: the model's, else connected pixels of one orientation class
+    from .segments import adopt_plane_orientation, label_segments, segment_table
+
+    if planes is not None:
+        seg_label = np.where(target_mask, pw.segments, 0)
+    else:
+        seg_label, absorbed = label_segments(
+            bid, target_mask, slope, aspect, params.flat_max_slope_deg,
+            params.segment_aspect_step_deg, params.segment_slope_step_deg,
+            min_pixels=max(int(round(params.min_segment_area_m2 / pix_area)), 1), return_absorbed=True,
+        )
+        # pixels absorbed by a plane (ridge and hip lines, slivers) lie on it: its orientation
+        slope, aspect = adopt_plane_orientation(seg_label, absorbed, slope, aspect)
     rows, cols = np.nonzero(target_mask)
     pix_b = bid[rows, cols]
     sl = slope[rows, cols].astype(np.float64)
@@ -480,20 +505,17 @@ def _run_window(
     svf_out[kr0 + rows, kc0 + cols] = np.asarray(svf, dtype=np.float32)
 
     # areas [m²]
-    pix_area = dx * dy
-    roof_area = np.where(flat, pix_area, pix_area / np.cos(np.radians(np.minimum(sl, 89.0))))
+    if planes is not None:  # each plane's pixels share its exact area
+        factor = pw.area_factor[rows, cols]
+        roof_area = pix_area / np.cos(np.radians(sl)) * factor
+    else:
+        factor = _footprint_area_factor(b, bid, pix_area, base, ctr)[rows, cols]
+        roof_area = np.where(flat, pix_area, pix_area / np.cos(np.radians(np.minimum(sl, 89.0)))) * factor
     setback = _setback_fraction(bid, cell, params.edge_setback_m)[rows, cols]
     ok = (poa >= params.min_irradiation_kwh_m2) & (sl <= params.max_slope_deg)
-    module_area = np.where(flat, pix_area * gcr, roof_area * params.pitched_packing) * setback * ok
+    module_area = np.where(flat, pix_area * factor * gcr, roof_area * params.pitched_packing) * setback * ok
 
-    # roof planes and the minimum panel area per plane
-    from .segments import label_segments, segment_table
-
-    seg_label = label_segments(
-        bid, target_mask, slope, aspect, params.flat_max_slope_deg,
-        params.segment_aspect_step_deg, params.segment_slope_step_deg,
-        min_pixels=max(int(round(params.min_segment_area_m2 / pix_area)), 1),
-    )
+    # the minimum panel area per plane
     pix_seg = seg_label[rows, cols]
     seg_mod = np.bincount(pix_seg, weights=module_area, minlength=int(seg_label.max()) + 1)
     small = seg_mod[pix_seg] < params.min_panel_area_m2
@@ -605,8 +627,33 @@ def _run_window(
         segment_table(
             seg_label, ctr, pix_seg, pix_b, b["building_id"].to_numpy(), sl, asp, a_tilt, a_az,
             flat, roof_area, poa, module_area, params, pv_kwh_b,
+            model_columns=planes.segment_columns(pw) if planes is not None else None,
         )
     )
+
+
+def _footprint_area_factor(b, bid, pix_area, base, transform) -> np.ndarray:
+    """Per pixel: the footprint's exact area over the area of its rasterised pixels.
+
+    A footprint rasterised by pixel centres gains or loses up to half a pixel along every edge
+    (±4 % on a 10 × 15 m roof at 0.5 m); each building's pixels share its exact area instead.
+    Footprints reaching beyond the raster keep factor 1 (their missing part is reported by
+    ``dsm_coverage``).
+    """
+    out = np.ones(bid.shape, dtype=np.float64)
+    on = bid >= 0
+    if not on.any():
+        return out
+    ids, inv, cnt = np.unique(bid[on], return_inverse=True, return_counts=True)
+    geoms = b.geometry.iloc[ids]
+    x0, y0, x1, y1 = geoms.bounds.to_numpy().T
+    h, w = base.shape
+    rx0, ry1 = base.transform.c, base.transform.f
+    rx1, ry0 = rx0 + w * base.transform.a, ry1 + h * base.transform.e
+    whole = (x0 >= rx0) & (x1 <= rx1) & (y0 >= ry0) & (y1 <= ry1)
+    f = np.where(whole, geoms.area.to_numpy() / (cnt * pix_area), 1.0)
+    out[on] = f[inv]
+    return out
 
 
 def _hourly_from_annual(poa, weight, group, n_groups, sky):

@@ -2,7 +2,8 @@
 
 Opens ``[rasters] dsm`` (or ``[rasters] irradiation``), runs :func:`rooftop_solar` on the step-1
 buildings with the ``[solar]`` parameters and the ``[weather]`` year, and merges the per-building
-results into the buildings table before step 2.
+results into the buildings table before step 2. When the buildings come from a 3D city model
+(CityGML / CityJSON), its roof planes are the roofs, with the DSM (if any) for more shading.
 """
 
 from __future__ import annotations
@@ -22,9 +23,20 @@ EXTRA = ["usable_area_m2", "roof_area_m2", "solar_thermal_area_m2", "solar_therm
 
 
 def wants_rooftop(doc: dict) -> bool:
-    """True when the scenario gives a DSM or a precomputed irradiation raster."""
+    """True when the scenario gives a DSM or a precomputed irradiation raster, or buildings from
+    a 3D city model (its roof planes) and a weather year."""
     r = doc.get("rasters", {}) or {}
-    return r.get("dsm") is not None or r.get("irradiation") is not None
+    if r.get("dsm") is not None or r.get("irradiation") is not None:
+        return True
+    return _model_path(doc) is not None and (doc.get("weather", {}) or {}).get("path") is not None
+
+
+def _model_path(doc: dict):
+    """The buildings file when it is a CityGML / CityJSON model, else None."""
+    from ..io.citymodel import city_model_format
+
+    path = (doc.get("buildings", {}) or {}).get("path")
+    return path if path is not None and city_model_format(path) else None
 
 
 # Runs that repeat the pipeline with levers that do not touch the roofs (`pedgis gap`, `compare`,
@@ -62,22 +74,36 @@ def _rooftop_key(parts, grids, weather, params) -> str:
     return h.hexdigest()
 
 
-def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=None, progress=None):
-    """:func:`pedgis.solar.rooftop.rooftop_solar`; inside :func:`reuse_rooftop_runs` an identical
-    previous run is reused (a copy)."""
+def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=None, progress=None,
+                        model=None):
+    """:func:`pedgis.solar.rooftop.rooftop_solar` (with ``model``, a 3D city model's roof planes:
+    :func:`pedgis.solar.model_roofs.rooftop_from_model`); inside :func:`reuse_rooftop_runs` an
+    identical previous run is reused (a copy)."""
     import copy
 
     from .rooftop import rooftop_solar
 
+    def compute():
+        if model is not None:
+            from .model_roofs import rooftop_from_model
+
+            return rooftop_from_model(model, weather, params, dsm=dsm, dtm=dtm,
+                                      building_ids=parts["building_id"], progress=progress)
+        return rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
+
     store = _STORE.get()
     if store is None:
-        return rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
+        return compute()
     key = _rooftop_key(parts, (dsm, dtm, irradiation), weather, params)
+    if model is not None:
+        import os
+
+        key += repr((str(model.path), os.stat(model.path).st_mtime_ns))
     if key in store:
         if progress is not None:
             progress(1.0, "rooftop solar: same roofs, rasters, weather and parameters as the previous run")
         return copy.deepcopy(store[key])
-    res = rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
+    res = compute()
     store.clear()  # one entry: bounded memory whatever the raster size
     store[key] = copy.deepcopy(res)
     return res
@@ -108,12 +134,17 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
         bcols = (doc.get("buildings", {}) or {}).get("columns", {}) or {}
         apply = bcols.get("pv_kwp") is None and bcols.get("pv_kwh") is None
     params = SolarParams.from_dict(sdoc)
-    r = doc["rasters"]
+    r = doc.get("rasters", {}) or {}
+    model = None
+    if _model_path(doc) is not None and r.get("irradiation") is None:  # roof planes of the 3D model
+        from ..io.citymodel import read_city_model
+
+        model = read_city_model(_model_path(doc), crs=(doc.get("buildings", {}) or {}).get("crs"))
     grids = []
     try:
         dsm = open_grid(r["dsm"], "DSM") if r.get("dsm") is not None else None
         grids.append(dsm)
-        dtm = open_grid(r["dtm"], "DTM") if r.get("dtm") is not None and dsm is not None else None
+        dtm = open_grid(r["dtm"], "DTM") if r.get("dtm") is not None and (dsm is not None or model is not None) else None
         grids.append(dtm)
         irr = open_grid(r["irradiation"], "irradiation raster") if r.get("irradiation") is not None else None
         grids.append(irr)
@@ -121,7 +152,8 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
         parts = buildings[["building_id", "geometry"]].assign(building_id=ids.to_numpy())
         if ids.duplicated().any():  # parts of one building: computed on their union
             parts = parts.dissolve("building_id", as_index=False)
-        res = _rooftop_solar_memo(parts, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress)
+        res = _rooftop_solar_memo(parts, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress,
+                                  model=model)
     finally:
         for g in grids:
             if g is not None:

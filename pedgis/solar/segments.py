@@ -99,8 +99,21 @@ def _absorb_small(labels, bid, counts, min_pixels, passes):
     return labels
 
 
+def _thin_labels(labels, counts):
+    """Labels with no interior pixel (all four neighbours the same label): one-pixel-wide lines,
+    the pixels on a ridge, hip or valley whose slope window spans two planes."""
+    p = np.pad(labels, 1)
+    inner = labels > 0
+    for dr, dc in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        inner &= p[dr:dr + labels.shape[0], dc:dc + labels.shape[1]] == labels
+    has_inner = np.bincount(labels[inner].ravel(), minlength=len(counts)) > 0
+    thin = ~has_inner
+    thin[0] = False
+    return np.flatnonzero(thin & (counts > 0))
+
+
 def label_segments(bid, mask, slope, aspect, flat_max_slope, aspect_step=45.0, slope_step=20.0,
-                   min_pixels=8):
+                   min_pixels=8, return_absorbed=False):
     """Label roof planes.
 
     Parameters
@@ -115,10 +128,14 @@ def label_segments(bid, mask, slope, aspect, flat_max_slope, aspect_step=45.0, s
     aspect_step, slope_step : float
         Width of the aspect sectors and slope bands [°].
 
+    return_absorbed : bool
+        Also return the pixels that joined a neighbouring plane (small or one-pixel-wide
+        segments: ridges, hips, valleys, slivers).
+
     Returns
     -------
     ndarray int32
-        Segment label per pixel, 1…n, 0 outside ``mask``.
+        Segment label per pixel, 1…n, 0 outside ``mask`` (and the absorbed pixels, bool).
     """
     n_asp = int(round(360.0 / aspect_step))
     sl = np.nan_to_num(slope, nan=0.0)
@@ -129,13 +146,35 @@ def label_segments(bid, mask, slope, aspect, flat_max_slope, aspect_step=45.0, s
     labels = _label_equal(code, mask)
     counts = np.bincount(labels.ravel()).astype(np.int64)
     counts[0] = 0
+    counts[_thin_labels(labels, counts)] = 0  # ridge, hip and valley lines join their planes
+    before = labels.copy()
     labels = _absorb_small(labels, bid.astype(np.int64), counts, int(min_pixels), 50)
+    absorbed = labels != before
     # consecutive labels again
     used = np.unique(labels)
     used = used[used > 0]
     remap = np.zeros(int(labels.max()) + 1, dtype=np.int32)
     remap[used] = np.arange(1, len(used) + 1, dtype=np.int32)
-    return remap[labels]
+    return (remap[labels], absorbed) if return_absorbed else remap[labels]
+
+
+def adopt_plane_orientation(labels, absorbed, slope, aspect):
+    """Slope and aspect of absorbed pixels set to their plane's (mean slope, circular mean
+    aspect of the plane's own pixels): a ridge pixel's Horn window spans two planes and reads as
+    flat, but the pixel lies on the plane it joined."""
+    if not absorbed.any():
+        return slope, aspect
+    n = int(labels.max()) + 1
+    own = (labels > 0) & ~absorbed & np.isfinite(slope) & np.isfinite(aspect)
+    lab = labels[own]
+    cnt = np.bincount(lab, minlength=n)
+    mean_sl = np.bincount(lab, weights=slope[own], minlength=n) / np.maximum(cnt, 1)
+    mean_az = _circmean_deg(aspect[own].astype(np.float64), np.ones(lab.size), lab, n)
+    take = absorbed & (cnt[labels] > 0)
+    slope, aspect = slope.copy(), aspect.copy()
+    slope[take] = mean_sl[labels[take]]
+    aspect[take] = mean_az[labels[take]]
+    return slope, aspect
 
 
 def _circmean_deg(angles, weights, groups, n):
@@ -145,12 +184,14 @@ def _circmean_deg(angles, weights, groups, n):
 
 
 def segment_table(labels, transform, pix_seg, pix_b, building_ids, slope, aspect, m_tilt, m_az,
-                  flat, roof_area, poa, module_area, params, pv_kwh_by_building):
+                  flat, roof_area, poa, module_area, params, pv_kwh_by_building, model_columns=None):
     """Polygons and attributes of the roof planes of one window (a GeoDataFrame's rows).
 
     ``pv_kwh`` of a plane is its building's PV yield shared in proportion to the plane's
     irradiation on its modules (Σ module area × irradiation); ``pv_kwp`` = its module area ×
-    efficiency × the PV share of the area.
+    efficiency × the PV share of the area. ``model_columns`` (column → value per label, from the
+    planes of a 3D model) replace or add columns, the geometry included, instead of outlining
+    the pixels.
     """
     import shapely
     from rasterio import features
@@ -178,10 +219,11 @@ def segment_table(labels, transform, pix_seg, pix_b, building_ids, slope, aspect
     present = np.nonzero(cnt > 0)[0]
     # polygons: one per label (4-connected ⇒ one outline, with holes if any)
     geoms = {}
-    for geom, val in features.shapes(labels, mask=labels > 0, transform=transform, connectivity=4):
-        v = int(val)
-        g = shapely.geometry.shape(geom)
-        geoms[v] = g if v not in geoms else geoms[v].union(g)
+    if model_columns is None:
+        for geom, val in features.shapes(labels, mask=labels > 0, transform=transform, connectivity=4):
+            v = int(val)
+            g = shapely.geometry.shape(geom)
+            geoms[v] = g if v not in geoms else geoms[v].union(g)
     rows = {
         "building_id": building_ids[seg_b[present]],
         "segment_id": [f"{building_ids[seg_b[k]]}-{j}" for j, k in enumerate(present)],
@@ -198,6 +240,8 @@ def segment_table(labels, transform, pix_seg, pix_b, building_ids, slope, aspect
         "pv_kwh": pv_kwh[present],
         "geometry": [geoms.get(int(k)) for k in present],
     }
+    for col, values in (model_columns or {}).items():
+        rows[col] = np.asarray(values, dtype=object if col == "geometry" else None)[present]
     return pd.DataFrame(rows)
 
 

@@ -46,6 +46,7 @@ REQUIREMENTS: tuple[str, ...] = (
     "xstatic-jquery>=3.5",
     "numba>=0.58",
     "charset-normalizer>=3.0",
+    "lxml>=4.9",
     "tomli>=2.0; python_version < '3.11'",
 )
 

@@ -17,6 +17,31 @@ from .base import PedgisAlgorithm
 from .inputs import apply_inputs, read_scenario_file
 
 WEATHER_FILTER = "Weather files (*.epw *.EPW *.csv *.json);;All files (*.*)"
+MODEL_FILTER = ("3D city models (*.gml *.GML *.xml *.json *.city.json *.jsonl *.city.jsonl);;"
+                "CityGML (*.gml *.GML *.xml);;CityJSON (*.json *.city.json *.jsonl *.city.jsonl);;All files (*.*)")
+
+
+def model_parameter(alg, name):
+    """The optional 3D city model file (CityGML LoD2, CityJSON / 3D BAG) that replaces the
+    buildings layer: footprints, heights, floors and roof planes come from it."""
+    return QgsProcessingParameterFile(
+        name, alg.tr("…or a 3D city model file instead (CityGML .gml, CityJSON .json / .city.json / .jsonl)"),
+        optional=True, fileFilter=MODEL_FILTER,
+    )
+
+
+def buildings_input(alg, parameters, context, feedback, layer_name, model_name):
+    """(path, layer) of the buildings: the 3D model file when given, else the layer; one of both."""
+    from qgis.core import QgsProcessingException
+
+    model = alg.parameterAsFile(parameters, model_name, context) or None
+    if model:
+        return model, None
+    path, layer = alg.vector_path(parameters, layer_name, context, feedback)
+    if path is None:
+        raise QgsProcessingException(alg.tr("Give the buildings: a polygon layer, or a 3D city model file "
+                                            "(CityGML, CityJSON)."))
+    return path, layer
 SCENARIO_FILTER = "pedgis scenario (*.toml);;All files (*.*)"
 
 
@@ -24,6 +49,7 @@ class DistrictAlgorithm(PedgisAlgorithm):
     """Base of PED balance and Floor areas and heights."""
 
     BUILDINGS = "BUILDINGS"
+    BUILDINGS_MODEL = "BUILDINGS_MODEL"
     ID_FIELD = "ID_FIELD"
     USE_FIELD = "USE_FIELD"
     FLOORS_FIELD = "FLOORS_FIELD"
@@ -37,9 +63,11 @@ class DistrictAlgorithm(PedgisAlgorithm):
     def add_district_parameters(self, weather: bool = True) -> None:
         self.addParameter(
             QgsProcessingParameterFeatureSource(
-                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.SourceType.TypeVectorPolygon]
+                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.SourceType.TypeVectorPolygon],
+                optional=True,
             )
         )
+        self.addParameter(model_parameter(self, self.BUILDINGS_MODEL))
         for name, label in (
             (self.ID_FIELD, self.tr("Building id field")),
             (self.USE_FIELD, self.tr("Use type field")),
@@ -112,7 +140,7 @@ class DistrictAlgorithm(PedgisAlgorithm):
             weather = self.parameterAsFile(parameters, self.WEATHER, context) or None
         doc = apply_inputs(
             doc,
-            buildings=self.vector_path(parameters, self.BUILDINGS, context, feedback),
+            buildings=buildings_input(self, parameters, context, feedback, self.BUILDINGS, self.BUILDINGS_MODEL),
             boundary=self.vector_path(parameters, self.BOUNDARY, context, feedback),
             members=members,
             dsm=self.raster_path(parameters, self.DSM, context),

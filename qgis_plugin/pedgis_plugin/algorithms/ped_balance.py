@@ -32,6 +32,8 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
         "District: the primary energy balance PEI − PEE (Eq. 17) is negative for a positive "
         "district.\n\n"
         "Buildings: any polygon layer; with 'Selected features only' just the selection is used. "
+        "Or a 3D city model file (CityGML LoD2, CityJSON): its buildings, floors and roof planes "
+        "(rooftop PV from the model's own roofs and shading, no DSM needed). "
         "Boundary: a polygon layer (default: the PED boundary layer drawn with the pedgis tools); "
         "a boundary made from selected buildings is a functional boundary (its building ids). "
         "DSM/DTM: optional roof rasters for heights and rooftop PV. Weather: an hourly year (EPW, "

@@ -24,7 +24,7 @@ from qgis.core import (
 
 from .. import styles
 from .base import PedgisAlgorithm, list_gpkg_layers
-from .district import SCENARIO_FILTER, WEATHER_FILTER
+from .district import SCENARIO_FILTER, WEATHER_FILTER, buildings_input, model_parameter
 
 
 class RooftopPvAlgorithm(PedgisAlgorithm):
@@ -38,8 +38,10 @@ class RooftopPvAlgorithm(PedgisAlgorithm):
         "then per roof plane and per building the usable area, PV peak power and annual yield "
         "(plus solar thermal and PVT yields).\n\n"
         "Buildings: any polygon layer (selected features only if asked); id field optional (else "
-        "'building_id' or the row number). DSM: the surface model (1 m or finer); DTM: optional, "
-        "adds roof heights. Instead of a DSM, a precomputed annual irradiation raster (UMEP SEBE, "
+        "'building_id' or the row number). Or a 3D city model file (CityGML LoD2, CityJSON such as "
+        "3D BAG): its roof planes are the roofs and the model itself shades them, so the DSM is "
+        "optional (given too, it adds trees and terrain). DSM: the surface model (1 m or finer); "
+        "DTM: optional, adds roof heights. Instead of a DSM, a precomputed annual irradiation raster (UMEP SEBE, "
         "GRASS r.sun) can be given. Weather: an hourly year (EPW, TMY3, PVGIS TMY), or tick "
         "'Download PVGIS' (needs internet). Scenario: optional; its [solar] section sets module "
         "efficiency, thresholds, setbacks.\n\n"
@@ -50,6 +52,7 @@ class RooftopPvAlgorithm(PedgisAlgorithm):
     )
 
     BUILDINGS = "BUILDINGS"
+    BUILDINGS_MODEL = "BUILDINGS_MODEL"
     ID_FIELD = "ID_FIELD"
     DSM = "DSM"
     DTM = "DTM"
@@ -65,9 +68,11 @@ class RooftopPvAlgorithm(PedgisAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(
             QgsProcessingParameterFeatureSource(
-                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.SourceType.TypeVectorPolygon]
+                self.BUILDINGS, self.tr("Buildings (footprints)"), [QgsProcessing.SourceType.TypeVectorPolygon],
+                optional=True,
             )
         )
+        self.addParameter(model_parameter(self, self.BUILDINGS_MODEL))
         self.addParameter(
             QgsProcessingParameterField(
                 self.ID_FIELD, self.tr("Building id field"), parentLayerParameterName=self.BUILDINGS, optional=True
@@ -108,7 +113,7 @@ class RooftopPvAlgorithm(PedgisAlgorithm):
         from pedgis.solar.cli import run_pv
 
         out_dir = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        buildings, layer = self.vector_path(parameters, self.BUILDINGS, context, feedback)
+        buildings, layer = buildings_input(self, parameters, context, feedback, self.BUILDINGS, self.BUILDINGS_MODEL)
         weather = self.parameterAsFile(parameters, self.WEATHER, context) or None
         if weather is None:
             if not self.parameterAsBoolean(parameters, self.PVGIS, context):
