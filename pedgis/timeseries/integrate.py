@@ -279,7 +279,8 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     # (pedgis.pipeline.network_factor); the district nets the network's fuels and external heat
     net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
     on_net = rows["kind"].eq("district_heating") & rows["system"].isin(list(net_of))
-    rows.loc[on_net, "carrier"] = NETWORK_PREFIX + rows.loc[on_net, "system"].map(net_of)
+    if on_net.any():  # (an empty float selection + text fails on pandas 2, QGIS's Python)
+        rows.loc[on_net, "carrier"] = NETWORK_PREFIX + rows.loc[on_net, "system"].map(net_of)
     pos_inc = np.flatnonzero(inc)
     n_inc = len(pos_inc)
     # per-building annual columns: carrier|service|system
