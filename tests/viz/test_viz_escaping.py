@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 
 from district_fixture import HOSTILE
 
-from pedgis.viz import assets
 from pedgis.escaping import escape_html, script_json
+from pedgis.viz import assets
 
 
 class _Collect(HTMLParser):
