@@ -123,9 +123,10 @@ def qgis_string(value: Any) -> str:
     """A QGIS expression string literal for ``value`` (what ``QgsExpression.quotedString`` makes).
 
     ``'`` doubles, ``\\`` doubles, line breaks and tabs become ``\\n`` and ``\\t``: the value is
-    compared as data and never read as expression text.
+    compared as data and never read as expression text. NUL, which QGIS' expression parser
+    cannot read, becomes U+FFFD.
     """
-    text = _text(value)
+    text = _text(value).replace("\x00", "\ufffd")
     text = (text.replace("'", "''").replace("\\", "\\\\")
             .replace("\n", "\\n").replace("\t", "\\t"))
     return f"'{text}'"
