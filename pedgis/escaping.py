@@ -105,9 +105,10 @@ def xml_text(value: Any) -> str:
     """Text for XML element content (QML/SLD): ``& < >`` escaped, forbidden characters U+FFFD.
 
     XML 1.0 cannot carry NUL and most other control characters at all, not even as character
-    references; they are replaced so the document still parses.
+    references; they are replaced so the document still parses. CR is written ``&#13;``
+    (parsers turn a raw CR into LF).
     """
-    return _xml_escape(_xml_chars(value))
+    return _xml_escape(_xml_chars(value), {"\r": "&#13;"})
 
 
 def xml_attr(value: Any) -> str:
