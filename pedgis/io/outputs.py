@@ -91,7 +91,9 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
             result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
         hourly = getattr(result, "hourly", None)
         if hourly is not None:  # time-resolved block: hourly series and charts (docs/outputs.md)
-            hourly.to_csv(tmp / "timeseries.csv", index=False, float_format="%.4f")
+            from ..escaping import write_csv
+
+            write_csv(hourly, tmp / "timeseries.csv", index=False, float_format="%.4f")
         if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
             from .solar_rasters import write_irradiation
 

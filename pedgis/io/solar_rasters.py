@@ -99,7 +99,12 @@ def write_irradiation(result, path: str | Path) -> Path:
 
 
 def write_hourly(frame, path: str | Path) -> Path:
-    """Hourly per-building profiles (8760 × buildings) as gzip'd CSV."""
+    """Hourly per-building profiles (8760 × buildings) as gzip'd CSV.
+
+    Building ids are column names: user text, written safe for spreadsheets (:func:`write_csv`).
+    """
+    from ..escaping import write_csv
+
     path = Path(path)
-    frame.to_csv(path, float_format="%.4g", compression="gzip")
+    write_csv(frame, path, float_format="%.4g", compression="gzip")
     return path

@@ -8,8 +8,7 @@ All data come from ``district.json → timeseries`` (docs/outputs.md).
 
 from __future__ import annotations
 
-from html import escape
-
+from ..escaping import escape_html
 from ..units import KWH_PER_MWH
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -73,17 +72,17 @@ def netting_table_html(ts: dict) -> str:
     n = ts["netting"]
     rows = [("PEI (Eq. 14)", "pei_kwh"), ("PEE (Eq. 15)", "pee_kwh"), ("PED balance (Eq. 17)", "ped_balance_kwh"),
             ("positive?", "is_ped")]
-    head = "".join(f"<th>{escape(t)}</th>" for t in ("", "annual", "monthly (DB-HE)", "hourly"))
+    head = "".join(f"<th>{escape_html(t)}</th>" for t in ("", "annual", "monthly (DB-HE)", "hourly"))
     body = []
     for label, key in rows:
         cells = []
         for t in ("annual", "monthly", "hourly"):
             v = n[t].get(key)
             cells.append("yes" if v is True else "no" if v is False else _fmt_mwh(v))
-        body.append("<tr><th>" + escape(label) + "</th>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+        body.append("<tr><th>" + escape_html(label) + "</th>" + "".join(f"<td>{escape_html(c)}</td>" for c in cells) + "</tr>")
     m = n["monthly"]
-    body.append("<tr><th>uncompensated PEI (monthly)</th><td></td><td>" + escape(_fmt_mwh(m["uncompensated_pei_kwh"]))
-                + f" (worst: {escape(MONTHS[m['worst_month'] - 1])})</td><td></td></tr>")
+    body.append("<tr><th>uncompensated PEI (monthly)</th><td></td><td>" + escape_html(_fmt_mwh(m["uncompensated_pei_kwh"]))
+                + f" (worst: {escape_html(MONTHS[m['worst_month'] - 1])})</td><td></td></tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
@@ -101,7 +100,7 @@ def indicators_html(ts: dict) -> str:
              ("grid interaction index", f"{e['grid_interaction']:.2f}"),
              ("shared between buildings", _fmt_mwh(e.get("shared_kwh"))),
              ("netting", str(ts.get("netting_level", "")))]
-    return "<ul>" + "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in items) + "</ul>"
+    return "<ul>" + "".join(f"<li><b>{escape_html(k)}</b>: {escape_html(v)}</li>" for k, v in items) + "</ul>"
 
 
 def timeseries_html(ts: dict, title: str = "Time-resolved balance") -> str:
@@ -110,9 +109,9 @@ def timeseries_html(ts: dict, title: str = "Time-resolved balance") -> str:
                                             div_id="pedgis-monthly", config={"displaylogo": False, "responsive": True})
     f2 = typical_day_figure(ts).to_html(include_plotlyjs=False, full_html=False, div_id="pedgis-typical-day",
                                         config={"displaylogo": False, "responsive": True})
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + escape(title) + "</title>"
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + escape_html(title) + "</title>"
             "<style>body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}</style>"
-            "</head><body><h2>" + escape(title) + "</h2>"
-            f"<p>Verdict on <b>{escape(str(ts.get('timestep')))}</b> netting.</p>"
+            "</head><body><h2>" + escape_html(title) + "</h2>"
+            f"<p>Verdict on <b>{escape_html(str(ts.get('timestep')))}</b> netting.</p>"
             + netting_table_html(ts) + indicators_html(ts) + f1 + f2 + "</body></html>")

@@ -197,14 +197,18 @@ def compare_chart(rows: list, title: str = "pedgis compare") -> str:
     panels = [("ped_balance_kwh", "PED balance, annual [MWh]", 1e-3), ("ts_balance_kwh", "PED balance, timestep [MWh]", 1e-3),
               ("rer", "RER [-]", 1.0), ("co2eq_kg", "CO2eq [t]", 1e-3), ("self_sufficiency", "self-sufficiency [-]", 1.0),
               ("peak_import_kw", "peak import [kW]", 1.0)]
+    from ..escaping import plotly_text
+
     fig = make_subplots(rows=2, cols=3, subplot_titles=[p[1] for p in panels])
-    names = [r["variant"] for r in rows]
+    # plotly reads a subset of HTML in labels: variant names are escaped to show literally
+    names = [plotly_text(r["variant"]) for r in rows]
     for i, (key, _, k) in enumerate(panels):
         vals = [None if r.get(key) is None else r[key] * k for r in rows]
         colors = ["#2a9d8f" if (key.endswith("balance_kwh") and v is not None and v < 0) else "#e76f51"
                   if key.endswith("balance_kwh") else "#457b9d" for v in vals]
         fig.add_trace(go.Bar(x=names, y=vals, marker_color=colors, showlegend=False), row=i // 3 + 1, col=i % 3 + 1)
-    fig.update_layout(title=title, height=700, template="plotly_white")
+    fig.update_xaxes(type="category")  # a variant called "2030" is a name, not a number or date
+    fig.update_layout(title=plotly_text(title), height=700, template="plotly_white")
     return fig.to_html(include_plotlyjs=True, full_html=True)
 
 

@@ -1,11 +1,11 @@
-"""Shared pieces of the pages: number formatting, colour classes, safe JSON in ``<script>``."""
+"""Shared pieces of the pages: number formatting and colour classes.
+
+Escaping user text for a page is :mod:`pedgis.escaping`'s job.
+"""
 
 from __future__ import annotations
 
-import html
-import json
 import math
-from typing import Any
 
 import numpy as np
 
@@ -25,31 +25,6 @@ RDBU_DIVERGING = [
 ]
 NODATA_COLOR = "#bdbdbd"
 EXCLUDED_COLOR = "#eeeeee"
-
-
-def escape(value: Any, max_len: int | None = None) -> str:
-    """HTML-escape any value for display (quotes too); optionally shorten with an ellipsis."""
-    text = "" if value is None else str(value)
-    if max_len is not None and len(text) > max_len:
-        text = text[: max_len - 1] + "…"
-    return html.escape(text, quote=True)
-
-
-def script_json(obj: Any) -> str:
-    """JSON for inclusion inside an HTML ``<script>`` element.
-
-    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so no value (a building called
-    ``</script><script>…``) can close the element or start markup; JavaScript reads the
-    same strings back.
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
 
 
 def fmt_number(value: float | None, digits: int = 3) -> str:

@@ -6,7 +6,9 @@ The page is built with folium and opens offline: Leaflet and jQuery are inlined
 indicator is a base layer drawn from the same data, so switching indicators in the layer
 control costs no extra file size. Attribute values (cadastral user data) never become markup:
 they travel as JSON with ``<``, ``>`` and ``&`` escaped and are put into the page with
-``textContent``.
+``textContent``. They never reach folium either: branca compiles what its elements render as
+a Jinja2 template again, so folium gets placeholders and the data, the title and our script go
+in after it rendered the page (:class:`pedgis.escaping.PageSlots`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from pedgis import units
 from pedgis.errors import CRSError, DataQualityWarning, InputDataError
+from pedgis.escaping import PageSlots, assert_template_free, escape_html, script_json
 from pedgis.viz import assets
 from pedgis.viz.common import (
     EXCLUDED_COLOR,
@@ -33,11 +36,9 @@ from pedgis.viz.common import (
     YLORRD,
     class_labels,
     diverging_breaks,
-    escape,
     fmt_energy,
     fmt_number,
     natural_breaks,
-    script_json,
     sequential_breaks,
 )
 from pedgis.viz.inputs import Raster, VizInputs, finite, load_inputs
@@ -797,7 +798,10 @@ def _roof_data(roofs) -> dict:
 
 
 def _Raw(text: str):
-    """A branca element that outputs ``text`` verbatim (not compiled as a template: fast)."""
+    """A branca element that outputs ``text`` verbatim (not compiled as a template: fast).
+
+    For our own constant text only (assets, CSS); user text goes through ``PageSlots``.
+    """
     from branca.element import Element
 
     el = Element("{{ this.text }}")
@@ -831,7 +835,8 @@ def _layer(js_factory: str, name: str, overlay: bool, show: bool):
                 self.factory = factory
 
         _JS_LAYER_CLASS.append(_JsLayer)
-    return _JS_LAYER_CLASS[0](js_factory, name, overlay, show)
+    return _JS_LAYER_CLASS[0](assert_template_free(js_factory), assert_template_free(name),
+                              overlay, show)
 
 
 def build_map(
@@ -868,7 +873,6 @@ def build_map(
         A layer without CRS.
     """
     import folium
-    from branca.element import Element
     from jinja2 import Template
 
     if indicator not in all_indicators():
@@ -965,10 +969,14 @@ def build_map(
     root = m.get_root()
     root.header.add_child(_Raw(assets.leaflet_head()), name="pedgis_offline_assets", index=0)
     root.header.add_child(_Raw(_CSS), name="pedgis_css")
+    # folium compiles the text of its elements as Jinja2 templates: it only ever gets
+    # placeholders for text we did not write ourselves, filled in after root.render()
+    slots = PageSlots()
     page_title = title or "pedgis — PED map"
-    root.header.add_child(Element(f"<title>{escape(page_title)}</title>"), name="pedgis_title")
-    root.html.add_child(Element(
-        f'<div class="pedgis-map-title">{escape(page_title, MAX_TEXT)}</div>'
+    root.header.add_child(_Raw(f"<title>{slots.slot(escape_html(page_title))}</title>"),
+                          name="pedgis_title")
+    root.html.add_child(_Raw(
+        f'<div class="pedgis-map-title">{slots.slot(escape_html(page_title, MAX_TEXT))}</div>'
     ), name="pedgis_map_title")
 
     if basemap is not None:
@@ -990,7 +998,7 @@ def build_map(
             self._name = "PedgisData"
             self.js = js
 
-    m.add_child(_Data(script))
+    m.add_child(_Data(slots.slot(script)))
     for idx, key in enumerate(order):
         m.add_child(_layer(f"window.pedgisIndicatorLayer({idx})", indicators_cfg[idx]["label"],
                            overlay=False, show=key == indicator))
@@ -1000,6 +1008,7 @@ def build_map(
         import shapely
 
         bgeoms = [g for g in _display_geometries(inputs.boundary, "boundary") if g is not None]
+        # geometry only: the boundary's attributes (user text) must not reach folium
         bfc = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}}
             for g in bgeoms]}
@@ -1049,7 +1058,7 @@ def build_map(
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
 
     _strip_remote_assets(m)
-    html_text = root.render()
+    html_text = slots.fill(root.render())
     # cheap guard (the full check, assets.remote_references, runs in the tests)
     remote = [t for t in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html_text)
               if re.search(r"(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", t)]

@@ -7,7 +7,8 @@ electricity indicators, storage, monthly and typical-day charts; plotly.js inlin
 step-by-step
 tables (needs, uses, generation, delivered and primary energy per carrier), top importing and
 exporting buildings, excluded and flagged buildings, and every assumption with its source.
-Every value is HTML-escaped (Jinja2 autoescape; the assumptions tree through ``markupsafe``).
+Every value is HTML-escaped: the template file is ours and user text only ever a variable of it
+(Jinja2 autoescape); the assumptions tree through :func:`pedgis.escaping.escape_html`.
 """
 
 from __future__ import annotations
@@ -161,14 +162,16 @@ def _fmt_leaf(v: Any) -> str:
 
 def _assumptions_html(assumptions: Any):
     """Assumptions as one table per top-level key (large ones folded), values escaped."""
-    from markupsafe import Markup, escape
+    from markupsafe import Markup
+
+    from pedgis.escaping import escape_html
 
     if not isinstance(assumptions, dict) or not assumptions:
         return Markup("<p class='note'>district.json records no assumptions.</p>")
     simple = [(k, v) for k, v in assumptions.items() if not isinstance(v, dict | list)]
     parts = []
     if simple:
-        rows = "".join(f"<tr><th>{escape(_cell(k))}</th><td>{escape(_scalar(v))}</td></tr>"
+        rows = "".join(f"<tr><th>{escape_html(_cell(k))}</th><td>{escape_html(_scalar(v))}</td></tr>"
                        for k, v in simple)
         parts.append(f"<table>{rows}</table>")
     for k, v in assumptions.items():
@@ -176,13 +179,13 @@ def _assumptions_html(assumptions: Any):
             continue
         flat = flatten_assumptions(v)
         body = "".join(
-            f"<tr><td>{escape(_cell(p, 120))}</td><td>{escape(_cell(val, 800))}</td>"
-            f"<td class='src'>{escape(_cell(src))}</td></tr>" for p, val, src in flat)
+            f"<tr><td>{escape_html(_cell(p, 120))}</td><td>{escape_html(_cell(val, 800))}</td>"
+            f"<td class='src'>{escape_html(_cell(src))}</td></tr>" for p, val, src in flat)
         table = (f"<table class='assumptions'><tr><th>Parameter</th><th>Value</th>"
                  f"<th>Source</th></tr>{body}</table>")
         n_src = sum(1 for _, _, src in flat if src)
         opened = " open" if len(flat) <= 12 else ""
-        parts.append(f"<details{opened}><summary><b>{escape(_cell(k))}</b> — {len(flat)} "
+        parts.append(f"<details{opened}><summary><b>{escape_html(_cell(k))}</b> — {len(flat)} "
                      f"value{'s' if len(flat) != 1 else ''}, {n_src} with a source</summary>"
                      f"{table}</details>")
     return Markup("\n".join(parts))

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pedgis.errors import DataQualityWarning, InputDataError, PedgisWarning
-from pedgis.viz.common import escape, fmt_energy
+from pedgis.escaping import escape_html, plotly_text
+from pedgis.viz.common import fmt_energy
 from pedgis.viz.inputs import finite, load_inputs
 
 STAGES = ["Needs", "Uses (carrier input)", "Delivered", "Primary energy", "PED balance"]
@@ -421,7 +422,7 @@ def build_figure(district: dict, title: str | None = None):
             text = f"{fmt_energy(s.signed['offset'])} on each side"
         else:
             text = fmt_energy(s.signed["balance"] if s.keys[i] == "balance" else values[i])
-        labels.append(f"{escape(name)}<br>{escape(text)}")
+        labels.append(f"{plotly_text(name)}<br>{plotly_text(text)}")
     node_colors = [_STAGE_COLORS[st] for st in s.stages]
     for i, key in enumerate(s.keys):
         if key == "balance":
@@ -433,7 +434,7 @@ def build_figure(district: dict, title: str | None = None):
             node_colors[i] = "#bdbdbd"
     xs, ys, plot_height = _layout(s)
     link_labels = [
-        f"{escape(s.names[a])} → {escape(s.names[b])}: {escape(fmt_energy(v))}"
+        f"{plotly_text(s.names[a])} → {plotly_text(s.names[b])}: {plotly_text(fmt_energy(v))}"
         for a, b, v in zip(s.sources, s.targets, s.values, strict=True)
     ]
     fig = go.Figure(go.Sankey(
@@ -461,9 +462,9 @@ def build_figure(district: dict, title: str | None = None):
         fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14),
                            text=escape("No energy flows: " + (district.get("verdict_note") or "every flow of the district is 0.")))
     fig.update_layout(
-        title=dict(text=escape("Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)"
+        title=dict(text=plotly_text("Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)"
                                + (f" — {title}" if title else ""))
-                   + f"<br><sup>PED balance PEI − PEE = {escape(fmt_energy(bal))}: "
+                   + f"<br><sup>PED balance PEI − PEE = {plotly_text(fmt_energy(bal))}: "
                      f"{verdict}</sup>", x=0.01),
         font=dict(size=11, family="system-ui, sans-serif"),
         margin=dict(l=20, r=20, t=110, b=20), height=plot_height + 130,
@@ -479,7 +480,7 @@ def sankey_html(district: dict, title: str | None = None) -> str:
                             div_id="pedgis-sankey",
                             config={"displaylogo": False, "responsive": True})
     return html_text.replace("<head>", '<head><meta charset="utf-8"><title>'
-                             + escape(title or "pedgis — primary-energy Sankey")
+                             + escape_html(title or "pedgis — primary-energy Sankey")
                              + "</title>", 1)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
 from pedgis.errors import InputDataError
+from pedgis.escaping import qgis_field, xml_attr
 from pedgis.viz.common import (
     EXCLUDED_COLOR,
     NODATA_COLOR,
@@ -48,10 +48,10 @@ def _fill_symbol(name: str, color: str, outline: str = "#505050", width: float =
         "outline_width_unit": "MM", "outline_style": outline_style, "style": style,
         "joinstyle": "bevel",
     }
-    prop_xml = "".join(f"<prop k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in props.items())
-    opt_xml = "".join(f'<Option name={quoteattr(k)} type="QString" value={quoteattr(v)}/>'
+    prop_xml = "".join(f"<prop k={xml_attr(k)} v={xml_attr(v)}/>" for k, v in props.items())
+    opt_xml = "".join(f'<Option name={xml_attr(k)} type="QString" value={xml_attr(v)}/>'
                       for k, v in props.items())
-    return (f'<symbol type="fill" name={quoteattr(name)} alpha="1" clip_to_extent="1" '
+    return (f'<symbol type="fill" name={xml_attr(name)} alpha="1" clip_to_extent="1" '
             f'force_rhr="0"><layer class="SimpleFill" enabled="1" pass="0" locked="0">'
             f'<Option type="Map">{opt_xml}</Option>{prop_xml}</layer></symbol>')
 
@@ -65,9 +65,9 @@ def rule_qml(field: str, breaks: list[float], colors: list[str], unit: str,
     left undrawn.
     """
     labels = class_labels(breaks, unit) if breaks else [f"all {unit}"]
-    q = f'"{field}"'
+    q = qgis_field(field)
     rules, symbols = [], []
-    inc = f' AND "{included_field}"' if included_field else ""
+    inc = f" AND {qgis_field(included_field)}" if included_field else ""
     for k in range(len(breaks) + 1):
         parts = []
         if k > 0:
@@ -75,12 +75,12 @@ def rule_qml(field: str, breaks: list[float], colors: list[str], unit: str,
         if k < len(breaks):
             parts.append(f"{q} < {breaks[k]!r}")
         expr = " AND ".join(parts) or f"{q} IS NOT NULL"
-        rules.append(f'<rule key="class{k}" filter={quoteattr(expr + inc)} '
-                     f'label={quoteattr(labels[k])} symbol="{k}"/>')
+        rules.append(f'<rule key="class{k}" filter={xml_attr(expr + inc)} '
+                     f'label={xml_attr(labels[k])} symbol="{k}"/>')
         symbols.append(_fill_symbol(str(k), colors[k]))
     n = len(breaks) + 1
     if included_field:
-        rules.insert(0, f'<rule key="excluded" filter={quoteattr("NOT " + chr(34) + included_field + chr(34))} '
+        rules.insert(0, f'<rule key="excluded" filter={xml_attr("NOT " + qgis_field(included_field))} '
                      f'label="excluded from the district" symbol="{n}"/>')
         symbols.append(_fill_symbol(str(n), EXCLUDED_COLOR, outline="#777777",
                                     outline_style="dash"))

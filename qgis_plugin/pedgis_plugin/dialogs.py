@@ -46,13 +46,14 @@ class BoundaryFromSelectionDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(tr("Boundary from selected buildings"))
         form = QFormLayout(self)
-        form.addRow(
-            QLabel(
-                tr("{n} buildings selected in '{layer}'.").format(
-                    n=layer.selectedFeatureCount(), layer=layer.name()
-                )
+        summary = QLabel(
+            tr("{n} buildings selected in '{layer}'.").format(
+                n=layer.selectedFeatureCount(), layer=layer.name()
             )
         )
+        # a layer name is user text: shown as it is, never read as rich text (HTML)
+        summary.setTextFormat(Qt.TextFormat.PlainText)
+        form.addRow(summary)
         self.field_combo = QgsFieldComboBox(self)
         self.field_combo.setFilters(QgsFieldProxyModel.Filter.AllTypes)
         self.field_combo.setLayer(layer)

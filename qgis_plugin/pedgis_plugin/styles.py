@@ -17,6 +17,7 @@ import math
 
 from qgis.core import (
     QgsColorRampShader,
+    QgsExpression,
     QgsFillSymbol,
     QgsProject,
     QgsRasterBandStats,
@@ -117,6 +118,11 @@ def _symbol(colour: str, outline: str = "#4d4d4d", width: float = 0.15, style: s
     )
 
 
+def _col(field: str) -> str:
+    """A field as a column reference in an expression (QGIS quotes it; never spliced raw)."""
+    return QgsExpression.quotedColumnRef(field)
+
+
 def _rule(symbol, expression: str, label: str):
     return QgsRuleBasedRenderer.Rule(symbol, 0, 0, expression, label)
 
@@ -141,11 +147,11 @@ def _sequential_rules(layer, field, colours, unit, scale=1.0, included_only=True
     for i in range(len(edges) - 1):
         lo, hi = edges[i], edges[i + 1]
         colour = colours[min(len(colours) - 1, round(i * (len(colours) - 1) / max(1, len(edges) - 2)))]
-        parts = [inside, f'"{field}" IS NOT NULL']
+        parts = [inside, f'{_col(field)} IS NOT NULL']
         if lo is not None:
-            parts.append(f'"{field}" >= {lo!r}')
+            parts.append(f'{_col(field)} >= {lo!r}')
         if hi is not None:
-            parts.append(f'"{field}" < {hi!r}')
+            parts.append(f'{_col(field)} < {hi!r}')
         if lo is None and hi is None:
             label = tr("all")
         elif lo is None:
@@ -170,7 +176,7 @@ def _count(layer, expression: str) -> int:
 def _append_missing_and_outside(layer, root, field, inside, outside, missing_label) -> None:
     """Rules for buildings without a value (hatched) and outside the district (grey), only when
     the layer has any: a legend entry for nothing confuses readers."""
-    missing = f'{inside} AND "{field}" IS NULL'
+    missing = f'{inside} AND {_col(field)} IS NULL'
     if _count(layer, missing):
         root.appendChild(_rule(_symbol("#ffffff", "#7f7f7f", 0.2, "b_diagonal"), missing, missing_label))
     if outside != "FALSE" and _count(layer, outside):
@@ -220,11 +226,11 @@ def style_buildings_balance(layer) -> None:
     unit = tr("MWh/a")
     root = QgsRuleBasedRenderer.Rule(None)
     for lo, hi, colour in balance_classes(field_values(layer, field, filter_included=True)):
-        parts = [inside, f'"{field}" IS NOT NULL']
+        parts = [inside, f'{_col(field)} IS NOT NULL']
         if lo is not None:
-            parts.append(f'"{field}" >= {lo!r}')
+            parts.append(f'{_col(field)} >= {lo!r}')
         if hi is not None:
-            parts.append(f'"{field}" < {hi!r}')
+            parts.append(f'{_col(field)} < {hi!r}')
         exporting = hi is not None and hi <= 0
         a, b = (hi, lo) if exporting else (lo, hi)
         a = None if a is None else _fmt(kwh_to_mwh(abs(a)))

@@ -63,3 +63,17 @@ def sample_pages(tmp_path_factory):
     for name in ("map.html", "sankey.html", "report.html"):
         assert (out / name).is_file(), f"pedgis demo wrote no {name}"
     return out
+
+
+@pytest.fixture(scope="session")
+def hostile_run(tmp_path_factory):
+    """`pedgis run` and `pedgis compare` on the sample with a payload in every user text
+    (tests/hostile_sample.py); returns the two output folders."""
+    from hostile_sample import pedgis, write_hostile_sample
+
+    folder = tmp_path_factory.mktemp("hostile-run")
+    scenario, _ = write_hostile_sample(folder, variants=True)
+    out, compare = folder / "out", folder / "compare"
+    assert pedgis("run", scenario, "--out", out, "--quiet") == 0
+    assert pedgis("compare", scenario, "--out", compare, "--quiet") == 0
+    return {"out": out, "compare": compare}

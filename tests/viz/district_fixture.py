@@ -19,6 +19,7 @@ Hand example (annual kWh):
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,13 +27,19 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon, box
 
-HOSTILE = [
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # tests/: the payload corpus
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from payloads import PAYLOADS  # noqa: E402
+
+# the first five are placed by index below; then the rest of the shared corpus (tests/payloads.py)
+_PLACED = [
     "<script>alert(1)</script>",
     "\"double\" & 'single' quotes & ampersands &amp;",
     "</script><img src=x onerror=alert(2)>",
     "Via Roma – Ελληνικά – 中文 – العربية – עברית – 😀",
     "x" * 5000,
 ]
+HOSTILE = _PLACED + [p for p in PAYLOADS if p not in _PLACED]
 
 EL_NREN, EL_REN, GAS_NREN, GAS_REN = 1.95, 0.47, 1.05, 0.0
 

@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 
 from district_fixture import HOSTILE
 
+from pedgis.escaping import escape_html, script_json
 from pedgis.viz import assets
-from pedgis.viz.common import escape, script_json
 
 
 class _Collect(HTMLParser):
@@ -86,8 +86,8 @@ def test_script_json_cannot_close_the_script_element():
 
 
 def test_escape_quotes_and_shortens():
-    assert escape("\"'<&>") == "&quot;&#x27;&lt;&amp;&gt;"
-    assert escape("abcdef", max_len=4) == "abc…"
+    assert escape_html("\"'<&>") == "&quot;&#x27;&lt;&amp;&gt;"
+    assert escape_html("abcdef", max_len=4) == "abc…"
 
 
 def test_no_remote_assets_in_pages(pages):

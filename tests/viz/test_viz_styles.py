@@ -87,3 +87,31 @@ def test_not_a_geopackage(tmp_path):
         write_styles(bad)
     with pytest.raises(InputDataError, match="no such GeoPackage"):
         write_styles(tmp_path / "missing.gpkg")
+
+
+def _columns(expr):
+    """Column names a QGIS expression refers to: "…" identifiers, "" inside is one quote."""
+    return {m.replace('""', '"') for m in re.findall(r'"((?:[^"]|"")*)"', expr)}
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_rule_qml_keeps_hostile_field_names_and_units_as_data(k):
+    from payloads import PAYLOADS, SHORT
+
+    from pedgis.viz.styles import rule_qml
+
+    field, included = SHORT[k], SHORT[k + 4]
+    unit = PAYLOADS[k * 11] + " \x07\x1b"  # control characters: XML 1.0 cannot carry them
+    qml = rule_qml(field, [0.0, 10.0], RDBU_DIVERGING[:3], unit, included)
+    root = ET.fromstring(qml.split("\n", 1)[1])  # parses: every value escaped for XML
+    rules = root.find("renderer-v2").find("rules").findall("rule")
+    filters = {r.get("key"): r.get("filter") for r in rules}
+    # each filter refers to the two columns and nothing else (no text spliced into it)
+    for key in ("class0", "class1", "class2"):
+        assert _columns(filters[key]) == {field, included}
+    assert _columns(filters["excluded"]) == {included}
+    # labels by hand (class_labels, 3 significant digits): "< 0 UNIT", "0 – 10.0 UNIT",
+    # "≥ 10.0 UNIT"; the control characters come back as U+FFFD, everything else literally
+    shown = unit.replace("\x07", "\ufffd").replace("\x1b", "\ufffd")
+    labels = [r.get("label") for r in rules if r.get("key").startswith("class")]
+    assert labels == [f"< 0 {shown}", f"0 – 10.0 {shown}", f"≥ 10.0 {shown}"]

@@ -1,0 +1,6 @@
+"""Shared by every test folder: ``tests/`` on the import path (payloads.py, hostile_sample.py)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
