@@ -460,7 +460,7 @@ def build_figure(district: dict, title: str | None = None):
                else "not (yet) a Positive Energy District")
     if not s.keys:
         fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14),
-                           text=escape("No energy flows: " + (district.get("verdict_note") or "every flow of the district is 0.")))
+                           text=plotly_text("No energy flows: " + (district.get("verdict_note") or "every flow of the district is 0.")))
     fig.update_layout(
         title=dict(text=plotly_text("Primary-energy Sankey (MAKING-CITY step 8, Fig. 6)"
                                + (f" — {title}" if title else ""))
