@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -76,6 +74,17 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     ``progress(fraction, message)`` may raise :class:`pedgis.errors.Cancelled`, and nothing is
     then written. Returns the output folder and the summary written to ``pv.json``.
     """
+    from ..io.outdir import prepare_output
+
+    if args.dsm is None and args.irradiation is None:
+        raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster).")
+    inputs = [args.buildings, args.dsm, args.dtm, args.irradiation, args.config, args.weather]
+    with prepare_output(args.out, inputs, getattr(args, "_command_line", None) or "pedgis pv") as folder:
+        summary = _compute_and_write(args, folder, progress)  # the folder was checked before computing
+        return folder.commit(), summary
+
+
+def _compute_and_write(args, folder, progress) -> dict:
     from ..config import read_toml
     from ..io.outputs import _jsonable
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
@@ -83,8 +92,6 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     from .params import SolarParams
     from .rooftop import rooftop_solar
 
-    if args.dsm is None and args.irradiation is None:
-        raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster).")
     sdoc = {}
     if args.config is not None:
         sdoc = dict(read_toml(args.config).get("solar", {}) or {})
@@ -124,10 +131,7 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
                     "time_offset_min": weather.time_offset_min},
         "assumptions": res.assumptions,
     }
-    out_dir = args.out.expanduser().resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with folder.writing() as tmp:
         gpkg = tmp / "buildings.gpkg"
         out.to_file(gpkg, layer="buildings", driver="GPKG", engine="pyogrio")
         if res.segments is not None and len(res.segments):
@@ -137,13 +141,7 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
             write_hourly(res.hourly_pv_kwh, tmp / "pv_hourly_kwh.csv.gz")
         (tmp / "pv.json").write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False,
                                                 allow_nan=False), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir, summary
+    return summary
 
 
 def _cmd_pv(args) -> int:

@@ -9,8 +9,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..cli import ProgressBar, _fmt_kwh, register_command
-from ..errors import InputDataError, PedgisWarning
+from ..cli import ProgressBar, _fmt_kwh, command_line, register_command
+from ..errors import PedgisWarning
+from ..io.outdir import prepare_output
 
 
 def _once(handler):
@@ -42,21 +43,23 @@ def _once(handler):
     return wrapped
 
 
-def _out_dir(path: Path) -> Path:
-    path = Path(path).expanduser().resolve()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot create the output folder ({exc}). Choose another --out folder.") from exc
-    return path
-
-
 def _write_json(path: Path, obj) -> None:
     from ..io.outputs import _jsonable
 
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     tmp.replace(path)
+
+
+def _study_inputs(study) -> list[Path]:
+    """The input files of every variant (a variant may point at other rasters or weather)."""
+    from ..config import scenario_from_dict
+    from ..io.outdir import scenario_inputs
+
+    found = [study.path]
+    for name in study.variant_names:
+        found += scenario_inputs(scenario_from_dict(study.expanded(name)[0], base_dir=study.base_dir))
+    return found
 
 
 def _configure_compare(p: argparse.ArgumentParser) -> None:
@@ -70,14 +73,16 @@ def _cmd_compare(args) -> int:
     from .scenarios import Study, compare, compare_chart, compare_table, difference_layer
 
     study = Study(args.scenario)
-    rows, results = compare(study, args.variants, progress=None if args.quiet else ProgressBar())
-    out = _out_dir(args.out)
-    _write_json(out / "compare.json", {"scenario": str(args.scenario), "variants": rows})
-    (out / "compare.html").write_text(compare_chart(rows, f"pedgis compare: {study.doc['scenario']['name']}"),
-                                      encoding="utf-8")
-    if "baseline" in results and len(results) > 1:
-        layer = difference_layer(results)
-        layer.to_file(out / "compare.gpkg", layer="difference", driver="GPKG", engine="pyogrio")
+    with prepare_output(args.out, _study_inputs(study), command_line(args)) as folder:  # checked before computing
+        rows, results = compare(study, args.variants, progress=None if args.quiet else ProgressBar())
+        with folder.writing() as tmp:
+            _write_json(tmp / "compare.json", {"scenario": str(args.scenario), "variants": rows})
+            (tmp / "compare.html").write_text(compare_chart(rows, f"pedgis compare: {study.doc['scenario']['name']}"),
+                                              encoding="utf-8")
+            if "baseline" in results and len(results) > 1:
+                layer = difference_layer(results)
+                layer.to_file(tmp / "compare.gpkg", layer="difference", driver="GPKG", engine="pyogrio")
+        out = folder.commit()
     print(compare_table(rows))
     print(f"outputs in {out}: compare.json, compare.html" + (", compare.gpkg (layer difference)" if len(results) > 1 else ""))
     return 0
