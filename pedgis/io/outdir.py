@@ -376,14 +376,19 @@ def _check_replaceable(target: Path) -> dict | None:
 # the writer
 
 
-def _os_error(exc: OSError, path, doing: str) -> OutputFolderError:
+def _os_error(exc: OSError, target: Path, doing: str) -> OutputFolderError:
     reason, fix = describe_os_error(exc)
-    detail = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
-    return OutputFolderError(f"{path}: cannot {doing}: {reason}{detail}. Fix: {fix}.")
+    name = Path(os.fsdecode(exc.filename)) if exc.filename else target
+    if name.parent == target.parent and name.name.startswith(f".{_stem(target.name)}.pedgis-"):
+        name = target.parent  # our temporary folder means nothing to the user: its folder does
+    detail = f" ({name})" if name != target else ""
+    return OutputFolderError(f"{target}: cannot {doing}: {reason}{detail}. Fix: {fix}.")
 
 
-_WRITE_FAILURE = re.compile(r"no space left|disk (is )?full|quota exceeded|read-only file system|permission denied",
-                        re.IGNORECASE)
+# GDAL and SQLite report OS failures in their own exception types, with these words
+_LIBRARY_OS_ERRORS = ((re.compile(r"disk (is )?full|no space left|quota exceeded", re.I), errno.ENOSPC),
+                      (re.compile(r"read-only file system|readonly database", re.I), errno.EROFS),
+                      (re.compile(r"permission denied", re.I), errno.EACCES))
 
 
 class OutputFolder:
@@ -418,11 +423,12 @@ class OutputFolder:
             raise
         except OSError as exc:
             raise _os_error(exc, self.target, "write the outputs") from exc
-        except Exception as exc:  # GDAL/SQLite report a full disk in their own exception types
-            if not _WRITE_FAILURE.search(str(exc)) and not _nearly_full(self.path):
+        except Exception as exc:
+            code = next((e for pattern, e in _LIBRARY_OS_ERRORS if pattern.search(str(exc))),
+                        errno.ENOSPC if _nearly_full(self.path) else None)
+            if code is None:
                 raise
-            raise OutputFolderError(f"{self.target}: cannot write the outputs: {exc}. Fix: free some space or "
-                                    "choose a folder on another disk you may write to.") from exc
+            raise _os_error(OSError(code, str(exc)), self.target, "write the outputs") from exc
 
     def commit(self) -> Path:
         """Write the manifest and swap the new outputs in; returns the target folder."""
@@ -523,6 +529,11 @@ def prepare_output(out_dir, inputs: Iterable = (), command: str = "pedgis") -> O
     """
     target = _resolve_target(out_dir)
     _check_inputs(target, inputs)
+    for a in target.parents:  # the nearest existing folder above: a file there is a clearer message
+        if os.path.exists(a):
+            if not a.is_dir():
+                raise OutputFolderError(f"{target}: {a} is a file, not a folder. Fix: choose another folder for --out.")
+            break
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with _locked(target.parent):
