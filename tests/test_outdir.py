@@ -579,3 +579,20 @@ def test_update_output_refuses_what_is_not_a_pedgis_output(tmp_path):
     (tmp_path / "mine" / "district.json").write_text("{}")
     with pytest.raises(OutputFolderError, match="not a pedgis output folder"):
         update_output(tmp_path / "mine")
+
+
+def test_json_result_file_never_replaces_an_input_or_a_file_of_the_user(data, capsys, monkeypatch):
+    """`pedgis gap --json FILE`: refused before the engine runs for the scenario file itself and
+    for a file pedgis did not write; a JSON result pedgis wrote is replaced whole."""
+    monkeypatch.setattr("pedgis.timeseries.scenarios.gap", lambda *a, **k: pytest.fail("engine ran before the check"))
+    before = snapshot(data)
+    refused(capsys, ["gap", str(data / "s.toml"), "--lever", "pv_kwp", "--json", str(data / "s.toml")],
+            "is an input of the run")
+    (data / "notes" / "budget.json").write_text('{"total": 1}')
+    refused(capsys, ["gap", str(data / "s.toml"), "--lever", "pv_kwp", "--json", str(data / "notes" / "budget.json")],
+            "exists and pedgis did not write it")
+    assert snapshot(data) == before | {"notes/budget.json": hashlib.sha256(b'{"total": 1}').hexdigest()}
+    path = outdir.write_json_file(data.parent / "gap.json", {"lever": "pv_kwp"})
+    outdir.write_json_file(path, {"lever": "storage_kwh"}, inputs=[data / "s.toml"])
+    assert json.loads(path.read_text())["lever"] == "storage_kwh"
+    assert sorted(p.name for p in data.parent.iterdir()) == ["data", "gap.json"]

@@ -62,7 +62,8 @@ def _sha256(path: Path) -> tuple[int, str]:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-        os.fsync(f.fileno())  # on disk before the swap: a power cut cannot leave empty files behind it
+        with contextlib.suppress(OSError):  # on disk before the swap (a power cut leaves no empty files)
+            os.fsync(f.fileno())
         return os.fstat(f.fileno()).st_size, h.hexdigest()
 
 
@@ -202,8 +203,6 @@ def exchange(a: Path, b: Path) -> bool:
 
 
 def _lock(fd: int, blocking: bool) -> bool:
-    if fcntl is None:  # pragma: no cover
-        return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         return True
@@ -216,6 +215,9 @@ def _lock(fd: int, blocking: bool) -> bool:
 @contextlib.contextmanager
 def _locked(folder: Path):
     """Hold an exclusive advisory lock on a folder (pedgis processes only: cleanup, checks, swap)."""
+    if fcntl is None:  # pragma: no cover - no folder locks on Windows
+        yield
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         _lock(fd, blocking=True)
@@ -253,6 +255,8 @@ def _ours(folder: Path, target: Path) -> bool:
 
 def _free(folder: Path) -> bool:
     """True when no running pedgis holds the folder's lock."""
+    if fcntl is None:  # pragma: no cover
+        return True
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -501,8 +505,10 @@ def _start(target: Path, command: str, mode: int | None) -> OutputFolder:
     token = secrets.token_hex(6)
     tmp = _sibling(target, "new", token)
     os.mkdir(tmp, 0o700)
-    fd = os.open(tmp, os.O_RDONLY)
-    _lock(fd, blocking=False)
+    fd = None
+    if fcntl is not None:  # the lock tells other pedgis processes this folder is in use
+        fd = os.open(tmp, os.O_RDONLY)
+        _lock(fd, blocking=False)
     folder = OutputFolder(target, tmp, fd, command)
     try:
         with open(tmp / MARKER, "w", encoding="utf-8") as f:
@@ -604,3 +610,59 @@ def scenario_inputs(scenario) -> list[Path]:
 
     walk(scenario.doc)
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# single files named by the user (``pedgis gap --json FILE``, ``pedgis uncertainty --json FILE``)
+
+
+def _pedgis_json(path: Path) -> bool:
+    """True for a JSON object pedgis wrote (it carries ``pedgis_version``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return "pedgis_version" in json.load(f)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def check_json_file(path, inputs: Iterable = ()) -> Path:
+    """Refuse, before computing, a JSON output file that is an input, a folder, an existing file
+    pedgis did not write, or in a folder that cannot be written. Returns the resolved path."""
+    target = _resolve_target(path)
+    tstat = os.stat(target) if os.path.exists(target) else None
+    for p in (Path(os.path.abspath(Path(p).expanduser())) for p in inputs if p is not None):
+        if os.path.lexists(p) and (p.resolve() == target or (tstat is not None and _same(p, tstat))):
+            raise OutputFolderError(f"{target}: is an input of the run. Fix: choose a new file name for --json.")
+    if target.is_dir():
+        raise OutputFolderError(f"{target}: is a folder. Fix: give a file name for --json, e.g. {target / 'result.json'}.")
+    if os.path.lexists(target) and not _pedgis_json(target):
+        raise OutputFolderError(f"{target}: exists and pedgis did not write it (not a pedgis JSON result); pedgis "
+                                "replaces only what it wrote. Fix: choose a new file name for --json.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(_sibling(target, "new", secrets.token_hex(6)), "x") as probe:  # writable?
+            os.unlink(probe.name)
+    except OSError as exc:
+        raise _os_error(exc, target, "write the file") from exc
+    return target
+
+
+def write_json_file(path, obj: dict, inputs: Iterable = ()) -> Path:
+    """Write ``obj`` (with ``pedgis_version``) to ``path`` whole: into a temporary file beside it,
+    then renamed over it, after the checks of :func:`check_json_file`."""
+    from .. import __version__
+
+    target = check_json_file(path, inputs)
+    tmp = _sibling(target, "new", secrets.token_hex(6))
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
+            json.dump({**obj, "pedgis_version": __version__}, f, indent=2, ensure_ascii=False, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _os_error(exc, target, "write the file") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return target

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..cli import ProgressBar, _fmt_kwh, command_line, register_command
 from ..errors import PedgisWarning
-from ..io.outdir import prepare_output
+from ..io.outdir import check_json_file, prepare_output
 
 
 def _once(handler):
@@ -44,11 +44,18 @@ def _once(handler):
 
 
 def _write_json(path: Path, obj) -> None:
+    """A JSON file inside an output folder being written (its temporary folder)."""
     from ..io.outputs import _jsonable
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    tmp.replace(path)
+    path.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+
+
+def _json_file(args, study, obj) -> None:
+    """``--json FILE``: written whole, never over an input or a file pedgis did not write."""
+    from ..io.outdir import write_json_file
+    from ..io.outputs import _jsonable
+
+    write_json_file(args.json, _jsonable(obj), _study_inputs(study))
 
 
 def _study_inputs(study) -> list[Path]:
@@ -102,11 +109,13 @@ def _cmd_gap(args) -> int:
     from .scenarios import Study, gap
 
     study = Study(args.scenario)
+    if args.json:  # refused before the engine runs
+        check_json_file(args.json, _study_inputs(study))
     res = gap(study, args.lever, args.variant, args.upper, progress=None if args.quiet else ProgressBar())
     print(f"{study.doc['scenario']['name']} ({args.variant}, {study.timestep(args.variant)} netting): {res.message}")
     print(f"  baseline balance {_fmt_kwh(res.baseline_balance_kwh)}; {len(res.evaluations)} engine runs")
     if args.json:
-        _write_json(Path(args.json), res.to_dict())
+        _json_file(args, study, res.to_dict())
     return 0
 
 
@@ -123,6 +132,8 @@ def _cmd_uncertainty(args) -> int:
     from .scenarios import Study, uncertainty
 
     study = Study(args.scenario)
+    if args.json:  # refused before the engine runs
+        check_json_file(args.json, _study_inputs(study))
     res = uncertainty(study, args.variant, args.method, args.samples, progress=None if args.quiet else ProgressBar())
     b = res["ped_balance_kwh"]
     print(f"{study.doc['scenario']['name']}: {res['metric']} from {_fmt_kwh(b['min'])} to {_fmt_kwh(b['max'])} "
@@ -135,7 +146,7 @@ def _cmd_uncertainty(args) -> int:
             print(f"  {t['parameter']}: swing {_fmt_kwh(t['swing_kwh'])}")
     print("  verdict " + ("robust" if res["robust"] else "NOT robust: positive under some assumptions only"))
     if args.json:
-        _write_json(Path(args.json), res)
+        _json_file(args, study, res)
     return 0
 
 
