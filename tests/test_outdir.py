@@ -20,32 +20,15 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from shapely.geometry import box
+from test_cli import SCENARIO as CLI_SCENARIO
 
 from pedgis.cli import main
 from pedgis.errors import OutputFolderError
 from pedgis.io import outdir
 from pedgis.io.outdir import MANIFEST, prepare_output, read_manifest, recover, update_output, verify
 
-SCENARIO = """
-[scenario]
-name = "{name}"
-country = "IT"
-[boundary]
-type = "none"
-[buildings]
-path = "b.gpkg"
-[buildings.columns]
-building_id = "ID"
-use = "USE"
-floors = "FLOORS"
-pv_kwp = "KWP"
-[pv]
-specific_yield_kwh_kwp = 1200.0
-[systems.hp]
-kind = "heat_pump"
-services = ["sh", "sc", "dhw"]
-default = true
-"""
+# the small district of test_cli.py, with a name that tells two runs apart
+SCENARIO = CLI_SCENARIO.replace('name = "cli test"', 'name = "{name}"')
 
 
 @pytest.fixture
@@ -279,6 +262,10 @@ def test_leftovers_of_killed_runs_are_removed_and_only_those(tmp_path):
             (d / ".pedgis-writing").write_text(json.dumps({"target": "out"}))
         else:
             shutil.copy(out / MANIFEST, d / MANIFEST)
+    # killed as it created its folder: nothing inside yet, or a marker not written yet
+    (tmp_path / ".out.pedgis-new-a0").mkdir()
+    (tmp_path / ".out.pedgis-new-a1").mkdir()
+    (tmp_path / ".out.pedgis-new-a1" / ".pedgis-writing").write_bytes(b"")
     # not provably pedgis's: a look-alike name without marker, a marker for another folder, a link
     (tmp_path / ".out.pedgis-new-dd").mkdir()
     (tmp_path / ".out.pedgis-new-dd" / "user.txt").write_text("mine")

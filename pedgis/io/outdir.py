@@ -243,13 +243,22 @@ def _siblings(target: Path, kind: str) -> list[Path]:
 
 
 def _ours(folder: Path, target: Path) -> bool:
-    """True when a leftover carries proof that pedgis made it for ``target``."""
+    """True when a leftover carries proof that pedgis made it for ``target``: a manifest, or the
+    marker (still empty when the run died as it created it). An empty folder holds nothing to
+    lose (killed between creating the folder and its marker, or while deleting it)."""
     if read_manifest(folder) is not None:
         return True
     try:
-        with open(folder / MARKER, encoding="utf-8") as f:
-            return json.load(f).get("target") == target.name
+        with open(folder / MARKER, "rb") as f:
+            text = f.read()
+        return not text or json.loads(text).get("target") == target.name
+    except FileNotFoundError:
+        pass
     except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        return not os.listdir(folder)
+    except OSError:
         return False
 
 
@@ -269,21 +278,22 @@ def _free(folder: Path) -> bool:
 
 def _remove_tree(folder: Path) -> None:
     """Delete a pedgis tree, its manifest/marker last (a tree cut short stays provably pedgis's);
-    symbolic links are removed, never followed."""
+    symbolic links are removed, never followed. Best effort: what cannot be deleted now (another
+    pedgis deleting it too, a file in use) is a leftover the next start removes."""
     proofs = {str(folder / MANIFEST), str(folder / MARKER)}
     for root, dnames, fnames in os.walk(folder, topdown=False):
         for n in fnames + [d for d in dnames if os.path.islink(os.path.join(root, d))]:
             p = os.path.join(root, n)
             if p not in proofs:
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     os.unlink(p)
         if root != str(folder):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 os.rmdir(root)
     for p in proofs:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(p)
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):
         os.rmdir(folder)
 
 
