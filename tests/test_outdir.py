@@ -85,7 +85,7 @@ def test_out_is_the_data_folder(data, capsys, monkeypatch):
     forbid_compute(monkeypatch)
     before = snapshot(data)
     refused(capsys, ["run", str(data / "s.toml"), "--out", str(data)], str(data), "contains an input",
-            "Fix: choose a new or empty folder")
+            "Fix: choose a new or empty output folder")
     assert snapshot(data) == before
     assert sorted(p.name for p in data.parent.iterdir()) == ["data"]  # no temporary folder left
 

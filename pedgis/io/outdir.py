@@ -57,13 +57,16 @@ _KINDS = ("new", "prev")
 # manifest
 
 
-def _sha256(path: Path) -> tuple[int, str]:
+def _sha256(path: Path, sync: bool = False) -> tuple[int, str]:
+    """(size, sha256) of a file; ``sync`` also puts it on disk (before the swap, so that a power
+    cut cannot leave empty files behind a complete-looking manifest)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-        with contextlib.suppress(OSError):  # on disk before the swap (a power cut leaves no empty files)
-            os.fsync(f.fileno())
+        if sync:
+            with contextlib.suppress(OSError):
+                os.fsync(f.fileno())
         return os.fstat(f.fileno()).st_size, h.hexdigest()
 
 
@@ -101,8 +104,7 @@ def verify(folder: str | os.PathLike) -> list[str]:
         if not p.is_file() or p.is_symlink():
             problems.append(f"{e['path']}: missing")
             continue
-        h = hashlib.sha256(p.read_bytes()).hexdigest()
-        if p.stat().st_size != e["size"] or h != e["sha256"]:
+        if _sha256(p) != (e["size"], e["sha256"]):
             problems.append(f"{e['path']}: differs from the manifest")
     problems += [f"{p}: not in the manifest" for p in _unlisted(folder, m, strict=True)]
     return problems
@@ -151,7 +153,7 @@ def _write_manifest(folder: Path, command: str) -> dict:
             rel = p.relative_to(folder).as_posix()
             if rel in (MANIFEST, MARKER) or not p.is_file() or p.is_symlink():
                 continue
-            size, digest = _sha256(p)
+            size, digest = _sha256(p, sync=True)
             files.append({"path": rel, "size": size, "sha256": digest})
     m = {"pedgis_manifest": FORMAT, "pedgis_version": __version__, "command": command,
          "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -345,11 +347,11 @@ def _check_inputs(target: Path, inputs: Iterable) -> None:
                 raise OutputFolderError(
                     f"{target}: this output folder {'is' if p == target else 'contains'} an input of the run "
                     f"({given}); pedgis replaces its output folder as a whole and will not put the inputs at "
-                    f"risk. Fix: choose a new or empty folder for --out, e.g. {target / 'pedgis-out'}.")
+                    f"risk. Fix: choose a new or empty output folder (--out), e.g. {target / 'pedgis-out'}.")
             if p in target.parents and p.is_dir():
                 raise OutputFolderError(
                     f"{target}: this output folder lies inside an input of the run ({given}). "
-                    "Fix: choose a folder outside the inputs for --out.")
+                    "Fix: choose an output folder (--out) outside the inputs.")
 
 
 def _check_replaceable(target: Path) -> dict | None:
@@ -357,7 +359,7 @@ def _check_replaceable(target: Path) -> dict | None:
     if not os.path.lexists(target):
         return None
     if not target.is_dir():
-        raise OutputFolderError(f"{target}: exists and is not a folder. Fix: choose another folder for --out.")
+        raise OutputFolderError(f"{target}: exists and is not a folder. Fix: choose another output folder (--out).")
     if os.path.ismount(target):
         raise OutputFolderError(f"{target}: is a mount point (a whole disk); pedgis replaces its output folder as a "
                                 f"whole. Fix: choose a new folder inside it, e.g. {target / 'pedgis-out'}.")
@@ -371,7 +373,7 @@ def _check_replaceable(target: Path) -> dict | None:
         raise OutputFolderError(
             f"{target}: this folder is not empty and not a pedgis output folder{invalid}; it holds {shown}. "
             "pedgis replaces its output folder as a whole, so it only writes into a new or empty folder or "
-            f"one it wrote before. Fix: choose a new or empty folder for --out, e.g. {target / 'pedgis-out'} "
+            f"one it wrote before. Fix: choose a new or empty output folder (--out), e.g. {target / 'pedgis-out'} "
             "(an output folder of an older pedgis without a manifest: delete it yourself first).")
     extra = _unlisted(target, m)
     if extra:
@@ -382,7 +384,7 @@ def _check_replaceable(target: Path) -> dict | None:
         raise OutputFolderError(
             f"{target}: this pedgis output folder also holds files pedgis did not write: {shown}{hint}. pedgis "
             "replaces its output folder as a whole and will not delete them. Fix: move those files out of the "
-            "folder, or choose another folder for --out.")
+            "folder, or choose another output folder (--out).")
     return m
 
 
@@ -459,7 +461,11 @@ class OutputFolder:
                 else:  # no atomic exchange here: rename pair, undone by recover() if cut short
                     prev = _sibling(target, "prev", tmp.name.rsplit("-", 1)[-1])
                     os.rename(target, prev)
-                    os.rename(tmp, target)
+                    try:
+                        os.rename(tmp, target)
+                    except OSError:
+                        os.rename(prev, target)  # the previous outputs back under their name
+                        raise
                     tmp = prev
                 _fsync_dir(target.parent)
         except PedgisError:
@@ -506,7 +512,7 @@ def _resolve_target(out_dir) -> Path:
     target = Path(out_dir).expanduser().resolve()
     if target.parent == target:
         raise OutputFolderError(f"{target}: the root of the file system cannot be an output folder. "
-                                "Fix: choose a new folder for --out, e.g. ./pedgis-out.")
+                                "Fix: choose a new output folder (--out), e.g. ./pedgis-out.")
     return target
 
 
@@ -548,7 +554,7 @@ def prepare_output(out_dir, inputs: Iterable = (), command: str = "pedgis") -> O
     for a in target.parents:  # the nearest existing folder above: a file there is a clearer message
         if os.path.exists(a):
             if not a.is_dir():
-                raise OutputFolderError(f"{target}: {a} is a file, not a folder. Fix: choose another folder for --out.")
+                raise OutputFolderError(f"{target}: {a} is a file, not a folder. Fix: choose another output folder (--out).")
             break
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
