@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import shlex
 import sys
 import time
 import warnings
@@ -27,6 +28,7 @@ from .errors import (
     Cancelled,
     InputDataError,
     PedgisWarning,
+    describe_os_error,
     library_warning_text,
 )
 
@@ -155,6 +157,11 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed (recorded in the output folder's manifest)."""
+    return getattr(args, "_command_line", None) or f"pedgis {getattr(args, 'command', '')}".strip()
+
+
 def _error(exc: Exception) -> int:
     msg = str(exc).strip()
     if "\n" in msg:
@@ -169,18 +176,23 @@ def _error(exc: Exception) -> int:
 # commands
 
 
-def _run_scenario(path: Path, out: Path, quiet: bool = False) -> int:
+def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pedgis run") -> int:
+    from .config import load_scenario
+    from .io.outdir import prepare_output, scenario_inputs
     from .io.outputs import write_outputs
     from .pipeline import check_inputs, run
     from .progress import no_progress, scaled
 
-    bar = None if quiet else ProgressBar()
-    # the checks of `pedgis validate`: any error stops here (exit 2), before any computing
-    checked = check_inputs(path, progress=scaled(bar or no_progress, 0.0, 0.2))
-    checked.emit_warnings()
-    checked.raise_errors()
-    result = run(checked.scenario, progress=bar, checked=checked)
-    out_dir = write_outputs(result, out)
+    scenario = load_scenario(path)
+    # the output folder is checked (and refused) before anything is computed
+    with prepare_output(out, scenario_inputs(scenario), command) as folder:
+        bar = None if quiet else ProgressBar()
+        # the checks of `pedgis validate`: any error stops here (exit 2), before any computing
+        checked = check_inputs(scenario, progress=scaled(bar or no_progress, 0.0, 0.2))
+        checked.emit_warnings()
+        checked.raise_errors()
+        result = run(checked.scenario, progress=bar, checked=checked)
+        out_dir = write_outputs(result, folder)
     print(summary_text(result, out_dir))
     return 0
 
@@ -192,7 +204,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args) -> int:
-    return _run_scenario(args.scenario, args.out, args.quiet)
+    return _run_scenario(args.scenario, args.out, args.quiet, command_line(args))
 
 
 def _configure_demo(p: argparse.ArgumentParser) -> None:
@@ -205,7 +217,7 @@ def _cmd_demo(args) -> int:
     if not scenario.exists():
         raise InputDataError(f"{scenario}: the sample scenario is missing; run `python sample_data/make_sample_data.py` "
                              "in a source checkout (the demo needs the repository's sample_data folder).")
-    return _run_scenario(scenario, args.out, args.quiet)
+    return _run_scenario(scenario, args.out, args.quiet, command_line(args))
 
 
 def _configure_validate(p: argparse.ArgumentParser) -> None:
@@ -281,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_handler", None):
         parser.print_help()
         return 2
+    args._command_line = shlex.join(["pedgis", *(sys.argv[1:] if argv is None else argv)])
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         for category in LIBRARY_CHANGE_WARNINGS:  # about a library's code, not the user's data
@@ -289,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             return int(args._handler(args) or 0)
         except InputDataError as exc:
             return _error(exc)
+        except OSError as exc:  # last resort: the places that touch files give more specific messages
+            reason, fix = describe_os_error(exc, writing=None)
+            return _error(InputDataError(f"{exc.filename or 'a file'}: {reason} ({exc.strerror or exc}). Fix: {fix}."))
         except Cancelled:
             sys.stderr.write("pedgis: cancelled\n")
             return 130

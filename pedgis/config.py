@@ -28,7 +28,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import data as _data
-from .errors import ConfigError, InputDataError
+from .errors import ConfigError, InputDataError, describe_os_error
 
 REQUIRED = object()
 
@@ -727,9 +727,15 @@ def read_toml(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise InputDataError(f"{path}: scenario file not found. Check the path (try `pedgis demo` for a working example).")
+    if path.is_dir():
+        raise InputDataError(f"{path}: is a folder, not a scenario file. Give the scenario's .toml file "
+                             f"(e.g. {path / 'scenario.toml'}).")
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
+    except OSError as exc:
+        reason, fix = describe_os_error(exc, writing=False)
+        raise InputDataError(f"{path}: cannot read the scenario file: {reason}. Fix: {fix}.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax at that line.") from exc
     except UnicodeDecodeError as exc:

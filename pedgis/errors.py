@@ -28,12 +28,44 @@ class CRSError(InputDataError):
     """A missing, unusable or mismatching coordinate reference system."""
 
 
+class OutputFolderError(InputDataError):
+    """An output folder pedgis may not or cannot write (not its own, an input inside, disk full, ...)."""
+
+
 class MissingDependencyError(PedgisError, ImportError):
     """An optional dependency is needed for this feature; the message gives the install command."""
 
 
 class Cancelled(PedgisError):
     """The user cancelled a run through the progress callback (e.g. from QGIS)."""
+
+
+def describe_os_error(exc: OSError, writing: bool | None = True) -> tuple[str, str]:
+    """What an operating-system error means for the user and how to fix it: (reason, fix).
+
+    ``writing``: True for outputs, False for inputs, None when unknown."""
+    import errno
+
+    e = exc.errno
+    if e in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return "the disk is full", "free some space, or choose a folder on another disk"
+    if e in (errno.EACCES, errno.EPERM):
+        if writing is None:
+            return "permission denied", "check that you may read it (an input) or write there (an output)"
+        if not writing:
+            return "permission denied", "make the file readable for you (e.g. chmod u+r) or use a copy of it"
+        return "permission denied", "choose a folder you may write to, or ask for write permission on it"
+    if e == errno.EROFS:
+        return "the file system is read-only", "choose a folder on a writable disk"
+    if e == errno.ENOTDIR:
+        return "a part of the path is a file, not a folder", "check the path"
+    if e == errno.EISDIR:
+        return "it is a folder, not a file", "give the file inside the folder"
+    if e == errno.ENAMETOOLONG:
+        return "the name is too long", "choose a shorter path"
+    if e == errno.ENOENT:
+        return "it does not exist", "check the path"
+    return exc.strerror or str(exc), "check the path and the disk"
 
 
 class PedgisWarning(UserWarning):

@@ -1,23 +1,20 @@
 """Writing a run's outputs: ``district.json``, ``buildings.gpkg`` (+ maps and report from :mod:`pedgis.viz`).
 
-Everything is written into a temporary folder beside the output folder and then moved into
-place, so an output folder is never half-written: a failure leaves the previous outputs (or
-nothing) behind.
+Through the one output writer, :mod:`pedgis.io.outdir`: everything is written into a temporary
+folder beside the output folder and then swapped into place with a manifest, so an output folder
+is never half-written and pedgis never replaces a folder it did not write.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputDataError
+from .outdir import OutputFolder, prepare_output
 
 CONTRACT_COLUMNS = [
     "building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors", "height_m",
@@ -61,26 +58,19 @@ def buildings_layer(result):
     return out
 
 
-def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
+def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
+                  command: str = "pedgis.io.outputs.write_outputs") -> Path:
     """Write ``district.json`` and ``buildings.gpkg`` (layers ``buildings``, ``boundary``), plus the
     maps/Sankey/report when :mod:`pedgis.viz` provides ``write_all(result, folder)``.
 
-    Returns the output folder. The folder is replaced as a whole (written to a temporary
-    sibling, then renamed); on any error nothing is left half-written.
+    ``out_dir`` is a folder path or an :class:`~pedgis.io.outdir.OutputFolder` that
+    :func:`~pedgis.io.outdir.prepare_output` opened before the run (the command line does, so a
+    folder pedgis may not write is refused before computing). The folder is replaced as a whole
+    (written to a temporary sibling, then swapped in with its manifest); on any error nothing is
+    left half-written. Returns the output folder.
     """
-    out_dir = Path(out_dir).expanduser().resolve()
-    parent = out_dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputDataError(f"{out_dir}: cannot create the output folder ({exc}). Choose another --out folder.") from exc
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputDataError(f"{out_dir}: exists and is not a folder. Choose another --out folder.")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the results folder is a normal folder for colleagues
-    try:
+    folder = out_dir if isinstance(out_dir, OutputFolder) else prepare_output(out_dir, command=command)
+    with folder, folder.writing() as tmp:
         (tmp / "district.json").write_text(district_json(result), encoding="utf-8")
         gpkg = tmp / "buildings.gpkg"
         buildings_layer(result).to_file(gpkg, layer="buildings", driver="GPKG", engine="pyogrio")
@@ -106,17 +96,7 @@ def write_outputs(result, out_dir: str | Path, viz: bool = True) -> Path:
                 encoding="utf-8")
         if viz:
             _write_viz(result, tmp)
-        old = None
-        if out_dir.exists():
-            old = parent / f".{out_dir.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+        return folder.commit()
 
 
 def _write_viz(result, folder: Path) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -82,18 +80,27 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     ``progress(fraction, message)`` may raise :class:`pedgis.errors.Cancelled`, and nothing is
     then written. Returns the output folder and the summary written to ``pv.json``.
     """
-    from ..config import read_toml
     from ..io.citymodel import city_model_format
+    from ..io.outdir import prepare_output
+
+    model = args.irradiation is None and city_model_format(args.buildings) is not None  # LoD2 roof planes
+    if args.dsm is None and args.irradiation is None and not model:
+        raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster), "
+                             "or a 3D city model (CityGML / CityJSON) as --buildings.")
+    inputs = [args.buildings, args.dsm, args.dtm, args.irradiation, args.config, args.weather]
+    with prepare_output(args.out, inputs, getattr(args, "_command_line", None) or "pedgis pv") as folder:
+        summary = _compute_and_write(args, folder, progress, model)  # the folder was checked before computing
+        return folder.commit(), summary
+
+
+def _compute_and_write(args, folder, progress, model: bool) -> dict:
+    from ..config import read_toml
     from ..io.outputs import _jsonable
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
     from ..io.weather import resolve_weather
     from .params import SolarParams
     from .rooftop import rooftop_solar
 
-    model = args.irradiation is None and city_model_format(args.buildings) is not None  # LoD2 roof planes
-    if args.dsm is None and args.irradiation is None and not model:
-        raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster), "
-                             "or a 3D city model (CityGML / CityJSON) as --buildings.")
     sdoc = {}
     if args.config is not None:
         sdoc = dict(read_toml(args.config).get("solar", {}) or {})
@@ -145,10 +152,7 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
                     "time_offset_min": weather.time_offset_min},
         "assumptions": res.assumptions,
     }
-    out_dir = args.out.expanduser().resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with folder.writing() as tmp:
         gpkg = tmp / "buildings.gpkg"
         out.to_file(gpkg, layer="buildings", driver="GPKG", engine="pyogrio")
         if res.segments is not None and len(res.segments):
@@ -158,13 +162,7 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
             write_hourly(res.hourly_pv_kwh, tmp / "pv_hourly_kwh.csv.gz")
         (tmp / "pv.json").write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False,
                                                 allow_nan=False), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir, summary
+    return summary
 
 
 def _cmd_pv(args) -> int:

@@ -9,8 +9,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..cli import ProgressBar, _fmt_kwh, register_command
-from ..errors import InputDataError, PedgisWarning
+from ..cli import ProgressBar, _fmt_kwh, command_line, register_command
+from ..errors import PedgisWarning
+from ..io.outdir import check_json_file, prepare_output
 
 
 def _once(handler):
@@ -42,21 +43,30 @@ def _once(handler):
     return wrapped
 
 
-def _out_dir(path: Path) -> Path:
-    path = Path(path).expanduser().resolve()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot create the output folder ({exc}). Choose another --out folder.") from exc
-    return path
-
-
 def _write_json(path: Path, obj) -> None:
+    """A JSON file inside an output folder being written (its temporary folder)."""
     from ..io.outputs import _jsonable
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    tmp.replace(path)
+    path.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+
+
+def _json_file(args, study, obj) -> None:
+    """``--json FILE``: written whole, never over an input or a file pedgis did not write."""
+    from ..io.outdir import write_json_file
+    from ..io.outputs import _jsonable
+
+    write_json_file(args.json, _jsonable(obj), _study_inputs(study))
+
+
+def _study_inputs(study) -> list[Path]:
+    """The input files of every variant (a variant may point at other rasters or weather)."""
+    from ..config import scenario_from_dict
+    from ..io.outdir import scenario_inputs
+
+    found = [study.path]
+    for name in study.variant_names:
+        found += scenario_inputs(scenario_from_dict(study.expanded(name)[0], base_dir=study.base_dir))
+    return found
 
 
 def _configure_compare(p: argparse.ArgumentParser) -> None:
@@ -70,14 +80,16 @@ def _cmd_compare(args) -> int:
     from .scenarios import Study, compare, compare_chart, compare_table, difference_layer
 
     study = Study(args.scenario)
-    rows, results = compare(study, args.variants, progress=None if args.quiet else ProgressBar())
-    out = _out_dir(args.out)
-    _write_json(out / "compare.json", {"scenario": str(args.scenario), "variants": rows})
-    (out / "compare.html").write_text(compare_chart(rows, f"pedgis compare: {study.doc['scenario']['name']}"),
-                                      encoding="utf-8")
-    if "baseline" in results and len(results) > 1:
-        layer = difference_layer(results)
-        layer.to_file(out / "compare.gpkg", layer="difference", driver="GPKG", engine="pyogrio")
+    with prepare_output(args.out, _study_inputs(study), command_line(args)) as folder:  # checked before computing
+        rows, results = compare(study, args.variants, progress=None if args.quiet else ProgressBar())
+        with folder.writing() as tmp:
+            _write_json(tmp / "compare.json", {"scenario": str(args.scenario), "variants": rows})
+            (tmp / "compare.html").write_text(compare_chart(rows, f"pedgis compare: {study.doc['scenario']['name']}"),
+                                              encoding="utf-8")
+            if "baseline" in results and len(results) > 1:
+                layer = difference_layer(results)
+                layer.to_file(tmp / "compare.gpkg", layer="difference", driver="GPKG", engine="pyogrio")
+        out = folder.commit()
     print(compare_table(rows))
     print(f"outputs in {out}: compare.json, compare.html" + (", compare.gpkg (layer difference)" if len(results) > 1 else ""))
     return 0
@@ -97,11 +109,13 @@ def _cmd_gap(args) -> int:
     from .scenarios import Study, gap
 
     study = Study(args.scenario)
+    if args.json:  # refused before the engine runs
+        check_json_file(args.json, _study_inputs(study))
     res = gap(study, args.lever, args.variant, args.upper, progress=None if args.quiet else ProgressBar())
     print(f"{study.doc['scenario']['name']} ({args.variant}, {study.timestep(args.variant)} netting): {res.message}")
     print(f"  baseline balance {_fmt_kwh(res.baseline_balance_kwh)}; {len(res.evaluations)} engine runs")
     if args.json:
-        _write_json(Path(args.json), res.to_dict())
+        _json_file(args, study, res.to_dict())
     return 0
 
 
@@ -118,6 +132,8 @@ def _cmd_uncertainty(args) -> int:
     from .scenarios import Study, uncertainty
 
     study = Study(args.scenario)
+    if args.json:  # refused before the engine runs
+        check_json_file(args.json, _study_inputs(study))
     res = uncertainty(study, args.variant, args.method, args.samples, progress=None if args.quiet else ProgressBar())
     b = res["ped_balance_kwh"]
     print(f"{study.doc['scenario']['name']}: {res['metric']} from {_fmt_kwh(b['min'])} to {_fmt_kwh(b['max'])} "
@@ -130,7 +146,7 @@ def _cmd_uncertainty(args) -> int:
             print(f"  {t['parameter']}: swing {_fmt_kwh(t['swing_kwh'])}")
     print("  verdict " + ("robust" if res["robust"] else "NOT robust: positive under some assumptions only"))
     if args.json:
-        _write_json(Path(args.json), res)
+        _json_file(args, study, res)
     return 0
 
 

@@ -3,7 +3,8 @@
 ``write_all(result_or_folder, out_dir)`` writes ``map.html``, ``sankey.html`` (plus
 ``sankey.png``/``.svg`` when the optional ``kaleido`` is installed) and ``report.html`` and
 stores default QGIS styles in ``out_dir/buildings.gpkg``. The engine's ``write_outputs`` calls
-it; ``pedgis map OUT_DIR`` calls it on an existing output folder.
+it; ``pedgis map OUT_DIR`` calls :func:`redraw`, which draws them again in an output folder
+through the output writer (:func:`pedgis.io.outdir.update_output`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 
 from pedgis.progress import ProgressCallback, no_progress
 
-__all__ = ["write_all", "INDICATORS"]
+__all__ = ["write_all", "redraw", "INDICATORS"]
+
+# what write_all writes or changes in a folder (copied, not hard-linked, when a folder is redrawn)
+FILES = ("map.html", "sankey.html", "sankey.png", "sankey.svg", "report.html", "buildings.gpkg")
 
 
 def __getattr__(name: str):  # lazy: keep `import pedgis.viz` light
@@ -106,3 +110,27 @@ def write_all(
         write_styles(gpkg)
     report(1.0, "pages written")
     return written
+
+
+def redraw(
+    out_dir: str | os.PathLike,
+    indicator: str = "ped_balance_kwh",
+    basemap: str | None = None,
+    title: str | None = None,
+    progress: ProgressCallback | None = None,
+    command: str = "pedgis map",
+) -> list[Path]:
+    """Draw the pages of an existing pedgis output folder again (``pedgis map``, QGIS web map).
+
+    The folder is changed as a whole, like a new run: the pages are written into a copy of it
+    that replaces it with an updated manifest (a folder pedgis did not write is refused).
+    Returns the files written, inside ``out_dir``.
+    """
+    from pedgis.io.outdir import update_output
+
+    with update_output(out_dir, command, rewrites=FILES) as folder:
+        with folder.writing():
+            written = write_all(folder.path, folder.path, indicator=indicator, basemap=basemap,
+                                title=title, progress=progress)
+        final = folder.commit()
+    return [final / p.relative_to(folder.path) for p in written]

@@ -1,6 +1,6 @@
 """``pedgis map OUT_DIR [--indicator ...] [--basemap osm]``: re-render the pages of a run.
 
-Thin: parses arguments, calls :func:`pedgis.viz.write_all` on an existing output folder.
+Thin: parses arguments, calls :func:`pedgis.viz.redraw` on an existing output folder.
 Registered in the engine's command registry (``pedgis.cli.register_command``) on import;
 ``python -m pedgis.viz OUT_DIR`` runs it on its own.
 """
@@ -30,10 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Execute the sub-command; returns the exit code (errors propagate to the CLI)."""
-    from pedgis.viz import write_all
+    from pedgis.viz import redraw
 
-    files = write_all(args.out_dir, args.out_dir, indicator=args.indicator,
-                      basemap=args.basemap, title=args.title)
+    files = redraw(args.out_dir, indicator=args.indicator, basemap=args.basemap, title=args.title,
+                   command=getattr(args, "_command_line", None) or "pedgis map")
     for f in files:
         print(f"wrote {f}")
     return 0

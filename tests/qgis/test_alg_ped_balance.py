@@ -209,6 +209,24 @@ def test_cancelled_rerun_keeps_the_previous_complete_output(plugin, project, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_a_folder_of_the_user_is_refused_before_computing(plugin, project, tmp_path):
+    """The output folder rule (docs/outputs.md) holds in QGIS too: a non-empty folder pedgis did
+    not write is refused before the engine reports any progress, and stays as it was."""
+    from qgis import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    out = tmp_path / "Documents"
+    out.mkdir()
+    (out / "thesis.odt").write_bytes(b"years of work")
+    feedback = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match="not empty and not a pedgis output folder"):
+        processing.run("pedgis:pedbalance", {"BUILDINGS": shapefile_layer(project), "SCENARIO": str(SCENARIO),
+                                             "OUTPUT": str(out)}, feedback=feedback)
+    assert feedback.progress() == 0
+    assert [p.name for p in out.iterdir()] == ["thesis.odt"] and (out / "thesis.odt").read_bytes() == b"years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Documents"]
+
+
 @pytest.fixture(scope="module")
 def scenario_without_rasters(tmp_path_factory):
     """The sample scenario without its `[rasters]` section (beside links to the sample files)."""

@@ -58,6 +58,6 @@ def test_folder_without_results_is_a_clear_error(plugin, project, tmp_path):
     from qgis import processing
     from qgis.core import QgsProcessingException
 
-    with pytest.raises(QgsProcessingException, match=r"district\.json: missing\. Fix: run `pedgis run"):
+    with pytest.raises(QgsProcessingException, match=r"not a pedgis output folder .*Fix: give a folder that `pedgis run"):
         processing.run("pedgis:webmap", {"FOLDER": str(tmp_path)})
     assert list(tmp_path.iterdir()) == []

@@ -54,7 +54,7 @@ def test_pv_command_writes_everything(small_inputs, tmp_path, capsys):
     assert rc == 0
     assert "2 of 3 buildings" in capsys.readouterr().out
     assert {p.name for p in out.iterdir()} == {"buildings.gpkg", "irradiation.tif", "pv.json",
-                                               "pv_hourly_kwh.csv.gz"}
+                                               "pv_hourly_kwh.csv.gz", ".pedgis-manifest.json"}
     layers = {name for name, _ in pyogrio.list_layers(out / "buildings.gpkg")}
     assert layers == {"buildings", "roof_segments"}
     b = gpd.read_file(out / "buildings.gpkg", layer="buildings").set_index("building_id")

@@ -274,6 +274,9 @@ def test_compare_and_cli(tmp_path, capsys):
     assert rows["battery"]["self_sufficiency"] > rows["baseline"]["self_sufficiency"]
     assert rows["battery"]["ts_balance_kwh"] >= rows["baseline"]["ts_balance_kwh"] - 1e-6
     html = (tmp_path / "cmp" / "compare.html").read_text()
+    from pedgis.io.outdir import verify
+
+    assert verify(tmp_path / "cmp") == []  # written through the output writer, with its manifest
     # plotly.js is inlined: the page opens offline (no <script src="https://...">)
     assert "plotly" in html.lower() and '<script src="http' not in html and len(html) > 1_000_000
     assert raw["variants"]["battery"]["storage"]["battery"]["capacity_kwh"] == 1000.0

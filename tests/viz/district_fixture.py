@@ -310,3 +310,16 @@ def write_folder(folder: Path, n: int = 24, hostile: bool = True, raster: bool =
                            transform=from_origin(minx, maxy, res, res)) as dst:
             dst.write(arr, 1)
     return folder
+
+
+def pedgis_output(src: Path, dest: Path) -> Path:
+    """A copy of the folder ``src`` as a pedgis output folder (with its manifest), written through
+    the output writer as a run would: what ``pedgis map`` accepts."""
+    import shutil
+
+    from pedgis.io.outdir import prepare_output
+
+    with prepare_output(dest, command="tests: district_fixture") as folder:
+        for f in Path(src).iterdir():
+            shutil.copy(f, folder.path / f.name)
+        return folder.commit()

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import rasterio
-from district_fixture import write_folder
+from district_fixture import pedgis_output, write_folder
 from rasterio.transform import from_origin
 
 from pedgis.errors import CRSError, InputDataError
@@ -84,8 +84,7 @@ def test_raster_without_crs(tmp_path):
 
 
 def test_cli_rerenders_with_another_indicator(tmp_path, out_folder, capsys):
-    folder = tmp_path / "out"
-    shutil.copytree(out_folder, folder)
+    folder = pedgis_output(out_folder, tmp_path / "out")
     assert cli.main([str(folder), "--indicator", "pv_kwh_m2", "--title", "Quartiere <Nord>"]) == 0
     out = capsys.readouterr().out
     for name in ("map.html", "sankey.html", "report.html"):
@@ -113,8 +112,7 @@ def test_cli_bad_indicator_is_a_usage_error(tmp_path):
 def test_pedgis_map_subcommand(tmp_path, out_folder, capsys):
     from pedgis.cli import main
 
-    folder = tmp_path / "o"
-    shutil.copytree(out_folder, folder)
+    folder = pedgis_output(out_folder, tmp_path / "o")
     assert main(["map", str(folder), "--indicator", "flags"]) == 0
     assert "report.html" in capsys.readouterr().out
     assert main(["map", str(tmp_path / "nothing")]) == 2

@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import geopandas as gpd
 import numpy as np
 import pytest
-from district_fixture import TS_B_M, TS_PEE_M, write_folder
+from district_fixture import TS_B_M, TS_PEE_M, pedgis_output, write_folder
 from test_viz_escaping import _check_no_injection
 
 from pedgis.errors import InputDataError
@@ -240,10 +240,12 @@ def test_map_opens_on_a_time_resolved_indicator(ts_pages, pages):
 def test_cli_accepts_time_resolved_indicators(ts_pages, tmp_path):
     from pedgis.viz.cli import main
 
+    (tmp_path / "src").mkdir()
     for f in ("district.json", "buildings.gpkg"):
-        shutil.copy(ts_pages / f, tmp_path / f)
-    assert main([str(tmp_path), "--indicator", "peak_import_kw"]) == 0
-    cfg = _cfg((tmp_path / "map.html").read_text("utf-8"))
+        shutil.copy(ts_pages / f, tmp_path / "src" / f)
+    folder = pedgis_output(tmp_path / "src", tmp_path / "out")  # `pedgis map` redraws pedgis outputs only
+    assert main([str(folder), "--indicator", "peak_import_kw"]) == 0
+    cfg = _cfg((folder / "map.html").read_text("utf-8"))
     assert cfg["indicators"][cfg["initial"]]["key"] == "peak_import_kw"
 
 

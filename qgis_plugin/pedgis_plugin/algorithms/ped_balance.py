@@ -93,6 +93,7 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
 
     # -- run --------------------------------------------------------------------------------
     def process(self, parameters, context, feedback):
+        from pedgis.io.outdir import prepare_output, scenario_inputs
         from pedgis.io.outputs import write_outputs
         from pedgis.pipeline import run
 
@@ -104,8 +105,12 @@ class PedBalanceAlgorithm(DistrictAlgorithm):
             performance_ratio=self.optional_number(parameters, self.PERFORMANCE_RATIO, context),
         )
         progress = self.progress_callback(feedback)
-        result = self.call_library(run, feedback, scenario, progress=progress)
-        self.call_library(write_outputs, feedback, result, output_dir)
+        # the output folder is checked (pedgis's own, empty or new; no input inside) before computing
+        folder = self.call_library(prepare_output, feedback, output_dir, scenario_inputs(scenario),
+                                   "QGIS pedgis:pedbalance")
+        with folder:
+            result = self.call_library(run, feedback, scenario, progress=progress)
+            self.call_library(write_outputs, feedback, result, folder)
         self.report_path = os.path.join(output_dir, "report.html")
         self.open_report = self.parameterAsBoolean(parameters, self.OPEN_REPORT, context)
 

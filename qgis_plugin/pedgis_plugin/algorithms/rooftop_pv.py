@@ -130,7 +130,7 @@ class RooftopPvAlgorithm(PedgisAlgorithm):
             irradiation=_path(self.raster_path(parameters, self.IRRADIATION, context)),
             weather=weather,
             config=_path(self.parameterAsFile(parameters, self.SCENARIO, context) or None),
-            out=Path(out_dir), quiet=True,
+            out=Path(out_dir), quiet=True, _command_line="QGIS pedgis:rooftoppv",
         )
         self.call_library(run_pv, feedback, args, progress=self.progress_callback(feedback))
 

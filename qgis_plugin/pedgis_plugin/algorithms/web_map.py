@@ -79,15 +79,15 @@ class WebMapAlgorithm(PedgisAlgorithm):
         self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("Report (report.html)")))
 
     def process(self, parameters, context, feedback):
-        from pedgis.viz import write_all
+        from pedgis.viz import redraw
 
         folder = self.parameterAsFile(parameters, self.FOLDER, context)
         indicator = INDICATORS[self.parameterAsEnum(parameters, self.INDICATOR, context)][0]
         title = self.parameterAsString(parameters, self.TITLE, context) or None
         basemap = "osm" if self.parameterAsBoolean(parameters, self.BASEMAP, context) else None
         self.call_library(
-            write_all, feedback, folder, folder, indicator=indicator, basemap=basemap, title=title,
-            progress=self.progress_callback(feedback),
+            redraw, feedback, folder, indicator=indicator, basemap=basemap, title=title,
+            progress=self.progress_callback(feedback), command="QGIS pedgis:webmap",
         )
         self.map_path = os.path.join(folder, "map.html")
         self.open_map = self.parameterAsBoolean(parameters, self.OPEN, context)
