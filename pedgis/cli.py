@@ -286,8 +286,34 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     stream.write(f"pedgis: warning: {text}\n")
 
 
+class TerminalStream:
+    """A text stream that shows user text safely on a terminal (:func:`pedgis.escaping.terminal_text`):
+    every line pedgis prints (summaries, problems, warnings) carries ids, names and paths from
+    the user's files."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from .escaping import terminal_text
+
+        return self.stream.write(terminal_text(text))
+
+    def __getattr__(self, name):  # flush, isatty, encoding, ... of the real stream
+        return getattr(self.stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pedgis`` console script; returns the exit code."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
+    try:
+        return _run_command(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run_command(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_handler", None):

@@ -16,6 +16,8 @@ QGIS expression             :func:`qgis_string`,   a string literal / a column r
 CSV cell (spreadsheets)     :func:`write_csv`      a text cell starting with ``= + - @`` TAB or CR
                             (:func:`csv_cell`)     gets a leading ``'`` (OWASP "CSV Injection");
                                                    a cell with a line break is quoted
+terminal (stdout, stderr)   :func:`terminal_text`  no escape sequence or bidi override reaches
+                                                   the terminal; such characters show as ``\x1b``
 ==========================  =====================  ==============================================
 
 No template engine ever compiles user text. Pages rendered by Jinja2 from our own template files
@@ -40,6 +42,7 @@ from xml.sax.saxutils import quoteattr as _xml_quoteattr
 __all__ = [
     "escape_html", "plotly_text", "script_json", "xml_text", "xml_attr", "qgis_string", "qgis_field",
     "csv_cell", "csv_frame", "write_csv", "CSV_FORMULA_START", "PageSlots", "assert_template_free",
+    "terminal_text",
 ]
 
 # a surrogate in a Python str is always a lone one (pairs are decoded to one code point); it
@@ -47,6 +50,9 @@ __all__ = [
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # XML 1.0 §2.2 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# C0 controls but TAB, LF and CR (the progress bar's own), DEL, C1 controls (CSI, OSC...) and the
+# bidirectional embeddings/overrides/isolates that reorder what a terminal shows (Trojan Source)
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]|[}%#]\}")
 
 
@@ -181,6 +187,17 @@ def write_csv(frame, path, **to_csv) -> None:
     the row there). ``to_csv`` are further arguments of ``DataFrame.to_csv``.
     """
     csv_frame(frame).to_csv(path, lineterminator="\r\n", **to_csv)
+
+
+def terminal_text(value: Any) -> str:
+    """Text for a terminal: escape sequences in a building name (``ESC ]0;...BEL`` retitles the
+    window, ``ESC [2J`` clears it) and bidi overrides show as ``\\x1b``, ``\\u202e``; TAB, LF
+    and CR pass."""
+    def shown(m: re.Match) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _TERMINAL_CONTROL.sub(shown, _text(value))
 
 
 def assert_template_free(text: str) -> str:

@@ -231,3 +231,21 @@ def test_python_dash_m_knows_every_registered_command(module):
 
     for command in ("run", "validate", "demo", "pv", "map", "compare", "gap"):
         assert re.search(rf"^\s+{command}\s", out.stdout, re.M), (command, out.stdout)
+
+
+def test_terminal_shows_escape_sequences_in_user_text_as_text(district):
+    """A building id with terminal escape sequences (ESC ]0;… BEL retitles the window, ESC [2J
+    clears the screen, U+202E reverses what follows) reaches the summary as visible text."""
+    import subprocess
+    import sys
+
+    gdf = gpd.read_file(district / "b.gpkg")
+    gdf.loc[0, "ID"] = "a\x1b]0;pwned\x07\x1b[2J\u202eb"
+    gdf.loc[0, "FLOORS"] = 9  # the largest balance: named in the summary
+    gdf.to_file(district / "b.gpkg")
+    out = subprocess.run([sys.executable, "-m", "pedgis", "run", str(district / "s.toml"), "--out",
+                          str(district / "out"), "--quiet"], capture_output=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for stream in (out.stdout, out.stderr):
+        assert b"\x1b" not in stream and b"\x07" not in stream and "\u202e".encode() not in stream
+    assert "a\\x1b]0;pwned\\x07\\x1b[2J\\u202eb" in out.stdout.decode("utf-8")
