@@ -169,19 +169,25 @@ def _error(exc: Exception) -> int:
 # commands
 
 
-def _run_scenario(path: Path, out: Path, quiet: bool = False) -> int:
+def _run_scenario(path: Path, out: Path, quiet: bool = False, pg_out: str | None = None,
+                  pg_schema: str | None = None) -> int:
     from .io.outputs import write_outputs
     from .pipeline import check_inputs, run
     from .progress import no_progress, scaled
 
     bar = None if quiet else ProgressBar()
     # the checks of `pedgis validate`: any error stops here (exit 2), before any computing
-    checked = check_inputs(path, progress=scaled(bar or no_progress, 0.0, 0.2))
+    checked = check_inputs(path, progress=scaled(bar or no_progress, 0.0, 0.2), pg_out=pg_out, pg_schema=pg_schema)
     checked.emit_warnings()
     checked.raise_errors()
     result = run(checked.scenario, progress=bar, checked=checked)
     out_dir = write_outputs(result, out)
     print(summary_text(result, out_dir))
+    if checked.postgis is not None:  # the tables too, after the files (checked before computing)
+        from .io.postgis import write_result
+
+        tables = write_result(result, checked.postgis)
+        print(f"PostGIS tables in {checked.postgis}: {', '.join(tables)}")
     return 0
 
 
@@ -189,10 +195,15 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", type=Path, help="scenario TOML file")
     p.add_argument("--out", type=Path, default=Path("pedgis-out"), help="output folder (default ./pedgis-out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--pg-out", metavar="CONNECTION", default=None,
+                   help="also write the tables buildings, roof_segments, district into this PostGIS database "
+                        "(postgresql://user@host:5432/db or PG:...; wins over [output] postgis)")
+    p.add_argument("--pg-schema", metavar="SCHEMA", default=None,
+                   help="schema of those tables (default: [output] postgis_schema, else pedgis)")
 
 
 def _cmd_run(args) -> int:
-    return _run_scenario(args.scenario, args.out, args.quiet)
+    return _run_scenario(args.scenario, args.out, args.quiet, args.pg_out, args.pg_schema)
 
 
 def _configure_demo(p: argparse.ArgumentParser) -> None:

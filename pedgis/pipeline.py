@@ -910,7 +910,8 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 
-def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None):
+def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None, pg_out: str | None = None,
+                 pg_schema: str | None = None):
     """The one input checker of ``pedgis validate`` and ``pedgis run``: every check a run makes
     before computing, each problem reported in one pass.
 
@@ -927,6 +928,9 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     source : a scenario file (str or Path), a :class:`pedgis.config.Scenario`, or a dict
         (relative paths resolved against ``base_dir``)
     progress : callback ``progress(fraction, message)`` for step 1
+    pg_out, pg_schema : a PostGIS target of the command line (``--pg-out``, ``--pg-schema``), which
+        wins over ``[output] postgis``; the target is checked before computing (connection, tables
+        pedgis did not write) and returned as ``.postgis``
 
     Returns
     -------
@@ -1007,6 +1011,14 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
         if chk.step1 is not None and wants_rooftop(doc) and doc["rasters"].get("dsm") is not None:
             p = checks.roof_coverage_problem(chk.step1.buildings, doc["rasters"]["dsm"])
             chk.problems += [p] if p is not None else []
+    try:  # results into PostGIS: refused now, before computing, if pedgis may not replace the tables
+        from .io.postgis import target_from, target_problems
+
+        chk.postgis = target_from(doc.get("output"), pg_out, pg_schema)
+        for message in target_problems(chk.postgis) if chk.postgis is not None else []:
+            chk.error("output.postgis", message)
+    except InputDataError as exc:
+        chk.error("output.postgis", exc)
     if chk.step1 is not None and chk.model is not None and not chk.errors:
         with checks.collecting(chk, str(b_sec.get("path"))):
             try:

@@ -71,6 +71,8 @@ def _get(section: Mapping | None, key: str, defaults: dict):
 def _path(base_dir: Path, p) -> Path | None:
     if p in (None, ""):
         return None
+    if hasattr(p, "connection"):  # a PostGIS table or query (pedgis.io.postgis.DatabaseSource)
+        return p
     p = Path(p).expanduser()
     return p if p.is_absolute() else Path(base_dir) / p
 

@@ -318,7 +318,8 @@ def read_vector_data(
     Parameters
     ----------
     path : Shapefile (.shp, or a .zip holding one), GeoPackage, GeoJSON, FlatGeobuf or GML file;
-        a CityGML / CityJSON / CityJSONSeq 3D city model (:mod:`pedgis.io.citymodel`)
+        a CityGML / CityJSON / CityJSONSeq 3D city model (:mod:`pedgis.io.citymodel`); a PostGIS table
+        or query (a connection text or :class:`pedgis.io.postgis.DatabaseSource`, :mod:`pedgis.io.postgis`)
     layer : layer name or index for multi-layer formats
     crs : CRS to use when the file has none (e.g. ``"EPSG:32632"``); never guessed. When the
         file has a CRS and ``crs`` differs, the file's CRS wins and a message says so.
@@ -333,6 +334,12 @@ def read_vector_data(
     CRSError
         no CRS in the file and none given
     """
+    from .postgis import DatabaseSource, is_connection
+
+    if isinstance(path, DatabaseSource) or is_connection(path):  # a PostGIS table or query
+        from .postgis import read_postgis_data
+
+        return read_postgis_data(path, layer=layer if isinstance(layer, str) else None, crs=crs, what=what)
     path = Path(path)
     if not path.exists():
         raise InputDataError(
