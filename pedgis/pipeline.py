@@ -962,25 +962,34 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     chk.scenario = scenario
     doc = scenario.doc
     wpath = doc["weather"].get("path")
-    if wpath is not None and Path(wpath).exists():
-        from .io.weather import read_weather
+    from .io.umep import is_umep_file
 
-        with checks.collecting(chk, str(wpath)):
+    # a UMEP/SUEWS forcing file has no coordinates: read at the district's centroid, after step 1
+    umep = wpath is not None and Path(wpath).exists() and is_umep_file(wpath)
+
+    def weather_and_model(location=None):
+        if wpath is not None and Path(wpath).exists() and (location is not None or not umep):
+            from .io.weather import read_weather
+
+            with checks.collecting(chk, str(wpath)):
+                try:
+                    chk.weather = read_weather(wpath, location=location)
+                except InputDataError as exc:
+                    chk.error("weather.path", exc)
+        elif wpath is None and wants_rooftop(doc):
+            chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
+                                                  "`path = \"...epw\"` to [weather].", key="weather.path"))
+        with checks.collecting(chk, chk.where):
+            from .timeseries.integrate import prepare_doc
+
             try:
-                chk.weather = read_weather(wpath)
+                chk.run_notes = prepare_doc(doc)
+                chk.model = resolve_model(scenario, chk.weather)
             except InputDataError as exc:
-                chk.error("weather.path", exc)
-    elif wpath is None and wants_rooftop(doc):
-        chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
-                                              "`path = \"...epw\"` to [weather].", key="weather.path"))
-    with checks.collecting(chk, chk.where):
-        from .timeseries.integrate import prepare_doc
+                chk.error("scenario", exc)
 
-        try:
-            chk.run_notes = prepare_doc(doc)
-            chk.model = resolve_model(scenario, chk.weather)
-        except InputDataError as exc:
-            chk.error("scenario", exc)
+    if not umep:
+        weather_and_model()
     uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
     storey, floors = _storey_by_use(doc, uses)
     b_sec, bnd_sec, h_sec = scenario_sections(doc)
@@ -999,6 +1008,9 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
         else:
             chk.problems.append(p)
     chk.step1 = s1.result
+    if umep:
+        lonlat = checks.district_lonlat(s1.data.gdf) if s1.data is not None else None
+        weather_and_model(None if lonlat is None else (lonlat[1], lonlat[0]))
     if s1.data is not None:
         chk.problems += checks.building_id_problems(doc, s1.data.gdf, s1.columns, s1.data.path)
         lonlat = checks.district_lonlat(s1.data.gdf)

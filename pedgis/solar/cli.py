@@ -30,7 +30,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--irradiation", type=Path,
                    help="precomputed annual irradiation raster [kWh/m²a] (SEBE, r.sun) instead of the DSM's sky model")
     p.add_argument("--weather", required=True,
-                   help="hourly weather year (EPW, TMY3, PVGIS TMY .csv/.json), or `pvgis` to download (cached)")
+                   help="hourly weather year (EPW, TMY3, PVGIS TMY .csv/.json, UMEP/SUEWS forcing .txt placed at the "
+                        "buildings' centroid), or `pvgis` to download (cached)")
     p.add_argument("--id-column", default=None, help="building id field (default: building_id, else the row number)")
     p.add_argument("--layer", default=None, help="layer of a multi-layer buildings file")
     p.add_argument("--crs", default=None, help="CRS of the buildings when the file has none (e.g. EPSG:32632)")
@@ -99,13 +100,10 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
         sdoc = dict(read_toml(args.config).get("solar", {}) or {})
     params = SolarParams.from_dict(sdoc)
     b = _buildings(args)
-    lat = lon = None
-    if str(args.weather).lower() == "pvgis":
-        from pyproj import CRS, Transformer
+    from ..checks import district_lonlat
 
-        c = b.geometry.union_all().centroid if hasattr(b.geometry, "union_all") else b.geometry.unary_union.centroid
-        t = Transformer.from_crs(CRS.from_user_input(b.crs), "EPSG:4326", always_xy=True)
-        lon, lat = t.transform(c.x, c.y)
+    # the district's centroid: where a PVGIS TMY is downloaded and a UMEP/SUEWS file (no coordinates) stands
+    lon, lat = district_lonlat(b) or (None, None)
     weather = resolve_weather(args.weather, lat, lon)
     from ..io.raster import physical_range_problems
 
