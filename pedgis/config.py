@@ -160,6 +160,13 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.roof_elevation_m", "str", "column with the absolute roof elevation [m] (height = roof − ground elevation)"),
     _k("buildings.columns.ground_elevation_m", "str", "column with the absolute ground elevation [m] (with rasters.dsm alone: height = DSM − ground)"),
     _k("buildings.columns.year", "str", "column with the year (or date) of construction"),
+    _k("buildings.mixed_use.uses", "list[str]", "columns holding a building's uses (first, second, ...); each value is "
+       "translated like the use column ([buildings.use_map], the preset's table); default: the preset's (CEA 1ST_USE, "
+       "2ND_USE, 3RD_USE or use_type1-3)", source="pedgis/mixed_use.py"),
+    _k("buildings.mixed_use.shares", "list[str]", "columns holding each use's share of the floor area, one per use column "
+       "(CEA 1ST_USE_R ...); a building's shares add up to 1; step 2 computes each use's needs on its share, the "
+       "unconditioned share (parking, storage) has none", source="paper Eq. 1-5 (M = the use's floor area)"),
+    _k("buildings.mixed_use.percent", "bool", "the share columns are in percent (add up to 100)", default=False),
     _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`; `unconditioned` keeps the building as an excluded row (garages, sheds); wins over the preset's table"),
     # [boundary]
     _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count; `none` includes every building",

@@ -360,6 +360,11 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
     inc = b["included"].to_numpy()
     known = set(model.needs.table.index)
     bad = inc & ~b["use"].isin(known).to_numpy()
+    if "use_shares" in b:  # every use of a mixed-use building needs its row of the needs table too
+        from .mixed_use import UNCONDITIONED, parse_shares
+
+        bad |= inc & np.array([any(u not in known and u != UNCONDITIONED for u, _ in parse_shares(t))
+                               for t in b["use_shares"]], dtype=bool)
     if bad.any():
         vals = sorted(set(b.loc[bad, "use"].astype(str)))
         ex = b.loc[bad, "building_id"].astype(str).head(3).tolist()
@@ -809,10 +814,20 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "heat_networks": network_rows,
         "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
         "breakdown": _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used),
-        "assumptions": _assumptions(model, set(b.loc[inc, "use"].astype(str)), wt, notes + gen_notes),
+        "assumptions": _assumptions(model, _present_uses(b, inc), wt, notes + gen_notes),
     }
     progress(1.0, "steps 2-7 done")
     return out, district
+
+
+def _present_uses(b: pd.DataFrame, inc: np.ndarray) -> set:
+    """The use types of the included buildings, the uses of mixed-use buildings included."""
+    uses = set(b.loc[inc, "use"].astype(str))
+    if "use_shares" in b:
+        from .mixed_use import parse_shares
+
+        uses |= {u for t in b.loc[inc, "use_shares"] for u, _ in parse_shares(t)}
+    return uses
 
 
 def add_flags(flags: pd.Series, notes) -> pd.Series:
