@@ -204,3 +204,18 @@ def test_cea_folder_errors_name_the_fix(tmp_path):
     shutil.rmtree(root / "inputs" / "building-geometry")
     with pytest.raises(InputDataError, match="not a City Energy Analyst scenario"):
         read_vector_data(root)
+
+
+def test_cea4_zone_file_carries_its_uses(tmp_path, capsys):
+    # CEA 4 keeps the typology in zone.shp (name, use_type1, use_type1r, ...; CEA
+    # databases_verification.COLUMNS_ZONE): a hotel with a 30 % restaurant
+    z = tmp_path / "zone.shp"
+    gpd.GeoDataFrame({"name": ["H1"], "floors_ag": [4], "floors_bg": [1], "height_ag": [12.0], "height_bg": [3.0],
+                      "year": [1985], "const_type": ["STANDARD2"], "use_type1": ["HOTEL"], "use_type1r": [0.7],
+                      "use_type2": ["RESTAURANT"], "use_type2r": [0.3], "use_type3": ["NONE"], "use_type3r": [0.0]},
+                     geometry=[box(400000, 5000000, 400020, 5000010)], crs="EPSG:32632").to_file(z)
+    b, _ = _run(tmp_path, capsys, f'[buildings]\npath = "{z}"\n')
+    assert b.loc["H1", "use_shares"] == "hotel:0.7;commercial:0.3" and b.loc["H1", "use"] == "hotel"
+    a = 200.0 * 4 * 0.85
+    assert b.loc["H1", "ten_sh_kwh"] == pytest.approx(a * (0.7 * _spec("hotel", "sh") + 0.3 * _spec("commercial", "sh")),
+                                                      rel=1e-12)

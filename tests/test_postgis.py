@@ -266,3 +266,18 @@ def test_sql_without_a_database_is_a_scenario_error(district, tmp_path, capsys):
     bad = _scenario(folder, scenario, "sqlfile.toml", buildings__sql="SELECT * FROM x")
     code, out, _ = _run(capsys, "validate", bad)
     assert code == 1 and "buildings.sql" in out and "PostGIS" in out
+
+
+def test_pv_command_reads_a_postgis_table(server, district, tmp_path, capsys):
+    # the mini district's footprints from PostGIS: the same roofs and ids as from its shapefile
+    folder, _ = district
+    args = ["--dsm", folder / "dsm.tif", "--weather", next((folder / "weather").glob("*.epw")), "--quiet"]
+    code, _, err = _run(capsys, "pv", "--buildings", folder / "buildings.shp", "--out", tmp_path / "f", *args)
+    assert code == 0, err
+    code, out, err = _run(capsys, "pv", "--buildings", server.url, "--layer", "cadastre.edifici", "--out", tmp_path / "p", *args)
+    assert code == 0, err
+    assert PASSWORD not in out + err and "Tr0ub4dor" not in _all_text(tmp_path / "p")
+    f = gpd.read_file(tmp_path / "f" / "buildings.gpkg", layer="buildings").set_index("building_id").sort_index()
+    p = gpd.read_file(tmp_path / "p" / "buildings.gpkg", layer="buildings").set_index("building_id").sort_index()
+    assert list(p.index) == list(f.index) and "CAD_ID" in p
+    np.testing.assert_allclose(p["pv_kwh"].fillna(-1), f["pv_kwh"].fillna(-1), rtol=1e-9)
