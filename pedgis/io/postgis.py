@@ -126,7 +126,8 @@ class DatabaseSource(str):
     def name(self) -> str:
         if self.layer:
             return str(self.layer)
-        db = conninfo(self._connection)[0].get("dbname") or "database"
+        keywords = conninfo(self._connection)[0]
+        db = keywords.get("dbname") or urlsplit(keywords.get("dsn", "")).path.strip("/") or "database"
         return f"query on {db}"
 
     suffix = ""
