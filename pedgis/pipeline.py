@@ -1106,6 +1106,8 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
     district["assumptions"]["notes"].extend(ts_notes)
+    if weather is not None and weather.format == "umep":  # no station: where it stands and how DNI/DHI were got
+        district["assumptions"]["notes"].append(f"weather {weather.source}: {weather.name}.")
     result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
                             roof_segments=None if solar is None else solar.segments, irradiation=solar)
     # hourly PV per building: the roof model's shape (orientation, shading), the engine's annual kWh

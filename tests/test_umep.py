@@ -85,6 +85,7 @@ def test_real_sample_reads_like_its_text():
 def test_missing_beam_and_diffuse_split_by_erbs():
     with pytest.warns(DataQualityWarning, match="Erbs et al"):
         w = read_weather(KCL, location=KCL_SITE)
+    assert "DNI/DHI split from kdown by Erbs et al. (1982)" in w.name
     d = w.data
     from pvlib import irradiance, solarposition
 
@@ -222,6 +223,8 @@ def test_scenario_with_umep_weather_gives_the_epw_run(tmp_path, capsys):
     for key in ("eep_res_kwh", "pei_kwh", "pee_kwh", "ped_balance_kwh"):
         assert b[key] == pytest.approx(a[key], rel=1e-4), key
     assert "site_data_60.txt" in json.dumps(b["assumptions"]["needs"])  # degree days computed from the UMEP file
+    assert any("UMEP/SUEWS forcing, 60-minute, placed at 44.9" in n and "kdiff/kdir as given" in n
+               for n in b["assumptions"]["notes"])
 
 
 def test_pv_command_takes_sebe_irradiation_with_umep_weather(tmp_path, capsys):

@@ -158,8 +158,12 @@ def read_umep_raw(path: Path, latitude: float, longitude: float) -> tuple[pd.Dat
     altitude = float("nan")
     if "pres" in hourly and hourly["pres"].notna().any():
         altitude = float(pvlib.atmosphere.pres2alt(hourly["pres"].mean() * 1000.0))  # kPa → Pa
+    how = ("kdiff/kdir as given" if not split.any() else "DNI/DHI split from kdown by Erbs et al. (1982)"
+           if not given.any() else f"kdiff/kdir as given, {int(split.sum())} hours split by Erbs et al. (1982)")
     meta = {"latitude": latitude, "longitude": longitude, "altitude": altitude,
-            "city": f"{path.name} (UMEP/SUEWS forcing, {step}-minute" + (" averaged to hours)" if step < 60 else ")")}
+            "city": f"UMEP/SUEWS forcing, {step}-minute" + (" averaged to hours" if step < 60 else "")
+                    + f", placed at {latitude:.4f}° {longitude:.4f}° (the district's centroid), {how}"
+                    + (f", altitude {altitude:.0f} m from the mean pressure" if np.isfinite(altitude) else "")}
     return out[["ghi", "dni", "dhi", "temp_air", "wind_speed"]], meta, OFFSET_MIN
 
 
