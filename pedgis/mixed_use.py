@@ -157,14 +157,13 @@ def use_terms(use: pd.Series, shares: pd.Series | None) -> tuple[np.ndarray, np.
     use_arr = use.astype(str).to_numpy(dtype=object)
     if shares is None:
         return np.arange(n), use_arr, np.ones(n)
-    rows, uses, vals = [], [], []
-    for i, text in enumerate(shares.to_numpy(dtype=object)):
-        pairs = parse_shares(text)
-        if not pairs:
-            pairs = [(use_arr[i], 1.0)]
-        total = sum(s for _, s in pairs)
-        for u, s in pairs:
-            rows.append(i)
-            uses.append(u)
-            vals.append(s / total if len(pairs) > 1 else 1.0)
-    return np.asarray(rows, dtype=int), np.asarray(uses, dtype=object), np.asarray(vals, dtype=float)
+    text = pd.Series(shares.to_numpy(dtype=object)).fillna("").astype(str).str.strip()
+    parts = text.str.split(";").explode()  # one row per use, in order, indexed by building row
+    rows = parts.index.to_numpy(dtype=int)
+    pairs = parts.str.rpartition(":")
+    empty = (parts == "").to_numpy()
+    uses = np.where(empty, use_arr[rows], pairs[0].str.strip().to_numpy(dtype=object))
+    vals = np.where(empty, 1.0, pd.to_numeric(pairs[2].where(~empty, "1"), errors="coerce").to_numpy(dtype=float))
+    count = np.bincount(rows, minlength=n)
+    total = np.bincount(rows, weights=vals, minlength=n)
+    return rows, uses, np.where(count[rows] > 1, vals / total[rows], 1.0)

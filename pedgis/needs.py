@@ -220,9 +220,8 @@ def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataF
         if sel.any() and col in buildings:
             count[sel] = pd.to_numeric(buildings[col], errors="coerce").to_numpy(dtype=float)[rows][sel]
     if not single:  # a building's occupants (beds) shared among its uses counted in them, by floor area
-        unit = np.where(basis == "bed", "beds", np.where(basis == "area", "", "persons"))
-        key = pd.Series(rows).astype(str).to_numpy(dtype=object) + "|" + unit
-        counted = pd.Series(share).groupby(key).transform("sum").to_numpy()
+        key = rows * 3 + np.where(basis == "bed", 2, np.where(basis == "area", 0, 1))
+        counted = np.bincount(key, weights=share, minlength=3 * n)[key]
         count = count * (share / counted)
     by_unit = (basis != "area") & np.isfinite(count) & (count >= 0) & np.isfinite(per_unit)
     fallback = (basis != "area") & ~by_unit
@@ -233,12 +232,16 @@ def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataF
         out["dhw_basis_used"] = used
         out["needs_flag"] = np.where(fallback, "DHW per area: occupant count missing", "")
     else:
-        terms = pd.DataFrame({"row": rows, "used": used, "fallback": fallback, "uncond": uncond})
-        terms = terms[~terms["uncond"]]
-        by_row = terms.groupby("row")
-        joined = by_row["used"].agg(lambda v: "+".join(dict.fromkeys(v))).reindex(range(n), fill_value="area")
-        flagged = by_row["fallback"].any().reindex(range(n), fill_value=False).to_numpy()
-        out["dhw_basis_used"] = joined.to_numpy(dtype=object)
+        terms = pd.DataFrame({"row": rows, "used": used})[~uncond].drop_duplicates()  # first occurrences, in order
+        basis_used = np.full(n, "area", dtype=object)
+        r, u = terms["row"].to_numpy(), terms["used"].to_numpy(dtype=object)
+        if len(r):  # each building's units joined: "person+area" (its terms are consecutive)
+            starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+            piece = u + "+"
+            piece[np.r_[starts[1:] - 1, len(r) - 1]] = u[np.r_[starts[1:] - 1, len(r) - 1]]
+            basis_used[r[starts]] = np.add.reduceat(piece, starts)
+        flagged = np.bincount(rows, weights=(fallback & ~uncond).astype(float), minlength=n) > 0
+        out["dhw_basis_used"] = basis_used
         out["needs_flag"] = np.where(flagged, "DHW per area: occupant count missing", "")
 
     out["een_light_kwh"] = per_building(electric_needs(m, per_use("lighting")))
