@@ -108,6 +108,8 @@ class DatabaseSource(str):
     """
 
     def __new__(cls, connection: str, layer: str | None = None, sql: str | None = None):
+        if isinstance(connection, DatabaseSource):  # its text is masked: keep its connection
+            connection = connection.connection
         shown = mask_connection(connection) + (f" (table {layer})" if layer else " (query)" if sql else "")
         self = super().__new__(cls, shown)
         self._connection = str(connection).strip()
