@@ -51,6 +51,7 @@ from .io.presets import (
     parse_year,
     resolve_columns,
 )
+from .mixed_use import column_pairs, mixed_uses
 from .progress import ProgressCallback, no_progress, scaled
 
 __all__ = ["STEP1_COLUMNS", "Step1Result", "add_flag", "prepare_district", "select_buildings",
@@ -353,6 +354,7 @@ def prepare_district(
     group_by_id: bool = True,
     tile_size: int = 2048,
     progress: ProgressCallback | None = None,
+    mixed_use: dict | None = None,
 ) -> Step1Result:
     """Build the step-1 table from footprints, a boundary and optionally roof rasters.
 
@@ -387,6 +389,10 @@ def prepare_district(
     group_by_id : group rows sharing a building id into one building
     tile_size : raster tile edge for windowed reading [pixels]
     progress : callback ``progress(fraction, message)``
+    mixed_use : ``{"uses": [columns], "shares": [columns], "percent": bool}``: several uses per
+        building with their shares of the floor area (default: the preset's pairs, CEA's
+        1ST_USE/1ST_USE_R …); the table then has ``use_shares`` and ``use`` is the main
+        conditioned use (:mod:`pedgis.mixed_use`)
 
     Returns
     -------
@@ -445,7 +451,18 @@ def prepare_district(
     # --- uses
     per_use_keys = storey_height_m.keys() if isinstance(storey_height_m, dict) else []
     uses_known = list(dict.fromkeys([*(known_uses or []), *per_use_keys, *PEDGIS_USES]))
-    if "use" in col:
+    pairs, percent = column_pairs(attrs.columns, cmap.preset, mixed_use)
+    use_shares = None
+    if pairs:  # several uses per building, each with its share of the floor area
+        mixed = mixed_uses(attrs, pairs, percent, preset=cmap.preset, known_uses=uses_known, use_map=use_map,
+                           default_use=default_use, ids=ids, source_name=source_name)
+        use, use_shares = mixed.main, mixed.shares
+        flags = add_flag(flags, (mixed.notes != "").to_numpy(), mixed.notes.to_numpy(dtype=object))
+        n_mixed = int(use_shares.str.contains(";").sum())
+        messages.append(f"{source_name}: uses and their floor-area shares from {', '.join(f'{u}/{sh}' for u, sh in pairs)}"
+                        f"{' (percent)' if percent else ''}; {n_mixed} building(s) with several uses, each use's needs "
+                        "on its share (use = the main conditioned use).")
+    elif "use" in col:
         um = map_uses(raw("use"), cmap.preset, uses_known, overrides=use_map, default_use=default_use,
                       source_name=source_name)
         use = um.use
@@ -511,6 +528,8 @@ def prepare_district(
         messages.append(f"{source_name}: {n_in} rows → {m} buildings (rows sharing a building id grouped).")
     out_attrs = attrs.iloc[rows].reset_index(drop=True)
     use = use.iloc[rows].reset_index(drop=True)
+    if use_shares is not None:
+        use_shares = use_shares.iloc[rows].reset_index(drop=True)
     ids = ids.iloc[rows].reset_index(drop=True)
     flags = grp.flags.reset_index(drop=True)
     reasons = grp.reasons
@@ -689,6 +708,7 @@ def prepare_district(
         "included": included,
         "exclusion_reason": reasons,
         "use": use.to_numpy(dtype=object),
+        **({} if use_shares is None else {"use_shares": use_shares.to_numpy(dtype=object)}),
         "footprint_area_m2": footprint,
         "floors": floors.astype(float),
         "height_m": height.astype(float),

@@ -49,6 +49,7 @@ class InputCheck:
     model: Any = None  # pedgis.pipeline.EngineModel
     step1: Any = None  # pedgis.boundaries.Step1Result
     run_notes: list[str] = field(default_factory=list)  # notes for district.json (time-resolved keys filled in)
+    postgis: Any = None  # pedgis.io.postgis.Target: where the results' tables go, checked
     where: str = "scenario"  # the scenario file, for messages
 
     def _of(self, severity: str) -> list[Problem]:

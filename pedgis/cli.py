@@ -157,6 +157,16 @@ def summary_text(result, out_dir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def _recorded(token: str) -> str:
+    """A command-line word as the manifest records it: a database connection's password masked."""
+    from .io.postgis import is_connection, mask_connection
+
+    if token.startswith("--") and "=" in token:  # --pg-out=postgresql://...
+        option, value = token.split("=", 1)
+        return f"{option}={_recorded(value)}"
+    return mask_connection(token) if is_connection(token) else token
+
+
 def command_line(args: argparse.Namespace) -> str:
     """The command as typed (recorded in the output folder's manifest)."""
     return getattr(args, "_command_line", None) or f"pedgis {getattr(args, 'command', '')}".strip()
@@ -176,7 +186,8 @@ def _error(exc: Exception) -> int:
 # commands
 
 
-def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pedgis run") -> int:
+def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pedgis run",
+                  pg_out: str | None = None, pg_schema: str | None = None) -> int:
     from .config import load_scenario
     from .io.outdir import prepare_output, scenario_inputs
     from .io.outputs import write_outputs
@@ -188,12 +199,18 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
     with prepare_output(out, scenario_inputs(scenario), command) as folder:
         bar = None if quiet else ProgressBar()
         # the checks of `pedgis validate`: any error stops here (exit 2), before any computing
-        checked = check_inputs(scenario, progress=scaled(bar or no_progress, 0.0, 0.2))
+        checked = check_inputs(scenario, progress=scaled(bar or no_progress, 0.0, 0.2),
+                               pg_out=pg_out, pg_schema=pg_schema)
         checked.emit_warnings()
         checked.raise_errors()
         result = run(checked.scenario, progress=bar, checked=checked)
         out_dir = write_outputs(result, folder)
     print(summary_text(result, out_dir))
+    if checked.postgis is not None:  # the tables too, after the files (checked before computing)
+        from .io.postgis import write_result
+
+        tables = write_result(result, checked.postgis)
+        print(f"PostGIS tables in {checked.postgis}: {', '.join(tables)}")
     return 0
 
 
@@ -201,10 +218,15 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", type=Path, help="scenario TOML file")
     p.add_argument("--out", type=Path, default=Path("pedgis-out"), help="output folder (default ./pedgis-out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--pg-out", metavar="CONNECTION", default=None,
+                   help="also write the tables buildings, roof_segments, district into this PostGIS database "
+                        "(postgresql://user@host:5432/db or PG:...; wins over [output] postgis)")
+    p.add_argument("--pg-schema", metavar="SCHEMA", default=None,
+                   help="schema of those tables (default: [output] postgis_schema, else pedgis)")
 
 
 def _cmd_run(args) -> int:
-    return _run_scenario(args.scenario, args.out, args.quiet, command_line(args))
+    return _run_scenario(args.scenario, args.out, args.quiet, command_line(args), args.pg_out, args.pg_schema)
 
 
 def _configure_demo(p: argparse.ArgumentParser) -> None:
@@ -319,7 +341,7 @@ def _run_command(argv: list[str] | None) -> int:
     if not getattr(args, "_handler", None):
         parser.print_help()
         return 2
-    args._command_line = shlex.join(["pedgis", *(sys.argv[1:] if argv is None else argv)])
+    args._command_line = shlex.join(["pedgis", *map(_recorded, sys.argv[1:] if argv is None else argv)])
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         for category in LIBRARY_CHANGE_WARNINGS:  # about a library's code, not the user's data

@@ -134,9 +134,13 @@ SCHEMA: list[Key] = [
        "within the month, DB-HE 2019) or `hourly` (8,760 steps of the weather year); monthly/hourly add the `timeseries` block",
        default="annual", allowed=("annual", "monthly", "hourly"), source="paper §2.7, §3"),
     # [buildings]
-    _k("buildings.path", "path", "footprint file (Shapefile, also zipped; GeoPackage, GeoJSON, FlatGeobuf, GML), or a 3D city model (CityGML 1.0/2.0, CityJSON, CityJSONSeq: footprints, heights, floors and roof planes, rooftop PV without a DSM), relative to the scenario file",
+    _k("buildings.path", "path", "footprint file (Shapefile, also zipped; GeoPackage, GeoJSON, FlatGeobuf, GML), or a 3D city model (CityGML 1.0/2.0, CityJSON, CityJSONSeq: footprints, heights, floors and roof planes, rooftop PV without a DSM), relative to the scenario file; "
+       "or a PostGIS database: `postgresql://user@host:5432/db` or `PG:dbname=db host=... user=...`, with `layer` or `sql` "
+       "(the password is masked in every message; prefer ~/.pgpass or PGPASSWORD)",
        default=REQUIRED),
-    _k("buildings.layer", "str", "layer name for multi-layer files"),
+    _k("buildings.layer", "str", "layer name for multi-layer files; for a PostGIS `path`, the table (`schema.table`)"),
+    _k("buildings.sql", "str", "for a PostGIS `path`: a read-only query returning the footprints with one geometry column "
+       "(instead of `layer`); run as one statement in a read-only transaction", source="pedgis/io/postgis.py"),
     _k("buildings.crs", "str", "CRS to assume when the file has none (e.g. `EPSG:32632`); never guessed"),
     _k("buildings.encoding", "str", "text encoding of a shapefile's attributes (e.g. `cp1252`); default: the .cpg file, else detected and reported"),
     _k("buildings.preset", "str", "attribute preset: which columns hold id, use, floors, heights and which use-type table applies; `auto` detects it from the column names; `columns` and `use_map` override it",
@@ -156,12 +160,21 @@ SCHEMA: list[Key] = [
     _k("buildings.columns.roof_elevation_m", "str", "column with the absolute roof elevation [m] (height = roof − ground elevation)"),
     _k("buildings.columns.ground_elevation_m", "str", "column with the absolute ground elevation [m] (with rasters.dsm alone: height = DSM − ground)"),
     _k("buildings.columns.year", "str", "column with the year (or date) of construction"),
+    _k("buildings.mixed_use.uses", "list[str]", "columns holding a building's uses (first, second, ...); each value is "
+       "translated like the use column ([buildings.use_map], the preset's table); default: the preset's (CEA 1ST_USE, "
+       "2ND_USE, 3RD_USE or use_type1-3)", source="pedgis/mixed_use.py"),
+    _k("buildings.mixed_use.shares", "list[str]", "columns holding each use's share of the floor area, one per use column "
+       "(CEA 1ST_USE_R ...); a building's shares add up to 1; step 2 computes each use's needs on its share, the "
+       "unconditioned share (parking, storage) has none", source="paper Eq. 1-5 (M = the use's floor area)"),
+    _k("buildings.mixed_use.percent", "bool", "the share columns are in percent (add up to 100)", default=False),
     _k("buildings.use_map.*", "str", "source use value (left) → pedgis use type (right), e.g. `\"A/2\" = \"residential\"`; `unconditioned` keeps the building as an excluded row (garages, sheds); wins over the preset's table"),
     # [boundary]
     _k("boundary.type", "str", "PED boundary type (Fig. 3): decides whether virtual assets and green-electricity contracts count; `none` includes every building",
        default="geographical", allowed=BOUNDARY_TYPES, source="paper §2.1"),
-    _k("boundary.path", "path", "polygon file of the geographical boundary (else: hull of all footprints)"),
-    _k("boundary.layer", "str", "layer of the boundary file"),
+    _k("boundary.path", "path", "polygon file of the geographical boundary (else: hull of all footprints), or a PostGIS "
+       "connection like `buildings.path`"),
+    _k("boundary.layer", "str", "layer of the boundary file; for a PostGIS `path`, the table (`schema.table`)"),
+    _k("boundary.sql", "str", "for a PostGIS `path`: a read-only query returning the boundary polygon(s) (instead of `layer`)"),
     _k("boundary.crs", "str", "CRS to assume when the boundary file has none"),
     _k("boundary.members", "list[str]", "building ids of a functional boundary (network members)", default=[]),
     _k("boundary.rule", "str", "geographical boundary: a building is in when its footprint centroid is inside, or when at least `min_share_inside` of its footprint is",
@@ -174,10 +187,17 @@ SCHEMA: list[Key] = [
     _k("rasters.dtm", "path", "digital terrain model (GeoTIFF); with the DSM, building heights come from nDSM = DSM − DTM (on another grid it is resampled onto the DSM's)"),
     _k("rasters.ndsm", "path", "normalised DSM (heights above ground, GeoTIFF) instead of DSM and DTM"),
     _k("rasters.irradiation", "path", "precomputed annual irradiation raster [kWh m⁻² a⁻¹] (UMEP SEBE, GRASS r.sun) used for rooftop PV instead of the DSM's sky model"),
-    _k("weather.path", "path", "hourly weather year (EPW); used for degree days and the PV specific yield"),
+    _k("weather.path", "path", "hourly weather year: EPW, TMY3, PVGIS TMY (CSV/JSON), or a UMEP/SUEWS meteorological forcing "
+       "file (`*_data_60.txt`, located at the district's centroid); used for degree days and the PV specific yield",
+       source="pedgis/io/weather.py, pedgis/io/umep.py"),
     _k("weather.far_from_site", "bool", "the weather station may lie more than 1,000 km from the district or in the other "
        "hemisphere (a what-if with another climate); otherwise such weather is refused (beyond 50 km: a warning)",
        default=False, source="pedgis/checks.py"),
+    # [output]
+    _k("output.postgis", "str", "also write the results as PostGIS tables (buildings, roof_segments, district) into this database "
+       "(`postgresql://user@host:5432/db` or `PG:...`), in one transaction; pedgis replaces only tables it wrote there "
+       "(`pedgis run --pg-out` wins)", source="pedgis/io/postgis.py"),
+    _k("output.postgis_schema", "str", "schema of the PostGIS tables (made when missing; `pedgis run --pg-schema` wins)", default="pedgis"),
     # [checklist]
     _k("checklist.appliances", "bool", "include appliances (not an EPB use) in the balance", default=False, source="paper Fig. 3"),
     _k("checklist.ev_charging", "bool", "include EV charging (not an EPB use)", default=False, source="paper Fig. 3"),
@@ -519,8 +539,16 @@ def _resolve_paths(doc: dict, base_dir: Path) -> None:
         node = doc
         for p in sec:
             node = node.get(p, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict) and isinstance(node.get(leaf), str):
-            p = Path(node[leaf]).expanduser()
+        value = node.get(leaf) if isinstance(node, dict) else None
+        if type(value) is not str:  # missing, or already a Path or a DatabaseSource
+            continue
+        if value.startswith(("postgresql://", "postgres://", "PG:")):
+            # a table or query, not a file: its text has the password masked
+            from .io.postgis import DatabaseSource
+
+            node[leaf] = DatabaseSource(value, node.get("layer"), node.get("sql"))
+        else:
+            p = Path(value).expanduser()
             node[leaf] = p if p.is_absolute() else (base_dir / p).resolve()
 
 
@@ -547,6 +575,11 @@ def known_carriers(doc: dict) -> list[str]:
 
 
 def _cross_checks(doc: dict, errors: list[ConfigError]) -> None:
+    for sec in ("buildings", "boundary"):  # a query reads a database, never a file
+        node = doc.get(sec) or {}
+        if node.get("sql") is not None and not str(node.get("path") or "").startswith(("postgresql://", "postgres://", "PG:")):
+            errors.append(ConfigError(f"`sql` reads a PostGIS database: set `{sec}.path` to its connection "
+                                      "(postgresql://user@host:5432/db or PG:...), or remove `sql`.", key=f"{sec}.sql"))
     sets = _data.pef_sets()
     country = doc["scenario"].get("country")
     if isinstance(country, str) and country not in sets:

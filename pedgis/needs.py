@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .mixed_use import UNCONDITIONED, use_terms
 from .units import HOURS_PER_DAY, w_to_kw
 
 
@@ -163,7 +164,9 @@ def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataF
     Parameters
     ----------
     buildings : DataFrame
-        ``use``, ``floor_area_m2``, ``included`` and optional ``persons``, ``beds``.
+        ``use``, ``floor_area_m2``, ``included`` and optional ``persons``, ``beds`` and
+        ``use_shares`` (several uses with their shares of the floor area,
+        :mod:`pedgis.mixed_use`).
     params : NeedsParameters
 
     Returns
@@ -172,43 +175,78 @@ def building_needs(buildings: pd.DataFrame, params: NeedsParameters) -> pd.DataF
         Same index; columns :data:`NEED_COLUMNS` and ``dhw_basis_used``, ``needs_flag``. Rows not
         included are NaN (never 0). ``een_kwh`` is lighting + ventilation (Eq. 5) plus appliances
         when the checklist includes them.
+
+    Notes
+    -----
+    A building with several uses is the sum of its uses, each computed on its share of the floor
+    area (M in Eq. 1–4 is the use's floor area): the ``unconditioned`` share has no needs. DHW
+    per person, bed or user (Eq. 3) shares the building's occupants (or beds) among the uses
+    counted in them, by floor area. One use is one term with share 1.0: the same numbers as a
+    building without ``use_shares``.
     """
     t = params.table
-    use = buildings["use"].astype(str)
+    n = len(buildings)
     area = buildings["floor_area_m2"].to_numpy(dtype=float)
-    included = buildings["included"].to_numpy(dtype=bool) if "included" in buildings else np.ones(len(buildings), bool)
+    included = buildings["included"].to_numpy(dtype=bool) if "included" in buildings else np.ones(n, bool)
+    rows, term_use, share = use_terms(buildings["use"], buildings["use_shares"] if "use_shares" in buildings else None)
+    single = len(rows) == n  # one term per building, in order: the sums are the terms themselves
+    uncond = term_use == UNCONDITIONED
+    m = area[rows] * share  # each use's floor area [m²]
 
-    codes, uniques = pd.factorize(use)  # one hash pass; per-use values by integer indexing
+    codes, uniques = pd.factorize(pd.Series(term_use, dtype=object))  # one hash pass; per-use values by integer indexing
 
     def per_use(col):
         vals = t[col].reindex(uniques).to_numpy(dtype=float)
-        return np.where(codes >= 0, vals[np.clip(codes, 0, None)], np.nan)
+        v = np.where(codes >= 0, vals[np.clip(codes, 0, None)], np.nan)
+        return np.where(uncond, 0.0, v) if uncond.any() else v  # the unconditioned share needs nothing
+
+    def per_building(x):
+        return np.asarray(x, dtype=float) if single else np.bincount(rows, weights=x, minlength=n)
 
     out = pd.DataFrame(index=buildings.index)
     if params.method == "degree_days":
-        out["ten_sh_kwh"] = thermal_needs_degree_days(blc_from_area(area, per_use("blc_heating_w_m2k")), params.hdd_kd)
-        out["ten_sc_kwh"] = thermal_needs_degree_days(blc_from_area(area, per_use("blc_cooling_w_m2k")), params.cdd_kd)
+        out["ten_sh_kwh"] = per_building(thermal_needs_degree_days(blc_from_area(m, per_use("blc_heating_w_m2k")), params.hdd_kd))
+        out["ten_sc_kwh"] = per_building(thermal_needs_degree_days(blc_from_area(m, per_use("blc_cooling_w_m2k")), params.cdd_kd))
     else:
-        out["ten_sh_kwh"] = thermal_needs_specific(area, per_use("sh"))
-        out["ten_sc_kwh"] = thermal_needs_specific(area, per_use("sc"))
+        out["ten_sh_kwh"] = per_building(thermal_needs_specific(m, per_use("sh")))
+        out["ten_sc_kwh"] = per_building(thermal_needs_specific(m, per_use("sc")))
 
     basis = t["dhw_basis"].reindex(uniques).fillna("area").to_numpy(dtype=object)[np.clip(codes, 0, None)]
+    basis = np.where(uncond, "area", basis)
     per_unit = per_use("dhw_kwh_per_unit")
-    count = np.full(len(buildings), np.nan)
+    count = np.full(len(rows), np.nan)
     for b, col in (("person", "persons"), ("bed", "beds"), ("user", "persons")):
         sel = basis == b
         if sel.any() and col in buildings:
-            count[sel] = pd.to_numeric(buildings[col], errors="coerce").to_numpy(dtype=float)[sel]
+            count[sel] = pd.to_numeric(buildings[col], errors="coerce").to_numpy(dtype=float)[rows][sel]
+    if not single:  # a building's occupants (beds) shared among its uses counted in them, by floor area
+        key = rows * 3 + np.where(basis == "bed", 2, np.where(basis == "area", 0, 1))
+        counted = np.bincount(key, weights=share, minlength=3 * n)[key]
+        count = count * (share / counted)
     by_unit = (basis != "area") & np.isfinite(count) & (count >= 0) & np.isfinite(per_unit)
     fallback = (basis != "area") & ~by_unit
-    out["ten_dhw_kwh"] = np.where(by_unit, dhw_needs(np.where(by_unit, count, 0.0), np.where(by_unit, per_unit, 0.0)),
-                                  dhw_needs(area, per_use("dhw")))
-    out["dhw_basis_used"] = np.where(by_unit, basis, "area")
-    out["needs_flag"] = np.where(fallback, "DHW per area: occupant count missing", "")
+    out["ten_dhw_kwh"] = per_building(np.where(by_unit, dhw_needs(np.where(by_unit, count, 0.0), np.where(by_unit, per_unit, 0.0)),
+                                               dhw_needs(m, per_use("dhw"))))
+    used = np.where(by_unit, basis, "area")
+    if single:
+        out["dhw_basis_used"] = used
+        out["needs_flag"] = np.where(fallback, "DHW per area: occupant count missing", "")
+    else:
+        terms = pd.DataFrame({"row": rows, "used": used})[~uncond].drop_duplicates()  # first occurrences, in order
+        basis_used = np.full(n, "area", dtype=object)
+        r, u = terms["row"].to_numpy(), terms["used"].to_numpy(dtype=object)
+        if len(r):  # each building's units joined: "person+area" (its terms are consecutive)
+            starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+            piece = u + "+"
+            piece[np.r_[starts[1:] - 1, len(r) - 1]] = u[np.r_[starts[1:] - 1, len(r) - 1]]
+            basis_used[r[starts]] = np.add.reduceat(piece, starts)
+        flagged = np.bincount(rows, weights=(fallback & ~uncond).astype(float), minlength=n) > 0
+        out["dhw_basis_used"] = basis_used
+        out["needs_flag"] = np.where(flagged, "DHW per area: occupant count missing", "")
 
-    out["een_light_kwh"] = electric_needs(area, per_use("lighting"))
-    out["een_vent_kwh"] = electric_needs(area, per_use("ventilation"))
-    out["een_appliances_kwh"] = electric_needs(area, per_use("appliances")) if params.include_appliances else 0.0
+    out["een_light_kwh"] = per_building(electric_needs(m, per_use("lighting")))
+    out["een_vent_kwh"] = per_building(electric_needs(m, per_use("ventilation")))
+    out["een_appliances_kwh"] = per_building(electric_needs(m, per_use("appliances"))) if params.include_appliances else 0.0
     out["een_kwh"] = electric_needs_total(out["een_vent_kwh"], out["een_light_kwh"]) + out["een_appliances_kwh"]
     num = [c for c in NEED_COLUMNS]
     out.loc[~included, num] = np.nan

@@ -360,6 +360,11 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
     inc = b["included"].to_numpy()
     known = set(model.needs.table.index)
     bad = inc & ~b["use"].isin(known).to_numpy()
+    if "use_shares" in b:  # every use of a mixed-use building needs its row of the needs table too
+        from .mixed_use import UNCONDITIONED, parse_shares
+
+        bad |= inc & np.array([any(u not in known and u != UNCONDITIONED for u, _ in parse_shares(t))
+                               for t in b["use_shares"]], dtype=bool)
     if bad.any():
         vals = sorted(set(b.loc[bad, "use"].astype(str)))
         ex = b.loc[bad, "building_id"].astype(str).head(3).tolist()
@@ -809,10 +814,20 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         "heat_networks": network_rows,
         "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
         "breakdown": _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used),
-        "assumptions": _assumptions(model, set(b.loc[inc, "use"].astype(str)), wt, notes + gen_notes),
+        "assumptions": _assumptions(model, _present_uses(b, inc), wt, notes + gen_notes),
     }
     progress(1.0, "steps 2-7 done")
     return out, district
+
+
+def _present_uses(b: pd.DataFrame, inc: np.ndarray) -> set:
+    """The use types of the included buildings, the uses of mixed-use buildings included."""
+    uses = set(b.loc[inc, "use"].astype(str))
+    if "use_shares" in b:
+        from .mixed_use import parse_shares
+
+        uses |= {u for t in b.loc[inc, "use_shares"] for u, _ in parse_shares(t)}
+    return uses
 
 
 def add_flags(flags: pd.Series, notes) -> pd.Series:
@@ -910,7 +925,8 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 
-def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None):
+def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None, pg_out: str | None = None,
+                 pg_schema: str | None = None):
     """The one input checker of ``pedgis validate`` and ``pedgis run``: every check a run makes
     before computing, each problem reported in one pass.
 
@@ -927,6 +943,9 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     source : a scenario file (str or Path), a :class:`pedgis.config.Scenario`, or a dict
         (relative paths resolved against ``base_dir``)
     progress : callback ``progress(fraction, message)`` for step 1
+    pg_out, pg_schema : a PostGIS target of the command line (``--pg-out``, ``--pg-schema``), which
+        wins over ``[output] postgis``; the target is checked before computing (connection, tables
+        pedgis did not write) and returned as ``.postgis``
 
     Returns
     -------
@@ -958,25 +977,34 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     chk.scenario = scenario
     doc = scenario.doc
     wpath = doc["weather"].get("path")
-    if wpath is not None and Path(wpath).exists():
-        from .io.weather import read_weather
+    from .io.umep import is_umep_file
 
-        with checks.collecting(chk, str(wpath)):
+    # a UMEP/SUEWS forcing file has no coordinates: read at the district's centroid, after step 1
+    umep = wpath is not None and Path(wpath).exists() and is_umep_file(wpath)
+
+    def weather_and_model(location=None):
+        if wpath is not None and Path(wpath).exists() and (location is not None or not umep):
+            from .io.weather import read_weather
+
+            with checks.collecting(chk, str(wpath)):
+                try:
+                    chk.weather = read_weather(wpath, location=location)
+                except InputDataError as exc:
+                    chk.error("weather.path", exc)
+        elif wpath is None and wants_rooftop(doc):
+            chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
+                                                  "`path = \"...epw\"` to [weather].", key="weather.path"))
+        with checks.collecting(chk, chk.where):
+            from .timeseries.integrate import prepare_doc
+
             try:
-                chk.weather = read_weather(wpath)
+                chk.run_notes = prepare_doc(doc)
+                chk.model = resolve_model(scenario, chk.weather)
             except InputDataError as exc:
-                chk.error("weather.path", exc)
-    elif wpath is None and wants_rooftop(doc):
-        chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
-                                              "`path = \"...epw\"` to [weather].", key="weather.path"))
-    with checks.collecting(chk, chk.where):
-        from .timeseries.integrate import prepare_doc
+                chk.error("scenario", exc)
 
-        try:
-            chk.run_notes = prepare_doc(doc)
-            chk.model = resolve_model(scenario, chk.weather)
-        except InputDataError as exc:
-            chk.error("scenario", exc)
+    if not umep:
+        weather_and_model()
     uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
     storey, floors = _storey_by_use(doc, uses)
     b_sec, bnd_sec, h_sec = scenario_sections(doc)
@@ -995,6 +1023,9 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
         else:
             chk.problems.append(p)
     chk.step1 = s1.result
+    if umep:
+        lonlat = checks.district_lonlat(s1.data.gdf) if s1.data is not None else None
+        weather_and_model(None if lonlat is None else (lonlat[1], lonlat[0]))
     if s1.data is not None:
         chk.problems += checks.building_id_problems(doc, s1.data.gdf, s1.columns, s1.data.path)
         lonlat = checks.district_lonlat(s1.data.gdf)
@@ -1007,6 +1038,14 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
         if chk.step1 is not None and wants_rooftop(doc) and doc["rasters"].get("dsm") is not None:
             p = checks.roof_coverage_problem(chk.step1.buildings, doc["rasters"]["dsm"])
             chk.problems += [p] if p is not None else []
+    try:  # results into PostGIS: refused now, before computing, if pedgis may not replace the tables
+        from .io.postgis import target_from, target_problems
+
+        chk.postgis = target_from(doc.get("output"), pg_out, pg_schema)
+        for message in target_problems(chk.postgis) if chk.postgis is not None else []:
+            chk.error("output.postgis", message)
+    except InputDataError as exc:
+        chk.error("output.postgis", exc)
     if chk.step1 is not None and chk.model is not None and not chk.errors:
         with checks.collecting(chk, str(b_sec.get("path"))):
             try:
@@ -1067,6 +1106,8 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     for m in list(step1.messages) + step1_notes:
         district["assumptions"]["notes"].append(m)
     district["assumptions"]["notes"].extend(ts_notes)
+    if weather is not None and weather.format == "umep":  # no station: where it stands and how DNI/DHI were got
+        district["assumptions"]["notes"].append(f"weather {weather.source}: {weather.name}.")
     result = DistrictResult(buildings=buildings, boundary=step1.boundary, district=district, scenario=scenario,
                             roof_segments=None if solar is None else solar.segments, irradiation=solar)
     # hourly PV per building: the roof model's shape (orientation, shading), the engine's annual kWh

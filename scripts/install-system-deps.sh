@@ -4,9 +4,10 @@
 # python3-pip: the plugin's own installer runs pip (into its private folder only);
 # qgis, xvfb, xauth: the plugin's packages checked inside the real QGIS application;
 # grass-core: the r.sun side-by-side check of the rooftop irradiation;
-# fonts-dejavu-core: legible text in the page and QGIS canvas screenshots.
+# fonts-dejavu-core: legible text in the page and QGIS canvas screenshots;
+# postgresql, postgresql-15-postgis-3: the real PostGIS server tests/test_postgis.py starts (Debian 12's names).
 set -euo pipefail
-want=(chromium fonts-dejavu-core python3-qgis qgis-providers python3-pip qgis xvfb xauth grass-core)
+want=(chromium fonts-dejavu-core python3-qgis qgis-providers python3-pip qgis xvfb xauth grass-core postgresql postgresql-15-postgis-3)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

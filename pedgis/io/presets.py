@@ -42,6 +42,11 @@ FIELDS = (
     "name", "persons", "beds", "system", "pv_kwp", "pv_kwh",
 )
 
+#: Address columns of the data families (OSM ``addr:*``, CEA 4 zone.shp, generic), carried into
+#: ``pedgis pv``'s output beside the id and name columns so results join back to the source.
+ADDRESS_COLUMNS = ("addr:street", "addr:housenumber", "addr:postcode", "addr:city", "street", "house_no",
+                   "postcode", "city", "address")
+
 #: pedgis use types every scenario knows (the engine's specific-needs tables), plus
 #: ``unconditioned``: garages, sheds, ruins — kept as rows, excluded from the balance.
 PEDGIS_USES = ("residential", "office", "commercial", "education", "health", "hotel", "sports", "industrial")
@@ -134,6 +139,7 @@ PRESETS: dict[str, Preset] = {
             fields={
                 "building_id": ("Name", "name"),
                 "use": ("use_type1", "1ST_USE"),
+                "name": ("house_name",),
                 "floors": ("floors_ag",),
                 "height_m": ("height_ag",),
                 "year": ("year", "YEAR"),

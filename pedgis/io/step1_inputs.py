@@ -71,6 +71,8 @@ def _get(section: Mapping | None, key: str, defaults: dict):
 def _path(base_dir: Path, p) -> Path | None:
     if p in (None, ""):
         return None
+    if hasattr(p, "connection"):  # a PostGIS table or query (pedgis.io.postgis.DatabaseSource)
+        return p
     p = Path(p).expanduser()
     return p if p.is_absolute() else Path(base_dir) / p
 
@@ -197,6 +199,7 @@ def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights:
         "use_map": _as_dict(_get(buildings, "use_map", BUILDINGS_DEFAULTS)),
         "default_use": _get(buildings, "default_use", BUILDINGS_DEFAULTS) or None,
         "group_by_id": bool(_get(buildings, "group_parts", BUILDINGS_DEFAULTS)),
+        "mixed_use": _as_dict(_get(buildings, "mixed_use", BUILDINGS_DEFAULTS)) or None,
         "boundary_type": btype,
         "boundary_rule": _get(boundary, "rule", BOUNDARY_DEFAULTS),
         "min_share_inside": float(_get(boundary, "min_share_inside", BOUNDARY_DEFAULTS)),
@@ -362,7 +365,7 @@ def check_step1(buildings: Mapping, boundary: Mapping | None = None, heights: Ma
                         if missing:
                             err(f"heights.{name}", f"heights.{name}: no value for use type(s) "
                                 f"{', '.join(missing)} present in the buildings; add them.")
-        elif cmap is not None and not (kw and kw["default_use"]):
+        elif cmap is not None and not (kw and (kw["default_use"] or (kw["mixed_use"] or {}).get("uses"))):
             err("buildings.columns.use", "buildings.columns.use: no use-type column found and no "
                 "buildings.default_use; name the column.")
         from ..geometry import repair_geometries

@@ -318,7 +318,9 @@ def read_vector_data(
     Parameters
     ----------
     path : Shapefile (.shp, or a .zip holding one), GeoPackage, GeoJSON, FlatGeobuf or GML file;
-        a CityGML / CityJSON / CityJSONSeq 3D city model (:mod:`pedgis.io.citymodel`)
+        a CityGML / CityJSON / CityJSONSeq 3D city model (:mod:`pedgis.io.citymodel`); a PostGIS table
+        or query (a connection text or :class:`pedgis.io.postgis.DatabaseSource`, :mod:`pedgis.io.postgis`);
+        a City Energy Analyst scenario folder (:mod:`pedgis.io.cea`)
     layer : layer name or index for multi-layer formats
     crs : CRS to use when the file has none (e.g. ``"EPSG:32632"``); never guessed. When the
         file has a CRS and ``crs`` differs, the file's CRS wins and a message says so.
@@ -333,12 +335,22 @@ def read_vector_data(
     CRSError
         no CRS in the file and none given
     """
+    from .postgis import DatabaseSource, is_connection
+
+    if isinstance(path, DatabaseSource) or is_connection(path):  # a PostGIS table or query
+        from .postgis import read_postgis_data
+
+        return read_postgis_data(path, layer=layer if isinstance(layer, str) else None, crs=crs, what=what)
     path = Path(path)
     if not path.exists():
         raise InputDataError(
             f"{path}: file not found. Check the path (`{what}.path` in the scenario file; relative "
             "paths start from the scenario's folder) or the path on the command line."
         )
+    if path.is_dir():  # a City Energy Analyst scenario folder: zone.shp + typology.dbf
+        from .cea import read_cea_scenario
+
+        return read_cea_scenario(path, crs=crs, encoding=encoding, what=what)
     if path.suffix.lower() == ".zip":
         return _read_zipped_shapefile(path, layer, crs, encoding, what)
     from .citymodel import city_model_format, read_city_model_data

@@ -59,16 +59,21 @@ class Weather:
         return self.data.index + pd.Timedelta(minutes=self.time_offset_min)
 
 
-def read_weather(path: str | Path, fmt: str | None = None) -> Weather:
-    """Read an hourly weather year: EPW, TMY3 or PVGIS TMY (CSV, JSON or EPW).
+def read_weather(path: str | Path, fmt: str | None = None, location: tuple[float, float] | None = None) -> Weather:
+    """Read an hourly weather year: EPW, TMY3, PVGIS TMY (CSV, JSON or EPW) or a UMEP/SUEWS
+    meteorological forcing file (:mod:`pedgis.io.umep`).
 
     Parameters
     ----------
     path : str or Path
         The weather file.
-    fmt : {'epw', 'tmy3', 'pvgis_csv', 'pvgis_json'}, optional
-        Format; by default from the suffix (``.epw``, ``.json``) and, for ``.csv``, from the
-        first line (PVGIS CSV starts with ``Latitude (decimal degrees):``).
+    fmt : {'epw', 'tmy3', 'pvgis_csv', 'pvgis_json', 'umep'}, optional
+        Format; by default a file whose header starts with ``iy id it imin`` is UMEP/SUEWS, else
+        from the suffix (``.epw``, ``.json``) and, for ``.csv``, from the first line (PVGIS CSV
+        starts with ``Latitude (decimal degrees):``).
+    location : (latitude, longitude) [° WGS84], optional
+        Where the weather stands: needed by a UMEP/SUEWS file, which has no coordinates (pedgis
+        passes the district's centroid); the other formats carry their station's.
 
     Returns
     -------
@@ -88,12 +93,16 @@ def read_weather(path: str | Path, fmt: str | None = None) -> Weather:
         )
     fmt = fmt or _detect_format(path)
     with warnings_about(str(path)):  # pvlib's and pandas' warnings name the file
-        data, meta, offset = _read_raw(path, fmt)
+        data, meta, offset = _read_raw(path, fmt, location)
     return _build(path, fmt, data, meta, offset)
 
 
 def _detect_format(path: Path) -> str:
+    from .umep import is_umep_file
+
     suffix = path.suffix.lower()
+    if is_umep_file(path):
+        return "umep"
     if suffix == ".epw":
         return "epw"
     if suffix == ".json":
@@ -106,13 +115,21 @@ def _detect_format(path: Path) -> str:
         return "tmy3"
     raise InputDataError(
         f"{path}: unknown weather format '{suffix}'. Use an .epw (EnergyPlus / PVGIS), a TMY3 "
-        ".csv, or a PVGIS TMY .csv/.json file."
+        ".csv, a PVGIS TMY .csv/.json file, or a UMEP/SUEWS forcing file (header iy id it imin ...)."
     )
 
 
-def _read_raw(path: Path, fmt: str):
+def _read_raw(path: Path, fmt: str, location: tuple[float, float] | None = None):
     import pvlib
 
+    if fmt == "umep":  # no coordinates in the file: the district's location
+        from .umep import read_umep_raw
+
+        if location is None:
+            raise InputDataError(f"{path}: a UMEP/SUEWS forcing file has no coordinates; pedgis places it at the "
+                                 "district's centroid. Use it as [weather] path of a scenario or with `pedgis pv "
+                                 "--weather`, which give the location.")
+        return read_umep_raw(path, float(location[0]), float(location[1]))
     if fmt == "epw":
         _check_epw_location(path)
     try:
@@ -454,4 +471,4 @@ def resolve_weather(
                 "--weather pvgis needs the district's location; give buildings with a CRS."
             )
         return read_weather(download_pvgis_tmy(latitude, longitude, cache_dir), "pvgis_json")
-    return read_weather(spec)
+    return read_weather(spec, location=None if latitude is None or longitude is None else (latitude, longitude))

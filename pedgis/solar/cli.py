@@ -18,18 +18,24 @@ import numpy as np
 from ..cli import ProgressBar, register_command
 from ..errors import DataQualityWarning, InputDataError
 from ..geometry import repair_geometries
+from ..io.presets import PRESETS
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--buildings", type=Path, required=True,
-                   help="building footprints (shapefile, GeoPackage, ...) or a 3D city model (CityGML, CityJSON)")
+    p.add_argument("--buildings", required=True,
+                   help="building footprints (shapefile, GeoPackage, ..., a CEA scenario folder, a PostGIS database "
+                        "postgresql://... or PG:... with --layer schema.table) or a 3D city model (CityGML, CityJSON)")
     p.add_argument("--dsm", type=Path, help="digital surface model (GeoTIFF); optional with a 3D city model")
     p.add_argument("--dtm", type=Path, help="digital terrain model on the DSM grid (adds roof_height_m)")
     p.add_argument("--irradiation", type=Path,
                    help="precomputed annual irradiation raster [kWh/m²a] (SEBE, r.sun) instead of the DSM's sky model")
     p.add_argument("--weather", required=True,
-                   help="hourly weather year (EPW, TMY3, PVGIS TMY .csv/.json), or `pvgis` to download (cached)")
-    p.add_argument("--id-column", default=None, help="building id field (default: building_id, else the row number)")
+                   help="hourly weather year (EPW, TMY3, PVGIS TMY .csv/.json, UMEP/SUEWS forcing .txt placed at the "
+                        "buildings' centroid), or `pvgis` to download (cached)")
+    p.add_argument("--id-column", default=None,
+                   help="building id field (default: the preset's, e.g. identificatie, localId, osm_id, Name; else the row number)")
+    p.add_argument("--preset", default="auto", choices=("auto", *PRESETS),
+                   help="attribute preset of the buildings, as `buildings.preset` of a scenario (default: detected)")
     p.add_argument("--layer", default=None, help="layer of a multi-layer buildings file")
     p.add_argument("--crs", default=None, help="CRS of the buildings when the file has none (e.g. EPSG:32632)")
     p.add_argument("--config", type=Path, default=None,
@@ -38,37 +44,59 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _buildings(args):
+def _source(args):
+    """``--buildings`` as a path, or a PostGIS table whose text has the password masked."""
+    from ..io.postgis import DatabaseSource, is_connection
+
+    b = args.buildings
+    return DatabaseSource(b, layer=args.layer) if is_connection(b) else Path(b)
+
+
+def _buildings(args, source=None):
+    """Footprints with ``building_id`` from the preset's id column (as step 1 finds it), and the
+    source's columns a user joins the results back on: the id column under its own name, the
+    name and the address (:data:`pedgis.io.presets.ADDRESS_COLUMNS`); what was used is in
+    ``attrs["pedgis_pv_columns"]``."""
     import geopandas as gpd
 
-    from ..io.presets import id_labels
+    from ..io.presets import ADDRESS_COLUMNS, find_column, id_labels, resolve_columns
     from ..io.vector import read_vector
 
-    raw = read_vector(args.buildings, layer=args.layer, crs=args.crs)
-    col = args.id_column or ("building_id" if "building_id" in raw.columns else None)
-    if col is not None and col not in raw.columns:
-        raise InputDataError(f"{args.buildings}: id field '{col}' (--id-column) not found; fields: "
-                             f"{', '.join(map(str, raw.columns.drop('geometry')))}.")
+    source = source if source is not None else _source(args)
+    raw = read_vector(source, layer=args.layer, crs=args.crs)
+    fields = [c for c in raw.columns if c != raw.geometry.name]
+    if args.id_column is not None and args.id_column not in fields:
+        raise InputDataError(f"{source}: id field '{args.id_column}' (--id-column) not found; fields: "
+                             f"{', '.join(map(str, fields))}.")
+    preset = getattr(args, "preset", None)  # the QGIS algorithm passes none: detected
+    cmap = resolve_columns(fields, preset=None if preset in (None, "auto") else preset,
+                           columns={"building_id": args.id_column} if args.id_column else None, source_name=str(source))
+    col = cmap.columns.get("building_id")
     if col:  # the ids step 1 gives: 100006475.0 from a DBF numeric field is "100006475"
         ids = id_labels(raw[col])
         ids[ids == ""] = [f"row{i + 1}" for i in np.flatnonzero((ids == "").to_numpy())]
     else:
         ids = raw.index.astype(str)
+    address = [find_column(fields, (a,)) for a in ADDRESS_COLUMNS]
+    keep = [c for c in dict.fromkeys([col, cmap.columns.get("name"), *address]) if c and c != "building_id"]
     # the same repairs as step 1 (make_valid, bow-ties, Z, 3D surfaces), so roofs follow real footprints
     rep = repair_geometries(raw.geometry)
-    b = gpd.GeoDataFrame({"building_id": ids.to_numpy()}, geometry=rep.geometry, crs=raw.crs)
+    b = gpd.GeoDataFrame({"building_id": ids.to_numpy(), **{c: raw[c].to_numpy() for c in keep}},
+                         geometry=rep.geometry, crs=raw.crs)
     bad = rep.reasons != ""
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise InputDataError(f"{args.buildings}: {int(bad.sum())} rows without a usable footprint (e.g. id "
+        raise InputDataError(f"{source}: {int(bad.sum())} rows without a usable footprint (e.g. id "
                              f"{b['building_id'].iloc[first]}: {rep.reasons[first]}); remove them or fix the file.")
     repaired = (rep.flags != "").to_numpy()
     if repaired.any():
         shown = "; ".join(f"{i}: {f}" for i, f in zip(b.loc[repaired, "building_id"][:5], rep.flags[repaired][:5], strict=True))
-        warnings.warn(f"{args.buildings}: {int(repaired.sum())} footprints repaired before the roof model ({shown}).",
+        warnings.warn(f"{source}: {int(repaired.sum())} footprints repaired before the roof model ({shown}).",
                       DataQualityWarning, stacklevel=2)
     if b["building_id"].duplicated().any():
-        b = b.dissolve("building_id", as_index=False)  # parts of one building (e.g. cadastral parts)
+        b = b.dissolve("building_id", as_index=False)  # parts of one building (e.g. cadastral parts); first part's attributes
+    b.attrs["pedgis_pv_columns"] = {"preset": cmap.preset, "detected": cmap.detected, "id_column": col,
+                                    "source_columns": keep}
     return b
 
 
@@ -83,17 +111,18 @@ def run_pv(args, progress=None) -> tuple[Path, dict]:
     from ..io.citymodel import city_model_format
     from ..io.outdir import prepare_output
 
-    model = args.irradiation is None and city_model_format(args.buildings) is not None  # LoD2 roof planes
+    source = _source(args)
+    model = args.irradiation is None and city_model_format(source) is not None  # LoD2 roof planes
     if args.dsm is None and args.irradiation is None and not model:
         raise InputDataError("pedgis pv: give --dsm PATH (or --irradiation PATH, a precomputed irradiation raster), "
                              "or a 3D city model (CityGML / CityJSON) as --buildings.")
-    inputs = [args.buildings, args.dsm, args.dtm, args.irradiation, args.config, args.weather]
+    inputs = [source if isinstance(source, Path) else None, args.dsm, args.dtm, args.irradiation, args.config, args.weather]
     with prepare_output(args.out, inputs, getattr(args, "_command_line", None) or "pedgis pv") as folder:
-        summary = _compute_and_write(args, folder, progress, model)  # the folder was checked before computing
+        summary = _compute_and_write(args, source, folder, progress, model)  # the folder was checked before computing
         return folder.commit(), summary
 
 
-def _compute_and_write(args, folder, progress, model: bool) -> dict:
+def _compute_and_write(args, source, folder, progress, model: bool) -> dict:
     from ..config import read_toml
     from ..io.outputs import _jsonable
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
@@ -105,14 +134,12 @@ def _compute_and_write(args, folder, progress, model: bool) -> dict:
     if args.config is not None:
         sdoc = dict(read_toml(args.config).get("solar", {}) or {})
     params = SolarParams.from_dict(sdoc)
-    b = _buildings(args)
-    lat = lon = None
-    if str(args.weather).lower() == "pvgis":
-        from pyproj import CRS, Transformer
+    b = _buildings(args, source)
+    columns = b.attrs["pedgis_pv_columns"]
+    from ..checks import district_lonlat
 
-        c = b.geometry.union_all().centroid if hasattr(b.geometry, "union_all") else b.geometry.unary_union.centroid
-        t = Transformer.from_crs(CRS.from_user_input(b.crs), "EPSG:4326", always_xy=True)
-        lon, lat = t.transform(c.x, c.y)
+    # the district's centroid: where a PVGIS TMY is downloaded and a UMEP/SUEWS file (no coordinates) stands
+    lon, lat = district_lonlat(b) or (None, None)
     weather = resolve_weather(args.weather, lat, lon)
     from ..io.raster import physical_range_problems
 
@@ -129,7 +156,7 @@ def _compute_and_write(args, folder, progress, model: bool) -> dict:
             from ..io.citymodel import read_city_model
             from .model_roofs import rooftop_from_model
 
-            res = rooftop_from_model(read_city_model(args.buildings, crs=args.crs), weather, params, dsm=dsm,
+            res = rooftop_from_model(read_city_model(source, crs=args.crs), weather, params, dsm=dsm,
                                      dtm=dtm, building_ids=b["building_id"], progress=progress)
         else:
             res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr,
@@ -137,7 +164,7 @@ def _compute_and_write(args, folder, progress, model: bool) -> dict:
     finally:
         for g in grids:
             g.source.close()
-    out = b.merge(res.buildings.reset_index(), on="building_id", how="left")
+    out = b.merge(res.buildings.reset_index(), on="building_id", how="left", suffixes=("_source", ""))
     out = out.rename(columns={"solar_flags": "flags"})
     summary = {
         "n_buildings": int(len(out)),
@@ -148,6 +175,7 @@ def _compute_and_write(args, folder, progress, model: bool) -> dict:
         "solar_thermal_kwh": float(np.nansum(out["solar_thermal_kwh"])),
         "pvt_kwh": float(np.nansum(out["pvt_kwh"])),
         "pvt_heat_kwh": float(np.nansum(out["pvt_heat_kwh"])),
+        "buildings": {"source": str(source), **columns},
         "weather": {"source": weather.source, "latitude": weather.latitude, "longitude": weather.longitude,
                     "time_offset_min": weather.time_offset_min},
         "assumptions": res.assumptions,
