@@ -53,7 +53,10 @@ NODATA = -9999.0
 GROUND_BASE_M = 250.0
 
 WEATHER_NAME = "pvgis_tmy_45N_8E.epw"
-WEATHER_SHA256 = "e0c70bc1dc2dee57ccc52a0fea6be5f9ab022368e9d5dbc1f992ecb0c69cf67a"
+#: SHA-256 of the file as pvlib's sdist carries it
+PVGIS_SHA256 = "e0c70bc1dc2dee57ccc52a0fea6be5f9ab022368e9d5dbc1f992ecb0c69cf67a"
+#: SHA-256 of the committed file: the PVGIS file with its header's time zone set to UTC (`utc_header`)
+WEATHER_SHA256 = "32d59437f09b942de48d6aac9d25429347f16fb0825542a91a5db44818b73712"
 WEATHER_MEMBER_GLOB = "tests/data/tmy_45.000_8.000_"  # + "<first>_<last>.epw", latest period wins
 PVLIB_SDIST_VERSION = "0.16.1"
 
@@ -711,9 +714,24 @@ def fetch_pvgis_tmy(target: Path) -> None:
             if not members:
                 raise SystemExit(f"{sdist.name}: no {WEATHER_MEMBER_GLOB}*.epw inside")
             data = tar.extractfile(members[-1]).read()
-    if hashlib.sha256(data).hexdigest() != WEATHER_SHA256:
-        raise SystemExit(f"{members[-1]}: SHA-256 differs from the committed file; check and update WEATHER_SHA256")
-    target.write_bytes(data)
+    if hashlib.sha256(data).hexdigest() != PVGIS_SHA256:
+        raise SystemExit(f"{members[-1]}: SHA-256 differs from the file the sample was made from; check and update PVGIS_SHA256")
+    target.write_bytes(utc_header(data))
+
+
+def utc_header(epw: bytes) -> bytes:
+    """The PVGIS EPW with the time zone of its LOCATION line set to 0.
+
+    PVGIS writes its rows in UTC but declares the site's local zone (+1 here), so every reader
+    puts the sun an hour off (pedgis warns and corrects from the irradiance). Field 9 of the
+    LOCATION line is the zone; nothing else changes.
+    """
+    first, rest = epw.split(b"\n", 1)
+    fields = first.rstrip(b"\r").split(b",")
+    if not fields[0] == b"LOCATION" or len(fields) != 10:
+        raise SystemExit(f"not an EPW LOCATION line: {first[:80]!r}")
+    fields[8] = b"0"
+    return b",".join(fields) + first[len(first.rstrip(b"\r")):] + b"\n" + rest
 
 
 def main(argv=None) -> int:

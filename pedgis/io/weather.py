@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,9 @@ def read_weather(path: str | Path, fmt: str | None = None, location: tuple[float
     path = Path(path)
     if not path.exists():
         raise InputDataError(
-            f"{path}: weather file not found. Give an EPW, TMY3 or PVGIS TMY (CSV/JSON/EPW) "
-            "file, or `--weather pvgis` to download a PVGIS TMY for the district."
+            f"{path}: weather file not found. Give an EPW, TMY3, PVGIS TMY (CSV/JSON/EPW) or UMEP/SUEWS "
+            "file; PVGIS gives a typical year for any site: https://re.jrc.ec.europa.eu/pvg_tools/ "
+            "(`pedgis pv --weather pvgis` downloads it by itself)."
         )
     fmt = fmt or _detect_format(path)
     with warnings_about(str(path)):  # pvlib's and pandas' warnings name the file
@@ -119,6 +121,27 @@ def _detect_format(path: Path) -> str:
     )
 
 
+def _epw_irradiance_offset(path: Path) -> float:
+    """Minutes after a row's timestamp (pvlib's hour start) where an EPW's irradiance belongs.
+
+    EPW files written by PVGIS (through Weather Analytics' writer) say it in a header comment,
+    ``COMMENTS 2,Irradiance Time Offset (h):-0.8239``: hours from the end of the labelled hour
+    (-0.5 is the middle, the EPW default). Other files get the middle of the hour.
+    """
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = [next(fh, "") for _ in range(8)]
+    for line in header:
+        m = re.match(r"COMMENTS \d,Irradiance Time Offset \(h\):\s*([-+0-9.eE]+)", line)
+        if m:
+            try:
+                hours = float(m.group(1))
+            except ValueError:
+                break
+            if -1.0 <= hours <= 0.0:  # within the labelled hour; anything else is not this convention
+                return 60.0 * (1.0 + hours)
+    return NOMINAL_OFFSET_MIN["epw"]
+
+
 def _read_raw(path: Path, fmt: str, location: tuple[float, float] | None = None):
     import pvlib
 
@@ -135,7 +158,7 @@ def _read_raw(path: Path, fmt: str, location: tuple[float, float] | None = None)
     try:
         if fmt == "epw":
             data, meta = pvlib.iotools.read_epw(path)
-            offset = NOMINAL_OFFSET_MIN["epw"]
+            offset = _epw_irradiance_offset(path)
         elif fmt == "tmy3":
             data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
             offset = NOMINAL_OFFSET_MIN["tmy3"]

@@ -36,16 +36,45 @@ def _epw_lines():
     return SAMPLE_EPW.read_text().splitlines(keepends=True)
 
 
-def test_sample_epw_reads_with_utc_warning():
-    # PVGIS EPW files hold UTC data but declare TZ +1: the irradiance says so, and the reader
-    # moves the sun positions by +70 min (the PVGIS instant hh:10 UTC = label + 1 h + 10 min)
-    with pytest.warns(DataQualityWarning, match="PVGIS EPW files are in UTC"):
+def test_sample_epw_reads_without_warning_at_the_instant_its_header_gives():
+    # the sample's header says UTC (PVGIS writes UTC rows; sample_data/make_sample_data.py sets the
+    # LOCATION zone to 0) and "Irradiance Time Offset (h):-0.8239" from the end of the labelled hour:
+    # 60 x (1 - 0.8239) = 10.566 min after pvlib's hour-start label, the 0.1761 h PVGIS's JSON gives
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         w = read_weather(SAMPLE_EPW)
     assert len(w.data) == 8760
     assert list(w.data.columns) == ["ghi", "dni", "dhi", "temp_air", "wind_speed"]  # albedo 999 = missing
     assert (w.latitude, w.longitude, w.altitude) == (45.0, 8.0, 250.0)
-    assert w.time_offset_min == 70.0
+    assert w.time_offset_min == pytest.approx(60 * (1 - 0.8239), abs=1e-9)
+    assert w.time_offset_min == pytest.approx(read_weather(PVGIS_JSON).time_offset_min, abs=1e-9)
     assert w.data.index.tz is not None
+    # and the irradiance agrees: the sun fits best 10 min after the label (10-min search grid)
+    from pedgis.io.weather import estimate_time_offset
+
+    assert estimate_time_offset(w) == 10.0
+
+
+def test_pvgis_epw_with_its_local_zone_warns_and_is_corrected(tmp_path):
+    # as PVGIS distributes it: UTC rows under a TZ +1 header; the irradiance says so, and the reader
+    # moves the sun positions by +70 min (the PVGIS instant hh:10 UTC = label + 1 h + 10 min)
+    lines = SAMPLE_EPW.read_bytes().split(b"\n")
+    assert lines[0].endswith(b",0,250")
+    p = tmp_path / "pvgis.epw"
+    p.write_bytes(b"\n".join([lines[0][: -len(b",0,250")] + b",1,250", *lines[1:]]))
+    with pytest.warns(DataQualityWarning, match="PVGIS EPW files are in UTC"):
+        w = read_weather(p)
+    assert w.time_offset_min == 70.0
+
+
+def test_epw_without_the_offset_comment_gets_the_middle_of_the_hour(tmp_path):
+    lines = SAMPLE_EPW.read_bytes().split(b"\n")
+    p = tmp_path / "plain.epw"
+    p.write_bytes(b"\n".join(b"COMMENTS 2," if ln.startswith(b"COMMENTS 2,") else ln for ln in lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 20 min from the irradiance's instant: below the warning threshold
+        w = read_weather(p)
+    assert w.time_offset_min == 30.0
 
 
 @pytest.mark.parametrize("path,fmt", [(PVGIS_JSON, "pvgis_json"), (PVGIS_CSV, "pvgis_csv")])
