@@ -325,6 +325,14 @@ def _per_use(values: pd.Series, table, name: str, unconditioned_default: float |
     return pd.Series(v, index=values.index, dtype=float)
 
 
+def flagged_count(buildings) -> int:
+    """How many buildings carry a data-quality flag: the one count the CLI, the report and the
+    GeoPackage's ``flags`` column agree on."""
+    if "flags" not in buildings:
+        return 0
+    return int((buildings["flags"].fillna("").astype(str).str.strip() != "").sum())
+
+
 def prepare_district(
     buildings: gpd.GeoDataFrame,
     *,
@@ -355,6 +363,7 @@ def prepare_district(
     tile_size: int = 2048,
     progress: ProgressCallback | None = None,
     mixed_use: dict | None = None,
+    warn_flags: bool = True,
 ) -> Step1Result:
     """Build the step-1 table from footprints, a boundary and optionally roof rasters.
 
@@ -733,8 +742,8 @@ def prepare_district(
     messages.append(f"{source_name}: {m} buildings, {n_inc} included"
                     + (f"; excluded: {', '.join(f'{k} ({v})' for k, v in why.most_common())}" if why else "")
                     + f"; height sources: {', '.join(f'{k} {v}' for k, v in Counter(source).most_common())}.")
-    n_flag = int((out["flags"] != "").sum())
-    if n_flag:
+    n_flag = flagged_count(out)
+    if n_flag and warn_flags:  # a run counts once, on its final table (pedgis.pipeline.run)
         warnings.warn(f"{source_name}: {n_flag} of {m} buildings have data-quality flags (repairs, "
                       "defaults); see the `flags` column.", DataQualityWarning, stacklevel=2)
     progress(1.0, "step 1 done")

@@ -1113,5 +1113,21 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     # hourly PV per building: the roof model's shape (orientation, shading), the engine's annual kWh
     attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0),
                       hourly_pv=None if solar is None else solar.hourly_pv_kwh)
+    _warn_flagged(result, doc)
     progress(1.0, "done")
     return result
+
+
+def _warn_flagged(result: DistrictResult, doc: dict) -> None:
+    """One warning with the count of flagged buildings of the final table, the count the report
+    and ``buildings.gpkg`` show (steps after step 1 add flags, e.g. DHW from the floor area)."""
+    from pathlib import Path
+
+    from .boundaries import flagged_count
+
+    n = flagged_count(result.buildings)
+    if n:
+        src = doc.get("buildings", {}).get("path") or "buildings"
+        warnings.warn(f"{Path(str(src)).name}: {n} of {len(result.buildings)} buildings have data-quality flags "
+                      "(repairs, defaults, missing data); see the `flags` column of buildings.gpkg and the "
+                      "report.", DataQualityWarning, stacklevel=2)

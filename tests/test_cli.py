@@ -132,10 +132,25 @@ def test_bad_input_keeps_previous_outputs(district, capsys):
 
 def test_demo_runs_sample(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
+    out = cap.out
     assert "Quartiere San Rocco" in out and str(tmp_path / "demo") in out
     d = json.loads((tmp_path / "demo" / "district.json").read_text(encoding="utf-8"))
     assert d["n_buildings"] >= 100
+    # the sample's weather header is right (no timing warning); the one warning left is the count of
+    # flagged buildings, the same count as the GeoPackage's flags column and the report's table
+    import re
+
+    import geopandas as gpd
+
+    warned = [ln for ln in cap.err.splitlines() if ln.startswith("pedgis: warning:")]
+    assert len(warned) == 1, warned
+    n_cli = int(re.search(r"(\d+) of (\d+) buildings have data-quality flags", warned[0]).group(1))
+    flags = gpd.read_file(tmp_path / "demo" / "buildings.gpkg", layer="buildings")["flags"].fillna("")
+    n_gpkg = int((flags.str.strip() != "").sum())
+    report = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    n_report = int(re.search(r"Data-quality flags \((\d+) buildings\)", report).group(1))
+    assert n_cli == n_gpkg == n_report > 5  # step 1 alone flags 5; needs add 3 (DHW from the floor area)
 
 
 def test_demo_without_sample_data(tmp_path, monkeypatch, capsys):

@@ -226,10 +226,12 @@ def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights:
 def run_step1(buildings: Mapping, boundary: Mapping | None, heights: Mapping | None, *,
               storey_height_m: dict, default_floors: dict, gross_to_conditioned,
               base_dir: str | Path = ".", crs: str | None = None, known_uses=None,
-              progress: ProgressCallback | None = None, data: VectorData | None = None):
+              progress: ProgressCallback | None = None, data: VectorData | None = None,
+              warn_flags: bool = True):
     """Open the step-1 inputs, run :func:`pedgis.boundaries.prepare_district`, close them.
 
-    ``data``: the buildings file already read (see :func:`load_step1_inputs`).
+    ``data``: the buildings file already read (see :func:`load_step1_inputs`); ``warn_flags``:
+    warn how many buildings carry flags (a run warns once, on its final table, instead).
 
     Returns
     -------
@@ -243,7 +245,7 @@ def run_step1(buildings: Mapping, boundary: Mapping | None, heights: Mapping | N
             inp.buildings.gdf, boundary=inp.boundary, storey_height_m=storey_height_m,
             default_floors=default_floors, gross_to_conditioned=gross_to_conditioned,
             source_name=inp.buildings.path.name, known_uses=known_uses, dsm=inp.dsm, dtm=inp.dtm,
-            ndsm=inp.ndsm, progress=progress, **kw)
+            ndsm=inp.ndsm, progress=progress, warn_flags=warn_flags, **kw)
     extra = [m for m in inp.messages if m not in res.messages]
     res.messages[:0] = extra
     return res
@@ -480,7 +482,8 @@ def check_step1(buildings: Mapping, boundary: Mapping | None = None, heights: Ma
         try:
             res = run_step1(buildings, boundary, heights, storey_height_m=storey_height_m,
                             default_floors=default_floors, gross_to_conditioned=gross_to_conditioned,
-                            base_dir=base_dir, crs=crs, known_uses=known_uses, progress=progress, data=check.data)
+                            base_dir=base_dir, crs=crs, known_uses=known_uses, progress=progress, data=check.data,
+                            warn_flags=False)  # flags are notes here; a run counts them on its result
         except ConfigError as exc:
             err(exc.key or "scenario", exc)
         except InputDataError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pedgis.boundaries import flagged_count
 from pedgis.viz.common import fmt_energy, fmt_number
 from pedgis.viz.gap import PAPER_NZEB_SOURCE, pv_gap, retrofit_gap
 from pedgis.viz.inputs import VizInputs, finite, load_inputs
@@ -312,7 +313,7 @@ def _building_tables(buildings) -> tuple[list[dict], list[str]]:
     notes = []
     if "flags" in df:
         flags = df["flags"].fillna("").astype(str)
-        n_flag = int((flags.str.strip() != "").sum())
+        n_flag = flagged_count(df)
         if n_flag:
             parts = [p.strip() for s in flags for p in s.split(";") if p.strip()]
             from collections import Counter
