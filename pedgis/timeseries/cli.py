@@ -113,7 +113,9 @@ def _cmd_gap(args) -> int:
         check_json_file(args.json, _study_inputs(study))
     res = gap(study, args.lever, args.variant, args.upper, progress=None if args.quiet else ProgressBar())
     print(f"{study.doc['scenario']['name']} ({args.variant}, {study.timestep(args.variant)} netting): {res.message}")
-    print(f"  baseline balance {_fmt_kwh(res.baseline_balance_kwh)}; {len(res.evaluations)} engine runs")
+    print(f"  at the scenario's {args.lever}: {res.quantity} {_fmt_kwh(res.baseline_balance_kwh)}"
+          + (f" (worst month {res.baseline_period})" if res.timestep == "monthly" else "")
+          + f"; {len(res.evaluations)} engine runs")
     if args.json:
         _json_file(args, study, res.to_dict())
     return 0
@@ -136,18 +138,34 @@ def _cmd_uncertainty(args) -> int:
         check_json_file(args.json, _study_inputs(study))
     res = uncertainty(study, args.variant, args.method, args.samples, progress=None if args.quiet else ProgressBar())
     b = res["ped_balance_kwh"]
+    monthly = res["timestep"] == "monthly"
+
+    def at(bal, period):  # the number and, under monthly netting, the month it belongs to
+        return _fmt_kwh(bal) + (f" ({period})" if monthly else "")
+
     print(f"{study.doc['scenario']['name']}: {res['metric']} from {_fmt_kwh(b['min'])} to {_fmt_kwh(b['max'])} "
           f"over {res['n_runs']} runs")
+    if "base" in res:
+        print(f"  as given: {at(res['base']['ped_balance_kwh'], res['base']['period'])}")
     if res["method"] == "monte_carlo":
         print(f"  median {_fmt_kwh(b['p50'])}, 90 % interval {_fmt_kwh(b['p5'])} .. {_fmt_kwh(b['p95'])}; "
               f"probability positive {res['probability_ped']:.0%}")
     else:
         for t in res["tornado"]:
-            print(f"  {t['parameter']}: swing {_fmt_kwh(t['swing_kwh'])}")
+            runs = ", ".join(f"{_value(v)} → {at(x, p)}" for v, x, p in zip(t["values"], t["ped_balance_kwh"],
+                                                                             t["period"], strict=True))
+            print(f"  {t['parameter']}: {runs}; swing {_fmt_kwh(t['swing_kwh'])}")
     print("  verdict " + ("robust" if res["robust"] else "NOT robust: positive under some assumptions only"))
     if args.json:
         _json_file(args, study, res)
     return 0
+
+
+def _value(v) -> str:
+    """A parameter value for the terminal: a weather file by its name, numbers short."""
+    if isinstance(v, float):
+        return f"{v:g}"
+    return Path(str(v)).name if isinstance(v, str) and ("/" in v or "\\" in v) else str(v)
 
 
 register_command("compare", "run a scenario's variants side by side (table, chart, difference layer)",

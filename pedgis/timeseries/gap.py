@@ -32,8 +32,13 @@ class GapResult:
     status : {'already_positive', 'solved', 'unreachable'}
     message : str
         One sentence for the user.
-    evaluations : list of (float, float)
-        Every (lever, balance) evaluated, in order.
+    evaluations : list of (float, float) or (float, float, str)
+        Every (lever, balance) evaluated, in order; with the netting period of the balance (a
+        month under monthly netting) when :func:`pedgis.timeseries.scenarios.gap` made it.
+    quantity : str
+        What the balance is ("worst month's balance (DB-HE monthly netting)", ...).
+    timestep, baseline_period : str
+        The scenario's netting and the period the baseline balance belongs to ("year", "Dec").
     """
 
     lever: str
@@ -44,17 +49,21 @@ class GapResult:
     status: str
     message: str
     evaluations: list = field(default_factory=list)
+    quantity: str = "balance"
+    timestep: str = "annual"
+    baseline_period: str = "year"
 
     def to_dict(self) -> dict:
         return {"lever": self.lever, "value": self.value, "baseline_value": self.baseline_value,
                 "baseline_balance_kwh": self.baseline_balance_kwh, "balance_kwh": self.balance_kwh,
+                "quantity": self.quantity, "timestep": self.timestep, "baseline_period": self.baseline_period,
                 "status": self.status, "message": self.message,
                 "evaluations": [list(e) for e in self.evaluations]}
 
 
 def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, upper: float, *,
               target: float = 0.0, xtol: float | None = None, rtol: float = 1e-6, unit: str = "",
-              maxiter: int = 60, expand: int = 0) -> GapResult:
+              maxiter: int = 60, expand: int = 0, quantity: str = "balance") -> GapResult:
     """Find the lever value where ``balance(value) = target`` in ``[baseline, upper]``.
 
     Parameters
@@ -74,6 +83,8 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
         Absolute tolerance on the lever; default 1e-6 × (upper − baseline).
     unit : str
         Unit of the lever for messages.
+    quantity : str
+        What ``balance`` returns, for messages (default "balance").
     expand : int
         For an unbounded lever (extra PV, storage): when ``upper`` does not reach the target,
         try ``upper × 4`` up to this many times before answering ``unreachable``.
@@ -108,8 +119,8 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
     b0 = f0 + target
     if f0 <= 0:
         return GapResult(lever, float(baseline), float(baseline), b0, b0, "already_positive",
-                         f"the balance is already {b0:,.0f} kWh at {lever} = {_num(baseline)}{' ' + unit if unit else ''}: nothing to add.",
-                         evals)
+                         f"the {quantity} is already {b0:,.0f} kWh at {lever} = {_num(baseline)}{' ' + unit if unit else ''}: nothing to add.",
+                         evals, quantity)
     f1 = f(upper)
     for _ in range(expand):
         if f1 <= 0:
@@ -118,15 +129,15 @@ def solve_gap(balance: Callable[[float], float], lever: str, baseline: float, up
         f1 = f(upper)
     if f1 > 0:
         return GapResult(lever, None, float(baseline), b0, f1 + target, "unreachable",
-                         f"even at {lever} = {_num(upper)}{' ' + unit if unit else ''} the balance stays {f1 + target:,.0f} kWh > "
-                         f"{target:g}: this lever alone cannot close the gap.", evals)
+                         f"even at {lever} = {_num(upper)}{' ' + unit if unit else ''} the {quantity} stays {f1 + target:,.0f} kWh > "
+                         f"{target:g}: this lever alone cannot close the gap.", evals, quantity)
     lo = _last_positive(evals, baseline, target)
     tol = xtol if xtol is not None else 1e-6 * (upper - baseline)
     root = brentq(f, lo, upper, xtol=tol, rtol=max(rtol, 4 * 2.2e-16), maxiter=maxiter)
     bal = f(root) + target
     return GapResult(lever, float(root), float(baseline), b0, bal, "solved",
-                     f"{lever} = {_num(root)}{' ' + unit if unit else ''} brings the balance from {b0:,.0f} kWh to {bal:,.0f} kWh.",
-                     evals)
+                     f"{lever} = {_num(root)}{' ' + unit if unit else ''} brings the {quantity} from {b0:,.0f} kWh to {bal:,.0f} kWh.",
+                     evals, quantity)
 
 
 def _last_positive(evals, baseline, target):

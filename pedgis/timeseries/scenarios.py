@@ -119,6 +119,25 @@ def metric(result, timestep: str) -> tuple[float, bool]:
     return float(v["ped_balance_kwh"]), bool(v["is_ped"])
 
 
+#: What the balance of :func:`metric` is, by timestep (printed beside every number of gap and uncertainty).
+METRIC_NAMES = {
+    "annual": "PED balance (Eq. 17, annual netting)",
+    "monthly": "worst month's balance (DB-HE monthly netting)",
+    "hourly": "PED balance (hourly netting)",
+}
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def metric_period(result, timestep: str) -> str:
+    """The netting period :func:`metric`'s number belongs to: "year", or the worst month ("Dec")
+    under monthly netting, which can differ between runs of one study."""
+    if timestep != "monthly":
+        return "year"
+    month = result.district["timeseries"]["netting"]["monthly"].get("worst_month")
+    return _MONTHS[int(month) - 1] if month else "year"
+
+
 def summary_row(name: str, result) -> dict:
     """One row of the comparison table."""
     d = result.district
@@ -271,6 +290,7 @@ def gap(study: Study, lever: str, name: str = "baseline", upper: float | None = 
                           "\"monthly\" or \"hourly\" to size storage", key="scenario.timestep")
     base, up, unit, make = _lever_setup(study, lever, name, upper)
     calls = {"n": 0}
+    periods: dict[float, str] = {}  # lever value -> netting period of its balance
 
     def balance(x):
         calls["n"] += 1
@@ -279,7 +299,9 @@ def gap(study: Study, lever: str, name: str = "baseline", upper: float | None = 
         kw = make(x)
         res = study.run(name, overrides=kw.get("overrides"), shortcuts=kw.get("shortcuts"),
                         force_timeseries=False if t == "annual" else None)
-        return metric(res, t)[0]
+        bal, _ = metric(res, t)
+        periods[float(x)] = metric_period(res, t)
+        return bal
 
     if up is None:
         res0 = study.run(name, force_timeseries=False if t == "annual" else None)
@@ -290,7 +312,10 @@ def gap(study: Study, lever: str, name: str = "baseline", upper: float | None = 
             el = (d.get("timeseries") or {}).get("electricity", {}).get("load_kwh") or d.get("eeu_kwh") or 0.0
             up = max(float(el) / 365.0, 1.0)
     out = solve_gap(balance, lever, base, float(up), unit=unit, expand=0 if lever == "retrofit_share" else 4,
-                    xtol=1e-4 * (float(up) - base))
+                    xtol=1e-4 * (float(up) - base), quantity=METRIC_NAMES[t])
+    out.timestep = t
+    out.baseline_period = periods.get(float(base), "year")
+    out.evaluations = [(x, v, periods.get(x, "year")) for x, v in out.evaluations]
     if lever == "storage_kwh" and out.status == "unreachable":
         out.message += (" With constant primary energy factors a battery only moves energy in time and adds losses; "
                         "it helps when export and import factors differ or vary in time (timeseries.factors).")
@@ -360,7 +385,7 @@ def uncertainty(study: Study, name: str = "baseline", method: str | None = None,
         res = study.run(name, overrides=over or None, shortcuts=short or None,
                         force_timeseries=False if t == "annual" else None)
         bal, ped = metric(res, t)
-        return {"ped_balance_kwh": bal, "is_ped": ped}
+        return {"ped_balance_kwh": bal, "is_ped": ped, "period": metric_period(res, t)}
 
     method = method or cfg.get("method", "bounds")
     if method == "monte_carlo":
@@ -370,7 +395,7 @@ def uncertainty(study: Study, name: str = "baseline", method: str | None = None,
     else:
         raise ConfigError(f"unknown method \"{method}\"; use bounds or monte_carlo", key="uncertainty.method")
     out["timestep"] = t
-    out["metric"] = ("worst month's balance (DB-HE monthly netting)" if t == "monthly" else f"PED balance, {t} netting")
+    out["metric"] = METRIC_NAMES[t]
     out["parameters"] = [{"name": p.name, "base": p.base, "low": p.low, "high": p.high, "choices": p.choices,
                           "source": p.source} for p in params]
     if progress:

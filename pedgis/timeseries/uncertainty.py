@@ -94,13 +94,15 @@ def bounds(evaluate: Callable[[dict], dict], params: list, max_corners: int = 64
     results = [base]
     tornado = []
     for p in params:
-        row = {"parameter": p.name, "source": p.source, "values": [], "ped_balance_kwh": [], "is_ped": []}
+        row = {"parameter": p.name, "source": p.source, "values": [], "ped_balance_kwh": [], "is_ped": [],
+               "period": []}
         for v in p.extremes:
             r = _run(evaluate, {**base_vals, p.name: v})
             results.append(r)
             row["values"].append(v)
             row["ped_balance_kwh"].append(float(r["ped_balance_kwh"]))
             row["is_ped"].append(bool(r["is_ped"]))
+            row["period"].append(r.get("period", "year"))
         row["swing_kwh"] = float(max(row["ped_balance_kwh"]) - min(row["ped_balance_kwh"]))
         tornado.append(row)
     tornado.sort(key=lambda r: -r["swing_kwh"])
@@ -114,7 +116,8 @@ def bounds(evaluate: Callable[[dict], dict], params: list, max_corners: int = 64
     ped = np.array([bool(r["is_ped"]) for r in results])
     return {
         "method": "bounds",
-        "base": {"ped_balance_kwh": float(base["ped_balance_kwh"]), "is_ped": bool(base["is_ped"])},
+        "base": {"ped_balance_kwh": float(base["ped_balance_kwh"]), "is_ped": bool(base["is_ped"]),
+                 "period": base.get("period", "year")},
         "tornado": tornado,
         "corners": corners,
         "n_runs": len(results),

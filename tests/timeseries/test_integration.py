@@ -563,3 +563,68 @@ def test_ev_from_the_checklist_only():
     extra = (td - td0).mean(axis=0)
     assert extra.sum() == pytest.approx(100.0, rel=1e-3)
     assert extra[17:22].sum() == pytest.approx(100.0, rel=1e-3)
+
+
+def _monthly_metric(res):
+    """The monthly verdict's number and month, read straight from a run's district.json block."""
+    m = res.district["timeseries"]["netting"]["monthly"]
+    return m["worst_month_balance_kwh"], ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                          "Nov", "Dec"][m["worst_month"] - 1]
+
+
+def test_uncertainty_swings_are_the_runs_they_come_from_with_their_months(tmp_path, capsys):
+    """Monthly netting: each tornado number is the worst month of a run of the perturbed scenario,
+    recomputed here by a direct run with the same needs; the CLI prints each number with its month."""
+    from pedgis import data as pdata
+    from pedgis.cli import main
+    from pedgis.timeseries.scenarios import METRIC_NAMES, Study, uncertainty
+
+    monthly = {"scenario": {**scenario()["scenario"], "timestep": "monthly"}}
+    raw = scenario(**monthly, uncertainty={"sh_kwh_m2": [9.0, 34.0]})
+    r = uncertainty(Study(raw=raw, base_dir=SAMPLE))
+    assert r["metric"] == METRIC_NAMES["monthly"] == "worst month's balance (DB-HE monthly netting)"
+    uses = list(pdata.needs_table(raw["needs"].get("set", "eu27_existing")).index)
+    (row,) = r["tornado"]
+    direct = []
+    for sh in (9.0, 34.0):
+        res = run_raw(scenario(**monthly, needs={**raw["needs"], "overrides": {u: {"sh_kwh_m2": sh} for u in uses}}))
+        direct.append(_monthly_metric(res))
+    assert row["values"] == [9.0, 34.0]
+    assert row["ped_balance_kwh"] == pytest.approx([b for b, _ in direct], rel=1e-12)
+    assert row["period"] == [m for _, m in direct]
+    assert row["swing_kwh"] == pytest.approx(abs(direct[0][0] - direct[1][0]), rel=1e-9)
+    base_bal, base_month = _monthly_metric(run_raw(scenario(**monthly)))
+    assert (r["base"]["ped_balance_kwh"], r["base"]["period"]) == (pytest.approx(base_bal, rel=1e-12), base_month)
+
+    import tomli_w
+
+    p = SAMPLE / f"_test_unc_{tmp_path.name}.toml"
+    p.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    try:
+        assert main(["uncertainty", str(p), "--quiet"]) == 0
+    finally:
+        p.unlink()
+    out = capsys.readouterr().out
+    assert f"as given: {_gwh(base_bal)} ({base_month})" in out
+    assert f"sh_kwh_m2: 9 → {_gwh(direct[0][0])} ({direct[0][1]}), 34 → {_gwh(direct[1][0])} ({direct[1][1]})" in out
+
+
+def _gwh(kwh):
+    from pedgis.cli import _fmt_kwh
+
+    return _fmt_kwh(kwh)
+
+
+def test_gap_under_monthly_netting_names_its_quantity_and_month(capsys):
+    """The gap's baseline under monthly netting is the worst month's balance of the scenario as
+    given (a direct run), named so and with its month, not "baseline balance"."""
+    from pedgis.timeseries.scenarios import METRIC_NAMES, Study, gap
+
+    raw = scenario(scenario={**scenario()["scenario"], "timestep": "monthly"})
+    r = gap(Study(raw=raw, base_dir=SAMPLE), "pv_kwp")
+    bal, month = _monthly_metric(run_raw(raw))
+    assert r.baseline_balance_kwh == pytest.approx(bal, rel=1e-12)
+    assert (r.quantity, r.timestep, r.baseline_period) == (METRIC_NAMES["monthly"], "monthly", month)
+    assert METRIC_NAMES["monthly"] in r.message
+    assert r.to_dict()["baseline_period"] == month
+    assert all(len(e) == 3 for e in r.evaluations)
