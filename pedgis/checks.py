@@ -101,6 +101,10 @@ class InputCheck:
             warnings.warn(p.message, cat, stacklevel=stacklevel)
 
 
+#: Where a user gets a typical meteorological year for any site (EPW, CSV or JSON).
+PVGIS_TOOL = "https://re.jrc.ec.europa.eu/pvg_tools/ (Typical Meteorological Year)"
+
+
 @contextmanager
 def collecting(check: InputCheck, where: str):
     """Warnings raised inside the block become the check's warnings (a library's own, such as
@@ -149,10 +153,10 @@ def weather_site_problem(weather, lonlat: tuple[float, float], intended: bool = 
             f"from the district ({lat:.3f}°, {lon:.3f}°)" + (", in the other hemisphere" if hemisphere else "")
     if (km > WEATHER_REFUSE_KM or hemisphere) and not intended:
         return Problem("error", "weather.path", f"{where}: its sun, seasons and degree days are not the district's. "
-                       "Give the weather of the site (e.g. the PVGIS TMY of the district: pedgis pv --weather pvgis), or, "
+                       f"Give the weather of the site (e.g. the PVGIS TMY at {lat:.3f}°, {lon:.3f}°, as EPW from {PVGIS_TOOL}), or, "
                        "if this is intended (a what-if with another climate), set `far_from_site = true` in [weather].")
     return Problem("warning", "weather.path", f"{where} (more than {WEATHER_WARN_KM:g} km): degree days and irradiation "
-                   "may differ from the district's; prefer a station nearer the district (or its PVGIS TMY).",
+                   f"may differ from the district's; prefer a station nearer the district (or its PVGIS TMY: {PVGIS_TOOL}).",
                    DataQualityWarning)
 
 
