@@ -59,7 +59,7 @@ def buildings_layer(result):
 
 
 def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
-                  command: str = "pedgis.io.outputs.write_outputs") -> Path:
+                  command: str = "pedgis.io.outputs.write_outputs", images: bool = False) -> Path:
     """Write ``district.json`` and ``buildings.gpkg`` (layers ``buildings``, ``boundary``), plus the
     maps/Sankey/report when :mod:`pedgis.viz` provides ``write_all(result, folder)``.
 
@@ -67,7 +67,8 @@ def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
     :func:`~pedgis.io.outdir.prepare_output` opened before the run (the command line does, so a
     folder pedgis may not write is refused before computing). The folder is replaced as a whole
     (written to a temporary sibling, then swapped in with its manifest); on any error nothing is
-    left half-written. Returns the output folder.
+    left half-written. ``images``: also ``sankey.png`` and ``sankey.svg`` (kaleido; a failure
+    is an error and nothing is written). Returns the output folder.
     """
     folder = out_dir if isinstance(out_dir, OutputFolder) else prepare_output(out_dir, command=command)
     with folder, folder.writing() as tmp:
@@ -95,11 +96,11 @@ def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
                 timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
                 encoding="utf-8")
         if viz:
-            _write_viz(result, tmp)
+            _write_viz(result, tmp, images)
         return folder.commit()
 
 
-def _write_viz(result, folder: Path) -> None:
+def _write_viz(result, folder: Path, images: bool = False) -> None:
     """Hook for the viz module: ``pedgis.viz.write_all(result, folder)`` when it exists."""
     try:
         from .. import viz
@@ -107,7 +108,7 @@ def _write_viz(result, folder: Path) -> None:
         return
     write_all = getattr(viz, "write_all", None)
     if callable(write_all):
-        write_all(result, folder)
+        write_all(result, folder, images=images)
 
 
 def reconcile(result) -> pd.DataFrame:

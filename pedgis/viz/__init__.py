@@ -1,7 +1,7 @@
 """Step 8 and the pages people look at: web map, primary-energy Sankey, report, QGIS styles.
 
 ``write_all(result_or_folder, out_dir)`` writes ``map.html``, ``sankey.html`` (plus
-``sankey.png``/``.svg`` when the optional ``kaleido`` is installed) and ``report.html`` and
+``sankey.png``/``.svg`` with ``images=True``, through kaleido) and ``report.html`` and
 stores default QGIS styles in ``out_dir/buildings.gpkg``. The engine's ``write_outputs`` calls
 it; ``pedgis map OUT_DIR`` calls :func:`redraw`, which draws them again in an output folder
 through the output writer (:func:`pedgis.io.outdir.update_output`).
@@ -51,6 +51,7 @@ def write_all(
     basemap: str | None = None,
     title: str | None = None,
     progress: ProgressCallback | None = None,
+    images: bool = False,
 ) -> list[Path]:
     """Write the map, the Sankey, the report and the GeoPackage styles.
 
@@ -69,6 +70,8 @@ def write_all(
         Title of the pages (escaped).
     progress : callable, optional
         ``progress(fraction, message)``.
+    images : bool
+        Also ``sankey.png`` and ``sankey.svg`` (:func:`pedgis.viz.sankey.export_static`).
 
     Returns
     -------
@@ -99,7 +102,8 @@ def write_all(
     sk = sankey_html(inputs.district, title=title)
     _write_atomic(out / "sankey.html", sk)
     written.append(out / "sankey.html")
-    written += export_static(inputs.district, out, title)
+    if images:
+        written += export_static(inputs.district, out, title)
     report(0.7, "writing the report")
     _write_atomic(out / "report.html", build_report(
         inputs, indicator=indicator, basemap=basemap, title=title, map_html=map_html))
@@ -119,6 +123,7 @@ def redraw(
     title: str | None = None,
     progress: ProgressCallback | None = None,
     command: str = "pedgis map",
+    images: bool = False,
 ) -> list[Path]:
     """Draw the pages of an existing pedgis output folder again (``pedgis map``, QGIS web map).
 
@@ -131,6 +136,6 @@ def redraw(
     with update_output(out_dir, command, rewrites=FILES) as folder:
         with folder.writing():
             written = write_all(folder.path, folder.path, indicator=indicator, basemap=basemap,
-                                title=title, progress=progress)
+                                title=title, progress=progress, images=images)
         final = folder.commit()
     return [final / p.relative_to(folder.path) for p in written]

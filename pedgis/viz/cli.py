@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--basemap", default=None, choices=list(BASEMAPS),
                         help="add a tile basemap (needs network when viewing; default: none)")
     parser.add_argument("--title", default=None, help="title of the pages")
+    parser.add_argument("--images", action="store_true",
+                        help="also write the Sankey as sankey.png and sankey.svg (kaleido and Chrome/Chromium)")
     return parser
 
 
@@ -32,8 +34,13 @@ def run(args: argparse.Namespace) -> int:
     """Execute the sub-command; returns the exit code (errors propagate to the CLI)."""
     from pedgis.viz import redraw
 
+    if getattr(args, "images", False):
+        from pedgis.viz.sankey import check_image_export
+
+        check_image_export()
     files = redraw(args.out_dir, indicator=args.indicator, basemap=args.basemap, title=args.title,
-                   command=getattr(args, "_command_line", None) or "pedgis map")
+                   command=getattr(args, "_command_line", None) or "pedgis map",
+                   images=getattr(args, "images", False))
     for f in files:
         print(f"wrote {f}")
     return 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pedgis.errors import DataQualityWarning, InputDataError, PedgisWarning
+from pedgis.errors import DataQualityWarning, InputDataError
 from pedgis.escaping import escape_html, plotly_text
 from pedgis.viz.common import fmt_energy
 from pedgis.viz.inputs import finite, load_inputs
@@ -41,8 +41,12 @@ SERVICE_NAMES = {
 }
 
 
-class SankeyExportWarning(PedgisWarning):
-    """The static PNG/SVG export of the Sankey failed; the HTML page is still written."""
+#: width of the exported images [CSS px]; the PNG is drawn at twice that
+IMAGE_WIDTH_PX = 1400
+
+
+class ImageExportError(InputDataError):
+    """``--images`` was asked for and the Sankey could not be exported (no kaleido, no browser)."""
 
 
 @dataclass
@@ -485,11 +489,10 @@ def sankey_html(district: dict, title: str | None = None) -> str:
 
 
 def write_sankey(inputs: Any, out_dir: str | Path, title: str | None = None,
-                 static: bool = True) -> list[Path]:
-    """Write ``sankey.html`` and, when kaleido is installed, ``sankey.png`` and ``sankey.svg``.
+                 static: bool = False) -> list[Path]:
+    """Write ``sankey.html`` and, with ``static``, ``sankey.png`` and ``sankey.svg``.
 
-    Returns the paths written. A failing static export warns (:class:`SankeyExportWarning`)
-    and leaves the HTML in place.
+    Returns the paths written.
     """
     out_dir = Path(out_dir)
     district = load_inputs(inputs).district
@@ -501,36 +504,36 @@ def write_sankey(inputs: Any, out_dir: str | Path, title: str | None = None,
     return written
 
 
-def export_static(district: dict, out_dir: Path, title: str | None = None) -> list[Path]:
-    """PNG and SVG of the Sankey through the optional ``kaleido`` package (else nothing).
+EXPORT_FIX = ("Fix: `pip install 'kaleido>=1'` (in pedgis's environment; `make venv` installs it) and make Chrome "
+              "or Chromium available (Debian: `apt install chromium`), or leave out --images and use the camera "
+              "button of sankey.html.")
 
-    Both images come from one headless-browser session (``plotly.io.write_images``, kaleido
-    ≥ 1) when available. A failure warns (:class:`SankeyExportWarning`); the HTML is not
-    affected.
-    """
+
+def check_image_export() -> None:
+    """Refuse ``--images`` before computing when kaleido is not installed."""
     try:
         import kaleido  # noqa: F401
-    except ImportError:
-        return []
+    except ImportError as exc:
+        raise ImageExportError(f"--images: the kaleido package is not installed ({exc}). {EXPORT_FIX}") from exc
+
+
+def export_static(district: dict, out_dir: Path, title: str | None = None) -> list[Path]:
+    """PNG (2x) and SVG of the Sankey, drawn by plotly through kaleido in headless Chrome/Chromium.
+
+    Both images come from one browser session (``plotly.io.write_images``, kaleido >= 1). Asked for
+    explicitly (``--images``), so a failure raises :class:`ImageExportError` and leaves no image.
+    """
+    check_image_export()
     import plotly.io as pio
 
     fig = build_figure(district, title)
     height = int(fig.layout.height or 760)
     paths = [Path(out_dir) / "sankey.png", Path(out_dir) / "sankey.svg"]
     try:
-        if hasattr(pio, "write_images"):
-            pio.write_images([fig, fig], paths, width=1400, height=height, scale=[2, 1])
-        else:  # pragma: no cover - older plotly/kaleido
-            for p, scale in zip(paths, (2, 1), strict=True):
-                fig.write_image(p, width=1400, height=height, scale=scale)
+        pio.write_images([fig, fig], paths, width=IMAGE_WIDTH_PX, height=height, scale=[2, 1])
     except Exception as exc:  # kaleido needs a Chrome/Chromium it may not find
-        warnings.warn(
-            f"sankey.png/svg: static export with kaleido failed ({type(exc).__name__}: "
-            f"{exc}). sankey.html is written. Fix: `pip install -U kaleido` and make "
-            "Chrome/Chromium available, or export from the page's camera button.",
-            SankeyExportWarning, stacklevel=2,
-        )
         for p in paths:
             p.unlink(missing_ok=True)
-        return []
+        raise ImageExportError(f"sankey.png/svg: the export with kaleido failed ({type(exc).__name__}: {exc}). "
+                               f"{EXPORT_FIX}") from exc
     return paths

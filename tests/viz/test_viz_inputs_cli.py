@@ -126,3 +126,26 @@ def test_write_all_reports_progress(tmp_path, out_folder):
     files = write_all(folder, folder, progress=lambda f, m: seen.append(f))
     assert [p.name for p in files] == ["map.html", "sankey.html", "report.html"]
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_pedgis_map_images(tmp_path, out_folder, capsys, monkeypatch):
+    """`--images` adds sankey.png/svg to the folder and its manifest; without kaleido it is refused
+    with exit 2 and the folder is left as it was."""
+    import sys
+
+    from pedgis.cli import main
+    from pedgis.io.outdir import MANIFEST
+
+    folder = pedgis_output(out_folder, tmp_path / "o")
+    assert main(["map", str(folder)]) == 0
+    assert not (folder / "sankey.png").exists()  # only when asked for
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido -> ImportError
+    assert main(["map", str(folder), "--images"]) == 2
+    assert "--images: the kaleido package is not installed" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    monkeypatch.delitem(sys.modules, "kaleido")
+    assert main(["map", str(folder), "--images"]) == 0
+    listed = {f["path"] for f in json.loads((folder / MANIFEST).read_text())["files"]}
+    assert {"sankey.png", "sankey.svg"} <= listed
+    assert (folder / "sankey.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -5,16 +5,17 @@ below).
 """
 
 import copy
+import html
 import sys
-import types
 import warnings
+from pathlib import Path
 
 import pytest
 from district_fixture import HAND, district_json
 
 from pedgis.errors import DataQualityWarning, InputDataError
 from pedgis.viz import assets
-from pedgis.viz.sankey import SankeyExportWarning, export_static, sankey_flows, sankey_html
+from pedgis.viz.sankey import ImageExportError, export_static, sankey_flows, sankey_html
 
 
 def _district(breakdown=None):
@@ -159,38 +160,52 @@ def test_html_is_offline_and_escapes_labels():
     assert len(text) > 1_000_000  # plotly.js is inlined
 
 
-def test_static_export_without_kaleido_writes_nothing(tmp_path, monkeypatch):
+def test_static_export_without_kaleido_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
     import plotly.io._kaleido  # noqa: F401  (plotly binds kaleido on import: do it first)
 
     monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido → ImportError
-    assert export_static(_district(), tmp_path) == []
+    with pytest.raises(ImageExportError, match="kaleido package is not installed.*pip install"):
+        export_static(_district(), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_static_export_failure_warns(tmp_path, monkeypatch):
+def test_static_export_failure_is_an_error_and_leaves_no_image(tmp_path, monkeypatch):
     import plotly.io as pio
 
-    try:  # the real package when installed; a stand-in only for the duration of this test
-        import kaleido
-    except ImportError:
-        kaleido = types.ModuleType("kaleido")
-    monkeypatch.setitem(sys.modules, "kaleido", kaleido)
-
-    def boom(*a, **k):
+    def half_then_boom(figs, paths, **k):  # one image written, then the browser dies
+        Path(paths[0]).write_bytes(b"partial")
         raise RuntimeError("no Chrome")
 
-    monkeypatch.setattr(pio, "write_images", boom)
-    with pytest.warns(SankeyExportWarning, match="static export with kaleido failed"):
-        assert export_static(_district(), tmp_path) == []
+    monkeypatch.setattr(pio, "write_images", half_then_boom)
+    with pytest.raises(ImageExportError, match="export with kaleido failed.*no Chrome"):
+        export_static(_district(), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the PNG's IHDR chunk (PNG spec 11.2.2: bytes 16-24, big-endian)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def test_static_export_with_kaleido(tmp_path):
-    pytest.importorskip("kaleido")
+    """The real exporter (kaleido + Debian's Chromium, installed by `make test`): a PNG at twice the
+    page width and an SVG whose text holds the diagram's own node labels."""
+    from lxml import etree
+
+    from pedgis.viz.sankey import IMAGE_WIDTH_PX, build_figure
+
     written = export_static(_district(), tmp_path)
     assert [p.name for p in written] == ["sankey.png", "sankey.svg"]
-    assert (tmp_path / "sankey.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "<svg" in (tmp_path / "sankey.svg").read_text("utf-8")[:500]
+    height = int(build_figure(_district()).layout.height or 760)
+    assert _png_size((tmp_path / "sankey.png").read_bytes()) == (2 * IMAGE_WIDTH_PX, 2 * height)
+    svg = etree.parse(str(tmp_path / "sankey.svg")).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert float(svg.get("width")) == IMAGE_WIDTH_PX and float(svg.get("height")) == height
+    text = " ".join(t.strip() for t in svg.itertext() if t.strip())
+    # the labels as the page shows them (plotly_text escapes & < >; the SVG holds the text itself)
+    labels = [html.unescape(str(lab).split("<br>")[0]) for lab in build_figure(_district()).data[0].node.label]
+    assert labels and all(lab in text for lab in labels), (labels, text[:500])
 
 
 def test_heat_pump_need_shared_between_electricity_and_ambient_heat():
