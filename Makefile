@@ -39,11 +39,11 @@ test: venv system-deps
 	$(MAKE) test-qgis
 
 test-unit: venv
-	$(PY) -m pytest -q tests --ignore=tests/browser --ignore=tests/qgis
+	PEDGIS_NO_SKIPS=1 $(PY) -m pytest -q -rs tests --ignore=tests/browser --ignore=tests/qgis
 
 test-browser: venv
 	@if [ -d tests/browser ]; then \
-	  PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(PY) -m pytest -q tests/browser; \
+	  PEDGIS_NO_SKIPS=1 PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(PY) -m pytest -q -rs tests/browser; \
 	else echo "no browser tests yet"; fi
 
 $(QVENV)/.installed: pyproject.toml scripts/make-qgis-venv.sh qgis_plugin/pedgis_plugin/installer.py qgis_plugin/pedgis_plugin/deps.py
@@ -52,8 +52,8 @@ $(QVENV)/.installed: pyproject.toml scripts/make-qgis-venv.sh qgis_plugin/pedgis
 
 test-qgis: $(QVENV)/.installed
 	@if [ -d tests/qgis ]; then \
-	  QT_QPA_PLATFORM=offscreen PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) PEDGIS_DEPS_DIR=$(abspath $(QVENV))/deps \
-	  PYTHONPATH=$(abspath $(QVENV))/tools:$(CURDIR) $(QPY) -m pytest -q -p no:cacheprovider tests/qgis; \
+	  PEDGIS_NO_SKIPS=1 QT_QPA_PLATFORM=offscreen PEDGIS_ARTIFACTS=$(abspath $(ARTIFACTS)) PEDGIS_DEPS_DIR=$(abspath $(QVENV))/deps \
+	  PYTHONPATH=$(abspath $(QVENV))/tools:$(CURDIR) $(QPY) -m pytest -q -rs -p no:cacheprovider tests/qgis; \
 	else echo "no qgis tests yet"; fi
 
 plugin: venv
@@ -68,4 +68,4 @@ lint: venv
 	$(VENV)/bin/ruff check pedgis tests
 
 clean:
-	rm -rf $(VENV) $(QVENV) $(OUT) $(ARTIFACTS) build dist *.egg-info
+	rm -rf $(VENV) $(QVENV) $(OUT) $(OUT)-* pedgis-compare $(ARTIFACTS) build dist *.egg-info

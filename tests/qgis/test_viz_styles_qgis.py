@@ -1,30 +1,27 @@
-"""The GeoPackage default styles as QGIS itself reads them (needs Debian's python3-qgis).
-
-Skipped in the plain venv; run with Debian's Python and the packages of ``make test-qgis``::
-
-    QT_QPA_PLATFORM=offscreen PYTHONPATH=.venv-qgis/deps:.venv-qgis/tools:. /usr/bin/python3 -m pytest -q tests/viz/test_viz_styles_qgis.py
-"""
+"""The GeoPackage default styles as QGIS itself reads them (Debian's python3-qgis; `make test-qgis`)."""
 
 import shutil
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import qgis.core as qgis_core
 
-qgis_core = pytest.importorskip("qgis.core")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "viz"))
 
-
-_APP = []
+from district_fixture import write_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def qgs():
-    # one QgsApplication for the process, kept alive (pytest-qgis does the same when used)
-    app = qgis_core.QgsApplication.instance()
-    if app is None:
-        app = qgis_core.QgsApplication([], False)
-        app.initQgis()
-        _APP.append(app)
-    return app
+def out_folder(tmp_path_factory):
+    """The synthetic output folder of the viz tests (24 buildings, hostile attribute values)."""
+    return write_folder(tmp_path_factory.mktemp("viz-out"), n=24, hostile=True)
+
+
+@pytest.fixture
+def qgs(qgis_app):
+    return qgis_app  # pytest-qgis's QgsApplication, the one of every test here
 
 
 def _symbols(gpkg, layer):
