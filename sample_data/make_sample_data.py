@@ -55,8 +55,8 @@ GROUND_BASE_M = 250.0
 WEATHER_NAME = "pvgis_tmy_45N_8E.epw"
 #: SHA-256 of the file as pvlib's sdist carries it
 PVGIS_SHA256 = "e0c70bc1dc2dee57ccc52a0fea6be5f9ab022368e9d5dbc1f992ecb0c69cf67a"
-#: SHA-256 of the committed file: the PVGIS file with its header's time zone set to UTC (`utc_header`)
-WEATHER_SHA256 = "32d59437f09b942de48d6aac9d25429347f16fb0825542a91a5db44818b73712"
+#: SHA-256 of the committed file: the PVGIS file with its rows moved to local time (`local_time_rows`)
+WEATHER_SHA256 = "fa4ee303a8a7c555913d5ceae98a22242d452de07e678f732c42d4463e4ce85a"
 WEATHER_MEMBER_GLOB = "tests/data/tmy_45.000_8.000_"  # + "<first>_<last>.epw", latest period wins
 PVLIB_SDIST_VERSION = "0.16.1"
 
@@ -716,22 +716,32 @@ def fetch_pvgis_tmy(target: Path) -> None:
             data = tar.extractfile(members[-1]).read()
     if hashlib.sha256(data).hexdigest() != PVGIS_SHA256:
         raise SystemExit(f"{members[-1]}: SHA-256 differs from the file the sample was made from; check and update PVGIS_SHA256")
-    target.write_bytes(utc_header(data))
+    target.write_bytes(local_time_rows(data))
 
 
-def utc_header(epw: bytes) -> bytes:
-    """The PVGIS EPW with the time zone of its LOCATION line set to 0.
+def local_time_rows(epw: bytes) -> bytes:
+    """The PVGIS EPW with its rows in the local time its header declares.
 
-    PVGIS writes its rows in UTC but declares the site's local zone (+1 here), so every reader
-    puts the sun an hour off (pedgis warns and corrects from the irradiance). Field 9 of the
-    LOCATION line is the zone; nothing else changes.
+    PVGIS writes the rows in UTC but declares the site's zone (+1 here) in the LOCATION line, so
+    every reader puts the sun an hour off and pairs each hour's weather with the wrong clock hour
+    (pedgis warns and corrects the sun from the irradiance). The weather fields of each row move
+    ``zone`` rows later (the year's last UTC hours wrap to its first local hours, a typical year
+    being a loop of months from different years anyway); the date and time fields and the header
+    stay as they are.
     """
-    first, rest = epw.split(b"\n", 1)
-    fields = first.rstrip(b"\r").split(b",")
-    if not fields[0] == b"LOCATION" or len(fields) != 10:
-        raise SystemExit(f"not an EPW LOCATION line: {first[:80]!r}")
-    fields[8] = b"0"
-    return b",".join(fields) + first[len(first.rstrip(b"\r")):] + b"\n" + rest
+    text = epw.decode("ascii")
+    eol = "\r\n" if "\r\n" in text else "\n"
+    lines = text.split(eol)
+    header, rows = lines[:8], [ln for ln in lines[8:] if ln]
+    loc = header[0].split(",")
+    if loc[0] != "LOCATION" or len(loc) != 10 or len(rows) != 8760:
+        raise SystemExit("not the PVGIS EPW this script knows (LOCATION line, 8760 rows)")
+    zone = int(float(loc[8]))
+    when = [r.split(",", 5)[:5] for r in rows]
+    data = [r.split(",", 5)[5] for r in rows]
+    data = data[-zone:] + data[:-zone] if zone else data
+    out = header + [",".join([*w, d]) for w, d in zip(when, data, strict=True)]
+    return (eol.join(out) + eol).encode("ascii")
 
 
 def main(argv=None) -> int:

@@ -37,8 +37,9 @@ def _epw_lines():
 
 
 def test_sample_epw_reads_without_warning_at_the_instant_its_header_gives():
-    # the sample's header says UTC (PVGIS writes UTC rows; sample_data/make_sample_data.py sets the
-    # LOCATION zone to 0) and "Irradiance Time Offset (h):-0.8239" from the end of the labelled hour:
+    # the sample's rows are in the local time (+1) its header says (PVGIS writes UTC rows;
+    # sample_data/make_sample_data.py moves them) and "Irradiance Time Offset (h):-0.8239" from the
+    # end of the labelled hour:
     # 60 x (1 - 0.8239) = 10.566 min after pvlib's hour-start label, the 0.1761 h PVGIS's JSON gives
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -56,12 +57,16 @@ def test_sample_epw_reads_without_warning_at_the_instant_its_header_gives():
 
 
 def test_pvgis_epw_with_its_local_zone_warns_and_is_corrected(tmp_path):
-    # as PVGIS distributes it: UTC rows under a TZ +1 header; the irradiance says so, and the reader
-    # moves the sun positions by +70 min (the PVGIS instant hh:10 UTC = label + 1 h + 10 min)
-    lines = SAMPLE_EPW.read_bytes().split(b"\n")
-    assert lines[0].endswith(b",0,250")
+    # as PVGIS distributes it: UTC rows under a TZ +1 header (the sample's rows moved back one
+    # hour); the irradiance says so, and the reader moves the sun positions by +70 min (the PVGIS
+    # instant hh:10 UTC = label + 1 h + 10 min)
+    lines = SAMPLE_EPW.read_bytes().decode("ascii").splitlines()
+    assert lines[0].endswith(",1,250")
+    rows = lines[8:]
+    data = [r.split(",", 5)[5] for r in rows]
+    data = data[1:] + data[:1]
     p = tmp_path / "pvgis.epw"
-    p.write_bytes(b"\n".join([lines[0][: -len(b",0,250")] + b",1,250", *lines[1:]]))
+    p.write_text("\n".join(lines[:8] + [",".join([*r.split(",", 5)[:5], d]) for r, d in zip(rows, data)]) + "\n")
     with pytest.warns(DataQualityWarning, match="PVGIS EPW files are in UTC"):
         w = read_weather(p)
     assert w.time_offset_min == 70.0
