@@ -13,6 +13,8 @@ from ..units import KWH_PER_MWH
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 TYPICAL_MONTHS = (1, 4, 7, 10)
+#: PEI and PEE bars, and the balance line drawn over them (a colour neither bar has)
+PEI_COLOR, PEE_COLOR, BALANCE_COLOR = "#e76f51", "#2a9d8f", "#1d2d44"
 
 
 def monthly_balance_figure(ts: dict):
@@ -27,11 +29,16 @@ def monthly_balance_figure(ts: dict):
     pee = [-v / KWH_PER_MWH for v in m["pee_kwh"]]
     bal = [v / KWH_PER_MWH for v in m["balance_kwh"]]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=list(MONTHS), y=pei, name="PEI (imports, Eq. 14)", marker_color="#e76f51"))
-    fig.add_trace(go.Bar(x=list(MONTHS), y=pee, name="− PEE (exports, Eq. 15)", marker_color="#2a9d8f"))
-    fig.add_trace(go.Scatter(x=list(MONTHS), y=bal, name="balance PEI − PEE", mode="lines+markers",
-                             line={"color": "#264653", "width": 3},
-                             marker={"color": ["#e76f51" if b > 0 else "#2a9d8f" for b in bal], "size": 10}))
+    fig.add_trace(go.Bar(x=list(MONTHS), y=pei, name="PEI (imports, Eq. 14)", marker_color=PEI_COLOR))
+    fig.add_trace(go.Bar(x=list(MONTHS), y=pee, name="− PEE (exports, Eq. 15)", marker_color=PEE_COLOR))
+    # the balance stands out from the bars: a dark line, diamonds outlined in white (filled dark
+    # where the month is not compensated, B_m > 0; white where it is), drawn over the bars
+    fig.add_trace(go.Scatter(x=list(MONTHS), y=bal, name="balance PEI − PEE (◆ not compensated, ◇ compensated)",
+                             mode="lines+markers", line={"color": BALANCE_COLOR, "width": 3},
+                             marker={"symbol": "diamond", "size": 13,
+                                     "color": [BALANCE_COLOR if b > 0 else "#ffffff" for b in bal],
+                                     "line": {"color": [("#ffffff" if b > 0 else BALANCE_COLOR) for b in bal],
+                                              "width": 2}}))
     fig.update_layout(barmode="relative", template="plotly_white", height=420,
                       title="Monthly primary-energy balance (monthly netting; a month above 0 is not compensated)",
                       yaxis_title="MWh of non-renewable primary energy", legend={"orientation": "h", "y": -0.15})
@@ -110,7 +117,7 @@ def timeseries_html(ts: dict, title: str = "Time-resolved balance") -> str:
     f2 = typical_day_figure(ts).to_html(include_plotlyjs=False, full_html=False, div_id="pedgis-typical-day",
                                         config={"displaylogo": False, "responsive": True})
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + escape_html(title) + "</title>"
-            "<style>body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
+            "<style>body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}</style>"
             "</head><body><h2>" + escape_html(title) + "</h2>"
             f"<p>Verdict on <b>{escape_html(str(ts.get('timestep')))}</b> netting.</p>"

@@ -181,8 +181,15 @@ def compare(study: Study, names=None, progress=None) -> tuple[list, dict]:
     return rows, results
 
 
-def compare_table(rows: list) -> str:
-    """A plain-text table of the comparison."""
+def _timestep_label(rows: list) -> str:
+    """The netting of the time-resolved columns: one name when every variant shares it."""
+    steps = sorted({str(r.get("timestep", "annual")) for r in rows})
+    return steps[0] if len(steps) == 1 else "each variant's timestep"
+
+
+def compare_table(rows: list, width: int = 100) -> str:
+    """A plain-text table of the comparison, at most ``width`` characters wide: the columns that do
+    not fit go to a further block below, each block starting with the variant names."""
 
     def fmt(v, unit):
         if v is None or (isinstance(v, float) and not np.isfinite(v)):
@@ -197,15 +204,29 @@ def compare_table(rows: list) -> str:
             return f"{v:,.0f} kW"
         return f"{v:.3f}"
 
-    cols = [("variant", "variant", "")] + COMPARE_COLUMNS
-    cells = [[label for _, label, _ in cols]]
-    for r in rows:
-        cells.append([r["variant"]] + [fmt(r.get(k), u) for k, _, u in COMPARE_COLUMNS])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
-    lines = ["  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True)))
-             for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    ts = _timestep_label(rows)
+    columns = [[label.replace("(timestep)", f"({ts})")] + [fmt(r.get(k), u) for r in rows]
+               for k, label, u in COMPARE_COLUMNS]
+    names = ["variant"] + [str(r["variant"]) for r in rows]
+    name_w = max(len(n) for n in names)
+    blocks, current, used = [], [], name_w
+    for col in columns:
+        w = max(len(c) for c in col)
+        if current and used + 2 + w > width:
+            blocks.append(current)
+            current, used = [], name_w
+        current.append(col)
+        used += 2 + w
+    blocks.append(current)
+    out = []
+    for block in blocks:
+        widths = [max(len(c) for c in col) for col in block]
+        for i, name in enumerate(names):
+            out.append("  ".join([name.ljust(name_w)] + [col[i].rjust(w) for col, w in zip(block, widths, strict=True)]))
+            if i == 0:
+                out.append("  ".join(["-" * name_w] + ["-" * w for w in widths]))
+        out.append("")
+    return "\n".join(out).rstrip("\n")
 
 
 def compare_chart(rows: list, title: str = "pedgis compare") -> str:
@@ -213,7 +234,9 @@ def compare_chart(rows: list, title: str = "pedgis compare") -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    panels = [("ped_balance_kwh", "PED balance, annual [MWh]", 1e-3), ("ts_balance_kwh", "PED balance, timestep [MWh]", 1e-3),
+    ts = _timestep_label(rows)
+    panels = [("ped_balance_kwh", "PED balance, annual netting [MWh]", 1e-3),
+              ("ts_balance_kwh", f"PED balance, {ts} netting [MWh]", 1e-3),
               ("rer", "RER [-]", 1.0), ("co2eq_kg", "CO2eq [t]", 1e-3), ("self_sufficiency", "self-sufficiency [-]", 1.0),
               ("peak_import_kw", "peak import [kW]", 1.0)]
     from ..escaping import plotly_text
@@ -226,8 +249,14 @@ def compare_chart(rows: list, title: str = "pedgis compare") -> str:
         colors = ["#2a9d8f" if (key.endswith("balance_kwh") and v is not None and v < 0) else "#e76f51"
                   if key.endswith("balance_kwh") else "#457b9d" for v in vals]
         fig.add_trace(go.Bar(x=names, y=vals, marker_color=colors, showlegend=False), row=i // 3 + 1, col=i % 3 + 1)
+        finite = [v for v in vals if v is not None and np.isfinite(v)]
+        if finite:  # headroom: the tallest bar (up or down) stays 12 % clear of the frame
+            lo, hi = min(0.0, *finite), max(0.0, *finite)
+            pad = 0.12 * ((hi - lo) or abs(hi) or 1.0)
+            fig.update_yaxes(range=[lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)],
+                             row=i // 3 + 1, col=i % 3 + 1)
     fig.update_xaxes(type="category")  # a variant called "2030" is a name, not a number or date
-    fig.update_layout(title=plotly_text(title), height=700, template="plotly_white")
+    fig.update_layout(title=plotly_text(f"{title} ({ts} netting)"), height=700, template="plotly_white")
     return fig.to_html(include_plotlyjs=True, full_html=True)
 
 

@@ -699,7 +699,8 @@ _SCRIPT = """
 
 _CSS = """
 <style>
-body .leaflet-container { background: #f4f4f1; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 12px; }
+body, body .leaflet-container { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+body .leaflet-container { background: #f4f4f1; font-size: 12px; }
 .leaflet-control-layers { font-size: 12px; line-height: 1.3; }
 .leaflet-control-layers-expanded { padding: 6px 8px; }
 .pedgis-box { background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 5px;

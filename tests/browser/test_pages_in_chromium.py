@@ -41,6 +41,10 @@ def test_map_draws_every_building(browser, sample_pages, artifacts):
     assert ("Positive Energy District" == verdict) == bool(district["is_ped"])
     legend = browser.eval("document.querySelector('.pedgis-legend .pedgis-title').textContent")
     assert legend.startswith("PED balance")
+    # one font on the page: the title (outside the map's container) as the legend and verdict boxes
+    font = "getComputedStyle(document.querySelector('%s')).fontFamily"
+    fonts = {sel: browser.eval(font % sel) for sel in (".pedgis-map-title", ".pedgis-verdict", ".pedgis-legend")}
+    assert len(set(fonts.values())) == 1 and "system-ui" in fonts[".pedgis-map-title"], fonts
     browser.screenshot(artifacts / "map.png")
 
 
