@@ -66,7 +66,7 @@ def test_pvgis_epw_with_its_local_zone_warns_and_is_corrected(tmp_path):
     data = [r.split(",", 5)[5] for r in rows]
     data = data[1:] + data[:1]
     p = tmp_path / "pvgis.epw"
-    p.write_text("\n".join(lines[:8] + [",".join([*r.split(",", 5)[:5], d]) for r, d in zip(rows, data)]) + "\n")
+    p.write_text("\n".join(lines[:8] + [",".join([*r.split(",", 5)[:5], d]) for r, d in zip(rows, data, strict=True)]) + "\n")
     with pytest.warns(DataQualityWarning, match="PVGIS EPW files are in UTC"):
         w = read_weather(p)
     assert w.time_offset_min == 70.0
