@@ -45,23 +45,27 @@ def building_pv(pv_kwh, pv_kwp, specific_yield_kwh_kwp):
 
 
 def specific_pv_yield(weather_data: pd.DataFrame, latitude: float, longitude: float, tilt_deg: float,
-                      azimuth_deg: float, performance_ratio: float, altitude: float = 0.0) -> float:
+                      azimuth_deg: float, performance_ratio: float, altitude: float = 0.0,
+                      sun_times: pd.DatetimeIndex | None = None) -> float:
     """Annual PV specific yield [kWh kWp⁻¹ a⁻¹] of a fixed plane from hourly weather.
 
     Plane-of-array irradiation from pvlib (Hay–Davies transposition, ground albedo 0.2) times
     the performance ratio, per kWp at the STC irradiance of 1 kW m⁻²:
     Y_f = PR · Σ G_poa [kWh m⁻²] / 1 kW m⁻².
+    ``sun_times``: where in each row's hour the sun stands (``Weather.sun_times``: mid-hour for
+    EPW, PVGIS's own instant); default the row timestamps.
     """
     import pvlib
 
-    times = weather_data.index
+    times = weather_data.index if sun_times is None else sun_times
     solpos = pvlib.solarposition.get_solarposition(times, latitude, longitude, altitude=altitude)
     dni_extra = pvlib.irradiance.get_extra_radiation(times)
+    # arrays: the sun's instants and the rows' labels differ, and pandas would align them on the index
     poa = pvlib.irradiance.get_total_irradiance(
-        tilt_deg, azimuth_deg, solpos["apparent_zenith"], solpos["azimuth"],
-        weather_data["dni"], weather_data["ghi"], weather_data["dhi"], dni_extra=dni_extra,
-        model="haydavies", albedo=0.2)
-    annual_kwh_m2 = wh_to_kwh(float(poa["poa_global"].clip(lower=0).fillna(0).sum()))
+        tilt_deg, azimuth_deg, solpos["apparent_zenith"].to_numpy(), solpos["azimuth"].to_numpy(),
+        weather_data["dni"].to_numpy(), weather_data["ghi"].to_numpy(), weather_data["dhi"].to_numpy(),
+        dni_extra=np.asarray(dni_extra), model="haydavies", albedo=0.2)
+    annual_kwh_m2 = wh_to_kwh(float(np.nansum(np.clip(poa["poa_global"], 0.0, None))))
     return performance_ratio * annual_kwh_m2  # / 1 kW m⁻² STC
 
 

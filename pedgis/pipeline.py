@@ -296,7 +296,8 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
     yld, yld_src = pv.get("specific_yield_kwh_kwp"), "scenario [pv] specific_yield_kwh_kwp"
     if yld is None and weather is not None:
         yld = gen.specific_pv_yield(weather.data, weather.latitude, weather.longitude, pv["tilt_deg"],
-                                    pv["azimuth_deg"], pv["performance_ratio"], weather.altitude)
+                                    pv["azimuth_deg"], pv["performance_ratio"], weather.altitude,
+                                    sun_times=weather.sun_times)
         yld_src = (f"computed from {weather.source}: pvlib Hay–Davies POA at tilt {pv['tilt_deg']:g}°, "
                    f"azimuth {pv['azimuth_deg']:g}°, × PR {pv['performance_ratio']:g}")
     loads = {}

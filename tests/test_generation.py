@@ -77,3 +77,27 @@ def test_virtual_asset_counted_with_owned_share():
 def test_network_plant_demand():
     # 90,000 kWh at the substations with 10 % losses: 90,000 / 0.9 = 100,000 fed in
     assert gen.network_plant_demand(90000.0, 0.1) == pytest.approx(100000.0)
+
+
+def test_specific_yield_puts_the_sun_where_the_weather_says():
+    # the sample's PVGIS year: irradiance belongs 10.6 min after each row's timestamp (its header);
+    # expected: pvlib's Hay-Davies POA computed here at those instants, x PR. Computing the sun at
+    # the row timestamps instead (what the engine did) differs.
+    from pathlib import Path
+
+    import pvlib
+
+    from pedgis.io.weather import read_weather
+
+    w = read_weather(Path(__file__).resolve().parents[1] / "sample_data" / "weather" / "pvgis_tmy_45N_8E.epw")
+    t = w.sun_times
+    sp = pvlib.solarposition.get_solarposition(t, w.latitude, w.longitude, altitude=w.altitude)
+    poa = pvlib.irradiance.get_total_irradiance(
+        30.0, 180.0, sp["apparent_zenith"].to_numpy(), sp["azimuth"].to_numpy(), w.data["dni"].to_numpy(),
+        w.data["ghi"].to_numpy(), w.data["dhi"].to_numpy(), dni_extra=pvlib.irradiance.get_extra_radiation(t).to_numpy(),
+        model="haydavies", albedo=0.2)["poa_global"]
+    expected = 0.8 * float(np.nansum(np.clip(poa, 0, None))) / 1000.0
+    got = gen.specific_pv_yield(w.data, w.latitude, w.longitude, 30.0, 180.0, 0.8, w.altitude, sun_times=t)
+    assert got == pytest.approx(expected, rel=1e-12)
+    at_labels = gen.specific_pv_yield(w.data, w.latitude, w.longitude, 30.0, 180.0, 0.8, w.altitude)
+    assert abs(at_labels / got - 1) > 1e-4  # 10.6 min of sun: 0.05 % of the year

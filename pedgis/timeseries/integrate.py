@@ -58,11 +58,11 @@ def wind_shape(wind_speed_10m, hub_height_m: float = 80.0) -> np.ndarray:
 
 def dark_hours_shape(weather) -> np.ndarray:
     """Shape (sum 1) of dusk-to-dawn operation (public lighting): hours with the sun below the
-    horizon at mid-hour (pvlib solar position)."""
+    horizon at the row's sun instant (``Weather.sun_times``; pvlib solar position)."""
     import pvlib
 
     loc = pvlib.location.Location(weather.latitude, weather.longitude, altitude=weather.altitude)
-    el = loc.get_solarposition(weather.data.index - pd.Timedelta(minutes=30))["apparent_elevation"].to_numpy()
+    el = loc.get_solarposition(weather.sun_times)["apparent_elevation"].to_numpy()
     dark = (el < 0).astype(float)
     return dark / dark.sum()
 
