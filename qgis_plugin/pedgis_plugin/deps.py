@@ -47,6 +47,7 @@ REQUIREMENTS: tuple[str, ...] = (
     "numba>=0.58",
     "charset-normalizer>=3.0",
     "lxml>=4.9",
+    "pyarrow>=14",
     "tomli>=2.0; python_version < '3.11'",
 )
 
