@@ -20,14 +20,17 @@ def write_hourly_parquet(frame, path: str | Path) -> Path:
     """A table of hourly series (rows = hours) as Parquet, values and dtypes unchanged.
 
     Column names (building ids, user text) are stored as text and never interpreted; a time
-    index is kept (with its time zone) and comes back as the index with ``pandas.read_parquet``
-    (a plain row-number index is not stored).
+    index is kept (with its time zone) as the column ``time`` and comes back as the index with
+    ``pandas.read_parquet`` (a plain row-number index is not stored).
     """
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
+    if isinstance(frame.index, pd.DatetimeIndex) and frame.index.name is None and "time" not in frame.columns:
+        frame.index = frame.index.rename("time")  # a column `time` for readers other than pandas
     table = pa.Table.from_pandas(frame, preserve_index=None)
     path = Path(path)
     # no dictionary encoding: measured values rarely repeat (W1: 17 MB in 0.14 s, 25 MB in 0.33 s with it)
