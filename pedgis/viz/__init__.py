@@ -10,6 +10,7 @@ through the output writer (:func:`pedgis.io.outdir.update_output`).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,10 @@ def redraw(
 
     with update_output(out_dir, command, rewrites=FILES) as folder:
         with folder.writing():
+            from pedgis.viz.maps import TILE_DIR
+
+            # the previous city map's tiles (pedgis's, in the copy): the new map writes its own, if any
+            shutil.rmtree(Path(folder.path) / TILE_DIR, ignore_errors=True)
             written = write_all(folder.path, folder.path, indicator=indicator, basemap=basemap,
                                 title=title, progress=progress)
         final = folder.commit()
