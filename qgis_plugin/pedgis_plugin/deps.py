@@ -58,6 +58,13 @@ UNDECLARED_FLOORS: dict[str, str] = {
     "attrs < 23.2 cannot: rasterio fails with \"No '__dict__' attribute on 'Affine' instance\"",
 }
 
+#: Limits a package does not declare, for a QGIS Python whose NumPy is older than 2 (QGIS's GDAL
+#: bindings are built against it): constraint → why. The installer adds them to its pins there.
+NUMPY1_LIMITS: dict[str, str] = {
+    "pyarrow<26": "pyarrow 26 needs NumPy 2 at import (\"pyarrow requires NumPy 2.0 or newer\") but its "
+    "metadata does not say so; pyarrow 25 works with NumPy 1 and 2",
+}
+
 #: import name of a requirement when it is not the distribution name with "_" for "-"
 IMPORT_NAMES = {"xstatic-leaflet": "xstatic.pkg.leaflet", "xstatic-jquery": "xstatic.pkg.jquery"}
 
