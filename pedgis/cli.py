@@ -187,7 +187,8 @@ def _error(exc: Exception) -> int:
 
 
 def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pedgis run",
-                  pg_out: str | None = None, pg_schema: str | None = None, images: bool = False) -> int:
+                  pg_out: str | None = None, pg_schema: str | None = None, csv: bool = False,
+                  images: bool = False) -> int:
     from .config import load_scenario
     from .io.outdir import prepare_output, scenario_inputs
     from .io.outputs import write_outputs
@@ -208,7 +209,7 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
         checked.emit_warnings()
         checked.raise_errors()
         result = run(checked.scenario, progress=bar, checked=checked)
-        out_dir = write_outputs(result, folder, images=images)
+        out_dir = write_outputs(result, folder, csv=csv, images=images)
     print(summary_text(result, out_dir))
     if checked.postgis is not None:  # the tables too, after the files (checked before computing)
         from .io.postgis import write_result
@@ -227,20 +228,28 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                         "(postgresql://user@host:5432/db or PG:...; wins over [output] postgis)")
     p.add_argument("--pg-schema", metavar="SCHEMA", default=None,
                    help="schema of those tables (default: [output] postgis_schema, else pedgis)")
+    _add_csv_option(p)
     p.add_argument("--images", action="store_true", help=IMAGES_HELP)
 
 
 IMAGES_HELP = "also write the Sankey as sankey.png and sankey.svg (kaleido and Chrome/Chromium)"
 
 
+def _add_csv_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--csv", action="store_true",
+                   help="also write the hourly series as CSV (timeseries.csv) beside timeseries.parquet "
+                        "(slower: every value formatted as text)")
+
+
 def _cmd_run(args) -> int:
     return _run_scenario(args.scenario, args.out, args.quiet, command_line(args), args.pg_out, args.pg_schema,
-                         images=args.images)
+                         csv=args.csv, images=args.images)
 
 
 def _configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("pedgis-out"), help="output folder (default ./pedgis-out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_csv_option(p)
     p.add_argument("--images", action="store_true", help=IMAGES_HELP)
 
 
@@ -249,7 +258,7 @@ def _cmd_demo(args) -> int:
     if not scenario.exists():
         raise InputDataError(f"{scenario}: the sample scenario is missing; run `python sample_data/make_sample_data.py` "
                              "in a source checkout (the demo needs the repository's sample_data folder).")
-    return _run_scenario(scenario, args.out, args.quiet, command_line(args), images=args.images)
+    return _run_scenario(scenario, args.out, args.quiet, command_line(args), csv=args.csv, images=args.images)
 
 
 def _configure_validate(p: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from hostile_sample import TITLE, clip, pedgis, write_hostile_sample
 from payloads import side_effects
@@ -32,7 +33,7 @@ def hostile_inputs(tmp_path_factory):
 def hostile(hostile_inputs):
     """The output folder of `pedgis run` on the hostile inputs (run once)."""
     out = hostile_inputs.parent.parent / "out"
-    rc = pedgis("run", hostile_inputs, "--out", out, "--quiet")
+    rc = pedgis("run", hostile_inputs, "--out", out, "--quiet", "--csv")
     return hostile_inputs, out, rc
 
 
@@ -69,7 +70,7 @@ def _tags(path) -> _Tags:
 def test_run_succeeds_and_no_payload_ran(hostile):
     _, out, rc = hostile
     assert rc == 0
-    for name in ("map.html", "report.html", "sankey.html", "timeseries.html", "timeseries.csv"):
+    for name in ("map.html", "report.html", "sankey.html", "timeseries.html", "timeseries.csv", "timeseries.parquet"):
         assert (out / name).is_file(), name
     assert side_effects() == []
 
@@ -118,9 +119,11 @@ def test_pv_hourly_csv_ids_neutralised_numbers_intact(hostile_inputs, tmp_path):
     out = tmp_path / "pv"
     rc = pedgis("pv", "--buildings", data / "buildings.gpkg", "--id-column", "CAD_ID",
                 "--dsm", data / "dsm.tif", "--weather", data / "weather" / "pvgis_tmy_45N_8E.epw",
-                "--out", out, "--quiet")
+                "--out", out, "--quiet", "--csv")
     assert rc == 0
     b = gpd.read_file(out / "buildings.gpkg", layer="buildings")
+    # Parquet keeps the ids as they are (column names are data there, never formulas)
+    assert sorted(pd.read_parquet(out / "pv_hourly_kwh.parquet").columns) == sorted(str(i) for i in b["building_id"])
     with gzip.open(out / "pv_hourly_kwh.csv.gz", "rt", encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     header = rows[0][1:]

@@ -58,9 +58,21 @@ def buildings_layer(result):
     return out
 
 
+def write_layer(gdf, folder: Path, layer: str, gpkg: str = "buildings.gpkg") -> None:
+    """A layer into the GeoPackage (for people and QGIS) and as ``<layer>.parquet`` (GeoParquet,
+    for programs and large districts), inside the output folder being written."""
+    from .columnar import write_geoparquet
+
+    gdf.to_file(folder / gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+    write_geoparquet(gdf, folder / f"{layer}.parquet")
+
+
 def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
-                  command: str = "pedgis.io.outputs.write_outputs", images: bool = False) -> Path:
-    """Write ``district.json`` and ``buildings.gpkg`` (layers ``buildings``, ``boundary``), plus the
+                  command: str = "pedgis.io.outputs.write_outputs", csv: bool = False,
+                  images: bool = False) -> Path:
+    """Write ``district.json``, ``buildings.gpkg`` (layers ``buildings``, ``boundary``,
+    ``roof_segments``), ``buildings.parquet`` and ``roof_segments.parquet`` (GeoParquet), the
+    hourly series ``timeseries.parquet`` (and ``timeseries.csv`` when ``csv``), plus the
     maps/Sankey/report when :mod:`pedgis.viz` provides ``write_all(result, folder)``.
 
     ``out_dir`` is a folder path or an :class:`~pedgis.io.outdir.OutputFolder` that
@@ -74,17 +86,21 @@ def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
     with folder, folder.writing() as tmp:
         (tmp / "district.json").write_text(district_json(result), encoding="utf-8")
         gpkg = tmp / "buildings.gpkg"
-        buildings_layer(result).to_file(gpkg, layer="buildings", driver="GPKG", engine="pyogrio")
+        write_layer(buildings_layer(result), tmp, "buildings")
         if result.boundary is not None and len(result.boundary):
             bnd = result.boundary.copy()  # with step 1's attributes (boundary type, rule)
             bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
         if result.roof_segments is not None and len(result.roof_segments):
-            result.roof_segments.to_file(gpkg, layer="roof_segments", driver="GPKG", engine="pyogrio")
+            write_layer(result.roof_segments, tmp, "roof_segments")
         hourly = getattr(result, "hourly", None)
         if hourly is not None:  # time-resolved block: hourly series and charts (docs/outputs.md)
-            from ..escaping import write_csv
+            from .columnar import write_hourly_parquet
 
-            write_csv(hourly, tmp / "timeseries.csv", index=False, float_format="%.4f")
+            write_hourly_parquet(hourly, tmp / "timeseries.parquet")
+            if csv:  # formatted value by value: only when asked for (`--csv`)
+                from ..escaping import write_csv
+
+                write_csv(hourly, tmp / "timeseries.csv", index=False, float_format="%.4f")
         if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
             from .solar_rasters import write_irradiation
 

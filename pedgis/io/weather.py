@@ -345,6 +345,16 @@ def _missing_days(index: pd.DatetimeIndex, is_feb29: np.ndarray) -> str:
     return "missing: " + ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
 
 
+def _hour_angle(times: pd.DatetimeIndex, longitude: float, equation_of_time) -> np.ndarray:
+    """pvlib's ``solarposition.hour_angle`` [°], the same arithmetic with the UTC offsets taken
+    vectorised (pvlib asks each timestamp in a Python loop: ~15 ms per call on 8,760 hours)."""
+    from pvlib.solarposition import _times_to_hours_after_local_midnight
+
+    tzs = ((times.tz_localize(None) - times.tz_convert("UTC").tz_localize(None)) / pd.Timedelta("1h")).to_numpy()
+    hrs_minus_tzs = _times_to_hours_after_local_midnight(times) - tzs
+    return 15. * (hrs_minus_tzs - 12.) + longitude + equation_of_time / 4.
+
+
 def estimate_time_offset(weather: Weather, step_min: int = 10, max_min: int = 180) -> float:
     """Shift [min] of the row timestamps that best lines ``ghi`` up with the sun.
 
@@ -368,7 +378,7 @@ def estimate_time_offset(weather: Weather, step_min: int = 10, max_min: int = 18
     lat = np.radians(weather.latitude)
     best, best_r = weather.time_offset_min, -np.inf
     for off in range(-max_min, max_min + 1, step_min):
-        hour_angle = spos.hour_angle(idx + pd.Timedelta(minutes=off), weather.longitude, eot)
+        hour_angle = _hour_angle(idx + pd.Timedelta(minutes=off), weather.longitude, eot)
         cz = np.cos(spos.solar_zenith_analytical(lat, np.radians(hour_angle), decl))
         r = np.corrcoef(np.clip(cz, 0.0, None), ghi)[0, 1]
         if r > best_r:

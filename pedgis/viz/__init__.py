@@ -10,6 +10,7 @@ through the output writer (:func:`pedgis.io.outdir.update_output`).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def write_all(
         Files written.
     """
     from pedgis.viz.inputs import load_inputs
-    from pedgis.viz.maps import build_map
+    from pedgis.viz.maps import build_map_files
     from pedgis.viz.report import build_report
     from pedgis.viz.sankey import export_static, sankey_html
     from pedgis.viz.styles import write_styles
@@ -95,7 +96,11 @@ def write_all(
         title = district_title(inputs.district)
     written = []
     report(0.1, "drawing the map")
-    map_html = build_map(inputs, indicator=indicator, basemap=basemap, title=title)
+    map_html, map_files = build_map_files(inputs, indicator=indicator, basemap=basemap, title=title)
+    for rel, text in map_files.items():  # a city's tiles (map_tiles/*.js), before the page
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out / rel, text)  # a new file, never one hard-linked from the previous folder
+        written.append(out / rel)
     _write_atomic(out / "map.html", map_html)
     written.append(out / "map.html")
     report(0.5, "drawing the Sankey diagram")
@@ -135,6 +140,10 @@ def redraw(
 
     with update_output(out_dir, command, rewrites=FILES) as folder:
         with folder.writing():
+            from pedgis.viz.maps import TILE_DIR
+
+            # the previous city map's tiles (pedgis's, in the copy): the new map writes its own, if any
+            shutil.rmtree(Path(folder.path) / TILE_DIR, ignore_errors=True)
             written = write_all(folder.path, folder.path, indicator=indicator, basemap=basemap,
                                 title=title, progress=progress, images=images)
         final = folder.commit()

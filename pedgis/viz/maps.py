@@ -45,6 +45,20 @@ from pedgis.viz.inputs import Raster, VizInputs, finite, load_inputs
 
 #: Above this many buildings the map draws on a canvas instead of one SVG path per building.
 CANVAS_THRESHOLD = 5000
+#: Above this many buildings (a city) the page draws aggregated cells at low zoom and, zoomed in,
+#: the buildings of the view from tile files beside it (``map_tiles/``, plain scripts: they load
+#: from ``file://`` offline). One self-contained page opened in 0.5 s with 10,000 buildings and
+#: 3.3 s with 50,000 (headless Chromium, benchmarks/README.md).
+CITY_THRESHOLD = 20000
+#: Folder of the tile files (beside map.html).
+TILE_DIR = "map_tiles"
+#: From this zoom level on, the city page shows buildings instead of cells (≈ 2.4 m per pixel).
+DETAIL_ZOOM = 16
+#: Cell sides tried [m, Web Mercator], the first giving at most :data:`MAX_CELLS` cells is used.
+CELL_SIZES_M = (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+MAX_CELLS = 4000
+#: Side of one tile file's square [m, Web Mercator].
+TILE_SIZE_M = 500
 #: Simplification tolerance for display [m] (in the projected CRS, before going to EPSG:4326).
 SIMPLIFY_TOLERANCE_M = 0.25
 #: Decimal places kept for longitude/latitude (1e-6 degree ≈ 0.1 m).
@@ -694,7 +708,85 @@ _SCRIPT = """
   summary.addTo(map);
   window.pedgisMapInfo = {nBuildings: data.features.length, canvas: cfg.canvas, map: map,
                           buildings: buildings};
-})();
+%(city)s})();
+"""
+
+# A city (more than CITY_THRESHOLD buildings): cells coloured by the indicator at low zoom; from
+# cfg.city.detail_zoom on, the buildings of the view, loaded once per tile from map_tiles/*.js
+# (each file calls pedgisTile(name, data) with data encoded like `raw`). Runs inside _SCRIPT.
+_CITY_SCRIPT = """
+  var city = cfg.city, cellLayer = L.layerGroup(), loaded = {}, nLoaded = 0;
+  city.cells.forEach(function (c) {  // [[w, s, e, n], buildings, [value per indicator]]
+    var r = L.rectangle([[c[0][1], c[0][0]], [c[0][3], c[0][2]]],
+                        {renderer: renderer, className: "pedgis-cell", color: "#666", weight: 0.3,
+                         fillOpacity: 0.85});
+    r.pedgisCell = c;
+    r.bindTooltip(function () {
+      var ci = city.indicators[current], box = el("div");
+      box.appendChild(el("b", c[1] + (c[1] === 1 ? " building" : " buildings")));
+      box.appendChild(el("br"));
+      box.appendChild(document.createTextNode(
+        (ci.how === "sum" ? "total " : "mean ") + fmt(c[2][current], ci.unit)));
+      box.appendChild(el("br"));
+      box.appendChild(el("i", "zoom in to see the buildings"));
+      return box;
+    }, {sticky: true});
+    cellLayer.addLayer(r);
+  });
+  function detail() { return map.getZoom() >= city.detail_zoom; }
+  function styleCells() {
+    var ci = city.indicators[current];
+    cellLayer.eachLayer(function (r) { r.setStyle({fillColor: colorOf(ci, r.pedgisCell[2][current])}); });
+  }
+  window.pedgisTile = function (name, t) {
+    buildings.addData({type: "FeatureCollection", features: t.features.map(function (f) {
+      return {type: "Feature", geometry: decode(f[0], t.origin), properties: f[1]};
+    })});
+    nLoaded += t.features.length;
+  };
+  var buildingLegend = legend.show;
+  legend.show = function (idx) {
+    if (detail()) { buildingLegend.call(legend, idx); return; }
+    var ci = city.indicators[idx], d = this._div;
+    d.textContent = "";
+    d.appendChild(el("div", ci.label, "pedgis-title"));
+    d.appendChild(el("div", ci.note, "pedgis-sub"));
+    ci.labels.forEach(function (lab, i) {
+      var r = el("div"), sw = el("span", undefined, "pedgis-swatch");
+      sw.style.background = ci.colors[i]; r.appendChild(sw); r.appendChild(document.createTextNode(lab));
+      d.appendChild(r);
+    });
+  };
+  function refresh() {
+    if (detail()) {
+      if (map.hasLayer(cellLayer)) { map.removeLayer(cellLayer); }
+      if (!map.hasLayer(buildings)) { buildings.addTo(map); }
+      var view = map.getBounds().pad(0.2);
+      city.tiles.forEach(function (t) {  // [file name, [s, w, n, e]]
+        if (loaded[t[0]] || !view.intersects([[t[1][0], t[1][1]], [t[1][2], t[1][3]]])) { return; }
+        loaded[t[0]] = true;
+        var s = document.createElement("script");
+        s.src = city.dir + "/" + t[0] + ".js";
+        document.head.appendChild(s);
+      });
+    } else {
+      if (map.hasLayer(buildings)) { map.removeLayer(buildings); }
+      if (!map.hasLayer(cellLayer)) { cellLayer.addTo(map); }
+    }
+    legend.show(current);
+  }
+  setIndicator = function (idx) {
+    current = idx;
+    buildings.setStyle(style);
+    styleCells();
+    legend.show(idx);
+  };
+  styleCells();
+  map.on("zoomend moveend", refresh);
+  refresh();
+  window.pedgisMapInfo.nBuildings = city.n;
+  window.pedgisMapInfo.city = {cells: city.cells.length, tiles: city.tiles.length, cellLayer: cellLayer,
+                               loaded: function () { return nLoaded; }, detailZoom: city.detail_zoom};
 """
 
 _CSS = """
@@ -840,13 +932,106 @@ def _layer(js_factory: str, name: str, overlay: bool, show: bool):
                               overlay, show)
 
 
+_INTENSIVE_UNITS = {"kWh/m²a", "%", "flags"}  # cells show the mean of these, the sum of the others
+
+
+def _mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical Web Mercator [m] (EPSG:3857, what the page draws in)."""
+    r = 6378137.0
+    return r * np.radians(lon), r * np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85, 85)) / 2))
+
+
+def _lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r = 6378137.0
+    return np.degrees(x / r), np.degrees(2 * np.arctan(np.exp(y / r)) - np.pi / 2)
+
+
+def _city_parts(geoms, features, numbers, included, order, available) -> tuple[dict, dict[str, str]]:
+    """The city page's cells (``cfg.city``) and its tile files ({relative path: text}).
+
+    Cells: squares in Web Mercator of the first side in :data:`CELL_SIZES_M` that gives at most
+    :data:`MAX_CELLS` cells holding buildings; each carries its number of buildings and, per
+    indicator, the sum (energies, areas, power) or the mean (intensities, shares, flags) over its
+    included buildings. Tiles: the buildings whose centroid lies in a :data:`TILE_SIZE_M` square,
+    encoded like the page's own data.
+    """
+    import shapely
+
+    has = np.array([g is not None for g in geoms])
+    cx = np.full(len(geoms), np.nan)
+    cy = np.full(len(geoms), np.nan)
+    if has.any():
+        c = shapely.centroid(np.asarray([g for g in geoms if g is not None], dtype=object))
+        cx[has], cy[has] = _mercator(shapely.get_x(c), shapely.get_y(c))
+    drawn = np.flatnonzero(has)
+    for size in CELL_SIZES_M:
+        keys = np.stack([np.floor(cx[drawn] / size), np.floor(cy[drawn] / size)], axis=1).astype(np.int64)
+        cells, inverse = np.unique(keys, axis=0, return_inverse=True)
+        if len(cells) <= MAX_CELLS:
+            break
+    inverse = inverse.ravel()
+    count = np.bincount(inverse, minlength=len(cells))
+    inc = np.asarray(included, bool)[drawn]
+    values, ind_cfg = [], []
+    for key in order:
+        ind = available[key]
+        v = numbers[key][drawn]
+        ok = inc & np.isfinite(v)
+        total = np.bincount(inverse[ok], weights=v[ok], minlength=len(cells))
+        n_ok = np.bincount(inverse[ok], minlength=len(cells))
+        how = "mean" if ind.unit in _INTENSIVE_UNITS else "sum"
+        cell_v = np.where(n_ok > 0, total / np.maximum(n_ok, 1) if how == "mean" else total, np.nan)
+        leg = _legend(ind if ind.kind != "flags" else Indicator(ind.key, ind.label, "flags per building",
+                                                                "sequential", YLORRD), cell_v)
+        values.append(_round_sig(cell_v))
+        ind_cfg.append({"key": key, "unit": ind.unit, "how": how,
+                        "label": f"{ind.label} [{leg['unit_label']}]" if leg["unit_label"] else ind.label,
+                        "note": f"{'total' if how == 'sum' else 'mean'} of the included buildings in cells of "
+                                f"{size:,} m; zoom in to see the buildings",
+                        **{k: leg[k] for k in ("breaks", "colors", "labels")}})
+    w, s_ = _lonlat(cells[:, 0] * float(size), cells[:, 1] * float(size))
+    e, n = _lonlat((cells[:, 0] + 1) * float(size), (cells[:, 1] + 1) * float(size))
+    rnd = lambda a: np.round(a, COORD_DECIMALS).tolist()  # noqa: E731
+    w, s_, e, n = rnd(w), rnd(s_), rnd(e), rnd(n)
+    cell_rows = [[[w[k], s_[k], e[k], n[k]], int(count[k]), [col[k] for col in values]] for k in range(len(cells))]
+    # tile files: the buildings of each TILE_SIZE_M square
+    tkeys = np.stack([np.floor(cx[drawn] / TILE_SIZE_M), np.floor(cy[drawn] / TILE_SIZE_M)], axis=1).astype(np.int64)
+    tiles, tinv = np.unique(tkeys, axis=0, return_inverse=True)
+    tinv = tinv.ravel()
+    files, tile_rows = {}, []
+    for t, (tx, ty) in enumerate(tiles):
+        members = drawn[tinv == t]
+        origin, enc = encode_geometries(np.asarray([geoms[i] for i in members], dtype=object))
+        name = f"t{int(tx)}_{int(ty)}".replace("-", "m")
+        data = {"origin": origin, "features": [[enc[k], features[i][1]] for k, i in enumerate(members)]}
+        files[f"{TILE_DIR}/{name}.js"] = f'pedgisTile("{name}", {script_json(data)});\n'
+        # the tile's extent: its buildings' bounds (a building may reach over the square's edge)
+        b = shapely.total_bounds(np.asarray([geoms[i] for i in members], dtype=object))
+        tile_rows.append([name, [round(float(b[1]), 6), round(float(b[0]), 6), round(float(b[3]), 6), round(float(b[2]), 6)]])
+    city = {"n": int(len(geoms)), "cells": cell_rows, "indicators": ind_cfg, "tiles": tile_rows,
+            "dir": TILE_DIR, "detail_zoom": DETAIL_ZOOM, "cell_size_m": int(size)}
+    return city, files
+
+
 def build_map(
     inputs: VizInputs | Any,
     indicator: str = "ped_balance_kwh",
     basemap: str | None = None,
     title: str | None = None,
 ) -> str:
-    """Render ``map.html`` as a string.
+    """Render ``map.html`` as a string (a city's page also needs its tile files:
+    :func:`build_map_files`)."""
+    return build_map_files(inputs, indicator, basemap, title)[0]
+
+
+def build_map_files(
+    inputs: VizInputs | Any,
+    indicator: str = "ped_balance_kwh",
+    basemap: str | None = None,
+    title: str | None = None,
+    city_threshold: int | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Render ``map.html`` as a string, and the files it loads beside it.
 
     Parameters
     ----------
@@ -860,11 +1045,16 @@ def build_map(
         fully offline.
     title : str, optional
         Title shown on the map (escaped).
+    city_threshold : int, optional
+        Above this many buildings (default :data:`CITY_THRESHOLD`) the page draws cells at low
+        zoom and loads the buildings of the view from tile files; the roof segments (thousands
+        per km²) are then left to ``roof_segments.parquet`` / the GeoPackage.
 
     Returns
     -------
-    str
-        A self-contained HTML document.
+    (str, dict)
+        The HTML document, self-contained up to the threshold; and ``{relative path: text}`` of
+        the tile files (empty below the threshold).
 
     Raises
     ------
@@ -943,6 +1133,8 @@ def build_map(
         indicators_cfg.append({"key": key, "label": ind.label if ind.kind == "flags"
                                else f"{ind.label} [{leg['unit_label']}]", "unit": ind.unit,
                                **leg})
+    is_city = len(buildings) > (CITY_THRESHOLD if city_threshold is None else city_threshold)
+    files: dict[str, str] = {}
     cfg = {
         "canvas": len(buildings) > CANVAS_THRESHOLD,
         "nodata": NODATA_COLOR,
@@ -954,8 +1146,11 @@ def build_map(
         "initial": order.index(indicator),
         "overlays": {},
     }
+    if is_city:
+        cfg["city"], files = _city_parts(geoms, features, numbers, included, order, available)
+        features = []  # drawn from the tiles
     roofs = None
-    if inputs.roof_segments is not None and len(inputs.roof_segments):
+    if inputs.roof_segments is not None and len(inputs.roof_segments) and not is_city:
         roofs = _roof_data(inputs.roof_segments)
         cfg["overlays"][ROOF_LAYER] = {"labels": roofs["labels"],
                                        "colors": VIRIDIS[: len(roofs["labels"])]}
@@ -988,7 +1183,7 @@ def build_map(
     # the building data and the page's functions; buildings drawn once, restyled per indicator
     script = _SCRIPT % {"map": m.get_name(), "cfg": script_json(cfg),
                         "data": script_json({"origin": origin, "features": features}),
-                        "roofs": script_json(roofs)}
+                        "roofs": script_json(roofs), "city": _CITY_SCRIPT if is_city else ""}
 
     class _Data(folium.MacroElement):
         _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" +
@@ -1065,7 +1260,7 @@ def build_map(
               if re.search(r"(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", t)]
     if remote:  # pragma: no cover - a guard against a folium upgrade adding CDN assets
         raise RuntimeError(f"map.html would load remote assets: {remote[:3]}")
-    return html_text
+    return html_text, files
 
 
 def _strip_remote_assets(element) -> None:
@@ -1080,8 +1275,12 @@ def _strip_remote_assets(element) -> None:
 
 def write_map(inputs: Any, path: str | Path, indicator: str = "ped_balance_kwh",
               basemap: str | None = None, title: str | None = None) -> Path:
-    """Write ``map.html`` (see :func:`build_map`) and return its path."""
+    """Write ``map.html`` (see :func:`build_map`) and, for a city, its tile files beside it;
+    return its path."""
     path = Path(path)
-    path.write_text(build_map(inputs, indicator=indicator, basemap=basemap, title=title),
-                    encoding="utf-8")
+    html_text, files = build_map_files(inputs, indicator=indicator, basemap=basemap, title=title)
+    path.write_text(html_text, encoding="utf-8")
+    for rel, text in files.items():
+        (path.parent / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / rel).write_text(text, encoding="utf-8")
     return path

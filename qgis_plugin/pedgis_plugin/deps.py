@@ -47,6 +47,7 @@ REQUIREMENTS: tuple[str, ...] = (
     "numba>=0.58",
     "charset-normalizer>=3.0",
     "lxml>=4.9",
+    "pyarrow>=14",
     "tomli>=2.0; python_version < '3.11'",
 )
 
@@ -55,6 +56,13 @@ REQUIREMENTS: tuple[str, ...] = (
 UNDECLARED_FLOORS: dict[str, str] = {
     "attrs>=23.2": "affine 3 (rasterio's) caches properties on slotted attrs classes, which "
     "attrs < 23.2 cannot: rasterio fails with \"No '__dict__' attribute on 'Affine' instance\"",
+}
+
+#: Limits a package does not declare, for a QGIS Python whose NumPy is older than 2 (QGIS's GDAL
+#: bindings are built against it): constraint → why. The installer adds them to its pins there.
+NUMPY1_LIMITS: dict[str, str] = {
+    "pyarrow<26": "pyarrow 26 needs NumPy 2 at import (\"pyarrow requires NumPy 2.0 or newer\") but its "
+    "metadata does not say so; pyarrow 25 works with NumPy 1 and 2",
 }
 
 #: import name of a requirement when it is not the distribution name with "_" for "-"

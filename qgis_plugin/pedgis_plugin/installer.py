@@ -168,7 +168,11 @@ def qgis_pins(folder: str | None, requirements=None, *, loaded_only: bool = Fals
         pin = _pin(dist, floors)
         if pin:
             pins[key] = pin
-    return sorted(pins.values(), key=str.lower)
+    out = sorted(pins.values(), key=str.lower)
+    numpy = pins.get("numpy", "").partition("==")[2]
+    if numpy and deps.version_key(numpy) < deps.version_key("2"):
+        out += list(deps.NUMPY1_LIMITS)  # what wheels built for NumPy 2 only would break
+    return out
 
 
 # -- pip -------------------------------------------------------------------------------------

@@ -80,6 +80,11 @@ def test_installer_fills_the_private_folder(profile_with_packages):
     assert Path("/usr/lib/python3/dist-packages/attrs-22.2.0.dist-info").is_dir()
     # QGIS's own numpy (its GDAL bindings are built against it) is not replaced
     assert "numpy" not in installed
+    # pyarrow for that NumPy 1 (26 needs NumPy 2 at import without declaring it: NUMPY1_LIMITS),
+    # and it imports in QGIS's Python with the folder's packages
+    assert tuple(int(x) for x in installed["pyarrow"].split(".")[:1]) < (26,)
+    subprocess.run([QGIS_PYTHON, "-c", "import numpy, pyarrow.parquet; assert numpy.__version__ < '2'"],
+                   env={**qgis_python_env(), "PYTHONPATH": str(folder)}, check=True)
     assert manifest["python"] == QGIS_PYTHON and manifest["pins"] == "strict"
     assert "Installed into" in proc.stdout
     # nothing beside the folder but the folder itself (no staging or pending leftovers), and

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -53,11 +54,23 @@ def test_pv_command_writes_everything(small_inputs, tmp_path, capsys):
                    "--weather", str(EPW), "--out", str(out), "--quiet"])
     assert rc == 0
     assert "2 of 3 buildings" in capsys.readouterr().out
-    assert {p.name for p in out.iterdir()} == {"buildings.gpkg", "irradiation.tif", "pv.json",
-                                               "pv_hourly_kwh.csv.gz", ".pedgis-manifest.json"}
+    assert {p.name for p in out.iterdir()} == {"buildings.gpkg", "buildings.parquet", "roof_segments.parquet",
+                                               "irradiation.tif", "pv.json", "pv_hourly_kwh.parquet",
+                                               ".pedgis-manifest.json"}  # no CSV unless --csv
     layers = {name for name, _ in pyogrio.list_layers(out / "buildings.gpkg")}
     assert layers == {"buildings", "roof_segments"}
+    # the GeoParquet copies hold the GeoPackage layers (same rows, values, geometries, CRS)
+    for layer in ("buildings", "roof_segments"):
+        g, p = gpd.read_file(out / "buildings.gpkg", layer=layer), gpd.read_parquet(out / f"{layer}.parquet")
+        assert set(p.columns) == set(g.columns) and p.crs == g.crs
+        attrs = [c for c in g.columns if c != "geometry"]
+        pd.testing.assert_frame_equal(pd.DataFrame(p[attrs]), pd.DataFrame(g[attrs]), check_dtype=False)
+        assert p.geometry.geom_equals_exact(g.geometry, tolerance=0).all()
+    hourly = pd.read_parquet(out / "pv_hourly_kwh.parquet")
+    assert hourly.shape == (8760, 3) and list(hourly.columns) == ["flat", "gable", "away"]
     b = gpd.read_file(out / "buildings.gpkg", layer="buildings").set_index("building_id")
+    # each building's hours add up to its annual PV (the roof model sums the same hourly values)
+    np.testing.assert_allclose(hourly[["flat", "gable"]].sum().to_numpy(), b.loc[["flat", "gable"], "pv_kwh"], rtol=1e-5)
     assert b.loc["flat", "pv_kwh"] > 0 and b.loc["gable", "pv_kwh"] > 0
     assert np.isnan(b.loc["away", "pv_kwh"]) and "outside the DSM" in b.loc["away", "flags"]
     seg = gpd.read_file(out / "buildings.gpkg", layer="roof_segments")
@@ -72,6 +85,21 @@ def test_pv_command_writes_everything(small_inputs, tmp_path, capsys):
     summary = json.loads((out / "pv.json").read_text())
     assert summary["pv_kwh"] == pytest.approx(b["pv_kwh"].sum(), rel=1e-6)
     assert summary["assumptions"]["solar"]["sources"]["module_efficiency"]
+
+
+def test_pv_command_csv_on_request(small_inputs, tmp_path):
+    """``--csv`` adds the old gzip'd CSV (4 significant digits) beside the Parquet file."""
+    dsm, shp = small_inputs
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["pv", "--buildings", str(shp), "--id-column", "ID", "--dsm", str(dsm),
+                   "--weather", str(EPW), "--out", str(out), "--quiet", "--csv"])
+    assert rc == 0
+    exact = pd.read_parquet(out / "pv_hourly_kwh.parquet")
+    text = pd.read_csv(out / "pv_hourly_kwh.csv.gz", index_col=0)
+    assert list(text.columns) == list(exact.columns) and len(text) == 8760
+    np.testing.assert_allclose(text.to_numpy(), exact.to_numpy(), rtol=5e-4, atol=1e-12)  # %.4g
 
 
 def test_pv_command_needs_a_raster(small_inputs, tmp_path, capsys):

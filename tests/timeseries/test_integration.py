@@ -88,9 +88,14 @@ def test_hourly_series_conserve_the_engine_annuals(annual, hourly):
 def test_outputs_and_chart_data(hourly, tmp_path):
     from pedgis.io.outputs import write_outputs
 
-    out = write_outputs(hourly, tmp_path / "out", viz=False)
+    out = write_outputs(hourly, tmp_path / "out", viz=False, csv=True)
+    # Parquet holds the computed series exactly (values, dtypes, column names); the CSV on request
+    back = pd.read_parquet(out / "timeseries.parquet")
+    pd.testing.assert_frame_equal(back, hourly.hourly, check_exact=True)
     t = pd.read_csv(out / "timeseries.csv")
-    assert len(t) == 8760
+    assert list(t.columns) == list(hourly.hourly.columns) and len(t) == 8760
+    np.testing.assert_allclose(t["load_kwh"], hourly.hourly["load_kwh"], atol=5e-5)  # written with 4 decimals
+    assert not (write_outputs(hourly, tmp_path / "out2", viz=False) / "timeseries.csv").exists()  # only when asked
     assert t["load_kwh"].sum() == pytest.approx(hourly.district["timeseries"]["electricity"]["load_kwh"], rel=1e-6)
     d = json.loads((out / "district.json").read_text())
     m = d["timeseries"]["monthly"]

@@ -149,3 +149,21 @@ def test_pedgis_map_images(tmp_path, out_folder, capsys, monkeypatch):
     listed = {f["path"] for f in json.loads((folder / MANIFEST).read_text())["files"]}
     assert {"sankey.png", "sankey.svg"} <= listed
     assert (folder / "sankey.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pedgis_map_city_tiles_written_and_replaced(tmp_path, out_folder, monkeypatch):
+    """`pedgis map` of a city writes map_tiles/ into the folder (listed in its manifest); drawn
+    again as a small map, the tiles it no longer needs are gone and the folder verifies."""
+    from pedgis.io.outdir import read_manifest, verify
+    from pedgis.viz import maps, redraw
+
+    folder = pedgis_output(out_folder, tmp_path / "out")
+    monkeypatch.setattr(maps, "CITY_THRESHOLD", 10)  # the fixture's 24 buildings are a "city"
+    redraw(folder)
+    tiles = sorted(p.name for p in (folder / maps.TILE_DIR).iterdir())
+    listed = {e["path"] for e in read_manifest(folder)["files"]}
+    assert tiles and {f"{maps.TILE_DIR}/{t}" for t in tiles} <= listed and verify(folder) == []
+    monkeypatch.setattr(maps, "CITY_THRESHOLD", 20000)
+    redraw(folder)
+    assert not (folder / maps.TILE_DIR).exists() and verify(folder) == []
+    assert "pedgisTile" not in (folder / "map.html").read_text("utf-8")

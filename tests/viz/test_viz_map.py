@@ -273,3 +273,62 @@ def test_natural_breaks_large_input_is_sampled():
     # one edge separates the two clusters: the lowest sampled value of the upper one (~285)
     assert any(250 < b < 300 for b in breaks)
     assert sum(b < 200 for b in breaks) >= 2  # the big cluster is split further
+
+
+# ---------------------------------------------------------------- a city: cells and tiles
+
+
+def _city(n=300, threshold=100):
+    b = make_buildings(n, hostile=True)
+    return b, maps.build_map_files(_inputs(b), city_threshold=threshold)
+
+
+def test_small_district_page_is_self_contained():
+    """Up to the threshold the page is what it was: every building in it, no cells, no tiles."""
+    b = make_buildings(30, hostile=False)
+    text, files = maps.build_map_files(_inputs(b))
+    assert files == {} and "city" not in _cfg(text) and "pedgisTile" not in text
+    assert len(_data(text)["features"]) == 30
+    assert maps.build_map(_inputs(b)).count("pedgisTile") == 0
+
+
+def test_city_cells_add_up_to_the_buildings():
+    """Each cell's sum (energies) or mean (intensities) over its included buildings, recomputed
+    here from the buildings' centroids in Web Mercator (pyproj) and the cell side the page used."""
+    b, (text, files) = _city()
+    city = _cfg(text)["city"]
+    assert _data(text)["features"] == [] and city["n"] == len(b)
+    size = city["cell_size_m"]
+    cx, cy = Transformer.from_crs(32632, 3857, always_xy=True).transform(
+        b.geometry.centroid.x.to_numpy(), b.geometry.centroid.y.to_numpy())
+    key = list(zip(np.floor(cx / size).astype(int), np.floor(cy / size).astype(int), strict=True))
+    inc = b["included"].to_numpy()
+    keys = [ind["key"] for ind in city["indicators"]]
+    k_bal, k_int = keys.index("ped_balance_kwh"), keys.index("roof_irradiation_kwh_m2")
+    assert city["indicators"][k_bal]["how"] == "sum" and city["indicators"][k_int]["how"] == "mean"
+    assert sum(c[1] for c in city["cells"]) == len(b) and len(city["cells"]) == len(set(key))
+    for c in city["cells"]:
+        w, s, e, n = c[0]
+        (x0, x1), (y0, y1) = Transformer.from_crs(4326, 3857, always_xy=True).transform([w, e], [s, n])
+        ij = (round(x0 / size), round(y0 / size))
+        members = [k for k, kk in enumerate(key) if kk == ij]
+        assert len(members) == c[1]
+        bal = b["ped_balance_kwh"].to_numpy()[members][inc[members]]
+        irr = b["roof_irradiation_kwh_m2"].to_numpy()[members][inc[members]]
+        irr = irr[np.isfinite(irr)]
+        assert c[2][k_bal] == pytest.approx(bal.sum(), rel=1e-3) if len(bal) else c[2][k_bal] is None
+        assert c[2][k_int] == pytest.approx(irr.mean(), rel=1e-3) if len(irr) else c[2][k_int] is None
+
+
+def test_city_tiles_hold_every_building_once_as_data():
+    b, (text, files) = _city()
+    city = _cfg(text)["city"]
+    assert sorted(files) == sorted(f"{maps.TILE_DIR}/{t[0]}.js" for t in city["tiles"])
+    ids = []
+    for rel, js in files.items():
+        m = re.fullmatch(r'pedgisTile\("(t[0-9m]+_[0-9m]+)", (\{.*\})\);\n', js, re.S)
+        assert m and rel == f"{maps.TILE_DIR}/{m.group(1)}.js"
+        raw = json.loads(m.group(2))
+        assert "<" not in m.group(2)  # user text as JSON with <, >, & escaped: no markup, no </script>
+        ids += [p["i"] for _, p in raw["features"]]
+    assert sorted(ids) == sorted(maps._clip(i) for i in b["building_id"])

@@ -46,7 +46,8 @@ class RooftopPvAlgorithm(PedgisAlgorithm):
         "'Download PVGIS' (needs internet). Scenario: optional; its [solar] section sets module "
         "efficiency, thresholds, setbacks.\n\n"
         "Outputs in the folder: buildings.gpkg (layers buildings and roof_segments), "
-        "irradiation.tif [kWh/m²·a], pv.json (totals and assumptions), pv_hourly_kwh.csv.gz. "
+        "buildings.parquet and roof_segments.parquet (GeoParquet), irradiation.tif [kWh/m²·a], "
+        "pv.json (totals and assumptions), pv_hourly_kwh.parquet (hourly PV per building). "
         "Loaded: roof segments by irradiation, buildings by PV yield, the irradiation raster. "
         "Buildings outside the DSM get no value (NaN, flagged), never 0."
     )
