@@ -202,7 +202,9 @@ def test_scenario_with_umep_weather_gives_the_epw_run(tmp_path, capsys):
     # expected: the same weather year as the EPW it was written from, degree days (Eq. 2) and
     # rooftop PV included; the location is the district's centroid (about 3 km from the EPW's
     # 45° N 8° E) and the calendar one year (the TMY's months come from different years), so
-    # the sun moves a little: PV agrees to 1e-4, degree days exactly
+    # the sun moves a little; and a forcing file says only which hour a row averages, so the sun
+    # stands mid-interval (+30 min) where the EPW's header puts PVGIS's instant at +10.6 min:
+    # PV agrees to 0.06 % and exports (PV surplus) to 0.18 % (measured): 3e-3; degree days exactly
     import pedgis.cli as cli
 
     scenario = write_mini_district(tmp_path / "mini")
@@ -221,7 +223,7 @@ def test_scenario_with_umep_weather_gives_the_epw_run(tmp_path, capsys):
     for key in ("ten_sh_kwh", "ten_sc_kwh"):
         assert b[key] == pytest.approx(a[key], rel=1e-12), key
     for key in ("eep_res_kwh", "pei_kwh", "pee_kwh", "ped_balance_kwh"):
-        assert b[key] == pytest.approx(a[key], rel=1e-4), key
+        assert b[key] == pytest.approx(a[key], rel=3e-3), key
     assert "site_data_60.txt" in json.dumps(b["assumptions"]["needs"])  # degree days computed from the UMEP file
     assert any("UMEP/SUEWS forcing, 60-minute, placed at 44.9" in n and "kdiff/kdir as given" in n
                for n in b["assumptions"]["notes"])

@@ -684,10 +684,25 @@ _SCRIPT = """
     if (k >= 0) { activeOverlays.splice(k, 1); overlayLegend.refresh(); }
   });
   // verdict box
+  var SUMMARY_OPEN_MIN_PX = 700;
   var summary = L.control({position: "bottomleft"});
   summary.onAdd = function () {
     var d = L.DomUtil.create("div", "pedgis-box pedgis-summary " + (cfg.summary.is_ped ? "pedgis-yes" : "pedgis-no"));
-    d.appendChild(el("div", cfg.summary.title, "pedgis-verdict"));
+    var head = el("div", undefined, "pedgis-verdict-row");
+    head.appendChild(el("span", cfg.summary.title, "pedgis-verdict"));
+    var toggle = el("button", "details", "pedgis-toggle");
+    toggle.type = "button";
+    head.appendChild(toggle);
+    d.appendChild(head);
+    var body = el("div", undefined, "pedgis-summary-body"), panel = d;
+    d.appendChild(body);
+    toggle.onclick = function () {
+      var open = panel.classList.toggle("pedgis-open");
+      toggle.textContent = open ? "hide" : "details";
+    };
+    // open where there is room; on a small map (the report's) a line, not a panel over the district
+    if (map.getSize().y >= SUMMARY_OPEN_MIN_PX) { panel.classList.add("pedgis-open"); toggle.textContent = "hide"; }
+    d = body;
     if (cfg.summary.detail) { d.appendChild(el("div", cfg.summary.detail, "pedgis-sub")); }
     var t = el("table");
     cfg.summary.lines.forEach(function (l) {
@@ -702,10 +717,25 @@ _SCRIPT = """
       });
       d.appendChild(t2);
     }
-    L.DomEvent.disableClickPropagation(d);
-    return d;
+    L.DomEvent.disableClickPropagation(panel);
+    return panel;
   };
   summary.addTo(map);
+  // the district in the part of the map no box covers: the title above, the legend on the right,
+  // the verdict line below
+  window.pedgisFit = function (bounds) {
+    // after this script's last element: the legend is filled when the first indicator layer is added
+    setTimeout(function () { fitClear(bounds); }, 0);
+  };
+  var fitClear = function (bounds) {
+    map.options.zoomSnap = 0.25;  // quarter zoom steps: the district fills the free part of the map
+    var box = function (sel) { var e = document.querySelector(sel); return e ? e.getBoundingClientRect() : null; };
+    var titleBox = box(".pedgis-map-title"), legendBox = box(".pedgis-legend:not(.pedgis-overlay-legend)"), summaryBox = box(".pedgis-summary");
+    var top = titleBox ? titleBox.bottom - map.getContainer().getBoundingClientRect().top + 10 : 20;
+    map.fitBounds(bounds, {paddingTopLeft: [20, top],
+                           paddingBottomRight: [(legendBox ? legendBox.width : 0) + 30,
+                                                (summaryBox ? summaryBox.height : 0) + 30]});
+  };
   window.pedgisMapInfo = {nBuildings: data.features.length, canvas: cfg.canvas, map: map,
                           buildings: buildings};
 %(city)s})();
@@ -804,6 +834,10 @@ body .leaflet-container { background: #f4f4f1; font-size: 12px; }
 .pedgis-ts-title { margin: 6px 0 2px; padding-top: 5px; border-top: 1px solid #ccc; }
 .pedgis-box table.pedgis-ts td { text-align: left; }
 .pedgis-verdict { font-size: 15px; font-weight: 700; margin-bottom: 2px; }
+.pedgis-verdict-row { display: flex; align-items: baseline; gap: 10px; justify-content: space-between; }
+.pedgis-toggle { font: inherit; font-size: 11px; border: 1px solid #bbb; background: #fff; border-radius: 3px;
+  padding: 0 6px; cursor: pointer; }
+.pedgis-summary:not(.pedgis-open) .pedgis-summary-body { display: none; }
 .pedgis-yes .pedgis-verdict { color: #1a6e2e; }
 .pedgis-no .pedgis-verdict { color: #a1261d; }
 .pedgis-box table, .pedgis-popup table { border-collapse: collapse; }
@@ -1251,7 +1285,9 @@ def build_map_files(
         if boundary_b is not None and np.all(np.isfinite(boundary_b)):
             minx, miny = min(minx, boundary_b[0]), min(miny, boundary_b[1])
             maxx, maxy = max(maxx, boundary_b[2]), max(maxy, boundary_b[3])
-        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))  # the view before the boxes exist
+        bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+        m.add_child(_Data(slots.slot(f"window.pedgisFit({script_json(bounds)});")))  # then clear of them
 
     _strip_remote_assets(m)
     html_text = slots.fill(root.render())

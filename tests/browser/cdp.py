@@ -54,6 +54,7 @@ class Browser:
         if exe is None:
             raise RuntimeError("chromium not found; run scripts/install-system-deps.sh")
         self.timeout = timeout
+        self.width, self.height = width, height
         self.profile = tempfile.mkdtemp(prefix="pedgis-chromium-")
         self.proc = subprocess.Popen(
             [exe, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",

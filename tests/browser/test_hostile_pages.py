@@ -137,5 +137,5 @@ def test_compare_chart_shows_variant_names_literally(browser, hostile_run):
     # the first panel's category axis (the others are .x2tick, ...): baseline and the variants
     assert ticks == ["baseline", *VARIANTS]
     assert browser.eval("document.querySelector('.gtitle').textContent") == \
-        f"pedgis compare: {TITLE}"
+        f"pedgis compare: {TITLE} (annual netting)"
     _clean(browser)

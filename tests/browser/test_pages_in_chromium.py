@@ -151,3 +151,44 @@ def test_report_embeds_map_and_sankey(browser, sample_pages, artifacts):
     assert browser.eval("document.querySelector('.verdict .big').textContent")
     browser.screenshot(artifacts / "report.png")
     browser.screenshot(artifacts / "report_full.png", full_page=True)
+
+
+# the rectangles of every drawn building and of the boxes over the map, in one document
+_COVERED = """(function (d) {
+  var boxes = [".pedgis-map-title", ".pedgis-summary", ".pedgis-legend:not(.pedgis-overlay-legend)",
+               ".leaflet-control-layers", ".leaflet-control-zoom"]
+    .map(function (s) { var e = d.querySelector(s); return e ? [s, e.getBoundingClientRect()] : null; })
+    .filter(Boolean);
+  var hit = [];
+  d.querySelectorAll('path.pedgis-building').forEach(function (p, i) {
+    var r = p.getBoundingClientRect();
+    boxes.forEach(function (b) {
+      var q = b[1];
+      if (r.right > q.left && r.left < q.right && r.bottom > q.top && r.top < q.bottom) { hit.push([i, b[0]]); }
+    });
+  });
+  var open = d.querySelector(".pedgis-summary").classList.contains("pedgis-open");
+  return {hit: hit, n: d.querySelectorAll('path.pedgis-building').length, summaryOpen: open};
+})(%s)"""
+
+
+def test_no_box_covers_the_district_on_the_map_or_in_the_report(browser, sample_pages, artifacts):
+    """Issue 14 item 2: the verdict panel covered the district in the report's map. Every building's
+    rectangle is checked against the title, verdict, legend, layer and zoom boxes, in the map page
+    and in the report's embedded (smaller) map, where the verdict is one line with a details button."""
+    import time
+
+    n = _n_buildings(sample_pages)
+    _open(browser, sample_pages / "map.html")
+    time.sleep(0.5)  # the refit runs after the page's scripts
+    got = browser.eval(_COVERED % "document")
+    assert got["n"] == n and got["hit"] == [] and got["summaryOpen"] is True, got["hit"][:5]
+    _open(browser, sample_pages / "report.html")
+    doc = "document.querySelector('iframe.map').contentDocument"
+    browser.wait_for(f"{doc} && {doc}.querySelectorAll('path.pedgis-building').length === {n}")
+    time.sleep(0.5)
+    got = browser.eval(_COVERED % doc)
+    assert got["n"] == n and got["hit"] == [] and got["summaryOpen"] is False, got["hit"][:5]
+    # the details are one click away
+    browser.eval(f"{doc}.querySelector('.pedgis-summary .pedgis-toggle').click()")
+    assert browser.eval(f"{doc}.querySelector('.pedgis-summary-body').offsetHeight") > 50
