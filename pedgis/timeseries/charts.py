@@ -9,6 +9,7 @@ All data come from ``district.json → timeseries`` (docs/outputs.md).
 from __future__ import annotations
 
 from ..escaping import escape_html
+from ..labels import carrier_color
 from ..units import KWH_PER_MWH
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -54,7 +55,7 @@ def typical_day_figure(ts: dict, months=TYPICAL_MONTHS):
     months = [m for m in months if 1 <= m <= 12]
     fig = make_subplots(rows=1, cols=len(months), shared_yaxes=True,
                         subplot_titles=[f"typical {MONTHS[m - 1]} day" for m in months])
-    series = [("load_kw", "load", "#264653", None), ("pv_kw", "PV", "#e9c46a", "tozeroy"),
+    series = [("load_kw", "load", "#264653", None), ("pv_kw", "PV", carrier_color("pv_electricity"), "tozeroy"),
               ("import_kw", "grid import", "#e76f51", None), ("export_kw", "grid export", "#2a9d8f", None)]
     for j, mth in enumerate(months, start=1):
         for key, label, color, fill in series:

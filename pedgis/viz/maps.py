@@ -723,11 +723,8 @@ _SCRIPT = """
   summary.addTo(map);
   // the district in the part of the map no box covers: the title above, the legend on the right,
   // the verdict line below
+  // called by the page's last script, when the legend, layers and verdict are in place
   window.pedgisFit = function (bounds) {
-    // after this script's last element: the legend is filled when the first indicator layer is added
-    setTimeout(function () { fitClear(bounds); }, 0);
-  };
-  var fitClear = function (bounds) {
     map.options.zoomSnap = 0.25;  // quarter zoom steps: the district fills the free part of the map
     var box = function (sel) { var e = document.querySelector(sel); return e ? e.getBoundingClientRect() : null; };
     var titleBox = box(".pedgis-map-title"), legendBox = box(".pedgis-legend:not(.pedgis-overlay-legend)"), summaryBox = box(".pedgis-summary");

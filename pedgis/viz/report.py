@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pedgis.boundaries import flagged_count
+from pedgis.labels import carrier_label
 from pedgis.viz.common import fmt_energy, fmt_number
 from pedgis.viz.gap import PAPER_NZEB_SOURCE, pv_gap, retrofit_gap
 from pedgis.viz.inputs import VizInputs, finite, load_inputs
@@ -211,7 +212,7 @@ def _step_tables(district: dict) -> list[dict]:
         "numeric": {3, 4, 6, 7},
         "rows": [[SERVICE_NAMES.get(r.get("service"), r.get("service")), r.get("system"),
                   r.get("kind"), _kwh(r.get("need_kwh")), _kwh(r.get("use_kwh")),
-                  r.get("carrier"), _kwh(r.get("input_kwh")),
+                  carrier_label(r.get("carrier")), _kwh(r.get("input_kwh")),
                   fmt_number((finite(r.get("input_kwh")) or 0) / finite(r.get("need_kwh")), 3)
                   if finite(r.get("need_kwh")) else ""]
                  for r in bd.get("uses") or []],
@@ -223,7 +224,7 @@ def _step_tables(district: dict) -> list[dict]:
         "numeric": {3, 7},
         "rows": [[g.get("technology"), g.get("name"), g.get("output"), _kwh(g.get("output_kwh")),
                   "yes" if g.get("res") else "no", "yes" if g.get("virtual") else "no",
-                  g.get("input_carrier") or "—",
+                  carrier_label(g.get("input_carrier")) if g.get("input_carrier") else "—",
                   _kwh(g.get("input_kwh")) if g.get("input_carrier") else "—"]
                  for g in bd.get("generation") or []],
     })
@@ -232,7 +233,7 @@ def _step_tables(district: dict) -> list[dict]:
         "title": "Step 5 — delivered and exported energy per carrier (Eq. 11–13)",
         "header": ["Carrier", "Demand", "Covered on site", "Delivered (imported)", "Exported"],
         "numeric": {1, 2, 3, 4},
-        "rows": [[c.get("carrier"), _kwh(c.get("demand_kwh")), _kwh(c.get("onsite_kwh")),
+        "rows": [[carrier_label(c.get("carrier")), _kwh(c.get("demand_kwh")), _kwh(c.get("onsite_kwh")),
                   _kwh(c.get("delivered_kwh")), _kwh(c.get("exported_kwh"))] for c in car],
     })
     tables.append({
@@ -240,7 +241,7 @@ def _step_tables(district: dict) -> list[dict]:
         "header": ["Carrier", "PEF nren", "PEF ren", "PEF nren export", "PEI", "PEE",
                    "PE ren imported", "PE ren exported", "CO₂eq"],
         "numeric": {1, 2, 3, 4, 5, 6, 7, 8},
-        "rows": [[c.get("carrier"), fmt_number(finite(c.get("pef_nren")), 3),
+        "rows": [[carrier_label(c.get("carrier")), fmt_number(finite(c.get("pef_nren")), 3),
                   fmt_number(finite(c.get("pef_ren")), 3),
                   fmt_number(finite(c.get("pef_nren_export")), 3),
                   _kwh(c.get("pei_kwh")), _kwh(c.get("pee_kwh")),

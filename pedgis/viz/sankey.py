@@ -24,21 +24,23 @@ from typing import Any
 
 from pedgis.errors import DataQualityWarning, InputDataError
 from pedgis.escaping import escape_html, plotly_text
+from pedgis.labels import SERVICE_LABELS, cap, carrier_color, carrier_label, technology_label
 from pedgis.viz.common import fmt_energy
 from pedgis.viz.inputs import finite, load_inputs
 
 STAGES = ["Needs", "Uses (carrier input)", "Delivered", "Primary energy", "PED balance"]
-STAGE_X = [0.01, 0.26, 0.51, 0.76, 0.99]
+#: column heads with each column's quantity: final energy until delivered, then primary energy
+STAGE_HEADS = ["<b>Needs</b> (final)", "<b>Uses</b>: carrier input", "<b>Delivered</b> and exported",
+               "<b>Primary energy</b>", "<b>PED balance</b>"]
+STAGE_X = [0.001, 0.26, 0.5, 0.76, 0.999]
 #: relative mismatch between stages above which a warning names the inconsistency
 TOLERANCE = 0.005
 
-SERVICE_NAMES = {
-    "space_heating": "Space heating", "sh": "Space heating",
-    "space_cooling": "Space cooling", "sc": "Space cooling",
-    "dhw": "Domestic hot water", "lighting": "Lighting", "ventilation": "Ventilation",
-    "appliances": "Appliances", "ev": "EV charging", "ev_charging": "EV charging",
-    "public_lighting": "Public lighting",
-}
+#: services by their ids in district.json (the engine's and older long names), from the label table
+SERVICE_NAMES = {**SERVICE_LABELS, "space_heating": "Space heating", "space_cooling": "Space cooling",
+                 "ev": "EV charging"}
+#: nodes drawn between two columns: the step from one quantity to the next (x in paper units)
+BETWEEN_X = {"gen_in": 0.13, "weighting": 0.64}
 
 
 #: width of the exported images [CSS px]; the PNG is drawn at twice that
@@ -126,12 +128,10 @@ def _name(service: str) -> str:
 
 
 def _carrier_name(carrier: str) -> str:
-    return str(carrier).replace("_", " ")
+    return carrier_label(carrier)
 
 
-def _cap(text: str) -> str:
-    """First letter upper case, the rest untouched (``LPG`` stays ``LPG``)."""
-    return text[:1].upper() + text[1:]
+_cap = cap
 
 
 def _num(row: dict, key: str, where: str) -> float:
@@ -147,6 +147,23 @@ def _num(row: dict, key: str, where: str) -> float:
             "amounts ≥ 0. Fix: re-run pedgis (a negative value means a broken breakdown)."
         )
     return v
+
+
+def _weighted(s: SankeyData, src: int, final_kwh: float, parts: list, carrier: str, extra: tuple,
+              lost: tuple) -> None:
+    """Links from a delivered or exported node (``final_kwh`` of final energy) to its primary-energy
+    nodes ``parts`` [(node, kWh)]: the node passes on at most its own energy, shared in proportion;
+    primary energy beyond it (a factor above 1) comes from a weighting node between the columns,
+    final energy beyond the primary (a factor below 1) goes to a "not counted" node."""
+    total = sum(v for _, v in parts)
+    passed = min(final_kwh, total)
+    for node, v in parts:
+        share = passed * v / total if total > 0 else 0.0
+        s.link(src, node, share, carrier)
+        if v - share > 0 and not _tiny(v - share, v):
+            s.link(s.node(extra[0], extra[1], 2), node, v - share, carrier)
+    if final_kwh - total > 0 and not _tiny(final_kwh - total, final_kwh):
+        s.link(src, s.node(lost[0], lost[1], 3), final_kwh - total, carrier)
 
 
 def sankey_flows(district: dict) -> SankeyData:
@@ -224,7 +241,7 @@ def sankey_flows(district: dict) -> SankeyData:
         n, total_in = g["need"], sum(g["inputs"].values())
         a = s.node(f"need:{service}", _name(service), 0)
         for carrier, i in g["inputs"].items():
-            b = s.node(f"use:{carrier}", f"{_cap(_carrier_name(carrier))} use", 1)
+            b = s.node(f"use:{carrier}", _cap(_carrier_name(carrier)), 1)
             covered = n * i / total_in if total_in > n else i
             s.link(a, b, covered, carrier)
             if i > covered and not _tiny(i - covered, i):
@@ -249,9 +266,11 @@ def sankey_flows(district: dict) -> SankeyData:
     for k, g in enumerate(generation):
         c, i = g.get("input_carrier"), _num(g, "input_kwh", f"breakdown.generation[{k}]")
         if c and i > 0:
-            gname = str(g.get("name") or g.get("technology") or "generator")
-            a = s.node(f"gen_in:{gname}:{c}", f"Input to {gname}: {_carrier_name(c)}", 0)
-            b = s.node(f"use:{c}", f"{_cap(_carrier_name(c))} use", 1)
+            tech = str(g.get("technology") or "generator")
+            what = ("On-site generation: " + technology_label(tech) if g.get("res") and tech == "pv"
+                    else f"Fuel of the {technology_label(tech)}")
+            a = s.node(f"gen_in:{tech}:{c}", what, 0)
+            b = s.node(f"use:{c}", _cap(_carrier_name(c)), 1)
             s.link(a, b, i, str(c))
             use_in[str(c)] = use_in.get(str(c), 0.0) + i
 
@@ -274,7 +293,7 @@ def sankey_flows(district: dict) -> SankeyData:
         ren_e = _num(c, "pe_ren_exported_kwh", where)
         pei_total += pei
         pee_total += pee
-        u = s.node(f"use:{name}", f"{_cap(cname)} use", 1)
+        u = s.node(f"use:{name}", _cap(cname), 1)
         out = delivered + onsite
         gap = use_in.get(name, 0.0) - out
         if abs(gap) > TOLERANCE * max(out, use_in.get(name, 0.0), 1.0):
@@ -294,49 +313,35 @@ def sankey_flows(district: dict) -> SankeyData:
                              "(not itemised)", 2), gap, name)
         imp = s.node(f"imported:{name}", f"Imported {cname}", 2)
         s.link(u, imp, delivered, name)
-        s.link(u, s.node(f"onsite:{name}", f"On-site RES used: {cname}", 2), onsite, name)
-        # imported → PEI + renewable primary energy; the difference is upstream energy
-        pei_node = s.node("pei", "PEI — non-renewable primary energy imported", 3)
-        s.link(imp, pei_node, pei, name)
-        s.link(imp, s.node("pe_ren_imported", "Renewable primary energy imported", 3), ren_d, name)
-        d = pei + ren_d - delivered
-        if _tiny(d, delivered):
-            pass
-        elif d > 0:
-            s.link(s.node("upstream_imp", "Primary energy upstream of delivery (PEF > 1)", 1),
-                   imp, d, name)
-        elif d < 0:
-            s.link(imp, s.node("pe_not_counted", "Not counted as primary energy", 3), -d, name)
+        s.link(u, s.node(f"onsite:{name}", f"On-site {cname}", 2), onsite, name)
+        # delivered energy (final) → primary energy: PEI (Eq. 14) and renewable primary energy.
+        # The delivered node carries delivered kWh; where the factors make more primary energy
+        # than was delivered (PEF > 1), the rest enters between the columns ("weighting")
+        pei_node = s.node("pei", "PEI, non-renewable (Eq. 14)", 3)
+        ren_node = s.node("pe_ren_imported", "Renewable PE imported", 3)
+        _weighted(s, imp, delivered, [(pei_node, pei), (ren_node, ren_d)], name,
+                  ("weighting_imp", "PEF weighting of imports"), ("pe_not_counted", "Not counted as primary energy"))
         if exported > 0 or pee > 0 or ren_e > 0:
-            exp = s.node(f"exported:{name}", f"Exported {cname} (on-site surplus)", 2)
-            s.link(s.node(f"surplus:{name}", f"On-site generation exported: {cname}", 1),
-                   exp, exported, name)
-            pee_node = s.node("pee", "PEE — non-renewable primary energy exported", 3)
-            s.link(exp, pee_node, pee, name)
-            s.link(exp, s.node("pe_ren_exported", "Renewable primary energy exported", 3),
-                   ren_e, name)
-            d = pee + ren_e - exported
-            if _tiny(d, exported):
-                pass
-            elif d > 0:
-                s.link(s.node("upstream_exp", "Primary energy avoided upstream (PEF > 1)", 1),
-                       exp, d, name)
-            elif d < 0:
-                s.link(exp, s.node("pe_exp_not_counted", "Export not counted as primary "
-                                   "energy", 3), -d, name)
+            exp = s.node(f"exported:{name}", f"Exported {cname}", 2)
+            s.link(s.node(f"surplus:{name}", f"Surplus {cname}", 1), exp, exported, name)
+            pee_node = s.node("pee", "PEE, non-renewable (Eq. 15)", 3)
+            ren_e_node = s.node("pe_ren_exported", "Renewable PE exported", 3)
+            _weighted(s, exp, exported, [(pee_node, pee), (ren_e_node, ren_e)], name,
+                      ("weighting_exp", "PEF weighting of exports"),
+                      ("pe_exp_not_counted", "Export not counted as primary energy"))
 
     # stage 3 → 4: balance (Eq. 17)
     balance = pei_total - pee_total
     offset = min(pei_total, pee_total)
     if pei_total > 0 or pee_total > 0:
-        pei_node = s.node("pei", "PEI — non-renewable primary energy imported", 3)
-        pee_node = s.node("pee", "PEE — non-renewable primary energy exported", 3)
+        pei_node = s.node("pei", "PEI, non-renewable (Eq. 14)", 3)
+        pee_node = s.node("pee", "PEE, non-renewable (Eq. 15)", 3)
         if offset > 0:
-            off = s.node("offset", "Imports offset by exports", 4)
+            off = s.node("offset", "PEI offset by PEE", 4)
             s.link(pei_node, off, offset)
             s.link(pee_node, off, offset)
-        word = "net import: not a PED" if balance > 0 else "surplus: positive district"
-        bal = s.node("balance", f"PED balance PEI − PEE ({word})", 4)
+        word = "net import" if balance > 0 else "surplus: positive district"
+        bal = s.node("balance", f"PED balance PEI − PEE (Eq. 17), {word}", 4)
         if balance > 0:
             s.link(pei_node, bal, balance)
         elif balance < 0:
@@ -355,21 +360,8 @@ def sankey_flows(district: dict) -> SankeyData:
     return s
 
 
-_CARRIER_COLORS = [
-    ("electric", "#f2b701"), ("pv", "#f2b701"), ("gas", "#8c6d5a"), ("biogas", "#7fbc41"),
-    ("bio", "#4d9221"), ("oil", "#5b4636"), ("district_heat", "#d73027"), ("heat", "#f46d43"),
-    ("cool", "#4575b4"), ("solar", "#fdae61"), ("ambient", "#74add1"), ("hydro", "#2c7fb8"),
-    ("wind", "#7fcdbb"), ("waste", "#b35806"),
-]
 _STAGE_COLORS = ["#6a51a3", "#3182bd", "#31a354", "#e6550d", "#636363"]
-
-
-def _carrier_color(carrier: str) -> str:
-    c = carrier.lower()
-    for key, col in _CARRIER_COLORS:
-        if key in c:
-            return col
-    return "#9e9ac8" if c else "#bdbdbd"
+_carrier_color = carrier_color
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -377,41 +369,43 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-MIN_SLOT_PX = 34  # room for a two-line label
-NODE_PAD_PX = 14  # plotly's node.pad
+#: plotly's node.pad: the gap between two nodes of a column is the height of a two-line label at
+#: 11 px, so labels (centred on their nodes) never meet, however small the nodes
+NODE_PAD_PX = 25
+#: the figure fits a 1280 x 720 screen (a slide, a laptop); the page lets it grow wider
+FIGURE_HEIGHT_PX = 700
+MARGIN_TOP_PX, MARGIN_BOTTOM_PX = 104, 16  # heads clear of a top node's two-line label
 
 
-def _layout(s: SankeyData) -> tuple[list[float], list[float], int]:
-    """Starting node centres (x by stage, y stacked within each stage) and plot height [px].
+def _x(key: str, stage: int) -> float:
+    for prefix, x in BETWEEN_X.items():
+        if key.startswith(prefix):
+            return x
+    return STAGE_X[stage]
 
-    Small nodes get at least :data:`MIN_SLOT_PX` so their labels have room; the plot grows
-    with the number of nodes of the fullest stage. Plotly's "snap" arrangement then settles
-    the nodes without overlaps.
+
+def _layout(s: SankeyData, plot_px: float) -> tuple[list[float], list[float], float]:
+    """Node centres (x by column, y stacked within each column, as fractions of the plot) and the
+    px per kWh: plotly's own scale (the fullest column, with a :data:`NODE_PAD_PX` gap between
+    nodes, fills the plot height), so the positions are the ones plotly keeps and no column runs
+    off the figure. Nodes between two columns stack on their own.
     """
-    xs = [STAGE_X[st] for st in s.stages]
-    ys = [0.5] * len(s.keys)
+    xs = [_x(k, st) for k, st in zip(s.keys, s.stages, strict=True)]
     values = [s.node_value(i) for i in range(len(s.keys))]
-    totals = [sum(v for v, st in zip(values, s.stages, strict=True) if st == k)
-              for k in range(len(STAGES))]
-    grand = max(totals) or 1.0
-    counts = [sum(1 for st in s.stages if st == k) for k in range(len(STAGES))]
-    height = 520.0
-    for _ in range(20):  # grow until every stage fits (big nodes take 70 % of the height)
-        scale = 0.7 * height / grand
-        need = max(sum(max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
-                       for i, st in enumerate(s.stages) if st == k)
-                   for k in range(len(STAGES)) if counts[k]) if any(counts) else 0.0
-        if need <= height:
-            break
-        height = need * 1.05
-    scale = 0.7 * height / grand
-    for stage in range(len(STAGES)):
+    columns: dict[float, list[int]] = {}
+    for i, x in enumerate(xs):
+        columns.setdefault(x, []).append(i)
+    scale = min(((plot_px - (len(m) - 1) * NODE_PAD_PX) / (sum(values[i] for i in m) or 1.0)
+                 for m in columns.values()), default=1.0)
+    scale = max(scale, 1e-12)
+    ys = [0.5] * len(s.keys)
+    for members in columns.values():
         y = 0.0
-        for i in (i for i, st in enumerate(s.stages) if st == stage):
-            slot = max(values[i] * scale, MIN_SLOT_PX) + NODE_PAD_PX
-            ys[i] = min(max((y + slot / 2) / height, 0.001), 0.999)
-            y += slot
-    return xs, ys, int(height)
+        for i in members:
+            h = values[i] * scale
+            ys[i] = min(max((y + h / 2) / plot_px, 0.001), 0.999)
+            y += h + NODE_PAD_PX
+    return xs, ys, scale
 
 
 def build_figure(district: dict, title: str | None = None):
@@ -436,13 +430,14 @@ def build_figure(district: dict, title: str | None = None):
         elif key in ("losses", "ambient", "upstream_imp", "upstream_exp", "pe_not_counted",
                      "pe_exp_not_counted") or key.startswith("unitemised"):
             node_colors[i] = "#bdbdbd"
-    xs, ys, plot_height = _layout(s)
+    plot_px = FIGURE_HEIGHT_PX - MARGIN_TOP_PX - MARGIN_BOTTOM_PX
+    xs, ys, _ = _layout(s, plot_px)
     link_labels = [
         f"{plotly_text(s.names[a])} → {plotly_text(s.names[b])}: {plotly_text(fmt_energy(v))}"
         for a, b, v in zip(s.sources, s.targets, s.values, strict=True)
     ]
     fig = go.Figure(go.Sankey(
-        arrangement="snap",
+        arrangement="snap",  # from _layout's columns and stacking; plotly keeps node.pad between nodes
         valueformat=",.0f",
         valuesuffix=" kWh/a",
         node=dict(label=labels, color=node_colors, pad=NODE_PAD_PX, thickness=16,
@@ -454,9 +449,9 @@ def build_figure(district: dict, title: str | None = None):
                   color=[_rgba(_carrier_color(c), 0.45) for c in s.carriers],
                   customdata=link_labels, hovertemplate="%{customdata}<extra></extra>"),
     ))
-    for k, stage in enumerate(STAGES):
+    for k, stage in enumerate(STAGE_HEADS):
         fig.add_annotation(x=STAGE_X[k], y=1.0, xref="paper", yref="paper", yanchor="bottom",
-                           yshift=10, text=f"<b>{stage}</b>", showarrow=False, font=dict(size=13),
+                           yshift=NODE_PAD_PX // 2 + 2, text=stage, showarrow=False, font=dict(size=12),
                            xanchor="left" if k == 0 else ("right" if k == 4 else "center"))
     bal = s.signed["balance"]
     is_ped = district.get("is_ped")  # the engine's verdict (none without an included building)
@@ -470,8 +465,8 @@ def build_figure(district: dict, title: str | None = None):
                                + (f" — {title}" if title else ""))
                    + f"<br><sup>PED balance PEI − PEE = {plotly_text(fmt_energy(bal))}: "
                      f"{verdict}</sup>", x=0.01),
-        font=dict(size=11, family="system-ui, sans-serif"),
-        margin=dict(l=20, r=20, t=110, b=20), height=plot_height + 130,
+        font=dict(size=10.5, family="system-ui, sans-serif"),
+        margin=dict(l=12, r=12, t=MARGIN_TOP_PX, b=MARGIN_BOTTOM_PX), height=FIGURE_HEIGHT_PX, autosize=True,
         paper_bgcolor="white",
     )
     return fig
@@ -485,7 +480,7 @@ def sankey_html(district: dict, title: str | None = None) -> str:
                             config={"displaylogo": False, "responsive": True})
     return html_text.replace("<head>", '<head><meta charset="utf-8"><title>'
                              + escape_html(title or "pedgis — primary-energy Sankey")
-                             + "</title>", 1)
+                             + "</title><style>body { margin: 0; }</style>", 1)
 
 
 def write_sankey(inputs: Any, out_dir: str | Path, title: str | None = None,

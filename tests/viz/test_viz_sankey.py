@@ -49,8 +49,12 @@ def test_hand_example_flows_balance_and_end_at_the_balance():
     assert uses == pytest.approx(147500.0)
     assert _value(s, "use:natural_gas") == pytest.approx(112500.0)  # 75 000 + 37 500
     assert _value(s, "use:electricity") == pytest.approx(35000.0)
-    # stage 2: gas imported 112 500; electricity covered on site 35 000; exported 15 000
-    assert _value(s, "imported:natural_gas") == pytest.approx(112500.0 * 1.05)  # + upstream
+    # stage 2 holds final energy: gas imported 112 500 (not its primary energy); electricity
+    # covered on site 35 000; exported 15 000. The factor's extra 5 % (PEF 1.05) enters between
+    # the delivered and the primary columns: 112 500 × 0.05 = 5 625
+    assert _value(s, "imported:natural_gas") == pytest.approx(112500.0)
+    assert _value(s, "weighting_imp") == pytest.approx(112500.0 * 0.05)
+    assert _value(s, "exported:electricity") == pytest.approx(15000.0)
     assert s.inflow(s.keys.index("onsite:electricity")) == pytest.approx(35000.0)
     # stage 3: PEI = 112 500 × 1.05 = 118 125; PEE = 15 000 × 1.95 = 29 250
     assert _value(s, "pei") == pytest.approx(118125.0)
@@ -95,8 +99,15 @@ def test_chp_fuel_enters_the_carrier_use():
     s = sankey_flows(d)
     _assert_conserved(s)
     assert _value(s, "use:biomass") == pytest.approx(10000.0)
-    # 10 000 × (0.2 + 1.0) = 12 000 leaves the imported node; 2 000 come from upstream
-    assert s.outflow(s.keys.index("imported:biomass")) == pytest.approx(12000.0)
+    # the imported node passes on its 10 000 kWh of final energy, shared as 2 000 : 10 000 between
+    # PEI and renewable primary energy; the 2 000 the factors add (10 000 × 1.2 − 10 000) enter
+    # from the weighting node between the columns
+    imp = s.keys.index("imported:biomass")
+    assert s.outflow(imp) == pytest.approx(10000.0) and s.inflow(imp) == pytest.approx(10000.0)
+    assert _value(s, "weighting_imp") == pytest.approx(2000.0 + 112500.0 * 0.05)  # biomass + gas
+    # the CHP's fuel is a use of biomass, entering from a node named by its technology
+    fuel = s.keys.index("gen_in:chp:biomass")
+    assert s.names[fuel] == "Fuel of the CHP plant" and s.stages[fuel] == 0
     assert s.signed["balance"] == pytest.approx(88875.0 + 2000.0)
 
 
@@ -234,3 +245,32 @@ def test_heat_pump_need_shared_between_electricity_and_ambient_heat():
     assert _value(s, "losses") == pytest.approx(20.0)
     assert "ambient" not in s.keys  # the ambient heat is itemised as a carrier
     assert s.signed["balance"] == pytest.approx(78.0)  # 40 × 1.95
+
+
+def test_sample_sankey_is_honest_and_human(tmp_path):
+    """Issue 14 item 1 on the sample district: every label from the label table (no internal id,
+    no underscore); the delivered column in final energy (each imported/exported node equals the
+    carrier's delivered/exported kWh of district.json, not its primary energy); the primary column
+    equals PEI, PEE and the renewable primary energy of the carriers (Eqs. 14, 15)."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo"
+    subprocess.run([sys.executable, "-m", "pedgis", "demo", "--out", str(out), "--quiet"], check=True,
+                   capture_output=True)
+    d = json.loads((out / "district.json").read_text("utf-8"))
+    s = sankey_flows(d).pruned()
+    for name in s.names:
+        assert "_" not in name and "chp_biomassa" not in name and not name.endswith(" use"), name
+    carriers = d["breakdown"]["carriers"]
+    for c in carriers:
+        for prefix, key in (("imported:", "delivered_kwh"), ("exported:", "exported_kwh")):
+            k = prefix + c["carrier"]
+            if k in s.keys:
+                assert _value(s, k) == pytest.approx(c[key], rel=1e-9), k
+    assert _value(s, "imported:natural_gas") < sum(c["pei_kwh"] for c in carriers if c["carrier"] == "natural_gas")
+    assert _value(s, "pei") == pytest.approx(sum(c["pei_kwh"] for c in carriers), rel=1e-9)
+    assert _value(s, "pee") == pytest.approx(sum(c["pee_kwh"] for c in carriers), rel=1e-9)
+    assert _value(s, "pe_ren_imported") == pytest.approx(sum(c["pe_ren_delivered_kwh"] for c in carriers), rel=1e-9)
+    assert s.signed["balance"] == pytest.approx(d["ped_balance_kwh"], rel=1e-9)
