@@ -232,7 +232,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", action="store_true", help=IMAGES_HELP)
 
 
-IMAGES_HELP = "also write the Sankey as sankey.png and sankey.svg (kaleido and Chrome/Chromium)"
+IMAGES_HELP = ("also write the Sankey and the time-series charts as PNG and SVG (sankey.png, timeseries_monthly.png, "
+               "...; kaleido and Chrome/Chromium)")
 
 
 def _add_csv_option(p: argparse.ArgumentParser) -> None:

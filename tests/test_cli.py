@@ -264,3 +264,24 @@ def test_terminal_shows_escape_sequences_in_user_text_as_text(district):
     for stream in (out.stdout, out.stderr):
         assert b"\x1b" not in stream and b"\x07" not in stream and "\u202e".encode() not in stream
     assert "a\\x1b]0;pwned\\x07\\x1b[2J\\u202eb" in out.stdout.decode("utf-8")
+
+
+def test_demo_images_writes_the_sankey_and_the_charts(tmp_path, capsys):
+    """`--images`: the Sankey and both charts of timeseries.html as PNG (2x) and SVG, listed in
+    the manifest; the SVGs hold the figures' own titles (parsed with lxml)."""
+    from lxml import etree
+
+    from pedgis.io.outdir import MANIFEST
+    from pedgis.viz.sankey import IMAGE_WIDTH_PX
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet", "--images"]) == 0
+    listed = {f["path"] for f in json.loads((out / MANIFEST).read_text())["files"]}
+    titles = {"sankey": "Primary-energy Sankey", "timeseries_monthly": "Monthly primary-energy balance",
+              "timeseries_typical_day": "District electricity on typical days"}
+    for name, title in titles.items():
+        png = (out / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 2 * IMAGE_WIDTH_PX
+        svg = etree.parse(str(out / f"{name}.svg")).getroot()
+        assert title in " ".join(svg.itertext()), name
+        assert {f"{name}.png", f"{name}.svg"} <= listed

@@ -111,6 +111,13 @@ def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
             (tmp / "timeseries.html").write_text(
                 timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
                 encoding="utf-8")
+        if viz and images and result.district.get("timeseries"):  # the charts of timeseries.html too
+            from ..timeseries.charts import monthly_balance_figure, typical_day_figure
+            from ..viz.sankey import write_images
+
+            ts = result.district["timeseries"]
+            write_images({"timeseries_monthly": monthly_balance_figure(ts),
+                          "timeseries_typical_day": typical_day_figure(ts)}, tmp)
         if viz:
             _write_viz(result, tmp, images)
         return folder.commit()

@@ -513,22 +513,32 @@ def check_image_export() -> None:
 
 
 def export_static(district: dict, out_dir: Path, title: str | None = None) -> list[Path]:
-    """PNG (2x) and SVG of the Sankey, drawn by plotly through kaleido in headless Chrome/Chromium.
+    """PNG (2x) and SVG of the Sankey (:func:`write_images`)."""
+    return write_images({"sankey": build_figure(district, title)}, out_dir)
 
-    Both images come from one browser session (``plotly.io.write_images``, kaleido >= 1). Asked for
-    explicitly (``--images``), so a failure raises :class:`ImageExportError` and leaves no image.
+
+def write_images(figures: dict, out_dir: Path) -> list[Path]:
+    """``<name>.png`` (drawn at 2x) and ``<name>.svg`` of each plotly figure, by plotly through
+    kaleido in headless Chrome/Chromium, all in one browser session (``plotly.io.write_images``,
+    kaleido >= 1). Asked for explicitly (``--images``), so a failure raises
+    :class:`ImageExportError` and leaves no image.
     """
     check_image_export()
     import plotly.io as pio
 
-    fig = build_figure(district, title)
-    height = int(fig.layout.height or 760)
-    paths = [Path(out_dir) / "sankey.png", Path(out_dir) / "sankey.svg"]
+    figs, paths, heights, scales = [], [], [], []
+    for name, fig in figures.items():
+        for suffix, scale in (("png", 2), ("svg", 1)):
+            figs.append(fig)
+            paths.append(Path(out_dir) / f"{name}.{suffix}")
+            heights.append(int(fig.layout.height or 760))
+            scales.append(scale)
     try:
-        pio.write_images([fig, fig], paths, width=IMAGE_WIDTH_PX, height=height, scale=[2, 1])
+        pio.write_images(figs, paths, width=IMAGE_WIDTH_PX, height=heights, scale=scales)
     except Exception as exc:  # kaleido needs a Chrome/Chromium it may not find
         for p in paths:
             p.unlink(missing_ok=True)
-        raise ImageExportError(f"sankey.png/svg: the export with kaleido failed ({type(exc).__name__}: {exc}). "
+        names = ", ".join(p.name for p in paths)
+        raise ImageExportError(f"{names}: the export with kaleido failed ({type(exc).__name__}: {exc}). "
                                f"{EXPORT_FIX}") from exc
     return paths
