@@ -729,7 +729,8 @@ _SCRIPT = """
     var box = function (sel) { var e = document.querySelector(sel); return e ? e.getBoundingClientRect() : null; };
     var titleBox = box(".pedgis-map-title"), legendBox = box(".pedgis-legend:not(.pedgis-overlay-legend)"), summaryBox = box(".pedgis-summary");
     var top = titleBox ? titleBox.bottom - map.getContainer().getBoundingClientRect().top + 10 : 20;
-    map.fitBounds(bounds, {paddingTopLeft: [20, top],
+    // no animation: a zoom animation still running would swallow the user's (or a test's) first move
+    map.fitBounds(bounds, {animate: false, paddingTopLeft: [20, top],
                            paddingBottomRight: [(legendBox ? legendBox.width : 0) + 30,
                                                 (summaryBox ? summaryBox.height : 0) + 30]});
   };
