@@ -188,7 +188,8 @@ def _error(exc: Exception) -> int:
 
 def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pedgis run",
                   pg_out: str | None = None, pg_schema: str | None = None, csv: bool = False,
-                  images: bool = False) -> int:
+                  images: bool = False, workers: int | None = None, scheduler: str | None = None) -> int:
+    from .cluster import cluster
     from .config import load_scenario
     from .io.outdir import prepare_output, scenario_inputs
     from .io.outputs import write_outputs
@@ -208,7 +209,8 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
                                pg_out=pg_out, pg_schema=pg_schema)
         checked.emit_warnings()
         checked.raise_errors()
-        result = run(checked.scenario, progress=bar, checked=checked)
+        with cluster(workers, scheduler, say=None if quiet else _say):  # the DSM tiles' rooftop PV on Dask
+            result = run(checked.scenario, progress=bar, checked=checked)
         out_dir = write_outputs(result, folder, csv=csv, images=images)
     print(summary_text(result, out_dir))
     if checked.postgis is not None:  # the tables too, after the files (checked before computing)
@@ -230,6 +232,32 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                    help="schema of those tables (default: [output] postgis_schema, else pedgis)")
     _add_csv_option(p)
     p.add_argument("--images", action="store_true", help=IMAGES_HELP)
+    add_cluster_options(p)
+
+
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    """``--workers``/``--scheduler`` (pedgis/cluster.py) of run and pv."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=_worker_count, metavar="N", default=None,
+                   help="compute the rooftop PV of the DSM tiles on N worker processes of this machine "
+                        "(a Dask LocalCluster; same numbers as without)")
+    g.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="... or on a running Dask cluster (tcp://host:8786: dask-jobqueue, Kubernetes, cloud); "
+                        "its workers need pedgis installed")
+
+
+def _worker_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give a whole number of worker processes, 1 or more")
+    return n
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
 
 
 IMAGES_HELP = ("also write the Sankey and the time-series charts as PNG and SVG (sankey.png, timeseries_monthly.png, "
@@ -244,7 +272,7 @@ def _add_csv_option(p: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args) -> int:
     return _run_scenario(args.scenario, args.out, args.quiet, command_line(args), args.pg_out, args.pg_schema,
-                         csv=args.csv, images=args.images)
+                         csv=args.csv, images=args.images, workers=args.workers, scheduler=args.scheduler)
 
 
 def _configure_demo(p: argparse.ArgumentParser) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import ProgressBar, register_command
+from ..cli import ProgressBar, _say, add_cluster_options, register_command
+from ..cluster import cluster
 from ..errors import DataQualityWarning, InputDataError
 from ..geometry import repair_geometries
 from ..io.presets import PRESETS
@@ -46,6 +47,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
                    help="also write the hourly series as pv_hourly_kwh.csv.gz beside pv_hourly_kwh.parquet "
                         "(slower: seconds per thousand buildings)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cluster_options(p)
 
 
 def _source(args):
@@ -157,15 +159,17 @@ def _compute_and_write(args, source, folder, progress, model: bool) -> dict:
         dtm = open_grid(args.dtm, "DTM") if args.dtm and (dsm is not None or model) else None
         irr = open_grid(args.irradiation, "irradiation raster") if args.irradiation else None
         grids = [g for g in (dsm, dtm, irr) if g is not None]
-        if model:
-            from ..io.citymodel import read_city_model
-            from .model_roofs import rooftop_from_model
+        # the tiles on Dask with --workers/--scheduler (the QGIS algorithm passes neither)
+        with cluster(getattr(args, "workers", None), getattr(args, "scheduler", None),
+                     say=None if getattr(args, "quiet", True) else _say):
+            if model:
+                from ..io.citymodel import read_city_model
+                from .model_roofs import rooftop_from_model
 
-            res = rooftop_from_model(read_city_model(source, crs=args.crs), weather, params, dsm=dsm,
-                                     dtm=dtm, building_ids=b["building_id"], progress=progress)
-        else:
-            res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr,
-                                progress=progress)
+                res = rooftop_from_model(read_city_model(source, crs=args.crs), weather, params, dsm=dsm,
+                                         dtm=dtm, building_ids=b["building_id"], progress=progress)
+            else:
+                res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress)
     finally:
         for g in grids:
             g.source.close()

@@ -314,34 +314,30 @@ def rooftop_solar(
     svf_out = np.full((nrow, ncol), np.nan, dtype=np.float32)
     hourly_poa = {}
     hourly_pv = {}
-    seg_frames = []
     flags = [[] for _ in range(nb_)]
     for i in np.nonzero(~inside)[0]:
         flags[i].append(f"outside the {base.name} extent: no rooftop PV estimate (NaN)")
 
-    groups = pd.Series(np.arange(nb_))[inside].groupby(tile_key[inside])
-    n_tiles = max(len(groups), 1)
-    for ti, (_, idx) in enumerate(groups):
-        idx = idx.to_numpy()
-        rep = scaled(progress, 0.05 + 0.9 * ti / n_tiles, 0.05 + 0.9 * (ti + 1) / n_tiles)
-        # window: the tile's buildings + search distance, aligned to the coarsest pyramid block
-        wr0 = int(math.floor(max(r0s[idx].min(), 0))) - margin
-        wc0 = int(math.floor(max(c0s[idx].min(), 0))) - margin
-        wr1 = int(math.ceil(min(r1s[idx].max(), nrow))) + margin
-        wc1 = int(math.ceil(min(c1s[idx].max(), ncol))) + margin
-        wr0 = max((wr0 // align) * align, 0)
-        wc0 = max((wc0 // align) * align, 0)
-        wr1, wc1 = min(wr1, nrow), min(wc1, ncol)
-        # core: the tile's buildings (+2 pixels), where slope, planes and areas are computed
-        core = (
-            max(int(math.floor(r0s[idx].min())) - 2, 0), min(int(math.ceil(r1s[idx].max())) + 2, nrow),
-            max(int(math.floor(c0s[idx].min())) - 2, 0), min(int(math.ceil(c1s[idx].max())) + 2, ncol),
-        )
-        _run_window(
-            b, idx, base, dsm_grid, irr_grid, dtm_grid, (wr0, wr1, wc0, wc1), core, params, csky,
-            sky, gcr, max_dist, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, rep,
-            planes,
-        )
+    groups = [idx.to_numpy() for _, idx in pd.Series(np.arange(nb_))[inside].groupby(tile_key[inside])]
+    x0, y0 = base.transform @ (0, nrow)
+    x1, y1 = base.transform @ (ncol, 0)
+    ctx = TileContext(params=params, csky=csky, sky=sky, gcr=gcr, max_dist=max_dist, base_name=base.name,
+                      res=base.res, extent=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    sindex = b.sindex
+
+    def jobs():  # built one at a time: only the tiles in flight hold their windows
+        for idx in groups:
+            yield _tile_job(b, sindex, idx, base, dsm_grid, irr_grid, dtm_grid, planes, margin, align,
+                            (r0s, r1s, c0s, c1s))
+
+    seg_by_tile = {}
+
+    def merge(ti, job, out):
+        _merge_tile(job, out, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, params.keep_hourly)
+        seg_by_tile[ti] = out.segments
+
+    run_tiles(jobs(), len(groups), ctx, merge, progress)
+    seg_frames = [seg_by_tile[k] for k in sorted(seg_by_tile)]  # tile order, however they finished
 
     res["solar_flags"] = ["; ".join(f) for f in flags]
     progress(0.97, "roof segments")
@@ -412,39 +408,130 @@ def _empty_building_table(ids) -> pd.DataFrame:
     return df
 
 
-def _run_window(
-    b, idx, base, dsm_grid, irr_grid, dtm_grid, win, core, params, csky, sky, gcr, max_dist, res,
-    flags, irr_out, svf_out, hourly_poa, hourly_pv, seg_frames, progress, planes=None,
-):
+@dataclass
+class TileContext:
+    """What every tile shares: the parameters, the sky of the weather, the horizon search distance.
+
+    Sent once to each Dask worker (:func:`pedgis.cluster.run_tiles`)."""
+
+    params: SolarParams
+    csky: object
+    sky: object
+    gcr: float
+    max_dist: float
+    base_name: str
+    res: tuple[float, float]
+    extent: tuple[float, float, float, float]  # the base raster's (xmin, ymin, xmax, ymax)
+
+
+@dataclass
+class TileJob:
+    """One tile, self-contained: its buildings and the raster windows its roofs and horizon need.
+
+    ``buildings`` holds the tile's own buildings and every neighbour touching the core (their edges
+    matter), in the order of the whole table; ``own`` are the local positions of the tile's
+    buildings and ``positions`` the position of each local building in the whole table.
+    """
+
+    buildings: object
+    own: np.ndarray
+    positions: np.ndarray
+    core: tuple[int, int, int, int]  # rows and columns of the tile's roofs on the base grid
+    offset: tuple[int, int]  # the core's origin inside ``z``
+    z: np.ndarray | None  # the DSM over the core plus the horizon search distance
+    irradiation: np.ndarray | None  # a precomputed irradiation raster over the core
+    ground: np.ndarray | None  # the DTM over the core
+    planes: object = None  # PlaneWindow of a 3D model, buildings in local positions
+    plane_columns: dict | None = None
+    transform: object = None  # of the core
+
+
+@dataclass
+class TileResult:
+    """What :func:`solve_tile` found, in the tile's local building positions."""
+
+    local_ids: np.ndarray  # local positions of the buildings with roof pixels
+    values: dict  # result column -> array over local_ids
+    roof_height: dict  # local position -> 90th percentile of DSM − DTM
+    flags: list  # (local position, text)
+    rows: np.ndarray  # roof pixels on the base grid
+    cols: np.ndarray
+    irradiation: np.ndarray
+    sky_view: np.ndarray
+    hourly_poa: np.ndarray | None  # hours × local_ids, float32
+    hourly_pv: np.ndarray | None
+    segments: pd.DataFrame
+
+
+def _tile_job(b, sindex, idx, base, dsm_grid, irr_grid, dtm_grid, planes, margin, align, spans) -> TileJob:
+    """The tile of buildings ``idx``: its windows read from the rasters, its neighbours picked."""
     from affine import Affine
-    from rasterio import features
     from shapely import box
 
-    wr0, wr1, wc0, wc1 = win  # what the horizon sees
-    kr0, kr1, kc0, kc1 = core  # the tile's roofs
+    r0s, r1s, c0s, c1s = spans
+    nrow, ncol = base.shape
+    # window: the tile's buildings + search distance, aligned to the coarsest pyramid block
+    wr0 = int(math.floor(max(r0s[idx].min(), 0))) - margin
+    wc0 = int(math.floor(max(c0s[idx].min(), 0))) - margin
+    wr1 = int(math.ceil(min(r1s[idx].max(), nrow))) + margin
+    wc1 = int(math.ceil(min(c1s[idx].max(), ncol))) + margin
+    wr0 = max((wr0 // align) * align, 0)
+    wc0 = max((wc0 // align) * align, 0)
+    wr1, wc1 = min(wr1, nrow), min(wc1, ncol)
+    # core: the tile's buildings (+2 pixels), where slope, planes and areas are computed
+    kr0 = max(int(math.floor(r0s[idx].min())) - 2, 0)
+    kr1 = min(int(math.ceil(r1s[idx].max())) + 2, nrow)
+    kc0 = max(int(math.floor(c0s[idx].min())) - 2, 0)
+    kc1 = min(int(math.ceil(c1s[idx].max())) + 2, ncol)
     h, w = kr1 - kr0, kc1 - kc0
     ctr = base.transform @ Affine.translation(kc0, kr0)
-    dx, dy = base.res
-    cell = min(dx, dy)
-    # every building touching the core (neighbours matter for edges), targets = idx
-    geoms = b.geometry.to_numpy()
     cl, ct = ctr @ (0, 0)
     crr, cb = ctr @ (w, h)
-    touching = np.nonzero(b.geometry.intersects(box(cl, cb, crr, ct)).to_numpy())[0]
-    own = set(int(i) for i in idx)
-    if planes is not None:  # roof planes of a 3D model: the highest plane's building per pixel
-        pw = planes.window(ctr, (h, w))
+    touching = sindex.query(box(cl, cb, crr, ct), predicate="intersects")
+    pw = planes.window(ctr, (h, w)) if planes is not None else None
+    near = [touching, idx]
+    if pw is not None:
+        near.append(pw.building[pw.building >= 0])
+    positions = np.unique(np.concatenate(near).astype(np.int64))
+    own = np.searchsorted(positions, idx)
+    if pw is not None:  # the model's building per pixel, in local positions
+        pw.building = np.where(pw.building >= 0, np.searchsorted(positions, np.maximum(pw.building, 0)), -1)
+    return TileJob(
+        buildings=b.iloc[positions].reset_index(drop=True), own=own, positions=positions,
+        core=(kr0, kr1, kc0, kc1), offset=(kr0 - wr0, kc0 - wc0),
+        z=dsm_grid.read(wr0, wr1, wc0, wc1) if dsm_grid is not None else None,
+        irradiation=irr_grid.read(kr0, kr1, kc0, kc1) if irr_grid is not None else None,
+        ground=dtm_grid.read(kr0, kr1, kc0, kc1) if dtm_grid is not None and dsm_grid is not None else None,
+        planes=pw, plane_columns=planes.segment_columns(pw) if planes is not None else None,
+        transform=ctr,
+    )
+
+
+def solve_tile(job: TileJob, ctx: TileContext, progress: ProgressCallback = no_progress) -> TileResult:
+    """Roof pixels, planes, horizon, irradiation and yields of one tile (pure: the same inputs give
+    the same numbers in this process or on any Dask worker)."""
+    from rasterio import features
+
+    b, idx, params, csky, sky = job.buildings, job.own, ctx.params, ctx.csky, ctx.sky
+    kr0, kr1, kc0, kc1 = job.core
+    h, w = kr1 - kr0, kc1 - kc0
+    ctr = job.transform
+    dx, dy = ctx.res
+    cell = min(dx, dy)
+    pw = job.planes
+    if pw is not None:  # roof planes of a 3D model: the highest plane's building per pixel
         bid = pw.building.astype(np.int32)
     else:
         # rasterise so that the tile's own buildings win over neighbours
-        order = [i for i in touching if i not in own] + list(idx)
+        geoms = b.geometry.to_numpy()
+        own = set(int(i) for i in idx)
+        order = [i for i in range(len(b)) if i not in own] + list(idx)
         bid = features.rasterize(
             ((geoms[i], int(i)) for i in order), out_shape=(h, w), transform=ctr, fill=-1,
             dtype="int32",
         )
-    progress(0.05, "reading the DSM")
-    z = dsm_grid.read(wr0, wr1, wc0, wc1) if dsm_grid is not None else None
-    oro, oco = kr0 - wr0, kc0 - wc0
+    z = job.z
+    oro, oco = job.offset
     implausible = np.zeros((h, w), dtype=bool)
     if z is not None:  # impossible elevations (an undeclared nodata value, spikes) are nodata
         bad_z = outside_physical_range(z, "elevation")
@@ -452,10 +539,10 @@ def _run_window(
             z = np.where(bad_z, np.float32(np.nan), z)
             implausible = bad_z[oro : oro + h, oco : oco + w]
     zc = z[oro : oro + h, oco : oco + w] if z is not None else None
-    irr_pre = irr_grid.read(kr0, kr1, kc0, kc1) if irr_grid is not None else None
+    irr_pre = job.irradiation
     valid_src = zc if zc is not None else irr_pre
     target_mask = np.isin(bid, idx) & np.isfinite(valid_src)
-    if planes is not None:
+    if pw is not None:
         slope, aspect = pw.slope, pw.aspect
     elif zc is not None:
         # roof planes from roof pixels only: at a footprint's edge the drop to the street is a
@@ -468,7 +555,7 @@ def _run_window(
     # roof planes: the model's, else connected pixels of one orientation class
     from .segments import adopt_plane_orientation, label_segments, segment_table
 
-    if planes is not None:
+    if pw is not None:
         seg_label = np.where(target_mask, pw.segments, 0)
     else:
         seg_label, absorbed = label_segments(
@@ -493,7 +580,7 @@ def _run_window(
     else:
         progress(0.1, "horizon angles")
         horizon = hz.horizon_angles(
-            z, rows + oro, cols + oco, dx, dy, n_sectors=params.n_sectors, max_distance=max_dist,
+            z, rows + oro, cols + oco, dx, dy, n_sectors=params.n_sectors, max_distance=ctx.max_dist,
             steps_per_distance=params.steps_per_distance,
         )
         progress(0.6, "irradiation")
@@ -501,19 +588,17 @@ def _run_window(
         poa = pi.total
         svf = pi.sky_view
         hourly_bins = pi.hourly_bins
-    irr_out[kr0 + rows, kc0 + cols] = poa.astype(np.float32)
-    svf_out[kr0 + rows, kc0 + cols] = np.asarray(svf, dtype=np.float32)
 
     # areas [m²]
-    if planes is not None:  # each plane's pixels share its exact area
+    if pw is not None:  # each plane's pixels share its exact area
         factor = pw.area_factor[rows, cols]
         roof_area = pix_area / np.cos(np.radians(sl)) * factor
     else:
-        factor = _footprint_area_factor(b, bid, pix_area, base, ctr)[rows, cols]
+        factor = _footprint_area_factor(b, bid, pix_area, ctx.extent)[rows, cols]
         roof_area = np.where(flat, pix_area, pix_area / np.cos(np.radians(np.minimum(sl, 89.0)))) * factor
     setback = _setback_fraction(bid, cell, params.edge_setback_m)[rows, cols]
     ok = (poa >= params.min_irradiation_kwh_m2) & (sl <= params.max_slope_deg)
-    module_area = np.where(flat, pix_area * factor * gcr, roof_area * params.pitched_packing) * setback * ok
+    module_area = np.where(flat, pix_area * factor * ctx.gcr, roof_area * params.pitched_packing) * setback * ok
 
     # the minimum panel area per plane
     pix_seg = seg_label[rows, cols]
@@ -548,6 +633,9 @@ def _run_window(
     bounds = np.searchsorted(pos[order], np.arange(nl + 1))
     sums = {k: np.zeros(nl) for k in ("pv", "st", "pvt", "pvt_th")}
     monthly = np.zeros((12, nl))
+    keep = params.keep_hourly
+    poa_h = np.zeros((len(temp), nl), np.float32) if keep else None
+    pv_hourly = np.zeros((len(temp), nl), np.float32) if keep else None
     batch = 128
     for s0 in range(0, nl, batch):
         s1 = min(s0 + batch, nl)
@@ -578,61 +666,91 @@ def _run_window(
             sums["st"][s0:s1] = _collector_kwh(
                 g, t2, a_st[None, s0:s1], params.st_eta0, params.st_a1, params.st_a2,
                 params.st_mean_temp_c).sum(axis=0)
-        if params.keep_hourly:
-            g32, pv32 = g.astype(np.float32), pv_h.astype(np.float32)
-            for k in range(s1 - s0):
-                name = res.index[local_ids[s0 + k]]
-                hourly_poa[name] = g32[:, k]
-                hourly_pv[name] = pv32[:, k]
+        if keep:
+            poa_h[:, s0:s1] = g
+            pv_hourly[:, s0:s1] = pv_h
 
-    rows_res = res.index[local_ids]
-    res.loc[rows_res, "roof_area_m2"] = roof_a
-    res.loc[rows_res, "roof_irradiation_kwh_m2"] = mean_irr
-    res.loc[rows_res, "usable_area_m2"] = A
-    res.loc[rows_res, "dsm_coverage"] = cov
-    res.loc[rows_res, "pv_area_m2"] = a_pv
-    res.loc[rows_res, "pv_kwp"] = kwp_pv
-    res.loc[rows_res, "pv_kwh"] = sums["pv"]
-    res.loc[rows_res, "solar_thermal_area_m2"] = a_st
-    res.loc[rows_res, "solar_thermal_kwh"] = sums["st"]
-    res.loc[rows_res, "pvt_area_m2"] = a_pvt
-    res.loc[rows_res, "pvt_kwh"] = sums["pvt"]
-    res.loc[rows_res, "pvt_heat_kwh"] = sums["pvt_th"]
-    res.loc[rows_res, MONTH_COLS] = monthly.T
+    values = {
+        "roof_area_m2": roof_a, "roof_irradiation_kwh_m2": mean_irr, "usable_area_m2": A,
+        "dsm_coverage": cov, "pv_area_m2": a_pv, "pv_kwp": kwp_pv, "pv_kwh": sums["pv"],
+        "solar_thermal_area_m2": a_st, "solar_thermal_kwh": sums["st"], "pvt_area_m2": a_pvt,
+        "pvt_kwh": sums["pvt"], "pvt_heat_kwh": sums["pvt_th"],
+        **{c: monthly[m] for m, c in enumerate(MONTH_COLS)},
+    }
+    flags = []
     n_implausible = np.bincount(bid[implausible & (bid >= 0)], minlength=len(b))
     lo, hi = ELEVATION_RANGE_M
     odd = f"values outside the physical range ({lo:g} to {hi:g} m, taken as nodata)"
     for k in np.nonzero(cov < 0.9)[0]:
         why = f"edge of the raster, nodata or {odd}" if n_implausible[local_ids[k]] else "edge of the raster or nodata"
-        flags[local_ids[k]].append(
-            f"the {base.name} covers {cov[k]:.0%} of the roof ({why}); PV counts the covered part only"
-        )
-    if dtm_grid is not None and zc is not None:
-        ground = dtm_grid.read(kr0, kr1, kc0, kc1)
-        ground = np.where(outside_physical_range(ground, "elevation"), np.float32(np.nan), ground)
+        flags.append((int(local_ids[k]),
+                      f"the {ctx.base_name} covers {cov[k]:.0%} of the roof ({why}); PV counts the covered part only"))
+    roof_height = {}
+    if job.ground is not None and zc is not None:
+        ground = np.where(outside_physical_range(job.ground, "elevation"), np.float32(np.nan), job.ground)
         ndsm = (zc - ground)[rows, cols]
         for k in range(nl):
             v = ndsm[order[bounds[k] : bounds[k + 1]]]
             v = v[np.isfinite(v)]
             if v.size:
-                res.loc[res.index[local_ids[k]], "roof_height_m"] = float(np.percentile(v, 90))
+                roof_height[int(local_ids[k])] = float(np.percentile(v, 90))
     # buildings of this tile without a single valid pixel
-    for bi in set(idx) - set(local_ids.tolist()):
-        why = f"{base.name} {odd}" if n_implausible[bi] else "nodata, or smaller than a pixel"
-        flags[bi].append(f"no valid {base.name} pixel under the footprint ({why}): no rooftop PV estimate (NaN)")
+    for bi in sorted(set(idx.tolist()) - set(local_ids.tolist())):
+        why = f"{ctx.base_name} {odd}" if n_implausible[bi] else "nodata, or smaller than a pixel"
+        flags.append((int(bi), f"no valid {ctx.base_name} pixel under the footprint ({why}): no rooftop PV estimate (NaN)"))
 
     # segments layer
-    pv_kwh_b = res["pv_kwh"].to_numpy()
-    seg_frames.append(
-        segment_table(
-            seg_label, ctr, pix_seg, pix_b, b["building_id"].to_numpy(), sl, asp, a_tilt, a_az,
-            flat, roof_area, poa, module_area, params, pv_kwh_b,
-            model_columns=planes.segment_columns(pw) if planes is not None else None,
-        )
+    pv_kwh_local = np.full(len(b), np.nan)
+    pv_kwh_local[local_ids] = sums["pv"]
+    segments = segment_table(
+        seg_label, ctr, pix_seg, pix_b, b["building_id"].to_numpy(), sl, asp, a_tilt, a_az,
+        flat, roof_area, poa, module_area, params, pv_kwh_local, model_columns=job.plane_columns,
+    )
+    return TileResult(
+        local_ids=local_ids, values=values, roof_height=roof_height, flags=flags,
+        rows=kr0 + rows, cols=kc0 + cols, irradiation=poa.astype(np.float32),
+        sky_view=np.asarray(svf, dtype=np.float32), hourly_poa=poa_h, hourly_pv=pv_hourly,
+        segments=segments,
     )
 
 
-def _footprint_area_factor(b, bid, pix_area, base, transform) -> np.ndarray:
+def _merge_tile(job: TileJob, out: TileResult, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, keep_hourly):
+    """Write one tile's results into the district's tables and grids (in the caller's process)."""
+    irr_out[out.rows, out.cols] = out.irradiation
+    svf_out[out.rows, out.cols] = out.sky_view
+    where = job.positions[out.local_ids]
+    for col, v in out.values.items():
+        res.iloc[where, res.columns.get_loc(col)] = v
+    for k, v in out.roof_height.items():
+        res.iloc[job.positions[k], res.columns.get_loc("roof_height_m")] = v
+    for k, text in out.flags:
+        flags[job.positions[k]].append(text)
+    if keep_hourly:
+        names = res.index[where]
+        for k, name in enumerate(names):
+            hourly_poa[name] = out.hourly_poa[:, k]
+            hourly_pv[name] = out.hourly_pv[:, k]
+
+
+def run_tiles(jobs, n_jobs: int, ctx: TileContext, merge, progress: ProgressCallback) -> None:
+    """Solve every tile here, or on the Dask cluster of :func:`pedgis.cluster.current_client`.
+
+    ``merge(i, job, result)`` is called in this process as each tile finishes."""
+    from ..cluster import current_client
+
+    client = current_client()
+    if client is None:
+        for ti, job in enumerate(jobs):
+            rep = scaled(progress, 0.05 + 0.9 * ti / max(n_jobs, 1), 0.05 + 0.9 * (ti + 1) / max(n_jobs, 1))
+            rep(0.05, "reading the DSM")
+            merge(ti, job, solve_tile(job, ctx, rep))
+        return
+    from ..cluster import map_bounded
+
+    map_bounded(client, solve_tile, jobs, n_jobs, ctx, merge, progress, what="DSM tiles")
+
+
+def _footprint_area_factor(b, bid, pix_area, extent) -> np.ndarray:
     """Per pixel: the footprint's exact area over the area of its rasterised pixels.
 
     A footprint rasterised by pixel centres gains or loses up to half a pixel along every edge
@@ -647,9 +765,7 @@ def _footprint_area_factor(b, bid, pix_area, base, transform) -> np.ndarray:
     ids, inv, cnt = np.unique(bid[on], return_inverse=True, return_counts=True)
     geoms = b.geometry.iloc[ids]
     x0, y0, x1, y1 = geoms.bounds.to_numpy().T
-    h, w = base.shape
-    rx0, ry1 = base.transform.c, base.transform.f
-    rx1, ry0 = rx0 + w * base.transform.a, ry1 + h * base.transform.e
+    rx0, ry0, rx1, ry1 = extent
     whole = (x0 >= rx0) & (x1 <= rx1) & (y0 >= ry0) & (y1 <= ry1)
     f = np.where(whole, geoms.area.to_numpy() / (cnt * pix_area), 1.0)
     out[on] = f[inv]

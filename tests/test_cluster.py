@@ -1,0 +1,152 @@
+"""Rooftop PV of a DSM's tiles on a real Dask cluster (issue 12 item 2): a 2-worker LocalCluster
+gives the numbers of one process, bit for bit, through the library, `pedgis pv --scheduler` and
+`pedgis run --workers`.
+
+The expected values are the single-process run's own outputs: a tile is a pure function of its
+inputs (:func:`pedgis.solar.rooftop.solve_tile`), so any difference is a defect in how tiles are
+cut, shipped or merged. The sample DSM is cut into 256-pixel tiles (15 tiles) so that buildings of
+many tiles share neighbours and horizons across tile edges.
+"""
+
+import json
+import logging
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import distributed
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from pedgis.cli import main
+from pedgis.cluster import cluster, current_client
+from pedgis.errors import InputDataError
+from pedgis.io.solar_rasters import open_grid
+from pedgis.io.weather import read_weather
+from pedgis.solar.params import SolarParams
+from pedgis.solar.rooftop import rooftop_solar
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+TILES = "[solar]\ntile_size = 256\n"
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as local:
+        yield local
+
+
+def _sample_rooftop():
+    b = gpd.read_file(SAMPLE / "buildings.shp")
+    b["building_id"] = b["CAD_ID"].astype(str)
+    b = b.dissolve("building_id", as_index=False)[["building_id", "geometry"]]
+    b.geometry = b.geometry.make_valid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weather = read_weather(SAMPLE / "weather" / "pvgis_tmy_45N_8E.epw")
+        dsm, dtm = open_grid(SAMPLE / "dsm.tif", "DSM"), open_grid(SAMPLE / "dtm.tif", "DTM")
+        try:
+            return rooftop_solar(b, dsm, weather, SolarParams(tile_size=256, keep_hourly=True), dtm=dtm)
+        finally:
+            dsm.source.close()
+            dtm.source.close()
+
+
+def _assert_same(a, b):
+    pd.testing.assert_frame_equal(a.buildings, b.buildings, check_exact=True)
+    np.testing.assert_array_equal(a.irradiation, b.irradiation)
+    np.testing.assert_array_equal(a.sky_view, b.sky_view)
+    pd.testing.assert_frame_equal(a.segments.drop(columns="geometry"), b.segments.drop(columns="geometry"),
+                                  check_exact=True)
+    assert a.segments.geometry.geom_equals_exact(b.segments.geometry, 0.0).all()
+    pd.testing.assert_frame_equal(a.hourly_pv_kwh, b.hourly_pv_kwh, check_exact=True)
+    pd.testing.assert_frame_equal(a.hourly_poa_w_m2, b.hourly_poa_w_m2, check_exact=True)
+
+
+def test_tiles_on_two_workers_give_the_numbers_of_one_process(dask_cluster):
+    here = _sample_rooftop()
+    assert current_client() is None
+    with cluster(scheduler=dask_cluster.scheduler_address) as client:
+        with distributed.get_task_stream(client) as stream:
+            there = _sample_rooftop()
+    assert current_client() is None  # the cluster is the block's only
+    # the tiles did run on the workers: one solve_tile task per tile, on both workers
+    tasks = [t for t in stream.data if "solve_tile" in str(t["key"])]
+    assert len(tasks) == 15
+    assert len({t["worker"] for t in tasks}) == 2
+    assert np.isfinite(here.buildings["pv_kwh"]).sum() == len(here.buildings) > 100
+    _assert_same(here, there)
+
+
+def _pv(capsys, out, *extra):
+    code = main(["pv", "--buildings", str(SAMPLE / "buildings.shp"), "--dsm", str(SAMPLE / "dsm.tif"),
+                 "--dtm", str(SAMPLE / "dtm.tif"), "--weather", str(SAMPLE / "weather" / "pvgis_tmy_45N_8E.epw"),
+                 "--config", str(out.parent / "tiles.toml"), "--out", str(out), *extra])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured
+
+
+def test_pv_with_a_scheduler_writes_the_files_of_one_process(tmp_path, capsys, dask_cluster):
+    (tmp_path / "tiles.toml").write_text(TILES, encoding="utf-8")
+    _pv(capsys, tmp_path / "one", "--quiet")
+    said = _pv(capsys, tmp_path / "cluster", "--scheduler", dask_cluster.scheduler_address)
+    assert "Dask: 2 workers" in said.err and "of 15 on 2 workers" in said.err
+    for layer in ("buildings", "roof_segments"):
+        a = gpd.read_file(tmp_path / "one" / "buildings.gpkg", layer=layer)
+        b = gpd.read_file(tmp_path / "cluster" / "buildings.gpkg", layer=layer)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    for name in ("pv_hourly_kwh.parquet", "irradiation.tif"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "cluster" / name).read_bytes(), name
+    one, two = (json.loads((tmp_path / d / "pv.json").read_text()) for d in ("one", "cluster"))
+    assert one == two
+
+
+def test_run_with_workers_gives_the_result_of_one_process(tmp_path, capsys):
+    district = tmp_path / "district"
+    shutil.copytree(SAMPLE, district)
+    scenario = district / "scenario.toml"
+    scenario.write_text(scenario.read_text(encoding="utf-8") + "\n" + TILES, encoding="utf-8")
+    assert main(["run", str(scenario), "--out", str(tmp_path / "one"), "--quiet"]) == 0
+    assert main(["run", str(scenario), "--out", str(tmp_path / "cluster"), "--workers", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "Dask: 2 workers" in err and "of 15 on 2 workers" in err
+    a = gpd.read_file(tmp_path / "one" / "buildings.gpkg", layer="buildings")
+    b = gpd.read_file(tmp_path / "cluster" / "buildings.gpkg", layer="buildings")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    one, two = (json.loads((tmp_path / d / "district.json").read_text()) for d in ("one", "cluster"))
+    assert one["ped_balance_kwh"] == two["ped_balance_kwh"] and one["eep_res_kwh"] > 0
+    assert one == two
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one" / "timeseries.parquet"),
+                                  pd.read_parquet(tmp_path / "cluster" / "timeseries.parquet"), check_exact=True)
+
+
+def test_cluster_options_are_checked(tmp_path, capsys, monkeypatch):
+    with pytest.raises(InputDataError, match="whole number"):
+        with cluster(workers=0):
+            pass
+    with pytest.raises(InputDataError, match="not both"):
+        with cluster(workers=2, scheduler="tcp://127.0.0.1:8786"):
+            pass
+    with pytest.raises(InputDataError, match=r"--scheduler tcp://127.0.0.1:9: no Dask scheduler answered"):
+        with cluster(scheduler="tcp://127.0.0.1:9", connect_timeout="1s"):
+            pass
+    monkeypatch.setitem(sys.modules, "distributed", None)  # dask.distributed not installed
+    with pytest.raises(InputDataError, match=r"pip install 'pedgis\[cluster\]'"):
+        with cluster(workers=2):
+            pass
+    monkeypatch.undo()
+    # argparse: one or the other, a whole number of workers; refused before anything is read
+    with pytest.raises(SystemExit) as stop:
+        main(["run", str(SAMPLE / "scenario.toml"), "--workers", "2", "--scheduler", "tcp://x:1",
+              "--out", str(tmp_path / "o")])
+    assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["pv", "--buildings", str(SAMPLE / "buildings.shp"), "--dsm", str(SAMPLE / "dsm.tif"),
+              "--weather", str(SAMPLE / "weather" / "pvgis_tmy_45N_8E.epw"), "--out", str(tmp_path / "p"),
+              "--workers", "0", "--quiet"])
+    assert stop.value.code == 2 and "argument --workers: 0: give a whole number" in capsys.readouterr().err
