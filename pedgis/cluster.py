@@ -78,6 +78,29 @@ def cluster(workers: int | None = None, scheduler: str | None = None,
             yield client
         finally:
             _CLIENT.reset(token)
+        if say is not None:
+            peaks = _worker_peaks_mb(client)
+            if peaks:
+                say(f"Dask: peak memory per worker {max(peaks):,.0f} MB (of {len(peaks)} workers)")
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory [MB] (runs on each worker); None where unknown."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def _worker_peaks_mb(client) -> list[float]:
+    try:
+        return [v for v in client.run(_peak_rss_mb).values() if v is not None]
+    except Exception:  # a worker gone at the end only costs the report
+        return []
 
 
 def _dashboard(client) -> str | None:
