@@ -1,6 +1,6 @@
-"""Rooftop PV of a DSM's tiles on a real Dask cluster (issue 12 item 2): a 2-worker LocalCluster
-gives the numbers of one process, bit for bit, through the library, `pedgis pv --scheduler` and
-`pedgis run --workers`.
+"""Rooftop PV of a DSM's tiles and the hourly balance's chunks of buildings on a real Dask cluster
+(issue 12 item 2): a 2-worker LocalCluster gives the numbers of one process, bit for bit, through
+the library, `pedgis pv --scheduler` and `pedgis run --workers`.
 
 The expected values are the single-process run's own outputs: a tile is a pure function of its
 inputs (:func:`pedgis.solar.rooftop.solve_tile`), so any difference is a defect in how tiles are
@@ -91,11 +91,11 @@ def _pv(capsys, out, *extra):
     return captured
 
 
-def test_pv_with_a_scheduler_writes_the_files_of_one_process(tmp_path, capsys, dask_cluster):
+def test_pv_with_workers_writes_the_files_of_one_process(tmp_path, capsys):
     (tmp_path / "tiles.toml").write_text(TILES, encoding="utf-8")
     _pv(capsys, tmp_path / "one", "--quiet")
-    said = _pv(capsys, tmp_path / "cluster", "--scheduler", dask_cluster.scheduler_address)
-    assert "Dask: 2 workers" in said.err and "of 15 on 2 workers" in said.err
+    said = _pv(capsys, tmp_path / "cluster", "--workers", "2")
+    assert "Dask: 2 workers" in said.err and "Dask: peak memory per worker" in said.err
     for layer in ("buildings", "roof_segments"):
         a = gpd.read_file(tmp_path / "one" / "buildings.gpkg", layer=layer)
         b = gpd.read_file(tmp_path / "cluster" / "buildings.gpkg", layer=layer)
@@ -106,15 +106,22 @@ def test_pv_with_a_scheduler_writes_the_files_of_one_process(tmp_path, capsys, d
     assert one == two
 
 
-def test_run_with_workers_gives_the_result_of_one_process(tmp_path, capsys):
+def test_run_on_a_scheduler_gives_the_result_of_one_process(tmp_path, capsys, dask_cluster):
     district = tmp_path / "district"
     shutil.copytree(SAMPLE, district)
     scenario = district / "scenario.toml"
-    scenario.write_text(scenario.read_text(encoding="utf-8") + "\n" + TILES, encoding="utf-8")
+    # 16 buildings per block of hourly arrays: the hourly balance is 7 chunks, mapped on the cluster
+    scenario.write_text(scenario.read_text(encoding="utf-8") + "\n" + TILES + "\n[timeseries]\nchunk_size = 16\n",
+                        encoding="utf-8")
     assert main(["run", str(scenario), "--out", str(tmp_path / "one"), "--quiet"]) == 0
-    assert main(["run", str(scenario), "--out", str(tmp_path / "cluster"), "--workers", "2"]) == 0
-    err = capsys.readouterr().err
-    assert "Dask: 2 workers" in err and "of 15 on 2 workers" in err
+    with distributed.Client(dask_cluster.scheduler_address) as watcher:
+        with distributed.get_task_stream(watcher) as stream:  # every task the scheduler runs meanwhile
+            assert main(["run", str(scenario), "--out", str(tmp_path / "cluster"), "--scheduler",
+                         dask_cluster.scheduler_address]) == 0
+    assert "Dask: 2 workers" in capsys.readouterr().err
+    keys = [str(t["key"]) for t in stream.data]
+    assert sum("solve_tile" in k for k in keys) == 15  # the DSM tiles
+    assert sum("chunk_balance" in k for k in keys) == 7  # 106 rows (105 included buildings + the district node) / 16
     a = gpd.read_file(tmp_path / "one" / "buildings.gpkg", layer="buildings")
     b = gpd.read_file(tmp_path / "cluster" / "buildings.gpkg", layer="buildings")
     pd.testing.assert_frame_equal(a, b, check_exact=True)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..progress import no_progress
+from ..progress import no_progress, scaled
 from . import sharing as _sharing
 from .profiles import Calendar
 from .storage import battery_dispatch, thermal_buffer_dispatch
@@ -442,17 +442,102 @@ def _electric_grid(ci: ChunkInput, a, b, n, battery, thermal):
     return use, prod, grid, info
 
 
-def _accumulate(hs: dict, periods: dict, use, prod, imp, exp_, fb_year, fb_month) -> None:
-    """Add one block of rows to a carrier's district totals (hourly U, P, I, E) and to its
-    building-by-building delivered/exported per netting period."""
-    hs["U"] += use.sum(axis=0)
-    hs["P"] += prod.sum(axis=0)
-    hs["I"] += imp.sum(axis=0)
-    hs["E"] += exp_.sum(axis=0)
-    for t, F in (("annual", fb_year), ("monthly", fb_month)):
-        periods[t][0] = periods[t][0] + np.maximum(F, 0.0).sum(axis=0)
-        periods[t][1] = periods[t][1] + np.maximum(-F, 0.0).sum(axis=0)
-    periods["hourly"] = [hs["I"], hs["E"]]
+@dataclass
+class _ChunkShared:
+    """What every chunk's balance needs besides its rows (sent once to each Dask worker)."""
+
+    make_chunk: Callable[[int, int], ChunkInput]
+    n_buildings: int
+    calendar: Calendar
+    factors: Mapping
+    battery: BatterySpec | None
+    thermal: ThermalSpec | None
+    internal: set
+    exportable: object
+    green_share: float
+    keep_grid: bool
+
+
+@dataclass
+class ChunkBalance:
+    """One chunk's share of the balance: its rows' per-building columns and primary energy, and
+    its sums over buildings of the district's hourly series (reduced in chunk order)."""
+
+    a: int
+    b: int
+    per_b: dict
+    pe: dict  # timestep -> {"pei": (b-a,), "pee": (b-a,)}
+    sums: dict  # carrier (not internal) -> U, P, I, E hourly sums over the chunk's rows
+    periods: dict  # carrier -> timestep -> [delivered, exported] summed over the chunk's rows
+    grid: tuple | None = None  # electricity (import, export) per row, when sharing needs them again
+
+
+def chunk_balance(rows: tuple[int, int], s: _ChunkShared) -> ChunkBalance:
+    """The balance of buildings ``rows`` = (start, stop): pure, here or on a Dask worker."""
+    a, b = rows
+    n, calendar, factors, exportable, internal = s.n_buildings, s.calendar, s.factors, s.exportable, s.internal
+    H = calendar.n_hours
+    ci = s.make_chunk(a, b)
+    if ELECTRICITY not in ci.carriers:
+        raise ConfigError("the hourly series need an 'electricity' carrier", key="timeseries")
+    out = ChunkBalance(a=a, b=b, per_b={}, pe={t: {"pei": np.zeros(b - a), "pee": np.zeros(b - a)} for t in TIMESTEPS},
+                       sums={}, periods={})
+    for c, (u, p) in ci.carriers.items():
+        if c == ELECTRICITY:
+            use, prod, grid, info = _electric_grid(ci, a, b, n, s.battery, s.thermal)
+            out.per_b.update(info)
+        else:
+            use, prod = np.asarray(u, float), np.asarray(p, float)
+            grid = use - prod
+        if use.shape != (b - a, H) or prod.shape != (b - a, H):
+            raise ConfigError(f"carrier '{c}' series have shape {use.shape}/{prod.shape}, expected {(b - a, H)}",
+                              key="timeseries")
+        fb_month = to_periods(grid, "monthly", calendar)
+        fb_year = grid.sum(axis=1, keepdims=True)
+        imp = np.maximum(grid, 0.0)
+        exp_ = imp - grid  # = max(-grid, 0)
+        if c not in internal:  # district totals and netting
+            out.sums[c] = {"U": use.sum(axis=0), "P": prod.sum(axis=0), "I": imp.sum(axis=0), "E": exp_.sum(axis=0)}
+            out.periods[c] = {t: [np.maximum(F, 0.0).sum(axis=0), np.maximum(-F, 0.0).sum(axis=0)]
+                              for t, F in (("annual", fb_year), ("monthly", fb_month))}
+        # each building's own primary energy under every netting rule (Eqs. 14, 15, 17)
+        f = factors.get(c)
+        if f is None:
+            raise ConfigError(f"no primary energy factor for carrier '{c}'; add it to the factor set",
+                              key=f"factors.{c}")
+        for t, F in (("annual", fb_year), ("monthly", fb_month), ("hourly", grid)):
+            fd = resolve_factor(f.get("pef_nren"), t, calendar, f"factors.{c}.pef_nren")
+            fe = resolve_factor(f.get("pef_nren_exp"), t, calendar, f"factors.{c}.pef_nren_exp")
+            if c == ELECTRICITY and s.green_share:  # the contract's share of the delivered electricity
+                if "green_electricity" not in factors:
+                    raise ConfigError("no primary energy factor for carrier 'green_electricity'; add it to the "
+                                      "factor set", key="factors.green_electricity")
+                fg = resolve_factor(factors["green_electricity"].get("pef_nren"), t, calendar,
+                                    "factors.green_electricity.pef_nren")
+                fd = (1.0 - s.green_share) * fd + s.green_share * fg
+            out.pe[t]["pei"] += np.maximum(F, 0.0) @ fd
+            if exportable is None or c in exportable or c in internal:
+                out.pe[t]["pee"] += np.maximum(-F, 0.0) @ fe
+        if c == ELECTRICITY:
+            out.per_b.update(grid_indicators(use, prod, imp, exp_))
+            if s.keep_grid:
+                out.grid = (imp, exp_)
+    return out
+
+
+def _map_chunks(chunks, shared: _ChunkShared, reduce, progress) -> None:
+    """``reduce(k, rows, chunk_balance(rows))`` for every chunk: here, or on the Dask cluster of
+    :func:`pedgis.cluster.current_client` when there is one and more than one chunk."""
+    from ..cluster import current_client, map_bounded
+
+    client = current_client()
+    if client is None or len(chunks) < 2:
+        for k, (a, b) in enumerate(chunks):
+            progress(0.8 * k / len(chunks), f"hourly balance, buildings {a + 1}-{b} of {shared.n_buildings}")
+            reduce(k, (a, b), chunk_balance((a, b), shared))
+        return
+    map_bounded(client, chunk_balance, chunks, len(chunks), shared, reduce, scaled(progress, 0.0, 0.8),
+                what="hourly balance chunks")
 
 
 def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, calendar: Calendar,
@@ -513,64 +598,46 @@ def run_balance(make_chunk: Callable[[int, int], ChunkInput], n_buildings: int, 
     if n_buildings <= 0:
         raise ConfigError("no included building to balance", key="boundary")
     H = calendar.n_hours
+    chunks = [(a, min(a + chunk_size, n_buildings)) for a in range(0, n_buildings, chunk_size)]
+    shared = _ChunkShared(make_chunk, n_buildings, calendar, factors, battery, thermal, set(internal),
+                          exportable, green_share, keep_grid=sharing and len(chunks) == 1)
+    # map: each chunk's own balance (pure); reduce: summed in chunk order, as one loop would
     per_b: dict[str, np.ndarray] = {}
     carriers_seen: list[str] = []
     hourly: dict[str, dict[str, np.ndarray]] = {}   # carrier → U, P, I, E (building by building)
     bb_periods: dict[str, dict[str, list]] = {}      # carrier → timestep → [delivered, exported]
     bb_pe = {t: {"pei": np.zeros(n_buildings), "pee": np.zeros(n_buildings)} for t in TIMESTEPS}
-    internal = set(internal)
-    chunks = [(a, min(a + chunk_size, n_buildings)) for a in range(0, n_buildings, chunk_size)]
     cached = None
-    for k, (a, b) in enumerate(chunks):
-        progress(0.8 * k / len(chunks), f"hourly balance, buildings {a + 1}-{b} of {n_buildings}")
-        ci = make_chunk(a, b)
-        if ELECTRICITY not in ci.carriers:
-            raise ConfigError("the hourly series need an 'electricity' carrier", key="timeseries")
-        for c, (u, p) in ci.carriers.items():
-            if c == ELECTRICITY:
-                use, prod, grid, info = _electric_grid(ci, a, b, n_buildings, battery, thermal)
-                for key, v in info.items():
-                    per_b.setdefault(key, np.zeros(n_buildings))[a:b] = v
-            else:
-                use, prod = np.asarray(u, float), np.asarray(p, float)
-                grid = use - prod
-            if use.shape != (b - a, H) or prod.shape != (b - a, H):
-                raise ConfigError(f"carrier '{c}' series have shape {use.shape}/{prod.shape}, expected {(b - a, H)}",
-                                  key="timeseries")
-            fb_month = to_periods(grid, "monthly", calendar)
-            fb_year = grid.sum(axis=1, keepdims=True)
-            imp = np.maximum(grid, 0.0)
-            exp_ = imp - grid  # = max(-grid, 0)
-            if c not in internal:  # district totals and netting
+    waiting: dict[int, ChunkBalance] = {}
+    next_k = 0
+
+    def reduce(k: int, _rows, out: ChunkBalance) -> None:
+        nonlocal cached, next_k
+        waiting[k] = out
+        while next_k in waiting:  # summed in chunk order, however they finish: bit for bit
+            o = waiting.pop(next_k)
+            next_k += 1
+            for key, v in o.per_b.items():
+                per_b.setdefault(key, np.zeros(n_buildings))[o.a:o.b] = v
+            for t in TIMESTEPS:
+                bb_pe[t]["pei"][o.a:o.b] = o.pe[t]["pei"]
+                bb_pe[t]["pee"][o.a:o.b] = o.pe[t]["pee"]
+            for c, sums in o.sums.items():
                 if c not in carriers_seen:
                     carriers_seen.append(c)
                     hourly[c] = {k2: np.zeros(H) for k2 in ("U", "P", "I", "E")}
                     bb_periods[c] = {t: [0.0, 0.0] for t in TIMESTEPS}
-                _accumulate(hourly[c], bb_periods[c], use, prod, imp, exp_, fb_year, fb_month)
-            # each building's own primary energy under every netting rule (Eqs. 14, 15, 17)
-            f = factors.get(c)
-            if f is None:
-                raise ConfigError(f"no primary energy factor for carrier '{c}'; add it to the factor set",
-                                  key=f"factors.{c}")
-            for t, F in (("annual", fb_year), ("monthly", fb_month), ("hourly", grid)):
-                fd = resolve_factor(f.get("pef_nren"), t, calendar, f"factors.{c}.pef_nren")
-                fe = resolve_factor(f.get("pef_nren_exp"), t, calendar, f"factors.{c}.pef_nren_exp")
-                if c == ELECTRICITY and green_share:  # the contract's share of the delivered electricity
-                    if "green_electricity" not in factors:
-                        raise ConfigError("no primary energy factor for carrier 'green_electricity'; add it to the "
-                                          "factor set", key="factors.green_electricity")
-                    fg = resolve_factor(factors["green_electricity"].get("pef_nren"), t, calendar,
-                                        "factors.green_electricity.pef_nren")
-                    fd = (1.0 - green_share) * fd + green_share * fg
-                bb_pe[t]["pei"][a:b] += np.maximum(F, 0.0) @ fd
-                if exportable is None or c in exportable or c in internal:
-                    bb_pe[t]["pee"][a:b] += np.maximum(-F, 0.0) @ fe
-            if c == ELECTRICITY:
-                ind = grid_indicators(use, prod, imp, exp_)
-                for key, v in ind.items():
-                    per_b.setdefault(key, np.zeros(n_buildings))[a:b] = v
-                if sharing and len(chunks) == 1:
-                    cached = (imp, exp_)
+                hs, periods = hourly[c], bb_periods[c]
+                for k2 in ("U", "P", "I", "E"):
+                    hs[k2] += sums[k2]
+                for t in ("annual", "monthly"):
+                    periods[t][0] = periods[t][0] + o.periods[c][t][0]
+                    periods[t][1] = periods[t][1] + o.periods[c][t][1]
+                periods["hourly"] = [hs["I"], hs["E"]]
+            if o.grid is not None:
+                cached = o.grid
+
+    _map_chunks(chunks, shared, reduce, progress)
     # ---- district level -------------------------------------------------------------------
     el = hourly[ELECTRICITY]
     totals = _sharing.SharingTotals(surplus_kwh=el["E"].copy(), deficit_kwh=el["I"].copy())
