@@ -28,6 +28,21 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import data as _data
+from .bounds import (  # noqa: F401  (re-exported: the schema's physical bounds)
+    AIR_TEMP_RANGE,
+    BLC_MAX,
+    CDD_MAX,
+    COLLECTOR_M2_MAX,
+    COP_MAX,
+    DD_TEMP_RANGE,
+    DHW_PER_UNIT_MAX,
+    DISTRICT_KWH_MAX,
+    HDD_MAX,
+    PLANT_KW_MAX,
+    PV_KWP_MAX,
+    SPECIFIC_KWH_M2_MAX,
+    STORAGE_KWH_MAX,
+)
 from .errors import ConfigError, InputDataError, describe_os_error
 
 REQUIRED = object()
@@ -69,43 +84,6 @@ class Key:
 def _k(path, type_, doc, **kw) -> Key:
     return Key(path=path, type=type_, doc=doc, **kw)
 
-
-# Physical bounds of the numeric keys (every numeric key has a min and a max: a value outside is
-# refused, and docs/config.md shows them; tests/test_config.py checks that none is missing).
-#: A district's annual energy [kWh a⁻¹]: 100 TWh, more than Belgium's whole electricity use
-#: (≈ 80 TWh a⁻¹, IEA 2022); no district comes near it.
-DISTRICT_KWH_MAX = 1e11
-#: A plant's power [kW]: 25 GW, more than the largest power station (Three Gorges, 22.5 GW).
-PLANT_KW_MAX = 2.5e7
-#: Installed PV [kWp]: 10 GWp, about three times the largest PV park (Midong, Xinjiang, 3.5 GWp, 2024).
-PV_KWP_MAX = 1e7
-#: Collector area [m²]: 10 km², 60 times the largest solar district-heating field (Silkeborg,
-#: 156,694 m²).
-COLLECTOR_M2_MAX = 1e7
-#: Stored energy [kWh]: 100 GWh, 30 times the largest battery (Moss Landing, ≈ 3 GWh) and 7 times
-#: the largest pit heat store (Vojens, 203,000 m³ ≈ 13 GWh).
-STORAGE_KWH_MAX = 1e8
-#: Specific energy need [kWh m⁻² a⁻¹]: hospitals and laboratories, the most intensive use types,
-#: reach 400–1,000 kWh m⁻² a⁻¹ (CIBSE TM46 benchmarks); 2,000 leaves a margin.
-SPECIFIC_KWH_M2_MAX = 2000.0
-#: Heat loss coefficient per floor area [W m⁻² K⁻¹]: an uninsulated single-storey building with
-#: single glazing has about 5; 20 leaves a margin.
-BLC_MAX = 20.0
-#: DHW per person, bed or user [kWh a⁻¹]: 25–60 l of 60 °C water a day is 400–1,000 kWh a⁻¹
-#: (EN 12831-3); 10,000 leaves a margin for hotels and sports halls.
-DHW_PER_UNIT_MAX = 10000.0
-#: Degree-day base and threshold temperatures [°C]: bases in use lie between 12 °C and 22 °C
-#: (15.5 °C UK, 18 °C Eurostat, 20 °C DIN 4108-6).
-DD_TEMP_RANGE = (0.0, 30.0)
-#: Heating degree days [K d]: Yakutsk, the coldest city, has ≈ 10,500 K d (base 18 °C).
-HDD_MAX = 15000.0
-#: Cooling degree days [K d]: the hottest cities (Kuwait City, Riyadh) have ≈ 4,500 K d (base 18 °C).
-CDD_MAX = 8000.0
-#: Outdoor air temperature [°C]: from the coldest (Verkhoyansk, −67.8 °C) to the hottest record
-#: (Death Valley, 54 °C) measured where people live.
-AIR_TEMP_RANGE = (-70.0, 60.0)
-#: A heat pump's COP: the Carnot COP between a 15 °C source and 35 °C supply is 15.4.
-COP_MAX = 20.0
 
 _USE_NEEDS = [
     _k(f"needs.overrides.*.{n}_kwh_m2", "float", f"specific {n} need of this use type (Eq. {'1' if n in ('sh', 'sc') else '3' if n == 'dhw' else '4'})",
@@ -325,7 +303,7 @@ SCHEMA: list[Key] = [
 ]
 
 # time-resolved balance, storage, sharing, EV, variants, uncertainty (issue 7)
-from .timeseries.schema import keys as _timeseries_keys  # noqa: E402
+from .schema_timeseries import keys as _timeseries_keys  # noqa: E402
 
 SCHEMA += _timeseries_keys(_k)
 
@@ -710,10 +688,11 @@ def validate(data: Mapping) -> tuple[dict, list[ConfigError]]:
     if not errors:
         _cross_checks(doc, errors)
         if not errors:
-            from .timeseries.schema import (
+            from .schema_timeseries import (
                 cross_checks,  # time-resolved sections and variants (issue 7)
             )
-            errors.extend(cross_checks(data, doc))
+
+            errors.extend(cross_checks(data, doc, known_carriers, validate))
     else:
         # values that already failed may have any type; report what the cross checks can still
         # find, and never let a malformed value hide the problems found so far

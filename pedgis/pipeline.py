@@ -1069,7 +1069,7 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     scenario : :class:`pedgis.config.Scenario`
     progress : callback ``progress(fraction, message)``; may raise Cancelled
     step1_hook : optional ``f(buildings) -> buildings`` applied to the step-1 table before steps
-        2-7 (variants that change rooftop PV, :mod:`pedgis.timeseries.variants`)
+        2-7 (variants that change rooftop PV, :mod:`pedgis.variants`)
     checked : the :func:`check_inputs` result of this scenario when the caller has it already
         (the caller then shows its warnings)
     """

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import variants as vr
 from ..errors import ConfigError
-from . import variants as vr
 from .gap import GapResult, solve_gap
 from .uncertainty import UncertainParameter, bounds, monte_carlo
 

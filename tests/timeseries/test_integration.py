@@ -197,7 +197,7 @@ def test_config_errors_name_the_key(over, match):
 
 
 def test_variants_expand_to_engine_keys():
-    from pedgis.timeseries import variants as vr
+    from pedgis import variants as vr
 
     raw = scenario(variants={"hp": {"heat_pumps_replace_boilers": True}, "r": {"retrofit_share": 0.25},
                              "pv": {"extra_pv_kwp": 100.0, "pv_all_roofs": True}})
@@ -217,7 +217,7 @@ def test_variants_expand_to_engine_keys():
 
 
 def test_pv_all_roofs_hook():
-    from pedgis.timeseries.variants import table_hook
+    from pedgis.variants import table_hook
 
     b = pd.DataFrame({"footprint_area_m2": [100.0, 200.0], "pv_kwp": [30.0, np.nan], "pv_kwh": [33000.0, np.nan]})
     out = table_hook({"pv_all_roofs": True})(b)

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 SHORTCUTS = ("retrofit_share", "heat_pumps_replace_boilers", "pv_all_roofs", "extra_pv_kwp", "usable_roof_fraction",
              "pv_scale")
@@ -68,7 +68,7 @@ def retrofit_overrides(raw: Mapping, share: float) -> dict:
     need_u = (1 − s) · base_u + s · nzeb_u for SH, SC and DHW of every use type u (Eq. 1 and 3
     are linear in the specific need, so this equals retrofitting a share s of the floor area).
     """
-    from .. import data as pdata
+    from . import data as pdata
 
     needs = dict(raw.get("needs", {}) or {})
     base = pdata.needs_table(needs.get("set", "eu27_existing"))
@@ -185,9 +185,8 @@ def table_hook(ops: Mapping):
     return hook
 
 
-def check_variants(data: Mapping, doc: Mapping) -> list[ConfigError]:
+def check_variants(data: Mapping, doc: Mapping, validate) -> list[ConfigError]:
     """Validate every variant as a complete scenario; keys are named ``variants.<name>.<key>``."""
-    from ..config import validate
 
     errors: list[ConfigError] = []
     for name in (data.get("variants") or {}):

@@ -12,7 +12,7 @@ FACTOR_NAMES = ("pef_nren", "pef_nren_export", "pef_ren", "pef_ren_export", "co2
 
 def keys(k) -> list:
     """Schema entries, built with the engine's key factory ``k(path, type, doc, **kw)``."""
-    from ..config import (  # the physical bounds, with their sources
+    from .bounds import (  # the physical bounds, with their sources
         AIR_TEMP_RANGE,
         COP_MAX,
         PLANT_KW_MAX,
@@ -118,14 +118,15 @@ def keys(k) -> list:
     return out
 
 
-def cross_checks(data, doc) -> list:
-    """Checks across keys of the time-resolved sections (run by :func:`pedgis.config.validate`).
+def cross_checks(data, doc, known_carriers, validate) -> list:
+    """Checks across keys of the time-resolved sections (run by :func:`pedgis.config.validate`,
+    which passes its ``known_carriers`` and itself, for the variants: this module imports no
+    part of the scenario loader, and the loader none of the time series).
 
     Returns a list of :class:`~pedgis.errors.ConfigError`, each naming its key path.
     """
-    from .. import data as pdata
-    from ..config import known_carriers
-    from ..errors import ConfigError
+    from . import data as pdata
+    from .errors import ConfigError
 
     errors = []
     systems = doc.get("systems") or {}
@@ -173,5 +174,5 @@ def cross_checks(data, doc) -> list:
     if doc.get("variants"):
         from .variants import check_variants
 
-        errors.extend(check_variants(data, doc))
+        errors.extend(check_variants(data, doc, validate))
     return errors
