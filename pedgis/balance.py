@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from . import delivered as dlv
+from . import primary as pri
 
 
 def ped_balance(pei_kwh, pee_kwh):
@@ -115,3 +119,54 @@ def objective_met(objective: str, ped_balance_kwh: float, delivered_total_kwh: f
     if objective == "net_ghg":
         return bool(co2eq_kg <= 0)
     raise ValueError(f"unknown objective {objective!r}")
+
+
+# --------------------------------------------------------------------------- steps 5-7 per entity
+
+
+def building_balance(D: np.ndarray, ONS: np.ndarray, carriers: list[str], factors: pd.DataFrame,
+                     green_share: float = 0.0, network_pef: dict[str, float] | None = None):
+    """Steps 5–7 for each building on its own: delivered/exported per carrier and PEI, PEE, balance.
+
+    Heat from one of the district's networks is the pseudo-carrier ``heat_network:<name>``,
+    valued with that network's factor (:func:`pedgis.delivered.network_factor`); ``green_share``
+    (0 unless the boundary is virtual) of the delivered electricity is green-contract electricity.
+    """
+    exportable = np.array([c == "electricity" for c in carriers])
+    delivered, exported, _ = dlv.net_carriers(D, ONS, exportable)
+    if green_share:
+        ge = carriers.index("electricity")
+        grid, green = dlv.split_green_contract(delivered[:, ge], green_share, True)
+        delivered[:, ge] = grid
+        carriers = carriers + ["green_electricity"]
+        delivered = np.column_stack([delivered, green])
+        exported = np.column_stack([exported, np.zeros(len(D))])
+    f = factors.reindex(carriers)
+    for name, value in (network_pef or {}).items():
+        if f"heat_network:{name}" in f.index:
+            f.loc[f"heat_network:{name}", ["pef_nren", "pef_nren_export"]] = 0.0 if value is None else value
+    pei = pri.primary_energy_imported(delivered, f["pef_nren"].to_numpy())       # Eq. 14
+    pee = pri.primary_energy_exported(exported, f["pef_nren_export"].to_numpy())  # Eq. 15
+    return carriers, delivered, exported, pei, pee, ped_balance(pei, pee)    # Eq. 17
+
+
+def district_systems_balance(demand: pd.Series, onsite: pd.Series, network_rows: list[dict], pef: pd.DataFrame) -> float:
+    """PED balance of the district systems and loads as one entity [kWh a⁻¹].
+
+    Its own carriers (fuels, electricity of loads and assets) are netted like a building's. Heat
+    of the networks: the entity delivers Q to the substations (exported at the network's factor,
+    the counterpart of the buildings' import), imports a deficit from external district heating
+    and exports surplus heat where allowed.
+    """
+    d = demand.drop("district_heat", errors="ignore")
+    o = onsite.drop("district_heat", errors="ignore")
+    idx = d.index.union(o.index)
+    wt = pri.weigh_carriers(dlv.carrier_table(d, o, pd.Series(True, index=idx)), pef)
+    pei, pee = float(wt["pei_kwh"].sum()), float(wt["pee_kwh"].sum())
+    if network_rows:
+        dh_in = float(pef.loc["district_heat", "pef_nren"]) if "district_heat" in pef.index else 0.0
+        dh_out = float(pef.loc["district_heat", "pef_nren_export"]) if "district_heat" in pef.index else 0.0
+        for r in network_rows:
+            pei += r["deficit_kwh"] * dh_in
+            pee += r["substation_input_kwh"] * (r["pef_nren"] or 0.0) + r["exported_kwh"] * dh_out
+    return pei - pee

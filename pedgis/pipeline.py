@@ -24,11 +24,10 @@ from . import needs as nd
 from . import primary as pri
 from . import uses as us
 from .config import NEEDS, Scenario
+from .delivered import NATURAL_CARRIERS
 from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
-NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
-EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 BUILDING_RESULT_COLUMNS = [
     "ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "eeu_kwh", "teu_kwh", "pv_area_m2", "pv_kwp",
     "pv_kwh", "roof_irradiation_kwh_m2", "pei_kwh", "pee_kwh", "ped_balance_kwh",
@@ -338,15 +337,6 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
 # steps 2-7
 
 
-def _carrier_matrix(rows: pd.DataFrame, n: int, carriers: list[str]) -> np.ndarray:
-    m = np.zeros((n, len(carriers)))
-    if len(rows):
-        c = pd.Index(carriers).get_indexer(rows["carrier"])
-        flat = rows["building"].to_numpy(dtype=np.int64) * len(carriers) + c
-        m += np.bincount(flat, weights=rows["input_kwh"].to_numpy(dtype=float), minlength=n * len(carriers)).reshape(n, -1)
-    return m
-
-
 def _column_sum(b, columns):
     """Σ of the given numeric columns of the table (NaN where all are NaN); None if none exists."""
     present = [c for c in columns if c in b]
@@ -393,152 +383,6 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
                 warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
                               f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
                               DataQualityWarning, stacklevel=3)
-
-
-def _network_inputs(rows: pd.DataFrame, model: EngineModel) -> dict[str, float]:
-    """Heat each heat network delivers to its substations [kWh a⁻¹] (inputs of the DH substations)."""
-    networks = [s.name for s in model.district_systems if s.technology == "heat_network"]
-    out = {name: 0.0 for name in networks}
-    sys_net = {s.name: s.network for s in model.systems}
-    dh = rows[rows["kind"] == "district_heating"] if len(rows) else rows
-    if len(dh):
-        for sname, v in dh.groupby("system")["input_kwh"].sum().items():
-            if sys_net.get(sname):
-                out[sys_net[sname]] += float(v)
-    return out
-
-
-def _district_systems_flows(g: pd.DataFrame, model: EngineModel, network_input: dict, net_demand: dict,
-                            notes: list[str]) -> tuple[pd.Series, pd.Series, list[dict]]:
-    """Carrier demand and on-site production of the district systems and loads (one entity).
-
-    Demand: district loads (electricity), heat-network losses, CHP fuels, natural sources
-    harvested by district assets. On-site: counted district electricity, heat fed to networks
-    (used or exported where allowed). Also returns one summary row per heat network.
-    """
-    demand = pd.Series(dtype=float)
-    onsite = pd.Series(dtype=float)
-    loads_total = float(sum(model.district_loads_kwh.values()))
-    if loads_total:
-        demand = demand.add(pd.Series({"electricity": loads_total}), fill_value=0.0)
-    counted = g[g["counted"]] if len(g) else g
-    network_rows = []
-    for s in model.district_systems:
-        if s.technology != "heat_network":
-            continue
-        supply = float(counted.loc[(counted["network"] == s.name) & (counted["output"] == "heat"), "output_kwh"].sum()) if len(counted) else 0.0
-        dem = net_demand[s.name]
-        used = min(supply, dem)
-        surplus = supply - used
-        exported = surplus if s.export_allowed else 0.0
-        losses = dem - network_input[s.name]
-        deficit = max(dem - supply, 0.0)
-        network_rows.append({"name": s.name, "substation_input_kwh": network_input[s.name], "losses_kwh": losses,
-                             "plant_demand_kwh": dem, "supply_kwh": supply, "exported_kwh": exported,
-                             "unused_kwh": surplus - exported, "deficit_kwh": deficit,
-                             "pef_nren": network_factor(counted, s.name, network_input[s.name], used, supply, deficit,
-                                                        model.factors)})
-        demand = demand.add(pd.Series({"district_heat": losses}), fill_value=0.0)
-        onsite = onsite.add(pd.Series({"district_heat": used + exported}), fill_value=0.0)
-        if surplus - exported > 0:
-            notes.append(f"district_systems.{s.name}: {surplus - exported:,.0f} kWh of surplus heat not counted: "
-                         "export to an external network is not allowed (set export_allowed = true).")
-    if len(counted):
-        el = counted[counted["output"] == "electricity"]
-        onsite = onsite.add(pd.Series({"electricity": float(el["output_kwh"].sum())}), fill_value=0.0)
-        fuel = counted.groupby("input_carrier")["input_kwh"].sum()
-        nat = fuel[fuel.index.isin(NATURAL_CARRIERS)]
-        demand = demand.add(fuel, fill_value=0.0)
-        onsite = onsite.add(nat, fill_value=0.0)
-    return demand, onsite, network_rows
-
-
-def network_factor(gen_rows: pd.DataFrame, network: str, delivered_kwh: float, used_kwh: float, supply_kwh: float,
-                   deficit_kwh: float, factors: pd.DataFrame) -> float | None:
-    """Non-renewable primary energy per kWh a heat network delivers to its substations [-].
-
-    f_net = (PE_heat · used / supply + deficit · PEF_nren,district_heat) / Q_delivered, with
-    PE_heat = Σ over the heat sources on the network of their input (a CHP's fuel share of its
-    heat, Eq. 13) × PEF_nren of the input carrier; network losses are carried by the delivered
-    heat. Used only to value each connected building's heat in its own balance; the district
-    balance nets carriers and does not use it. None when the network delivers nothing.
-    """
-    if delivered_kwh <= 0:
-        return None
-    heat = gen_rows[(gen_rows["network"] == network) & (gen_rows["output"] == "heat")] if len(gen_rows) else gen_rows
-    pe_heat = float(sum(r.input_kwh * float(factors.loc[r.input_carrier, "pef_nren"]) for r in heat.itertuples(index=False)))
-    share = used_kwh / supply_kwh if supply_kwh > 0 else 0.0
-    dh = float(factors.loc["district_heat", "pef_nren"]) if "district_heat" in factors.index else 0.0
-    return (pe_heat * share + deficit_kwh * dh) / delivered_kwh
-
-
-def _district_carrier_table(demand: pd.Series, onsite: pd.Series, model: EngineModel) -> pd.DataFrame:
-    """Step 5 at district level: annual netting per carrier, green contract split (virtual boundary only)."""
-    pef = model.factors
-    idx = demand.index.union(onsite.index)
-    missing = [c for c in idx if c not in pef.index]
-    if missing:
-        raise InputDataError(f"carriers {missing} have no primary energy factors; add [carriers.{missing[0]}] with "
-                             "pef_nren, pef_ren and co2_kg_per_kwh.")
-    exportable = pd.Series({c: c in EXPORTABLE for c in idx}, dtype=bool)
-    # district heat may leave only where a network allows it; an external DH import is netted
-    networks = [s for s in model.district_systems if s.technology == "heat_network"]
-    exportable["district_heat"] = any(s.export_allowed for s in networks)
-    table = dlv.carrier_table(demand, onsite, exportable)
-    if model.green_share and model.boundary_type == "virtual" and "electricity" in table.index:
-        grid, green = dlv.split_green_contract(table.loc["electricity", "delivered_kwh"], model.green_share, True)
-        table.loc["electricity", "delivered_kwh"] = float(grid)
-        table.loc["electricity", "demand_kwh"] -= float(green)
-        table.loc["green_electricity"] = {"demand_kwh": float(green), "onsite_kwh": 0.0, "onsite_used_kwh": 0.0,
-                                          "delivered_kwh": float(green), "exported_kwh": 0.0, "unused_kwh": 0.0}
-    return table
-
-
-def _building_balance(D: np.ndarray, ONS: np.ndarray, carriers: list[str], model: EngineModel,
-                      network_pef: dict[str, float] | None = None):
-    """Steps 5–7 for each building on its own: delivered/exported per carrier and PEI, PEE, balance.
-
-    Heat from one of the district's networks is the pseudo-carrier ``heat_network:<name>``,
-    valued with that network's factor (:func:`network_factor`).
-    """
-    exportable = np.array([c == "electricity" for c in carriers])
-    delivered, exported, _ = dlv.net_carriers(D, ONS, exportable)
-    if model.green_share and model.boundary_type == "virtual":
-        ge = carriers.index("electricity")
-        grid, green = dlv.split_green_contract(delivered[:, ge], model.green_share, True)
-        delivered[:, ge] = grid
-        carriers = carriers + ["green_electricity"]
-        delivered = np.column_stack([delivered, green])
-        exported = np.column_stack([exported, np.zeros(len(D))])
-    f = model.factors.reindex(carriers)
-    for name, value in (network_pef or {}).items():
-        if f"heat_network:{name}" in f.index:
-            f.loc[f"heat_network:{name}", ["pef_nren", "pef_nren_export"]] = 0.0 if value is None else value
-    pei = pri.primary_energy_imported(delivered, f["pef_nren"].to_numpy())       # Eq. 14
-    pee = pri.primary_energy_exported(exported, f["pef_nren_export"].to_numpy())  # Eq. 15
-    return carriers, delivered, exported, pei, pee, bal.ped_balance(pei, pee)    # Eq. 17
-
-
-def _district_systems_balance(demand: pd.Series, onsite: pd.Series, network_rows: list[dict], pef: pd.DataFrame) -> float:
-    """PED balance of the district systems and loads as one entity [kWh a⁻¹].
-
-    Its own carriers (fuels, electricity of loads and assets) are netted like a building's. Heat
-    of the networks: the entity delivers Q to the substations (exported at the network's factor,
-    the counterpart of the buildings' import), imports a deficit from external district heating
-    and exports surplus heat where allowed.
-    """
-    d = demand.drop("district_heat", errors="ignore")
-    o = onsite.drop("district_heat", errors="ignore")
-    idx = d.index.union(o.index)
-    wt = pri.weigh_carriers(dlv.carrier_table(d, o, pd.Series(True, index=idx)), pef)
-    pei, pee = float(wt["pei_kwh"].sum()), float(wt["pee_kwh"].sum())
-    if network_rows:
-        dh_in = float(pef.loc["district_heat", "pef_nren"]) if "district_heat" in pef.index else 0.0
-        dh_out = float(pef.loc["district_heat", "pef_nren_export"]) if "district_heat" in pef.index else 0.0
-        for r in network_rows:
-            pei += r["deficit_kwh"] * dh_in
-            pee += r["substation_input_kwh"] * (r["pef_nren"] or 0.0) + r["exported_kwh"] * dh_out
-    return pei - pee
 
 
 def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> dict:
@@ -674,7 +518,8 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     if pvt_el is not None:
         pv = np.where(inc & np.isfinite(pvt_el) & (pvt_el > 0), np.nan_to_num(pv) + np.nan_to_num(pvt_el), pv)
     pv_total = float(np.nansum(pv))
-    network_input = _network_inputs(rows, model)
+    network_input = dlv.network_inputs(rows, [s.name for s in model.district_systems if s.technology == "heat_network"],
+                                       {s.name: s.network for s in model.systems})
     net_demand = {s.name: float(gen.network_plant_demand(network_input[s.name], s.losses))
                   for s in model.district_systems if s.technology == "heat_network"}
     g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
@@ -688,13 +533,14 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     if missing:
         raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
                              f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
-    D = _carrier_matrix(rows, n, carriers)
+    D = dlv.carrier_matrix(rows, n, carriers)
     ONS = np.zeros_like(D)
     ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
     for j, c in enumerate(carriers):  # natural sources (ambient heat, solar heat) are harvested where used
         if c in NATURAL_CARRIERS:
             ONS[:, j] = D[:, j]
-    sys_demand, sys_onsite, network_rows = _district_systems_flows(g, model, network_input, net_demand, notes)
+    sys_demand, sys_onsite, network_rows = dlv.district_systems_flows(g, model.district_systems, model.district_loads_kwh,
+                                                                       model.factors, network_input, net_demand, notes)
     # each building on its own: heat from the district's networks valued with the network's factor
     net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
     rows_b = rows
@@ -703,17 +549,19 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         rows_b = rows.copy()
         rows_b.loc[on_net, "carrier"] = "heat_network:" + rows_b.loc[on_net, "system"].map(net_of)
     cb = list(dict.fromkeys(carriers + (list(pd.unique(rows_b["carrier"])) if len(rows_b) else [])))
-    Db = _carrier_matrix(rows_b, n, cb)
+    Db = dlv.carrier_matrix(rows_b, n, cb)
     ONSb = np.zeros_like(Db)
     ONSb[:, : len(carriers)] = ONS
     network_pef = {r["name"]: r["pef_nren"] for r in network_rows}
-    carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = _building_balance(Db, ONSb, cb, model, network_pef)
+    green_share = model.green_share if model.boundary_type == "virtual" else 0.0  # a contract counts only there
+    carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = bal.building_balance(Db, ONSb, cb, model.factors, green_share, network_pef)
     demand = pd.Series(D.sum(axis=0), index=carriers)
     onsite = pd.Series(ONS.sum(axis=0), index=carriers)
     if pv_total:  # the buildings' PV harvest as a natural-source row
         demand = demand.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
         onsite = onsite.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
-    table = _district_carrier_table(demand.add(sys_demand, fill_value=0.0), onsite.add(sys_onsite, fill_value=0.0), model)
+    table = dlv.district_carrier_table(demand.add(sys_demand, fill_value=0.0), onsite.add(sys_onsite, fill_value=0.0),
+                                       model.factors, model.district_systems, green_share)
 
     # step 6: primary energy (Eq. 14-16)
     progress(0.8, "step 6: primary energy")
@@ -732,7 +580,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"],
                                    wt["co2_kg_per_kwh_export"]))
     notes.extend(_co2_export_notes(wt))
-    sys_balance = _district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
+    sys_balance = bal.district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
     buildings_balance = float(np.nansum(ped_b[inc]))
 
     # per-building columns

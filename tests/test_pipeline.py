@@ -400,7 +400,7 @@ def test_heat_network_members_get_substations(tmp_path):
 def test_network_factor_by_hand():
     import pandas as pd
 
-    from pedgis.pipeline import network_factor
+    from pedgis.delivered import network_factor
 
     f = pd.DataFrame({"pef_nren": [0.2, 1.1, 0.0, 1.5]}, index=["biomass", "natural_gas", "waste_heat", "district_heat"])
     g = pd.DataFrame({"network": ["n", "n", "n", "m"], "output": ["heat", "electricity", "heat", "heat"],

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..delivered import EXPORTABLE, NATURAL_CARRIERS  # the engine's
 from ..errors import ConfigError, DataQualityWarning, InputDataError
 from . import balance as bl
 from . import evs
 from . import profiles as pr
 
-NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
-EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 SERVICE_SHAPE = {"sh": "sh", "sc": "sc", "dhw": "dhw", "lighting": "lighting", "ventilation": "ventilation",
                  "appliances": "appliances"}
 DISTRICT_NODE = "district systems"
@@ -276,7 +275,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     by_name = {s.name: s for s in model.systems}
     # heat from one of the district's networks is a trade inside the district, as in the engine:
     # the network (district node) delivers it to the substations at the network's own factor
-    # (pedgis.pipeline.network_factor); the district nets the network's fuels and external heat
+    # (pedgis.delivered.network_factor); the district nets the network's fuels and external heat
     net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
     on_net = rows["kind"].eq("district_heating") & rows["system"].isin(list(net_of))
     if on_net.any():  # (an empty float selection + text fails on pandas 2, QGIS's Python)
