@@ -67,6 +67,12 @@ class EngineModel:
     assumptions: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
+    @property
+    def counted_green_share(self) -> float:
+        """The green contract's share of delivered electricity as the balance counts it: only a
+        virtual boundary counts a contract (paper §2.1), elsewhere 0."""
+        return self.green_share if self.boundary_type == "virtual" else 0.0
+
 
 # ---------------------------------------------------------------------------------------------
 # resolving a scenario
@@ -553,7 +559,7 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     ONSb = np.zeros_like(Db)
     ONSb[:, : len(carriers)] = ONS
     network_pef = {r["name"]: r["pef_nren"] for r in network_rows}
-    green_share = model.green_share if model.boundary_type == "virtual" else 0.0  # a contract counts only there
+    green_share = model.counted_green_share
     carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = bal.building_balance(Db, ONSb, cb, model.factors, green_share, network_pef)
     demand = pd.Series(D.sum(axis=0), index=carriers)
     onsite = pd.Series(ONS.sum(axis=0), index=carriers)

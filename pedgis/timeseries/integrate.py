@@ -420,7 +420,7 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
         battery = bl.BatterySpec(capacity_kwh=battery.capacity_kwh * w, power_kw=battery.power_kw * w,
                                  round_trip_efficiency=battery.round_trip_efficiency, level="building",
                                  initial_soc=battery.initial_soc, self_discharge_per_h=battery.self_discharge_per_h)
-    green = model.green_share if (model.green_share and model.boundary_type == "virtual") else 0.0
+    green = model.counted_green_share
     res = bl.run_balance(make_chunk, n_inc + 1, cal, factors, opts.timestep, chunk_size=opts.chunk_size,
                          battery=battery, thermal=thermal_spec, sharing=opts.sharing, exportable=exportable,
                          green_share=green, network_storage=opts.network_storage, progress=progress,
