@@ -2,6 +2,6 @@
 
 import sys
 
-from pedgis.cli import main
+from pedgis.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())

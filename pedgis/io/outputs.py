@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .outdir import OutputFolder, prepare_output
+from .page_worker import PageProcess
 
 CONTRACT_COLUMNS = [
     "building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors", "height_m",
@@ -69,69 +70,89 @@ def write_layer(gdf, folder: Path, layer: str, gpkg: str = "buildings.gpkg") -> 
 
 def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
                   command: str = "pedgis.io.outputs.write_outputs", csv: bool = False,
-                  images: bool = False) -> Path:
+                  images: bool = False, pages: PageProcess | None = None) -> Path:
     """Write ``district.json``, ``buildings.gpkg`` (layers ``buildings``, ``boundary``,
     ``roof_segments``), ``buildings.parquet`` and ``roof_segments.parquet`` (GeoParquet), the
     hourly series ``timeseries.parquet`` (and ``timeseries.csv`` when ``csv``), plus the
-    maps/Sankey/report when :mod:`pedgis.viz` provides ``write_all(result, folder)``.
+    pages (:func:`write_pages`) and their QGIS styles in the GeoPackage when ``viz``.
 
     ``out_dir`` is a folder path or an :class:`~pedgis.io.outdir.OutputFolder` that
     :func:`~pedgis.io.outdir.prepare_output` opened before the run (the command line does, so a
     folder pedgis may not write is refused before computing). The folder is replaced as a whole
     (written to a temporary sibling, then swapped in with its manifest); on any error nothing is
     left half-written. ``images``: also ``sankey.png`` and ``sankey.svg`` (kaleido; a failure
-    is an error and nothing is written). Returns the output folder.
+    is an error and nothing is written). ``pages``: a :class:`~pedgis.io.page_worker.PageProcess`
+    that draws the pages while this process writes the data files (the command line's). Returns
+    the output folder.
     """
     folder = out_dir if isinstance(out_dir, OutputFolder) else prepare_output(out_dir, command=command)
     with folder, folder.writing() as tmp:
-        (tmp / "district.json").write_text(district_json(result), encoding="utf-8")
-        gpkg = tmp / "buildings.gpkg"
-        write_layer(buildings_layer(result), tmp, "buildings")
-        if result.boundary is not None and len(result.boundary):
-            bnd = result.boundary.copy()  # with step 1's attributes (boundary type, rule)
-            bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
-        if result.roof_segments is not None and len(result.roof_segments):
-            write_layer(result.roof_segments, tmp, "roof_segments")
-        hourly = getattr(result, "hourly", None)
-        if hourly is not None:  # time-resolved block: hourly series and charts (docs/outputs.md)
-            from .columnar import write_hourly_parquet
-
-            write_hourly_parquet(hourly, tmp / "timeseries.parquet")
-            if csv:  # formatted value by value: only when asked for (`--csv`)
-                from ..escaping import write_csv
-
-                write_csv(hourly, tmp / "timeseries.csv", index=False, float_format="%.4f")
-        if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
-            from .solar_rasters import write_irradiation
-
-            write_irradiation(result.irradiation, tmp / "irradiation.tif")
-        if viz and result.district.get("timeseries"):
-            from ..timeseries.charts import timeseries_html
-
-            (tmp / "timeseries.html").write_text(
-                timeseries_html(result.district["timeseries"], f"{result.district.get('scenario', '')}: time-resolved balance"),
-                encoding="utf-8")
-        if viz and images and result.district.get("timeseries"):  # the charts of timeseries.html too
-            from ..timeseries.charts import monthly_balance_figure, typical_day_figure
-            from ..viz.sankey import write_images
-
-            ts = result.district["timeseries"]
-            write_images({"timeseries_monthly": monthly_balance_figure(ts),
-                          "timeseries_typical_day": typical_day_figure(ts)}, tmp)
+        in_child = viz and pages is not None and pages.accepts(result)
+        if in_child:
+            pages.submit(result, tmp, images)
+        write_data(result, tmp, csv)
         if viz:
-            _write_viz(result, tmp, images)
+            if in_child:
+                pages.wait()
+            else:
+                write_pages(result, tmp, images)
+            _write_styles(tmp / "buildings.gpkg")
         return folder.commit()
 
 
-def _write_viz(result, folder: Path, images: bool = False) -> None:
-    """Hook for the viz module: ``pedgis.viz.write_all(result, folder)`` when it exists."""
-    try:
-        from .. import viz
-    except ImportError:  # pragma: no cover
-        return
-    write_all = getattr(viz, "write_all", None)
-    if callable(write_all):
-        write_all(result, folder, images=images)
+def write_data(result, folder: Path, csv: bool = False) -> None:
+    """The data files of a run (everything but the pages) into ``folder``."""
+    (folder / "district.json").write_text(district_json(result), encoding="utf-8")
+    gpkg = folder / "buildings.gpkg"
+    write_layer(buildings_layer(result), folder, "buildings")
+    if result.boundary is not None and len(result.boundary):
+        bnd = result.boundary.copy()  # with step 1's attributes (boundary type, rule)
+        bnd.to_file(gpkg, layer="boundary", driver="GPKG", engine="pyogrio")
+    if result.roof_segments is not None and len(result.roof_segments):
+        write_layer(result.roof_segments, folder, "roof_segments")
+    hourly = getattr(result, "hourly", None)
+    if hourly is not None:  # time-resolved block: hourly series (docs/outputs.md)
+        from .columnar import write_hourly_parquet
+
+        write_hourly_parquet(hourly, folder / "timeseries.parquet")
+        if csv:  # formatted value by value: only when asked for (`--csv`)
+            from ..escaping import write_csv
+
+            write_csv(hourly, folder / "timeseries.csv", index=False, float_format="%.4f")
+    if getattr(result, "irradiation", None) is not None:  # rooftop solar (pedgis.solar)
+        from .solar_rasters import write_irradiation
+
+        write_irradiation(result.irradiation, folder / "irradiation.tif")
+
+
+def write_pages(result, folder: Path, images: bool = False) -> None:
+    """The pages of one run into ``folder``: ``timeseries.html`` (and its images), then the map,
+    the Sankey and the report (:func:`pedgis.viz.write_all`, without the GeoPackage styles: the
+    GeoPackage is the data files' and may still be being written)."""
+    timeseries = result.district.get("timeseries")
+    if timeseries:
+        from ..timeseries.charts import timeseries_html
+
+        (folder / "timeseries.html").write_text(
+            timeseries_html(timeseries, f"{result.district.get('scenario', '')}: time-resolved balance"),
+            encoding="utf-8")
+        if images:  # the charts of timeseries.html too
+            from ..timeseries.charts import monthly_balance_figure, typical_day_figure
+            from ..viz.sankey import write_images
+
+            write_images({"timeseries_monthly": monthly_balance_figure(timeseries),
+                          "timeseries_typical_day": typical_day_figure(timeseries)}, folder)
+    from ..viz import write_all
+
+    write_all(result, folder, images=images, styles=False)
+
+
+def _write_styles(gpkg: Path) -> None:
+    """Default QGIS styles stored in the run's GeoPackage."""
+    if gpkg.is_file():
+        from ..viz.styles import write_styles
+
+        write_styles(gpkg)
 
 
 def reconcile(result) -> pd.DataFrame:

@@ -53,6 +53,7 @@ def write_all(
     title: str | None = None,
     progress: ProgressCallback | None = None,
     images: bool = False,
+    styles: bool = True,
 ) -> list[Path]:
     """Write the map, the Sankey, the report and the GeoPackage styles.
 
@@ -73,6 +74,9 @@ def write_all(
         ``progress(fraction, message)``.
     images : bool
         Also ``sankey.png`` and ``sankey.svg`` (:func:`pedgis.viz.sankey.export_static`).
+    styles : bool
+        Store the QGIS styles in ``out_dir/buildings.gpkg`` when it exists (False: the caller
+        does, after writing the GeoPackage).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def write_all(
         inputs, indicator=indicator, basemap=basemap, title=title, map_html=map_html))
     written.append(out / "report.html")
     gpkg = out / "buildings.gpkg"
-    if gpkg.is_file():
+    if styles and gpkg.is_file():
         report(0.95, "storing QGIS styles in buildings.gpkg")
         write_styles(gpkg)
     report(1.0, "pages written")

@@ -1,0 +1,158 @@
+"""The pages of a run drawn in a second process while the first one computes (``pedgis run``/``demo``).
+
+On the sample district the pages (map, report, Sankey, time-series page) and their libraries
+(folium, branca, plotly) are a third of what a user waits for, and the machine has a second core.
+The command line forks a page process when it starts, before the run starts any thread: the
+child imports the page libraries while the parent reads and computes, then receives the result
+through a pipe, writes the pages into the output folder being written (the temporary folder of
+:mod:`pedgis.io.outdir`, never anything else) and answers with "done" or with the error, which the
+parent raises as its own. The parent writes the data files meanwhile. If the parent stops, the
+child is killed; if the child dies, the run fails and no output folder is changed.
+
+Used only where ``os.fork`` exists, from a process with no other Python thread, and for results
+of at most :data:`MAX_BUILDINGS` buildings (a city's result is not worth copying: its pages are
+drawn in the process that holds it). Everywhere else, and in QGIS, the pages are drawn in process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
+
+from ..errors import PedgisError
+
+#: Results with more buildings than this are drawn in process (copying them costs more than it saves).
+MAX_BUILDINGS = 20_000
+
+# what the page process imports while the parent computes
+PAGE_MODULES = ("pedgis.viz.maps", "pedgis.viz.report", "pedgis.viz.sankey", "pedgis.viz.styles",
+                "pedgis.viz.gap", "pedgis.timeseries.charts", "folium", "folium.map", "branca.element", "jinja2",
+                "plotly.graph_objects", "plotly.subplots", "plotly.offline", "plotly.io", "rasterio.warp",
+                "pyproj", "geopandas", "pyogrio")
+
+
+class PageProcessError(PedgisError, RuntimeError):
+    """The page process failed without an error that could be sent back (it died, or the error
+    could not be pickled)."""
+
+
+class PageProcess:
+    """A forked process that draws one run's pages: :meth:`start`, :meth:`submit`, :meth:`wait`."""
+
+    def __init__(self, pid: int, conn: Connection):
+        self.pid = pid
+        self._conn = conn
+        self._finished = False
+
+    @classmethod
+    def start(cls) -> PageProcess | None:
+        """Fork the page process; None where that is not possible or not safe (no ``os.fork``,
+        or another Python thread is running: a fork copies only the calling thread)."""
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return None
+        parent_end, child_end = Pipe(duplex=True)
+        pid = os.fork()
+        if pid == 0:  # the child never returns: it ends with os._exit
+            parent_end.close()
+            _child_main(child_end)
+        child_end.close()
+        return cls(pid, parent_end)
+
+    def accepts(self, result) -> bool:
+        """Whether this result's pages go to the page process (see :data:`MAX_BUILDINGS`)."""
+        return len(result.buildings) <= MAX_BUILDINGS
+
+    def submit(self, result, folder: Path, images: bool) -> None:
+        """Send the result: the child starts drawing into ``folder``."""
+        try:
+            self._conn.send((result, Path(folder), bool(images)))
+        except OSError as exc:
+            self.close()
+            raise PageProcessError(f"the process drawing the pages is gone ({exc})") from None
+
+    def wait(self) -> None:
+        """Wait for the pages; raise the child's error, if any."""
+        try:
+            status, payload = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise PageProcessError(f"the process drawing the pages stopped before finishing ({exc or 'no answer'})") from None
+        finally:
+            self._finished = True
+            self.close()
+        if status == "error":
+            raise payload
+
+    def close(self) -> None:
+        """End the child (killed if its pages are not finished or were never asked for) and reap it."""
+        if self.pid is None:
+            return
+        self._conn.close()
+        if not self._finished:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os.waitpid(self.pid, 0)
+        self.pid = None
+
+
+@contextmanager
+def page_process() -> Iterator[PageProcess | None]:
+    """A page process for the duration of a command (None where one cannot be forked); it is
+    killed, if still running, when the block ends."""
+    pages = PageProcess.start()
+    try:
+        yield pages
+    finally:
+        if pages is not None:
+            pages.close()
+
+
+def _child_main(conn: Connection) -> None:
+    """The page process: import the page libraries, wait for one result, draw its pages, answer."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills this process
+        import importlib
+
+        try:
+            for name in PAGE_MODULES:
+                importlib.import_module(name)
+            _warm_plotly()
+            from .outputs import write_pages
+            failure = None
+        except Exception as exc:  # told to the parent when it asks for pages
+            failure = exc
+        try:
+            result, folder, images = conn.recv()
+        except EOFError:  # the parent ended without pages (an error, or nothing to draw)
+            code = 0
+            return
+        try:
+            if failure is not None:
+                raise failure
+            write_pages(result, folder, images)
+            answer = ("done", None)
+        except BaseException as exc:  # sent to the parent, which raises it
+            answer = ("error", exc)
+        try:
+            conn.send(answer)
+        except Exception as exc:  # the error itself could not be pickled: send its text
+            conn.send(("error", PageProcessError(f"drawing the pages failed: {type(answer[1]).__name__}: "
+                                                 f"{answer[1]} ({exc})")))
+        code = 0
+    finally:
+        os._exit(code)  # never run the parent's exit handlers (or pytest's) in the child
+
+
+def _warm_plotly() -> None:
+    """Load what plotly loads on first use: the figure classes (lazy) and the default template."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    go.Figure(layout={"template": pio.templates[pio.templates.default]})
