@@ -149,3 +149,26 @@ def map_bounded(client, func: Callable, items: Iterable, n_items: int, shared, m
         finished += 1
         progress(0.05 + 0.9 * finished / max(n_items, 1), f"{what}: {finished} of {n_items} on {n_workers} workers")
         submit_next()
+
+
+def map_partitions(func: Callable, items: list, *shared, keep: bool = False) -> list:
+    """``[func(item, *shared) for item in items]``, on the current cluster when there is one.
+
+    On a cluster each item is one task (an item that is already a future stays on its worker),
+    ``shared`` is sent to every worker once, and with ``keep`` the results stay on the workers:
+    their futures are returned, to be mapped again (:func:`pedgis.pipeline.compute`'s two maps).
+    """
+    client = current_client()
+    if client is None:
+        return [func(item, *shared) for item in items]
+    distributed = _distributed()
+    shared_f = [client.scatter(x, broadcast=True, hash=False) for x in shared]
+    futures = [client.submit(func, item if isinstance(item, distributed.Future) else client.scatter(item, hash=False),
+                             *shared_f, pure=False)
+               for item in items]
+    if keep:
+        return futures
+    results = client.gather(futures)  # a task's error is raised here, as in a local run
+    for fut in futures:
+        fut.release()
+    return results

@@ -16,15 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import balance as bal
 from . import data as pdata
-from . import delivered as dlv
 from . import generation as gen
 from . import needs as nd
-from . import primary as pri
+from . import per_building
 from . import uses as us
+from .cluster import current_client, map_partitions
 from .config import NEEDS, Scenario
-from .delivered import NATURAL_CARRIERS
+from .district_netting import district_netting, with_buildings_balance
 from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
@@ -343,15 +342,6 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
 # steps 2-7
 
 
-def _column_sum(b, columns):
-    """Σ of the given numeric columns of the table (NaN where all are NaN); None if none exists."""
-    present = [c for c in columns if c in b]
-    if not present:
-        return None
-    vals = np.array([pd.to_numeric(b[c], errors="coerce").to_numpy(dtype=float) for c in present])
-    return np.where(np.isfinite(vals).any(axis=0), np.nansum(vals, axis=0), np.nan)
-
-
 def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
     """Errors and warnings about the step-1 table before any step runs."""
     inc = b["included"].to_numpy()
@@ -391,89 +381,13 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
                               DataQualityWarning, stacklevel=3)
 
 
-def _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used) -> dict:
-    """The flows the Sankey (step 8) and the report are drawn from (docs/outputs.md)."""
-    need_tot = {"sh": float(np.nansum(needs["ten_sh_kwh"])), "sc": float(np.nansum(needs["ten_sc_kwh"])),
-                "dhw": float(np.nansum(needs["ten_dhw_kwh"])), "lighting": float(np.nansum(needs["een_light_kwh"])),
-                "ventilation": float(np.nansum(needs["een_vent_kwh"]))}
-    if model.checklist.get("appliances"):
-        need_tot["appliances"] = float(np.nansum(needs["een_appliances_kwh"]))
-    for k, v in model.district_loads_kwh.items():
-        need_tot[k] = float(v)
-    uses_bd = []
-    if len(rows):
-        agg = rows.groupby(["service", "system", "kind", "carrier"], sort=False)[["need_kwh", "use_kwh", "input_kwh"]].sum().reset_index()
-        for r in agg.itertuples(index=False):
-            uses_bd.append({"service": r.service, "system": r.system, "kind": r.kind, "need_kwh": float(r.need_kwh),
-                            "use_kwh": float(r.use_kwh), "carrier": r.carrier, "input_kwh": float(r.input_kwh)})
-    for k, v in model.district_loads_kwh.items():
-        uses_bd.append({"service": k, "system": "district", "kind": "electric", "need_kwh": float(v), "use_kwh": float(v),
-                        "carrier": "electricity", "input_kwh": float(v)})
-    for r in network_rows:
-        if r["losses_kwh"] > 0:
-            uses_bd.append({"service": "network_losses", "system": r["name"], "kind": "heat_network", "need_kwh": 0.0,
-                            "use_kwh": 0.0, "carrier": "district_heat", "input_kwh": float(r["losses_kwh"])})
-    gen_bd = []
-    if pv_total:
-        gen_bd.append({"technology": "pv", "name": "rooftop PV (buildings)", "output": "electricity", "output_kwh": pv_total,
-                       "res": True, "virtual": False, "input_carrier": "pv_electricity", "input_kwh": pv_total})
-    if st_used:
-        # the harvest enters through the uses rows (carrier solar_thermal), so input_kwh is 0 here
-        gen_bd.append({"technology": "solar_thermal", "name": "solar thermal (buildings)", "output": "heat",
-                       "output_kwh": st_used, "res": True, "virtual": False, "input_carrier": "solar_thermal",
-                       "input_kwh": 0.0})
-    for r in g.itertuples(index=False):
-        if r.counted:
-            gen_bd.append({"technology": r.technology, "name": r.name, "output": r.output, "output_kwh": float(r.output_kwh),
-                           "res": bool(r.res), "virtual": bool(r.virtual), "input_carrier": r.input_carrier,
-                           "input_kwh": float(r.input_kwh)})
-    carr_bd = []
-    for c, r in wt.iterrows():
-        # onsite_kwh is the on-site production used within the boundary (demand = delivered + onsite);
-        # production is in `generation`, the surplus in `exported_kwh`
-        carr_bd.append({"carrier": c, "demand_kwh": float(r["demand_kwh"]), "onsite_kwh": float(r["onsite_used_kwh"]),
-                        **{k: float(r[k]) for k in ("delivered_kwh", "exported_kwh", "pef_nren", "pef_ren", "pef_nren_export",
-                                                    "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export",
-                                                    "pei_kwh", "pee_kwh",
-                                                    "pe_ren_delivered_kwh", "pe_ren_exported_kwh", "co2_kg")}})
-    return {"needs": need_tot, "uses": uses_bd, "generation": gen_bd, "carriers": carr_bd}
+#: Buildings per partition of steps 2–7 on a Dask cluster (in one process: one partition).
+CLUSTER_PARTITION = 50_000
 
 
-_NOTES = [
-    "Energies are annual [kWh a-1]; carriers are netted over the year at district level (paper §2.7).",
-    "RER (Eq. 21) is null when PE_total <= 0 (net exporter of total primary energy): the ratio is then undefined.",
-    "CO2eq (Eq. 22) uses emission factors per delivered and per exported kWh: sum(ED*f) - sum(EX*f_export), "
-    "f_export = f unless co2_kg_per_kwh_export is set (substitution); the paper's per-primary-energy form gives the same "
-    "only when f_export = f * PEF_nren,export / PEF_nren (docs/methodology.md).",
-    "Heat pump ambient heat is on-site renewable energy (carrier ambient_air); the heat pump's electricity is "
-    "electric use (Eq. 8), not generation (paper §2.4).",
-    "The CHP fuel is delivered once (Eq. 13) and split over its electricity and heat rows in proportion to the outputs.",
-    "Non-RES on-site generation (e.g. gas CHP) is subtracted in STE/SEE (Eq. 11-12) like RES; its fuel is delivered.",
-    "Per-building pei/pee/ped_balance are each building's own balance; netting_effect_kwh = district balance - "
-    "(sum of buildings + district systems and loads).",
-]
-
-
-def _assumptions(model: EngineModel, present_uses: set, wt: pd.DataFrame, notes: list[str]) -> dict:
-    """Every factor used with its source: only the use types present and the chosen needs method."""
-    a = dict(model.assumptions)
-    skip = {"blc_heating_w_m2k", "blc_cooling_w_m2k"} if model.needs.method == "specific" else {"sh", "sc"}
-    if not model.checklist.get("appliances"):
-        skip.add("appliances")
-    needs_a = dict(a.get("needs", {}))
-    needs_a["per_use"] = {u: {k: v for k, v in q.items() if k not in skip}
-                          for u, q in needs_a.get("per_use", {}).items() if u in present_uses}
-    a["needs"] = needs_a
-    pef = model.factors
-    a["carriers"] = {c: {k: (float(pef.loc[c, k]) if k != "source" else str(pef.loc[c, k]))
-                         for k in (*pri.FACTOR_COLUMNS, "source")}
-                     for c in wt.index}
-    a["notes"] = list(_NOTES) + notes
-    return a
-
-
-def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, dict]:
-    """Steps 2–7 on a step-1 table.
+def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None,
+            partition_size: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Steps 2–7 on a step-1 table: a map per building, a reduce for the district, a map per building.
 
     Parameters
     ----------
@@ -481,6 +395,8 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
         ``solar_thermal_kwh``, ``persons``, ``beds``, ``system`` columns are used when present
     model : :func:`resolve_model` output
     progress : callback ``progress(fraction, message)``
+    partition_size : buildings per partition (default: all in one in this process,
+        :data:`CLUSTER_PARTITION` on a cluster, :mod:`pedgis.cluster`)
 
     Returns
     -------
@@ -488,261 +404,26 @@ def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallb
     district : the content of ``district.json`` without the run metadata
     """
     progress = progress or no_progress
-    notes = list(model.notes)
     b = buildings.copy()
-    if "included" not in b:
-        b["included"] = True
-    b["included"] = b["included"].astype(bool)
-    inc = b["included"].to_numpy()
-    n = len(b)
+    b["included"] = b["included"].astype(bool) if "included" in b else True
     _check_table(b, model)
-
-    # step 2: needs (Eq. 1-5)
-    progress(0.05, "step 2: energy needs")
-    needs = nd.building_needs(b, model.needs)
-
-    # step 3: uses (Eq. 6-8), with the buildings' own solar heat first
-    progress(0.2, "step 3: energy use")
-    assignment = us.assign_systems(b, model.systems, model.system_column)
-    # solar heat of the buildings' own collectors: solar thermal and the heat of hybrid PVT
-    solar_heat = _column_sum(b, ("solar_thermal_kwh", "pvt_heat_kwh"))
-    per, rows = us.building_uses(b, needs, assignment, model.systems, solar_heat)
-    st_used = float(np.nansum(per["solar_thermal_used_kwh"]))
-    st_unused = float(np.nansum(per["solar_thermal_unused_kwh"]))
-
-    # step 4: generation (Eq. 9-10): rooftop PV per building, district assets, heat-led CHPs
-    progress(0.4, "step 4: on-site generation")
-    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
-    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    _check_pv_yield(kwp, pv_given, inc, model)
-    pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
-    # the roof model gave no estimate (outside the DSM, nodata): unknown, not 0; no PV counted
-    no_pv_estimate = inc & (b["pv_no_estimate"].fillna(False).to_numpy(dtype=bool) if "pv_no_estimate" in b
-                            else np.zeros(n, dtype=bool)) & ~np.isfinite(pv_given)
-    pv[no_pv_estimate] = np.nan
-    pvt_el = _column_sum(b, ("pvt_kwh",))  # the electricity of hybrid PVT collectors is PV too
-    if pvt_el is not None:
-        pv = np.where(inc & np.isfinite(pvt_el) & (pvt_el > 0), np.nan_to_num(pv) + np.nan_to_num(pvt_el), pv)
-    pv_total = float(np.nansum(pv))
-    network_input = dlv.network_inputs(rows, [s.name for s in model.district_systems if s.technology == "heat_network"],
-                                       {s.name: s.network for s in model.systems})
-    net_demand = {s.name: float(gen.network_plant_demand(network_input[s.name], s.losses))
-                  for s in model.district_systems if s.technology == "heat_network"}
-    g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)
-    for note in gen_notes:
-        warnings.warn(note, PedgisWarning, stacklevel=2)
-
-    # step 5: carriers per building (demand D, on-site ONS) and for the district
-    progress(0.6, "step 5: delivered energy")
-    carriers = list(dict.fromkeys(["electricity"] + (list(pd.unique(rows["carrier"])) if len(rows) else [])))
-    missing = [c for c in carriers if c not in model.factors.index]
-    if missing:
-        raise InputDataError(f"carriers {missing} have no primary energy factors in set '{model.assumptions.get('pef_set')}'; "
-                             f"add [carriers.{missing[0]}] with pef_nren, pef_ren and co2_kg_per_kwh.")
-    D = dlv.carrier_matrix(rows, n, carriers)
-    ONS = np.zeros_like(D)
-    ONS[:, carriers.index("electricity")] = np.nan_to_num(pv)
-    for j, c in enumerate(carriers):  # natural sources (ambient heat, solar heat) are harvested where used
-        if c in NATURAL_CARRIERS:
-            ONS[:, j] = D[:, j]
-    sys_demand, sys_onsite, network_rows = dlv.district_systems_flows(g, model.district_systems, model.district_loads_kwh,
-                                                                       model.factors, network_input, net_demand, notes)
-    # each building on its own: heat from the district's networks valued with the network's factor
-    net_of = {s.name: s.network for s in model.systems if s.kind == "district_heating" and s.network}
-    rows_b = rows
-    if net_of and len(rows):
-        on_net = rows["system"].isin(list(net_of)) & (rows["kind"] == "district_heating")
-        rows_b = rows.copy()
-        rows_b.loc[on_net, "carrier"] = "heat_network:" + rows_b.loc[on_net, "system"].map(net_of)
-    cb = list(dict.fromkeys(carriers + (list(pd.unique(rows_b["carrier"])) if len(rows_b) else [])))
-    Db = dlv.carrier_matrix(rows_b, n, cb)
-    ONSb = np.zeros_like(Db)
-    ONSb[:, : len(carriers)] = ONS
-    network_pef = {r["name"]: r["pef_nren"] for r in network_rows}
-    green_share = model.counted_green_share
-    carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = bal.building_balance(Db, ONSb, cb, model.factors, green_share, network_pef)
-    demand = pd.Series(D.sum(axis=0), index=carriers)
-    onsite = pd.Series(ONS.sum(axis=0), index=carriers)
-    if pv_total:  # the buildings' PV harvest as a natural-source row
-        demand = demand.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
-        onsite = onsite.add(pd.Series({"pv_electricity": pv_total}), fill_value=0.0)
-    table = dlv.district_carrier_table(demand.add(sys_demand, fill_value=0.0), onsite.add(sys_onsite, fill_value=0.0),
-                                       model.factors, model.district_systems, green_share)
-
-    # step 6: primary energy (Eq. 14-16)
-    progress(0.8, "step 6: primary energy")
-    pef = model.factors
-    wt = pri.weigh_carriers(table, pef)
-    pei = float(pri.primary_energy_imported(wt["delivered_kwh"], wt["pef_nren"]))
-    pee = float(pri.primary_energy_exported(wt["exported_kwh"], wt["pef_nren_export"]))
-
-    # step 7: balance and indicators (Eq. 17-22)
-    progress(0.9, "step 7: balance")
-    balance = float(bal.ped_balance(pei, pee))
-    penren = float(bal.pe_nren(wt["delivered_kwh"], wt["pef_nren"], wt["exported_kwh"], wt["pef_nren_export"]))
-    peren = float(bal.pe_ren(wt["delivered_kwh"], wt["pef_ren"], wt["exported_kwh"], wt["pef_ren_export"]))
-    petot = float(bal.pe_total(penren, peren))
-    rer = bal.renewable_energy_ratio(peren, petot)
-    co2 = float(bal.co2_equivalent(wt["delivered_kwh"], wt["exported_kwh"], wt["co2_kg_per_kwh"],
-                                   wt["co2_kg_per_kwh_export"]))
-    notes.extend(_co2_export_notes(wt))
-    sys_balance = bal.district_systems_balance(sys_demand, sys_onsite, network_rows, pef)
-    buildings_balance = float(np.nansum(ped_b[inc]))
-
-    # per-building columns
-    out = b
-    for col in ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh"):
-        out[col] = needs[col].to_numpy()
-    for col in ("teu_sh_kwh", "teu_sc_kwh", "teu_dhw_kwh", "teu_kwh", "eeu_kwh"):
-        out[col] = per[col].to_numpy()
-    out["pv_kwh"] = pv
-    out["pv_kwp"] = np.where(inc & ~no_pv_estimate, np.where(np.isfinite(kwp), kwp, 0.0), np.nan)
-    for col in ("pv_area_m2", "roof_irradiation_kwh_m2"):
-        if col not in out:
-            out[col] = np.nan
-    out["pei_kwh"] = np.where(inc, pei_b, np.nan)
-    out["pee_kwh"] = np.where(inc, pee_b, np.nan)
-    out["ped_balance_kwh"] = np.where(inc, ped_b, np.nan)
-    ed_cols: dict[str, np.ndarray] = {}
-    for j, c in enumerate(carriers_b):
-        if c not in NATURAL_CARRIERS:
-            key = "district_heat" if c.startswith("heat_network:") else c
-            ed_cols[key] = ed_cols.get(key, 0.0) + del_b[:, j]
-    for c, v in ed_cols.items():
-        out[f"ed_{c}_kwh"] = np.where(inc, v, np.nan)
-    out["exported_electricity_kwh"] = np.where(inc, exp_b[:, carriers_b.index("electricity")], np.nan)
-    flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
-    flags = add_flags(flags, needs["needs_flag"].to_numpy())
-    if solar_heat is not None:
-        out["solar_thermal_kwh"] = per["solar_thermal_used_kwh"].to_numpy()
-        unused_b = np.nan_to_num(per["solar_thermal_unused_kwh"].to_numpy())
-        flags = add_flags(flags, np.where(unused_b > 0.5, [f"solar heat {u:,.0f} kWh above DHW+SH use: not counted"
-                                                             for u in unused_b], ""))
-        if st_unused > 0.5:
-            notes.append(f"{int((unused_b > 0.5).sum())} buildings have more solar heat than DHW+SH use; "
-                         f"{st_unused:,.0f} kWh not counted (no heat network to take it).")
-    out["flags"] = flags.to_numpy()
-    for s in us.SERVICES:
-        out[f"system_{s}"] = np.where(inc, assignment[s].to_numpy(), "")
-
-    # district totals
-    eeu = float(np.nansum(per["eeu_kwh"])) + float(sum(model.district_loads_kwh.values()))
-    counted = g[g["counted"]] if len(g) else g
-    tep_res = (gen.thermal_res_production(g) if len(g) else 0.0) + st_used                  # Eq. 9
-    eep_res = (gen.electric_res_production(g) if len(g) else 0.0) + pv_total                # Eq. 10
-    tep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "heat"), "output_kwh"].sum()) if len(g) else 0.0
-    eep_nonres = float(counted.loc[~counted["res"] & (counted["output"] == "electricity"), "output_kwh"].sum()) if len(g) else 0.0
-    teu_thermal, heat_losses = float(np.nansum(per["teu_thermal_kwh"])), _heat_losses(rows, network_rows)
-    onsite_share = bal.onsite_renewable_share(tep_res, eep_res, teu_thermal + heat_losses, eeu)
-    if (tep_res + eep_res) > 0 and peren <= 0:
-        share_txt = f"{onsite_share:.2f}" if np.isfinite(onsite_share) else "undefined: no energy use"
-        notes.append(f"RER (Eq. 21) = {'null' if rer is None or not np.isfinite(rer) else f'{rer:.2f}'} although "
-                     f"{tep_res + eep_res:,.0f} kWh of renewable energy are produced on site: RER counts only the renewable "
-                     f"primary energy crossing the boundary (Eq. 19: delivered minus exported = {peren:,.0f} kWh here), "
-                     f"not the on-site production; onsite_renewable_share = {share_txt} (docs/outputs.md).")
-    district = {
-        # a PED is made of buildings (paper §2.1): without one it is not declared positive
-        "pei_kwh": pei, "pee_kwh": pee, "ped_balance_kwh": balance, "is_ped": bool(bal.is_positive(balance)) and bool(inc.any()),
-        "verdict_note": "" if inc.any() else ("no building is included in the district: a PED is made of buildings "
-                                              "(paper §2.1), so it is not declared positive whatever the balance"),
-        "objective": model.objective,
-        "objective_met": bool(inc.any()) and bal.objective_met(model.objective, balance, float(wt["delivered_kwh"].sum()), co2),
-        "pe_nren_kwh": penren, "pe_ren_kwh": peren, "pe_total_kwh": petot,
-        "rer": None if (rer is None or not np.isfinite(rer)) else float(rer), "co2eq_kg": co2,
-        "onsite_renewable_share": float(onsite_share) if np.isfinite(onsite_share) else None,
-        "ten_sh_kwh": float(np.nansum(needs["ten_sh_kwh"])), "ten_sc_kwh": float(np.nansum(needs["ten_sc_kwh"])),
-        "ten_dhw_kwh": float(np.nansum(needs["ten_dhw_kwh"])),
-        "een_kwh": float(np.nansum(needs["een_kwh"])), "teu_kwh": float(np.nansum(per["teu_kwh"])), "eeu_kwh": eeu,
-        "tep_res_kwh": tep_res, "eep_res_kwh": eep_res, "tep_nonres_kwh": tep_nonres, "eep_nonres_kwh": eep_nonres,
-        "ste_kwh": float(dlv.thermal_surplus(teu_thermal, tep_res + tep_nonres, heat_losses)),         # Eq. 11
-        "see_kwh": float(dlv.electric_surplus(eeu, eep_res + eep_nonres)),                                      # Eq. 12
-        "ed_kwh": {c: float(v) for c, v in wt["delivered_kwh"].items() if c not in NATURAL_CARRIERS},
-        "exported_kwh": {c: float(v) for c, v in wt["exported_kwh"].items() if c not in NATURAL_CARRIERS},
-        "unused_kwh": _unused(wt, network_rows, st_unused),
-        "n_buildings": int(n), "n_included": int(inc.sum()),
-        "n_pv_no_estimate": int(no_pv_estimate.sum()),
-        "floor_area_m2": float(np.nansum(np.where(inc, b["floor_area_m2"].to_numpy(dtype=float), np.nan))),
-        "district_loads_kwh": {k: float(v) for k, v in model.district_loads_kwh.items()},
-        "buildings_ped_balance_kwh": buildings_balance,
-        "district_systems_ped_balance_kwh": sys_balance,
-        "netting_effect_kwh": balance - (buildings_balance + sys_balance),
-        "heat_networks": network_rows,
-        "gap_to_positive": _gap(balance, pef, model.pv_specific_yield),
-        "breakdown": _breakdown(needs, rows, g, wt, model, network_rows, pv_total, st_used),
-        "assumptions": _assumptions(model, _present_uses(b, inc), wt, notes + gen_notes),
-    }
+    parts = _partitions(b, partition_size or (CLUSTER_PARTITION if current_client() else len(b)))
+    progress(0.05, "steps 2-4 per building: needs, uses, own PV")
+    steps = map_partitions(per_building.building_steps, parts, model, keep=True)
+    progress(0.5, "steps 4-7 for the district: generation, netting, primary energy, balance")
+    district, context = district_netting(map_partitions(per_building.totals_of, steps), model)
+    progress(0.8, "steps 5-7 per building: each building's own balance")
+    results = map_partitions(per_building.building_results, steps, context, model)
+    out = results[0][0] if len(results) == 1 else pd.concat([table for table, _ in results])
     progress(1.0, "steps 2-7 done")
-    return out, district
+    return out, with_buildings_balance(district, float(sum(balance for _, balance in results)))
 
 
-def _present_uses(b: pd.DataFrame, inc: np.ndarray) -> set:
-    """The use types of the included buildings, the uses of mixed-use buildings included."""
-    uses = set(b.loc[inc, "use"].astype(str))
-    if "use_shares" in b:
-        from .mixed_use import parse_shares
-
-        uses |= {u for t in b.loc[inc, "use_shares"] for u, _ in parse_shares(t)}
-    return uses
-
-
-def add_flags(flags: pd.Series, notes) -> pd.Series:
-    """Append per-row notes (``""`` = none) to a flags column, joined by ``"; "``."""
-    notes = np.asarray(notes, dtype=object)
-    f = flags.to_numpy(dtype=object)
-    return pd.Series(np.where(notes == "", f, np.where(f == "", notes, f + "; " + notes)), index=flags.index)
-
-
-def _unused(wt: pd.DataFrame, network_rows: list[dict], solar_unused: float) -> dict:
-    """On-site production that may not leave the boundary and is not counted, per carrier [kWh a⁻¹]."""
-    out = {c: float(v) for c, v in wt["unused_kwh"].items() if v > 0}
-    net = sum(r["unused_kwh"] for r in network_rows)
-    if net > 0:
-        out["district_heat"] = out.get("district_heat", 0.0) + float(net)
-    if solar_unused > 0:
-        out["solar_thermal"] = float(solar_unused)
-    return out
-
-
-def _heat_losses(rows: pd.DataFrame, network_rows: list[dict]) -> float:
-    """Heat lost between the district's heat production and the buildings' thermal use [kWh a⁻¹]:
-    the networks' distribution losses and the substations' conversion losses (input − use)."""
-    sub = rows[rows["kind"].isin(("district_heating", "district_cooling"))] if len(rows) else rows
-    substations = float((sub["input_kwh"] - sub["use_kwh"]).sum()) if len(sub) else 0.0
-    return substations + float(sum(r["losses_kwh"] for r in network_rows))
-
-
-def _co2_export_notes(wt: pd.DataFrame) -> list[str]:
-    """Say where an exported carrier's CO2 credit keeps the delivered factor while its PEF export
-    factor differs: the paper's Eq. 22 (factors per kWh of primary energy) would scale the credit."""
-    out = []
-    for c, r in wt.iterrows():
-        if (r["exported_kwh"] > 0 and r["pef_nren_export"] != r["pef_nren"]
-                and r["co2_kg_per_kwh_export"] == r["co2_kg_per_kwh"] and r["co2_kg_per_kwh"] != 0):
-            paper = r["co2_kg_per_kwh"] * r["pef_nren_export"] / r["pef_nren"] if r["pef_nren"] > 0 else float("nan")
-            out.append(f"carriers.{c}: exports are weighed with pef_nren_export = {r['pef_nren_export']:g} "
-                       f"(pef_nren = {r['pef_nren']:g}) but credited {r['co2_kg_per_kwh']:g} kg CO2/kWh (the delivered "
-                       f"factor) in Eq. 22; the paper's per-primary-energy form would credit {paper:.3g}. Set "
-                       f"co2_kg_per_kwh_export in [carriers.{c}] to choose.")
-    return out
-
-
-def _gap(balance: float, pef: pd.DataFrame, pv_yield: float | None) -> dict:
-    """How far the district is from positive, in quantities a planner can act on.
-
-    The balance must fall below 0 (Eq. 17): that takes ``balance / PEF_nren,export,el`` more kWh of
-    exported (or less imported) electricity, i.e. that much more on-site RES electricity at the
-    grid's factor, or that many kWp of PV at the scenario's specific yield.
-    """
-    if balance < 0:
-        return {"ped_balance_kwh": balance, "electricity_kwh": 0.0, "pv_kwp": 0.0, "pv_specific_yield_kwh_kwp": pv_yield}
-    f = float(pef.loc["electricity", "pef_nren_export"]) if "electricity" in pef.index else float("nan")
-    el = balance / f if f > 0 else float("nan")
-    kwp = el / pv_yield if pv_yield else None
-    return {"ped_balance_kwh": balance, "electricity_kwh": el, "pv_kwp": kwp, "pv_specific_yield_kwh_kwp": pv_yield}
-
-
-# ---------------------------------------------------------------------------------------------
-# the whole run
+def _partitions(b: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """The table in consecutive partitions of ``size`` rows (the table itself when it fits one)."""
+    if len(b) <= size:
+        return [b]
+    return [b.iloc[i:i + size].copy() for i in range(0, len(b), size)]
 
 
 def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
@@ -758,12 +439,6 @@ def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
     return storey, floors
 
 
-def _check_pv_yield(kwp, pv_given, included, model: EngineModel) -> None:
-    if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & included).any() and model.pv_specific_yield is None:
-        raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
-                             "add [weather] path (the yield is computed from it) or [pv] specific_yield_kwh_kwp.")
-
-
 def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     """What steps 2–7 check on a step-1 table before computing (:func:`compute` runs it first):
     use types, floor areas, the system column, PV data without a yield, and that every need of
@@ -776,7 +451,7 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     n = len(b)
     kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
     pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    _check_pv_yield(kwp, pv_given, inc, model)
+    per_building.check_pv_yield(kwp, pv_given, inc, model)
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 

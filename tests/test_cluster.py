@@ -122,6 +122,8 @@ def test_run_on_a_scheduler_gives_the_result_of_one_process(tmp_path, capsys, da
     keys = [str(t["key"]) for t in stream.data]
     assert sum("solve_tile" in k for k in keys) == 15  # the DSM tiles
     assert sum("chunk_balance" in k for k in keys) == 7  # 106 rows (105 included buildings + the district node) / 16
+    # steps 2-7: one partition (117 buildings < CLUSTER_PARTITION) mapped, reduced here, mapped again
+    assert [sum(f"{f}-" in k for k in keys) for f in ("building_steps", "totals_of", "building_results")] == [1, 1, 1]
     a = gpd.read_file(tmp_path / "one" / "buildings.gpkg", layer="buildings")
     b = gpd.read_file(tmp_path / "cluster" / "buildings.gpkg", layer="buildings")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
@@ -130,6 +132,61 @@ def test_run_on_a_scheduler_gives_the_result_of_one_process(tmp_path, capsys, da
     assert one == two
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one" / "timeseries.parquet"),
                                   pd.read_parquet(tmp_path / "cluster" / "timeseries.parquet"), check_exact=True)
+
+
+def _close(a, b, path=""):
+    """Equal to float round-off: the partitions' sums are added in another order than one sum."""
+    if isinstance(a, dict):
+        noise = {k for k, v in {**a, **b}.items() if isinstance(v, float) and abs(v) < 1e-6}  # may come and go
+        assert set(a) - noise == set(b) - noise, path
+        for k in set(a) & set(b):
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and path.endswith("breakdown.uses"):  # the same rows, keyed
+        key = lambda r: (r["service"], r["system"], r["kind"], r["carrier"])  # noqa: E731
+        _close({key(r): r for r in a}, {key(r): r for r in b}, path)
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-6, nan_ok=True), path
+    else:
+        assert a == b, path
+
+
+def test_steps_2_to_7_map_over_partitions_on_the_cluster(dask_cluster, monkeypatch):
+    """Steps 2-7 of the sample (with the buildings' own solar heat, so every sum is exercised) in 6
+    partitions of 20 buildings on the workers, against one partition in this process."""
+    from pedgis import pipeline
+    from pedgis.config import load_scenario
+
+    seen = {}
+    original = pipeline.compute
+
+    def keep_inputs(table, model, progress=None, partition_size=None):
+        seen["table"], seen["model"] = table.copy(), model
+        return original(table, model, progress, partition_size)
+
+    monkeypatch.setattr(pipeline, "compute", keep_inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline.run(load_scenario(SAMPLE / "scenario.toml"))
+    table, model = seen["table"], seen["model"]
+    rng = np.random.default_rng(7)
+    table["solar_thermal_kwh"] = np.where(rng.random(len(table)) < 0.3, rng.uniform(0, 30_000, len(table)), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        here_b, here_d = original(table, model)
+        with cluster(scheduler=dask_cluster.scheduler_address) as client:
+            with distributed.get_task_stream(client) as stream:
+                there_b, there_d = original(table, model, partition_size=20)
+    keys = [str(t["key"]) for t in stream.data]
+    assert [sum(f"{f}-" in k for k in keys) for f in ("building_steps", "totals_of", "building_results")] == [6, 6, 6]
+    assert len({t["worker"] for t in stream.data if "building_steps" in str(t["key"])}) == 2
+    assert list(there_b.index) == list(here_b.index) and list(there_b.columns) == list(here_b.columns)
+    pd.testing.assert_frame_equal(there_b, here_b, check_exact=False, rtol=1e-12, atol=1e-6)
+    assert here_d["unused_kwh"]["solar_thermal"] > 0 and here_d["heat_networks"]  # solar surplus, a heat network
+    _close(here_d, there_d)
 
 
 def test_cluster_options_are_checked(tmp_path, capsys, monkeypatch):
