@@ -1,11 +1,14 @@
 """Speed of steps 2-7 (needs → balance) on 100,000 synthetic buildings.
 
-    .venv/bin/python -m benchmarks.bench_engine [--n 100000] [--repeat 5]
+    .venv/bin/python -m benchmarks.bench_engine [--n 100000] [--repeat 5] [--workers N [--partition 50000]]
 
 Builds a step-1 table (uses, floor areas, persons, PV) with a fixed seed and an engine model with
 heat pumps, gas boilers, a biomass-CHP heat network and split ACs, then times
 ``pedgis.pipeline.compute`` (steps 2-7, per building and district). Prints the median and the
-per-run times. Target: median < 5 s for 100,000 buildings.
+per-run times. Target: median < 5 s for 100,000 buildings. With ``--workers N`` steps 2-7 run on
+a LocalCluster of N worker processes (pedgis.cluster: partitions of ``--partition`` buildings,
+map - reduce - map) and the peak memory per worker is printed; the cluster is started before the
+timed runs, and the balance is compared with the in-process run's.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from pedgis.config import scenario_from_dict
-from pedgis.pipeline import compute, resolve_model
+from pedgis.cluster import _peak_rss_mb, cluster
+from pedgis.pipeline import CLUSTER_PARTITION, compute, resolve_model
 
 USES = np.array(["residential", "office", "commercial", "education", "health", "hotel", "sports", "industrial"])
 
@@ -65,20 +69,26 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=None, help="on a LocalCluster of N workers")
+    ap.add_argument("--partition", type=int, default=None, help="buildings per partition on the cluster")
     args = ap.parse_args()
     b = synthetic_buildings(args.n)
     m = model()
-    times = []
-    for _ in range(args.repeat):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            out, district = compute(b, m)
-            times.append(time.perf_counter() - t0)
+    where = "in this process"
+    with cluster(workers=args.workers, say=print) as client:
+        if client is not None:
+            where = f"on {args.workers} LocalCluster workers, partitions of {args.partition or CLUSTER_PARTITION:,}"
+        times = []
+        for _ in range(args.repeat):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.perf_counter()
+                out, district = compute(b, m, partition_size=args.partition)
+                times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    print(f"steps 2-7 on {args.n:,} buildings: median {med:.3f} s over {args.repeat} runs "
+    print(f"steps 2-7 on {args.n:,} buildings {where}: median {med:.3f} s over {args.repeat} runs "
           f"({', '.join(f'{t:.3f}' for t in times)}); {args.n / med:,.0f} buildings/s; "
-          f"PED balance {district['ped_balance_kwh'] / 1e6:,.1f} GWh")
+          f"PED balance {district['ped_balance_kwh']:,.3f} kWh; this process peaks at {_peak_rss_mb():,.0f} MB")
     return 0
 
 

@@ -1,26 +1,41 @@
 """The page process (pedgis/io/page_worker.py): the pages it draws are the pages drawn in process,
 its errors are the run's errors, and it never outlives the command or changes a folder on failure.
 
-The expected pages come from the same result drawn in this process (write_outputs without a page
-process); folium's element ids are random per drawing and are masked before comparing."""
+A page process is forked only from a process with no other Python thread, and a test session
+has some (Dask's, from earlier tests), so each case runs in a fresh interpreter like the
+`pedgis` command, on the sample's result pickled by this process. The expected pages come from
+the same result drawn in this process (no page process here); folium's element ids are random per
+drawing and are masked before comparing."""
 
 import os
+import pickle
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 
-import pedgis.io.outputs as outputs
-import pedgis.io.page_worker as page_worker
 from pedgis.config import load_scenario
-from pedgis.errors import InputDataError
 from pedgis.io.outputs import write_outputs
-from pedgis.io.page_worker import PageProcess, PageProcessError, page_process
+from pedgis.io.page_worker import PageProcess
 from pedgis.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLIUM_ID = re.compile(rb"[0-9a-f]{32}")
+PRELUDE = """
+import os, pickle, sys
+import pedgis.io.outputs as outputs
+import pedgis.io.page_worker as page_worker
+from pedgis.errors import InputDataError
+from pedgis.io.outputs import write_outputs
+from pedgis.io.page_worker import PageProcessError, page_process
+with open(sys.argv[1], "rb") as f:
+    result = pickle.load(f)
+out = sys.argv[2]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -28,24 +43,36 @@ def sample_result():
     return run(load_scenario(ROOT / "sample_data" / "scenario.toml"))
 
 
+@pytest.fixture(scope="module")
+def result_file(sample_result, tmp_path_factory):
+    path = tmp_path_factory.mktemp("result") / "result.pickle"
+    path.write_bytes(pickle.dumps(sample_result))
+    return path
+
+
+def _fresh(code: str, result_file: Path, out: Path) -> str:
+    """Run ``code`` after PRELUDE in a new interpreter (no thread: the page process can fork)."""
+    r = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code), str(result_file), str(out)],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != ".pedgis-manifest.json"}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def test_pages_from_the_page_process_are_the_pages_drawn_in_process(sample_result, tmp_path):
-    with page_process() as pages:
-        assert pages is not None  # pytest runs no other Python thread here
-        assert pages.accepts(sample_result)
-        write_outputs(sample_result, tmp_path / "forked", pages=pages)
+def test_pages_from_the_page_process_are_the_pages_drawn_in_process(sample_result, result_file, tmp_path):
+    said = _fresh("""
+        with page_process() as pages:
+            assert pages is not None and pages.accepts(result)
+            child = pages.pid
+            write_outputs(result, out, pages=pages)
+        print(child, os.getpid())
+    """, result_file, tmp_path / "forked")
+    child, parent = map(int, said.split())
+    assert child != parent
     write_outputs(sample_result, tmp_path / "here")
     forked, here = _files(tmp_path / "forked"), _files(tmp_path / "here")
     assert sorted(forked) == sorted(here)
@@ -55,7 +82,7 @@ def test_pages_from_the_page_process_are_the_pages_drawn_in_process(sample_resul
             assert FOLIUM_ID.sub(b"ID", forked[name]) == FOLIUM_ID.sub(b"ID", here[name]), name
         elif name in ("district.json", "timeseries.parquet"):
             assert forked[name] == here[name], name
-    # the QGIS styles are stored after the pages, by this process, in the GeoPackage it wrote
+    # the QGIS styles are stored after the pages, by the parent, in the GeoPackage it wrote
     import pyogrio
 
     styles = pyogrio.read_dataframe(tmp_path / "forked" / "buildings.gpkg", layer="layer_styles")
@@ -67,51 +94,71 @@ def _previous_outputs(sample_result, folder: Path) -> dict[str, bytes]:
     return _files(folder)
 
 
-def test_an_error_drawing_the_pages_is_the_runs_error_and_changes_nothing(sample_result, tmp_path, monkeypatch):
+def test_an_error_drawing_the_pages_is_the_runs_error_and_changes_nothing(sample_result, result_file, tmp_path):
     folder = tmp_path / "out"
     before = _previous_outputs(sample_result, folder)
+    said = _fresh("""
+        def failing(result, where, images=False):
+            raise InputDataError(f"{where.name}: a page could not be drawn")
 
-    def failing(result, where, images=False):
-        raise InputDataError(f"{where.name}: a page could not be drawn")
-
-    monkeypatch.setattr(outputs, "write_pages", failing)  # the child, forked below, inherits it
-    with page_process() as pages:
-        with pytest.raises(InputDataError, match="a page could not be drawn"):
-            write_outputs(sample_result, folder, pages=pages)
+        outputs.write_pages = failing  # the child, forked below, inherits it
+        with page_process() as pages:
+            assert pages is not None
+            try:
+                write_outputs(result, out, pages=pages)
+            except InputDataError as exc:
+                print("raised:", exc)
+    """, result_file, folder)
+    assert "raised:" in said and "a page could not be drawn" in said
     assert _files(folder) == before
 
 
-def test_a_page_process_that_dies_fails_the_run_and_changes_nothing(sample_result, tmp_path, monkeypatch):
+def test_a_page_process_that_dies_fails_the_run_and_changes_nothing(sample_result, result_file, tmp_path):
     folder = tmp_path / "out"
     before = _previous_outputs(sample_result, folder)
-    monkeypatch.setattr(outputs, "write_pages", lambda result, where, images=False: os._exit(3))
-    with page_process() as pages:
-        with pytest.raises(PageProcessError, match="stopped before finishing"):
-            write_outputs(sample_result, folder, pages=pages)
+    said = _fresh("""
+        outputs.write_pages = lambda result, where, images=False: os._exit(3)  # in the child only
+        with page_process() as pages:
+            assert pages is not None
+            try:
+                write_outputs(result, out, pages=pages)
+            except PageProcessError as exc:
+                print("raised:", exc)
+    """, result_file, folder)
+    assert "raised:" in said and "stopped before finishing" in said
     assert _files(folder) == before
 
 
-def test_the_page_process_ends_with_the_command_even_unused(sample_result):
-    with page_process() as pages:
-        pid = pages.pid
-        assert _alive(pid)
-    assert not _alive(pid)  # killed and reaped: no zombie either (kill(pid, 0) fails)
+def test_the_page_process_ends_with_the_command_even_unused(result_file, tmp_path):
+    said = _fresh("""
+        with page_process() as pages:
+            pid = pages.pid
+            os.kill(pid, 0)  # alive
+        try:
+            os.kill(pid, 0)
+            print("alive")
+        except ProcessLookupError:
+            print("gone")  # killed and reaped: no zombie either
+    """, result_file, tmp_path / "out")
+    assert said.strip() == "gone"
 
 
-def test_a_city_result_is_drawn_in_process(sample_result, tmp_path, monkeypatch):
-    monkeypatch.setattr(page_worker, "MAX_BUILDINGS", len(sample_result.buildings) - 1)
-    drawn_here = []
-    original = outputs.write_pages
+def test_a_city_result_is_drawn_in_process(result_file, tmp_path):
+    said = _fresh("""
+        page_worker.MAX_BUILDINGS = len(result.buildings) - 1
+        original, drawn = outputs.write_pages, []
 
-    def spy(result, where, images=False):
-        drawn_here.append(os.getpid())
-        return original(result, where, images)
+        def spy(result, where, images=False):
+            drawn.append(os.getpid())
+            return original(result, where, images)
 
-    monkeypatch.setattr(outputs, "write_pages", spy)
-    with page_process() as pages:
-        assert not pages.accepts(sample_result)
-        write_outputs(sample_result, tmp_path / "out", pages=pages)
-    assert drawn_here == [os.getpid()]
+        outputs.write_pages = spy
+        with page_process() as pages:
+            assert pages is not None and not pages.accepts(result)
+            write_outputs(result, out, pages=pages)
+        print(drawn == [os.getpid()])
+    """, result_file, tmp_path / "out")
+    assert said.strip() == "True"
     assert (tmp_path / "out" / "map.html").is_file()
 
 
@@ -124,3 +171,29 @@ def test_no_page_process_while_another_thread_runs():
     finally:
         stop.set()
         other.join()
+
+
+def test_the_command_line_draws_its_pages_in_a_page_process(tmp_path):
+    """`python -m pedgis run` in a fresh process: the page process is forked (the pages are drawn
+    in another process than the one writing the data files) and every page is there."""
+    probe = tmp_path / "pids"
+    code = textwrap.dedent(f"""
+        import os, sys
+        import pedgis.io.outputs as outputs
+        original = outputs.write_pages
+        def spy(result, where, images=False):
+            with open({str(probe)!r}, "a") as f:
+                f.write(f"{{os.getpid()}} {{os.getppid()}}\\n")
+            return original(result, where, images)
+        outputs.write_pages = spy
+        from pedgis.cli import console_main
+        sys.exit(console_main())
+    """)
+    command = subprocess.Popen([sys.executable, "-c", code, "run", str(ROOT / "sample_data" / "scenario.toml"),
+                                "--quiet", "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = command.communicate(timeout=300)
+    assert command.returncode == 0, err
+    pid, ppid = map(int, probe.read_text().split())
+    assert ppid == command.pid and pid != command.pid  # drawn once, in a child of the command's process
+    assert {"map.html", "report.html", "sankey.html", "timeseries.html"} <= {p.name for p in (tmp_path / "out").iterdir()}
