@@ -424,42 +424,118 @@ def prepare_district(
     progress = progress or no_progress
     member_ids = None if ids is None else [str(x) for x in ids]
     assets = virtual_assets_table(virtual_assets)
-    messages: list[str] = []
+    gdf, attrs, messages = _footprints(buildings, source_name)
+    cmap = resolve_columns(attrs.columns, preset=preset, columns=columns, source_name=source_name)
+    messages.extend(cmap.messages)
+    col = cmap.columns
+    ids, flags = _building_ids(attrs, col, source_name, messages)
+    uses_known = list(dict.fromkeys([*(known_uses or []), *(storey_height_m.keys() if isinstance(storey_height_m, dict)
+                                                            else []), *PEDGIS_USES]))
+    use, use_shares, flags = _building_uses(attrs, cmap, ids, flags, uses_known, mixed_use=mixed_use, use_map=use_map,
+                                            default_use=default_use, source_name=source_name, messages=messages)
+    numeric, flags = _attribute_numbers(attrs, col, flags)
+    progress(0.02, "repairing footprints")
+    parts = _grouped(gdf, attrs, ids, use, use_shares, numeric, flags, group_by_id, source_name, messages)
+    progress(0.08, "checking coordinate reference systems")
+    ref = ndsm if ndsm is not None else dsm
+    geom, crs, flags, reasons = _projected(parts, gdf.crs, ref, dtm, source_name, messages)
+    usable = reasons == ""
+    footprint = np.zeros(parts.n)
+    footprint[usable] = shapely.area(geom[usable])
+    reasons = _unconditioned_excluded(parts, col, reasons)
+    progress(0.12, "selecting the district")
+    included, reasons, flags, boundary_gdf = _district_selection(
+        geom, usable, crs, parts, reasons, flags, boundary=boundary, boundary_type=boundary_type,
+        boundary_rule=boundary_rule, min_share_inside=min_share_inside, member_ids=member_ids,
+        attribute_filter=attribute_filter, member_uses=member_uses, source_name=source_name)
+    progress(0.15, "heights and floors")
+    floors_out = _heights_and_floors(
+        parts, geom, usable, footprint, flags, storey_height_m=storey_height_m, default_floors=default_floors,
+        gross_to_conditioned=gross_to_conditioned, ref=ref, dsm=dsm, dtm=dtm, ndsm=ndsm,
+        height_percentile=height_percentile, edge_buffer_m=edge_buffer_m, ground_threshold_m=ground_threshold_m,
+        tile_size=tile_size, progress=progress, messages=messages)
+    out = _step1_table(parts, col, geom, usable, crs, included, reasons, footprint, floors_out)
+    messages.append(_summary(out, source_name))
+    n_flag = flagged_count(out)
+    if n_flag and warn_flags:  # a run counts once, on its final table (pedgis.pipeline.run)
+        warnings.warn(f"{source_name}: {n_flag} of {parts.n} buildings have data-quality flags (repairs, "
+                      "defaults); see the `flags` column.", DataQualityWarning, stacklevel=2)
+    progress(1.0, "step 1 done")
+    return Step1Result(buildings=out, boundary=boundary_gdf, messages=messages,
+                       virtual_assets=assets, preset=cmap.preset,
+                       columns=dict(col))
+
+
+# ----------------------------------------------------------------------------- step 1's stages
+
+
+@dataclass
+class _Grouped:
+    """The buildings after grouping the rows that share an id (one row per building)."""
+
+    n: int
+    geometry: np.ndarray       # repaired footprints, the input CRS
+    z_range_m: np.ndarray      # Z range of a 3D footprint
+    attrs: pd.DataFrame        # the source attributes of each building's first row
+    ids: pd.Series
+    use: pd.Series
+    use_shares: pd.Series | None
+    numeric: pd.DataFrame      # parsed numbers (area-weighted over the parts)
+    flags: pd.Series
+    reasons: np.ndarray        # why a building is excluded ("" when it is not)
+
+
+@dataclass
+class _Floors:
+    height: np.ndarray
+    source: np.ndarray         # where each height comes from (height_source)
+    floors: np.ndarray
+    floors_source: np.ndarray
+    floor_area: np.ndarray
+    flags: pd.Series
+
+
+def _raw(attrs: pd.DataFrame, col: dict, fld: str) -> pd.Series:
+    """The source column of a pedgis field (all None when the field has no column)."""
+    return attrs[col[fld]] if fld in col else pd.Series([None] * len(attrs), dtype=object)
+
+
+def _footprints(buildings: gpd.GeoDataFrame, source_name: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """The footprints as read, checked (features, a CRS), their attributes and the reader's messages."""
     gdf = buildings.reset_index(drop=True)
-    n_in = len(gdf)
-    if n_in == 0:
+    if len(gdf) == 0:
         raise InputDataError(f"{source_name}: no features. Check the file and its layer (`buildings.layer`).")
     if gdf.crs is None:
         raise CRSError(f"{source_name}: no coordinate reference system. pedgis never guesses one: "
                        "give `buildings.crs = \"EPSG:xxxx\"` in the scenario.")
+    messages: list[str] = []
     read_info = gdf.attrs.get("pedgis_read") if hasattr(gdf, "attrs") else None
     if read_info:
         messages.extend(read_info.get("messages", []))
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    return gdf, pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), messages
 
-    # --- columns and preset
-    cmap = resolve_columns(attrs.columns, preset=preset, columns=columns, source_name=source_name)
-    messages.extend(cmap.messages)
-    col = cmap.columns
 
-    def raw(fld):
-        return attrs[col[fld]] if fld in col else pd.Series([None] * n_in, dtype=object)
-
+def _building_ids(attrs: pd.DataFrame, col: dict, source_name: str, messages: list[str]) -> tuple[pd.Series, pd.Series]:
+    """Each row's building id (generated, and flagged, where missing) and the flags column."""
+    n_in = len(attrs)
     flags = pd.Series([""] * n_in, dtype=object)
     if "building_id" in col:
-        sid = id_labels(raw("building_id"))  # DBF numeric fields: 12.0 -> "12"
+        sid = id_labels(_raw(attrs, col, "building_id"))  # DBF numeric fields: 12.0 -> "12"
         no_id = (sid == "").to_numpy()
         sid = np.array(sid, dtype=object)  # a writable copy (pandas' arrays may be read-only views)
         sid[no_id] = [f"row{i + 1}" for i in np.flatnonzero(no_id)]
         flags = add_flag(flags, no_id, "no building id: generated from the row number")
-        ids = pd.Series(sid, dtype=object)
-    else:
-        ids = pd.Series([f"B{i + 1:05d}" for i in range(n_in)], dtype=object)
-        messages.append(f"{source_name}: no building id column; ids B00001… generated from the row order.")
+        return pd.Series(sid, dtype=object), flags
+    messages.append(f"{source_name}: no building id column; ids B00001… generated from the row order.")
+    return pd.Series([f"B{i + 1:05d}" for i in range(n_in)], dtype=object), flags
 
-    # --- uses
-    per_use_keys = storey_height_m.keys() if isinstance(storey_height_m, dict) else []
-    uses_known = list(dict.fromkeys([*(known_uses or []), *per_use_keys, *PEDGIS_USES]))
+
+def _building_uses(attrs: pd.DataFrame, cmap, ids: pd.Series, flags: pd.Series, uses_known: list[str], *,
+                   mixed_use, use_map, default_use, source_name: str,
+                   messages: list[str]) -> tuple[pd.Series, pd.Series | None, pd.Series]:
+    """Each row's pedgis use type (and its uses' floor-area shares when it has several)."""
+    n_in = len(attrs)
+    col = cmap.columns
     pairs, percent = column_pairs(attrs.columns, cmap.preset, mixed_use)
     use_shares = None
     if pairs:  # several uses per building, each with its share of the floor area
@@ -472,7 +548,7 @@ def prepare_district(
                         f"{' (percent)' if percent else ''}; {n_mixed} building(s) with several uses, each use's needs "
                         "on its share (use = the main conditioned use).")
     elif "use" in col:
-        um = map_uses(raw("use"), cmap.preset, uses_known, overrides=use_map, default_use=default_use,
+        um = map_uses(_raw(attrs, col, "use"), cmap.preset, uses_known, overrides=use_map, default_use=default_use,
                       source_name=source_name)
         use = um.use
         flags = add_flag(flags, (um.notes != "").to_numpy(), um.notes.to_numpy(dtype=object))
@@ -491,16 +567,21 @@ def prepare_district(
         use = pd.Series([default_use] * n_in, dtype=object)
         flags = add_flag(flags, np.ones(n_in, bool), f"no use column: default use {default_use}")
         messages.append(f"{source_name}: no use-type column; every building gets {default_use} (flagged).")
+    return use, use_shares, flags
 
-    # --- numbers
+
+def _attribute_numbers(attrs: pd.DataFrame, col: dict, flags: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """Heights, floors, elevations and the optional numbers parsed; bad or implausible values flagged."""
+    n_in = len(attrs)
     numeric = pd.DataFrame(index=range(n_in))
     for fld, lo, hi in (("height_m", 0.0, MAX_HEIGHT_M), ("floors", 0.0, MAX_FLOORS),
                         ("roof_elevation_m", -1e4, 1e4), ("ground_elevation_m", -1e4, 1e4)):
         if fld in col:
-            num, bad = parse_number(raw(fld).reset_index(drop=True))
+            raw = _raw(attrs, col, fld)
+            num, bad = parse_number(raw.reset_index(drop=True))
             if bad.any():
                 flags = add_flag(flags, bad.to_numpy(), np.array(
-                    [f"{fld} value '{v}' ({col[fld]}) not a number: ignored" for v in raw(fld)[bad.to_numpy()]],
+                    [f"{fld} value '{v}' ({col[fld]}) not a number: ignored" for v in raw[bad.to_numpy()]],
                     dtype=object))
             implausible = num.notna() & ((num <= lo) | (num > hi))
             if implausible.any() and fld in ("height_m", "floors"):
@@ -512,16 +593,20 @@ def prepare_district(
         else:
             numeric[fld] = np.nan
     for fld in _OPTIONAL_NUMBER:
-        numeric[fld] = parse_number(raw(fld).reset_index(drop=True))[0].to_numpy() if fld in col else np.nan
-    numeric["year"] = parse_year(raw("year")).to_numpy() if "year" in col else np.nan
+        numeric[fld] = parse_number(_raw(attrs, col, fld).reset_index(drop=True))[0].to_numpy() if fld in col else np.nan
+    numeric["year"] = parse_year(_raw(attrs, col, "year")).to_numpy() if "year" in col else np.nan
+    return numeric, flags
 
-    # --- geometry repair (any CRS), grouping
-    progress(0.02, "repairing footprints")
+
+def _grouped(gdf: gpd.GeoDataFrame, attrs: pd.DataFrame, ids: pd.Series, use: pd.Series, use_shares: pd.Series | None,
+             numeric: pd.DataFrame, flags: pd.Series, group_by_id: bool, source_name: str,
+             messages: list[str]) -> _Grouped:
+    """Footprints repaired (any CRS) and the rows sharing a building id grouped into one building
+    (with grouping off, duplicate ids are suffixed #n and flagged)."""
+    n_in = len(gdf)
     rep = repair_geometries(gdf.geometry.values)
     flags = add_flag(flags, (rep.flags != "").to_numpy(), rep.flags.to_numpy(dtype=object))
-    if group_by_id:
-        grp = group_parts(ids, rep.geometry, flags, rep.reasons, rep.z_range_m, numeric, use=use)
-    else:
+    if not group_by_id:
         dup = ids.duplicated(keep=False).to_numpy()
         if dup.any():
             ids = ids.copy()
@@ -530,24 +615,22 @@ def prepare_district(
                 counts[ids[i]] += 1
                 ids[i] = f"{ids[i]}#{counts[ids[i]]}"
             flags = add_flag(flags, dup, "duplicate building id: suffixed #n (grouping disabled)")
-        grp = group_parts(ids, rep.geometry, flags, rep.reasons, rep.z_range_m, numeric, use=use)
+    grp = group_parts(ids, rep.geometry, flags, rep.reasons, rep.z_range_m, numeric, use=use)
     rows = grp.rows
     m = len(rows)
     if m < n_in:
         messages.append(f"{source_name}: {n_in} rows → {m} buildings (rows sharing a building id grouped).")
-    out_attrs = attrs.iloc[rows].reset_index(drop=True)
-    use = use.iloc[rows].reset_index(drop=True)
-    if use_shares is not None:
-        use_shares = use_shares.iloc[rows].reset_index(drop=True)
-    ids = ids.iloc[rows].reset_index(drop=True)
-    flags = grp.flags.reset_index(drop=True)
-    reasons = grp.reasons
-    num = grp.numeric
+    return _Grouped(n=m, geometry=grp.geometry, z_range_m=grp.z_range_m,
+                    attrs=attrs.iloc[rows].reset_index(drop=True), ids=ids.iloc[rows].reset_index(drop=True),
+                    use=use.iloc[rows].reset_index(drop=True),
+                    use_shares=None if use_shares is None else use_shares.iloc[rows].reset_index(drop=True),
+                    numeric=grp.numeric, flags=grp.flags.reset_index(drop=True), reasons=grp.reasons)
 
-    # --- CRS: project (to the raster's CRS when there is one), check overlaps
-    progress(0.08, "checking coordinate reference systems")
-    geo = gpd.GeoDataFrame({"_i": np.arange(m)}, geometry=gpd.GeoSeries(grp.geometry, crs=gdf.crs))
-    ref = ndsm if ndsm is not None else dsm
+
+def _projected(parts: _Grouped, crs_in, ref, dtm, source_name: str, messages: list[str]):
+    """Footprints in a metric CRS: the height raster's (checked to overlap it) or a UTM zone.
+    Returns the finished geometries, the CRS, the flags and the exclusion reasons."""
+    geo = gpd.GeoDataFrame({"_i": np.arange(parts.n)}, geometry=gpd.GeoSeries(parts.geometry, crs=crs_in))
     if ref is None and dtm is not None:
         messages.append("a DTM without a DSM cannot give heights; it is not used (give heights.dsm too).")
     if ref is not None:
@@ -559,22 +642,26 @@ def prepare_district(
         geo = ensure_projected(geo, source_name, messages)
     geom, flags, reasons = finish_geometries(geo.geometry.values.to_numpy() if hasattr(geo.geometry.values, "to_numpy")
                                              else np.asarray(geo.geometry.values, dtype=object),
-                                             flags, reasons)
-    crs = geo.crs
-    usable = reasons == ""
-    footprint = np.zeros(m)
-    footprint[usable] = shapely.area(geom[usable])
+                                             parts.flags, parts.reasons)
+    return geom, geo.crs, flags, reasons
 
-    # --- uses that are not conditioned
-    uncond = (use == UNCONDITIONED).to_numpy()
+
+def _unconditioned_excluded(parts: _Grouped, col: dict, reasons: np.ndarray) -> np.ndarray:
+    """Garages, sheds, storage and ruins (use ``unconditioned``) are excluded, with the source value."""
+    uncond = (parts.use == UNCONDITIONED).to_numpy()
     if uncond.any():
-        src_use = out_attrs[col["use"]].astype(str).to_numpy() if "use" in col else np.full(m, "")
+        src_use = parts.attrs[col["use"]].astype(str).to_numpy() if "use" in col else np.full(parts.n, "")
         for i in np.flatnonzero(uncond):
             reasons[i] = (reasons[i] + "; " if reasons[i] else "") + \
                 f"unconditioned use ('{src_use[i]}': garage, shed, storage or ruin)"
+    return reasons
 
-    # --- boundary
-    progress(0.12, "selecting the district")
+
+def _district_selection(geom: np.ndarray, usable: np.ndarray, crs, parts: _Grouped, reasons: np.ndarray,
+                        flags: pd.Series, *, boundary, boundary_type, boundary_rule, min_share_inside, member_ids,
+                        attribute_filter, member_uses, source_name: str):
+    """The boundary (paper §2.1) and which buildings it includes. Returns ``included``, the
+    reasons and flags, and the boundary GeoDataFrame (``boundary_type``, ``rule``)."""
     btype = boundary_type or ("geographical" if boundary is not None and len(boundary) else "none")
     shape = None
     boundary_gdf = None
@@ -593,9 +680,9 @@ def prepare_district(
         check_overlap(gpd.GeoDataFrame(geometry=geom[usable], crs=crs), boundary_gdf, source_name,
                       "the boundary")
     inside, b_reasons, b_notes = select_buildings(
-        geom, ids, out_attrs, boundary_type=btype, boundary_shape=shape, rule=boundary_rule,
+        geom, parts.ids, parts.attrs, boundary_type=btype, boundary_shape=shape, rule=boundary_rule,
         min_share_inside=min_share_inside, member_ids=member_ids,
-        attribute_filter=attribute_filter, member_uses=member_uses, uses=use, source_name=source_name)
+        attribute_filter=attribute_filter, member_uses=member_uses, uses=parts.use, source_name=source_name)
     reasons = np.array([a if not b else (f"{a}; {b}" if a else b) for a, b in zip(reasons, b_reasons, strict=False)],
                        dtype=object)
     flags = add_flag(flags, (b_notes != "").to_numpy(), b_notes.to_numpy(dtype=object))
@@ -613,9 +700,17 @@ def prepare_district(
         rule_out = boundary_rule if boundary_rule == "centroid" else f"share >= {float(min_share_inside):g}"
     boundary_gdf.insert(0, "boundary_type", btype)
     boundary_gdf.insert(1, "rule", rule_out)
+    return included, reasons, flags, boundary_gdf
 
-    # --- heights, floors, floor area
-    progress(0.15, "heights and floors")
+
+def _heights_and_floors(parts: _Grouped, geom: np.ndarray, usable: np.ndarray, footprint: np.ndarray,
+                        flags: pd.Series, *, storey_height_m, default_floors, gross_to_conditioned, ref, dsm, dtm,
+                        ndsm, height_percentile, edge_buffer_m, ground_threshold_m, tile_size,
+                        progress: ProgressCallback, messages: list[str]) -> _Floors:
+    """Each building's height (first available: attribute, roof − ground elevation, a city
+    model's parts, nDSM, DSM − ground elevation, 3D geometry, floors × storey height, default),
+    floors and floor area (docstring of :func:`prepare_district`)."""
+    use, num, m = parts.use, parts.numeric, parts.n
     storey = _per_use(use, storey_height_m, "storey_height_m", UNCONDITIONED_STOREY_HEIGHT_M).to_numpy()
     dfl = _per_use(use, default_floors, "default_floors", 1.0).to_numpy()
     g2c = _per_use(use, gross_to_conditioned, "gross_to_conditioned", 1.0).to_numpy()
@@ -637,7 +732,7 @@ def prepare_district(
     source[fill] = "attribute"
 
     # storeys summed over a height field (nDSM pixels, 3D model parts): pedgis.heights.field_storey_area
-    storey_area, model_flags, storeys_given = model_storey_area(out_attrs, storey)
+    storey_area, model_flags, storeys_given = model_storey_area(parts.attrs, storey)
     flags = add_flag(flags, model_flags != "", model_flags)
     source[np.isfinite(storey_area) & (source == "attribute")] = "city_model"
     need = usable & ~np.isfinite(height)
@@ -680,7 +775,7 @@ def prepare_district(
             messages.append(f"heights from {surface.name}{' − ' + ground_r.name if ground_r is not None else ''}: "
                             f"{int(got.sum())} of {len(idx)} buildings measured "
                             f"(p{height_percentile:g}, edge buffer {edge_buffer_m:g} m).")
-    z = grp.z_range_m
+    z = parts.z_range_m
     fill = ~np.isfinite(height) & np.isfinite(z)
     height[fill] = z[fill]
     source[fill] = "geometry_z"
@@ -709,22 +804,27 @@ def prepare_district(
                              mean_storeys)  # whole storeys stay whole (no rounding noise)
     floors_source = floors_source.astype(object)
     floors_source[field] = np.where(storeys_given[field], "attribute", "height_field")
-    area = floor_area_m2(footprint, floors, g2c)
+    return _Floors(height=height, source=source, floors=floors, floors_source=floors_source,
+                   floor_area=floor_area_m2(footprint, floors, g2c), flags=flags)
 
-    # --- assemble
+
+def _step1_table(parts: _Grouped, col: dict, geom: np.ndarray, usable: np.ndarray, crs, included: np.ndarray,
+                 reasons: np.ndarray, footprint: np.ndarray, fl: _Floors) -> gpd.GeoDataFrame:
+    """The step-1 table (docs/architecture.md), its columns in the contract's order."""
+    num = parts.numeric
     out = gpd.GeoDataFrame({
-        "building_id": ids.to_numpy(dtype=object),
+        "building_id": parts.ids.to_numpy(dtype=object),
         "included": included,
         "exclusion_reason": reasons,
-        "use": use.to_numpy(dtype=object),
-        **({} if use_shares is None else {"use_shares": use_shares.to_numpy(dtype=object)}),
+        "use": parts.use.to_numpy(dtype=object),
+        **({} if parts.use_shares is None else {"use_shares": parts.use_shares.to_numpy(dtype=object)}),
         "footprint_area_m2": footprint,
-        "floors": floors.astype(float),
-        "height_m": height.astype(float),
-        "height_source": source,
-        "floor_area_m2": area,
-        "flags": flags.to_numpy(dtype=object),
-        "floors_source": floors_source,
+        "floors": fl.floors.astype(float),
+        "height_m": fl.height.astype(float),
+        "height_source": fl.source,
+        "floor_area_m2": fl.floor_area,
+        "flags": fl.flags.to_numpy(dtype=object),
+        "floors_source": fl.floors_source,
     }, geometry=gpd.GeoSeries(np.where(usable, geom, None), crs=crs), crs=crs)
     if np.isfinite(num["year"]).any():
         out["year"] = num["year"].to_numpy()
@@ -733,20 +833,15 @@ def prepare_district(
             out[fld] = num[fld].to_numpy()
     for fld in _OPTIONAL_TEXT:
         if fld in col:
-            out[fld] = out_attrs[col[fld]].to_numpy(dtype=object)
+            out[fld] = parts.attrs[col[fld]].to_numpy(dtype=object)
     cols = STEP1_COLUMNS + [c for c in out.columns if c not in STEP1_COLUMNS and c != "geometry"]
-    out = out[cols + ["geometry"]]
+    return out[cols + ["geometry"]]
 
-    n_inc = int(included.sum())
+
+def _summary(out: gpd.GeoDataFrame, source_name: str) -> str:
+    """One line: buildings, included, why the others are excluded, where the heights come from."""
+    reasons = out["exclusion_reason"]
     why = Counter(r.split(" (")[0].split(": ")[0] for r in reasons if r)
-    messages.append(f"{source_name}: {m} buildings, {n_inc} included"
-                    + (f"; excluded: {', '.join(f'{k} ({v})' for k, v in why.most_common())}" if why else "")
-                    + f"; height sources: {', '.join(f'{k} {v}' for k, v in Counter(source).most_common())}.")
-    n_flag = flagged_count(out)
-    if n_flag and warn_flags:  # a run counts once, on its final table (pedgis.pipeline.run)
-        warnings.warn(f"{source_name}: {n_flag} of {m} buildings have data-quality flags (repairs, "
-                      "defaults); see the `flags` column.", DataQualityWarning, stacklevel=2)
-    progress(1.0, "step 1 done")
-    return Step1Result(buildings=out, boundary=boundary_gdf, messages=messages,
-                       virtual_assets=assets, preset=cmap.preset,
-                       columns=dict(col))
+    return (f"{source_name}: {len(out)} buildings, {int(out['included'].sum())} included"
+            + (f"; excluded: {', '.join(f'{k} ({v})' for k, v in why.most_common())}" if why else "")
+            + f"; height sources: {', '.join(f'{k} {v}' for k, v in Counter(out['height_source']).most_common())}.")
