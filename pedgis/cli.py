@@ -213,7 +213,7 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
                                    pg_out=pg_out, pg_schema=pg_schema)
             checked.emit_warnings()
             checked.raise_errors()
-            with cluster(workers, scheduler, say=None if quiet else _say):  # the DSM tiles' rooftop PV on Dask
+            with cluster(workers, scheduler, say=None if quiet else _say):  # tiles, steps 2-7, hourly chunks on Dask
                 result = run(checked.scenario, progress=bar, checked=checked)
             out_dir = write_outputs(result, folder, csv=csv, images=images, pages=pages)
     print(summary_text(result, out_dir))
@@ -243,8 +243,9 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
     """``--workers``/``--scheduler`` (pedgis/cluster.py) of run and pv."""
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=_worker_count, metavar="N", default=None,
-                   help="compute the rooftop PV of the DSM tiles on N worker processes of this machine "
-                        "(a Dask LocalCluster; same numbers as without)")
+                   help="compute on N worker processes of this machine (a Dask LocalCluster): the DSM tiles' "
+                        "rooftop PV and, in run, steps 2-7 in partitions of 100,000 buildings and the hourly "
+                        "balance in chunks; the same numbers as without (to float round-off above 100,000 buildings)")
     g.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="... or on a running Dask cluster (tcp://host:8786: dask-jobqueue, Kubernetes, cloud); "
                         "its workers need pedgis installed")

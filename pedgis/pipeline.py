@@ -382,7 +382,7 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
 
 
 #: Buildings per partition of steps 2–7 on a Dask cluster (in one process: one partition).
-CLUSTER_PARTITION = 50_000
+CLUSTER_PARTITION = 100_000
 
 
 def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None,
