@@ -21,8 +21,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from pedgis.config import scenario_from_dict
 from pedgis.cluster import _peak_rss_mb, cluster
+from pedgis.config import scenario_from_dict
 from pedgis.pipeline import CLUSTER_PARTITION, compute, resolve_model
 
 USES = np.array(["residential", "office", "commercial", "education", "health", "hotel", "sports", "industrial"])

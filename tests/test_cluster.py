@@ -146,7 +146,7 @@ def _close(a, b, path=""):
         _close({key(r): r for r in a}, {key(r): r for r in b}, path)
     elif isinstance(a, list):
         assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _close(x, y, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
         assert a == pytest.approx(b, rel=1e-12, abs=1e-6, nan_ok=True), path

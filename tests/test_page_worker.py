@@ -7,7 +7,6 @@ has some (Dask's, from earlier tests), so each case runs in a fresh interpreter 
 the same result drawn in this process (no page process here); folium's element ids are random per
 drawing and are masked before comparing."""
 
-import os
 import pickle
 import re
 import subprocess
