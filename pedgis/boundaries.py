@@ -32,7 +32,7 @@ import shapely
 
 from .crs import align_to_raster, check_overlap, ensure_projected, is_metric_projected
 from .errors import ConfigError, CRSError, DataQualityWarning, InputDataError
-from .geometry import add_flag, finish_geometries, group_parts, repair_geometries
+from .geometry import add_flag, finish_geometries, flagged_count, group_parts, repair_geometries
 from .heights import (
     DEFAULT_EDGE_BUFFER_M,
     DEFAULT_GROUND_THRESHOLD_M,
@@ -323,14 +323,6 @@ def _per_use(values: pd.Series, table, name: str, unconditioned_default: float |
     if not np.isfinite(v) or v <= 0:
         raise ConfigError(f"must be > 0, got {table}.", key=f"heights.{name}")
     return pd.Series(v, index=values.index, dtype=float)
-
-
-def flagged_count(buildings) -> int:
-    """How many buildings carry a data-quality flag: the one count the CLI, the report and the
-    GeoPackage's ``flags`` column agree on."""
-    if "flags" not in buildings:
-        return 0
-    return int((buildings["flags"].fillna("").astype(str).str.strip() != "").sum())
 
 
 def prepare_district(

@@ -193,13 +193,13 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
     from .cluster import cluster
     from .config import load_scenario
     from .io.outdir import prepare_output, scenario_inputs
-    from .io.outputs import write_outputs
+    from .io.outputs import write_outputs, write_pages
     from .io.page_worker import page_process
     from .pipeline import check_inputs, run
     from .progress import no_progress, scaled
 
     # forked first, while no thread runs: it imports the page libraries while this process computes
-    with page_process() as pages:
+    with page_process(write_pages) as pages:
         scenario = load_scenario(path)
         if images:  # asked for: refused before computing when the exporter is missing
             from .viz.sankey import check_image_export

@@ -12,7 +12,6 @@ those balances once the second map has run.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,11 +21,9 @@ from . import delivered as dlv
 from . import generation as gen
 from . import primary as pri
 from .delivered import NATURAL_CARRIERS
+from .engine_model import EngineModel
 from .errors import InputDataError, PedgisWarning
 from .per_building import NEED_TOTALS, USE_TOTALS, NettingContext, PartTotals
-
-if TYPE_CHECKING:
-    from .pipeline import EngineModel
 
 USE_ROW_KEYS = ["service", "system", "kind", "carrier"]
 #: The order of step 3's use rows (pedgis.uses.building_uses): thermal services, then electric ones.

@@ -418,3 +418,11 @@ def group_parts(ids: pd.Series, geom: np.ndarray, flags: pd.Series, reasons: np.
         out_flags[k] = "; ".join(dict.fromkeys(notes))
     num = pd.DataFrame(out_num.reshape(len(out_rows), numeric.shape[1]), columns=numeric.columns)
     return Grouped(out_rows, out_geom, pd.Series(out_flags, dtype=object), out_reasons, out_z, num, members)
+
+
+def flagged_count(buildings) -> int:
+    """How many buildings carry a data-quality flag: the one count the CLI, the report and the
+    GeoPackage's ``flags`` column agree on."""
+    if "flags" not in buildings:
+        return 0
+    return int((buildings["flags"].fillna("").astype(str).str.strip() != "").sum())

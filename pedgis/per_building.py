@@ -12,7 +12,6 @@ partition (the ``building`` column of the use rows).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,10 +22,8 @@ from . import generation as gen
 from . import needs as nd
 from . import uses as us
 from .delivered import NATURAL_CARRIERS
+from .engine_model import EngineModel
 from .errors import InputDataError
-
-if TYPE_CHECKING:
-    from .pipeline import EngineModel
 
 NEED_TOTALS = ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "een_light_kwh", "een_vent_kwh",
                "een_appliances_kwh")

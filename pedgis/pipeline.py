@@ -10,7 +10,7 @@ turns a scenario into an :class:`EngineModel` (every factor resolved, with its s
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from . import uses as us
 from .cluster import current_client, map_partitions
 from .config import NEEDS, Scenario
 from .district_netting import district_netting, with_buildings_balance
+from .engine_model import EngineModel
 from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning
 from .progress import ProgressCallback, no_progress
 
@@ -44,33 +45,6 @@ class DistrictResult:
     irradiation: Any = None
     scenario: Scenario | None = None
     hourly: Any = None  # district hourly series of a monthly/hourly run (pedgis.timeseries), or None
-
-
-@dataclass
-class EngineModel:
-    """Every parameter of steps 2–7, resolved from a scenario and the shipped tables."""
-
-    needs: nd.NeedsParameters
-    systems: list[us.System]
-    district_systems: list[gen.DistrictSystem]
-    factors: pd.DataFrame  # index carrier: pef_nren, pef_ren, pef_nren_export, pef_ren_export, co2_kg_per_kwh,
-    # co2_kg_per_kwh_export, source
-    boundary_type: str = "geographical"
-    objective: str = "positive_energy_balance"
-    checklist: dict = field(default_factory=lambda: {"appliances": False, "ev_charging": False, "public_lighting": False})
-    district_loads_kwh: dict = field(default_factory=dict)  # service -> kWh of electricity
-    green_share: float = 0.0
-    pv_specific_yield: float | None = None
-    pv_specific_yield_source: str = ""
-    system_column: str | None = "system"
-    assumptions: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-
-    @property
-    def counted_green_share(self) -> float:
-        """The green contract's share of delivered electricity as the balance counts it: only a
-        virtual boundary counts a contract (paper §2.1), elsewhere 0."""
-        return self.green_share if self.boundary_type == "virtual" else 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,7 +627,7 @@ def _warn_flagged(result: DistrictResult, doc: dict) -> None:
     and ``buildings.gpkg`` show (steps after step 1 add flags, e.g. DHW from the floor area)."""
     from pathlib import Path
 
-    from .boundaries import flagged_count
+    from .geometry import flagged_count
 
     n = flagged_count(result.buildings)
     if n:

@@ -64,7 +64,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_pages_from_the_page_process_are_the_pages_drawn_in_process(sample_result, result_file, tmp_path):
     said = _fresh("""
-        with page_process() as pages:
+        with page_process(outputs.write_pages) as pages:
             assert pages is not None and pages.accepts(result)
             child = pages.pid
             write_outputs(result, out, pages=pages)
@@ -101,7 +101,7 @@ def test_an_error_drawing_the_pages_is_the_runs_error_and_changes_nothing(sample
             raise InputDataError(f"{where.name}: a page could not be drawn")
 
         outputs.write_pages = failing  # the child, forked below, inherits it
-        with page_process() as pages:
+        with page_process(outputs.write_pages) as pages:
             assert pages is not None
             try:
                 write_outputs(result, out, pages=pages)
@@ -117,7 +117,7 @@ def test_a_page_process_that_dies_fails_the_run_and_changes_nothing(sample_resul
     before = _previous_outputs(sample_result, folder)
     said = _fresh("""
         outputs.write_pages = lambda result, where, images=False: os._exit(3)  # in the child only
-        with page_process() as pages:
+        with page_process(outputs.write_pages) as pages:
             assert pages is not None
             try:
                 write_outputs(result, out, pages=pages)
@@ -130,7 +130,7 @@ def test_a_page_process_that_dies_fails_the_run_and_changes_nothing(sample_resul
 
 def test_the_page_process_ends_with_the_command_even_unused(result_file, tmp_path):
     said = _fresh("""
-        with page_process() as pages:
+        with page_process(outputs.write_pages) as pages:
             pid = pages.pid
             os.kill(pid, 0)  # alive
         try:
@@ -152,7 +152,7 @@ def test_a_city_result_is_drawn_in_process(result_file, tmp_path):
             return original(result, where, images)
 
         outputs.write_pages = spy
-        with page_process() as pages:
+        with page_process(outputs.write_pages) as pages:
             assert pages is not None and not pages.accepts(result)
             write_outputs(result, out, pages=pages)
         print(drawn == [os.getpid()])
@@ -166,7 +166,7 @@ def test_no_page_process_while_another_thread_runs():
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert PageProcess.start() is None  # a fork copies only the calling thread
+        assert PageProcess.start(print) is None  # a fork copies only the calling thread
     finally:
         stop.set()
         other.join()

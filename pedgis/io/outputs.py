@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .outdir import OutputFolder, prepare_output
-from .page_worker import PageProcess
 
 CONTRACT_COLUMNS = [
     "building_id", "included", "exclusion_reason", "use", "footprint_area_m2", "floors", "height_m",
@@ -70,7 +69,7 @@ def write_layer(gdf, folder: Path, layer: str, gpkg: str = "buildings.gpkg") -> 
 
 def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
                   command: str = "pedgis.io.outputs.write_outputs", csv: bool = False,
-                  images: bool = False, pages: PageProcess | None = None) -> Path:
+                  images: bool = False, pages=None) -> Path:
     """Write ``district.json``, ``buildings.gpkg`` (layers ``buildings``, ``boundary``,
     ``roof_segments``), ``buildings.parquet`` and ``roof_segments.parquet`` (GeoParquet), the
     hourly series ``timeseries.parquet`` (and ``timeseries.csv`` when ``csv``), plus the

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
@@ -50,16 +50,17 @@ class PageProcess:
         self._finished = False
 
     @classmethod
-    def start(cls) -> PageProcess | None:
-        """Fork the page process; None where that is not possible or not safe (no ``os.fork``,
-        or another Python thread is running: a fork copies only the calling thread)."""
+    def start(cls, draw: Callable) -> PageProcess | None:
+        """Fork the page process, which will call ``draw(result, folder, images)``
+        (:func:`pedgis.io.outputs.write_pages`); None where that is not possible or not safe (no
+        ``os.fork``, or another Python thread is running: a fork copies only the calling thread)."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
             return None
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child never returns: it ends with os._exit
             parent_end.close()
-            _child_main(child_end)
+            _child_main(child_end, draw)
         child_end.close()
         return cls(pid, parent_end)
 
@@ -102,10 +103,10 @@ class PageProcess:
 
 
 @contextmanager
-def page_process() -> Iterator[PageProcess | None]:
-    """A page process for the duration of a command (None where one cannot be forked); it is
-    killed, if still running, when the block ends."""
-    pages = PageProcess.start()
+def page_process(draw: Callable) -> Iterator[PageProcess | None]:
+    """A page process drawing with ``draw`` for the duration of a command (None where one cannot
+    be forked); it is killed, if still running, when the block ends."""
+    pages = PageProcess.start(draw)
     try:
         yield pages
     finally:
@@ -113,7 +114,7 @@ def page_process() -> Iterator[PageProcess | None]:
             pages.close()
 
 
-def _child_main(conn: Connection) -> None:
+def _child_main(conn: Connection, draw: Callable) -> None:
     """The page process: import the page libraries, wait for one result, draw its pages, answer."""
     code = 1
     try:
@@ -124,7 +125,6 @@ def _child_main(conn: Connection) -> None:
             for name in PAGE_MODULES:
                 importlib.import_module(name)
             _warm_plotly()
-            from .outputs import write_pages
             failure = None
         except Exception as exc:  # told to the parent when it asks for pages
             failure = exc
@@ -136,7 +136,7 @@ def _child_main(conn: Connection) -> None:
         try:
             if failure is not None:
                 raise failure
-            write_pages(result, folder, images)
+            draw(result, folder, images)
             answer = ("done", None)
         except BaseException as exc:  # sent to the parent, which raises it
             answer = ("error", exc)

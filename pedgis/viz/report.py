@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pedgis.boundaries import flagged_count
+from pedgis.geometry import flagged_count
 from pedgis.labels import carrier_label
 from pedgis.viz.common import fmt_energy, fmt_number
 from pedgis.viz.gap import PAPER_NZEB_SOURCE, pv_gap, retrofit_gap
