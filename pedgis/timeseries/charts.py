@@ -8,6 +8,8 @@ All data come from ``district.json → timeseries`` (docs/outputs.md).
 
 from __future__ import annotations
 
+import copy
+
 from ..escaping import escape_html
 from ..labels import carrier_color
 from ..units import KWH_PER_MWH
@@ -111,15 +113,41 @@ def indicators_html(ts: dict) -> str:
     return "<ul>" + "".join(f"<li><b>{escape_html(k)}</b>: {escape_html(v)}</li>" for k, v in items) + "</ul>"
 
 
+#: The last time-resolved block's chart divs: the time-series page and the report embed the same
+#: two charts, and building a plotly figure costs more than the page around it (0.1-0.2 s each).
+_LAST_DIVS: tuple[dict, dict[str, str]] | None = None
+
+
+def chart_divs(ts: dict) -> dict[str, str]:
+    """The monthly balance and typical-day charts as HTML divs without plotly.js (``monthly``,
+    ``typical_day``; only those the block has), built once for a block and reused while it is
+    unchanged."""
+    global _LAST_DIVS
+    if _LAST_DIVS is not None and _LAST_DIVS[0] == ts:
+        return _LAST_DIVS[1]
+    config = {"displaylogo": False, "responsive": True}
+    divs = {}
+    if isinstance(ts.get("monthly"), dict):
+        divs["monthly"] = monthly_balance_figure(ts).to_html(include_plotlyjs=False, full_html=False,
+                                                             div_id="pedgis-monthly", config=config)
+    if isinstance(ts.get("typical_day"), dict):
+        divs["typical_day"] = typical_day_figure(ts).to_html(include_plotlyjs=False, full_html=False,
+                                                             div_id="pedgis-typical-day", config=config)
+    _LAST_DIVS = (copy.deepcopy(ts), divs)
+    return divs
+
+
 def timeseries_html(ts: dict, title: str = "Time-resolved balance") -> str:
     """A self-contained page with the netting table, the indicators and both charts."""
-    f1 = monthly_balance_figure(ts).to_html(include_plotlyjs=True, full_html=False, include_mathjax=False,
-                                            div_id="pedgis-monthly", config={"displaylogo": False, "responsive": True})
-    f2 = typical_day_figure(ts).to_html(include_plotlyjs=False, full_html=False, div_id="pedgis-typical-day",
-                                        config={"displaylogo": False, "responsive": True})
+    from plotly.offline import get_plotlyjs
+
+    divs = chart_divs(ts)
+    plotly_js = ("<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script><script>" + get_plotlyjs()
+                 + "</script>")
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + escape_html(title) + "</title>"
             "<style>body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}</style>"
-            "</head><body><h2>" + escape_html(title) + "</h2>"
+            + plotly_js + "</head><body><h2>" + escape_html(title) + "</h2>"
             f"<p>Verdict on <b>{escape_html(str(ts.get('timestep')))}</b> netting.</p>"
-            + netting_table_html(ts) + indicators_html(ts) + f1 + f2 + "</body></html>")
+            + netting_table_html(ts) + indicators_html(ts) + divs.get("monthly", "") + divs.get("typical_day", "")
+            + "</body></html>")

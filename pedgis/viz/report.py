@@ -578,16 +578,9 @@ def _timeseries_section(d: dict) -> dict | None:
                 text = _scalar(v)
             storage.append([names.get(kind, str(kind).replace("_", " ")), label, text])
 
-    from pedgis.timeseries.charts import monthly_balance_figure, typical_day_figure
+    from pedgis.timeseries.charts import chart_divs
 
-    config = {"displaylogo": False, "responsive": True}
-    charts = {}
-    if isinstance(ts.get("monthly"), dict):
-        charts["monthly"] = monthly_balance_figure(ts).to_html(
-            include_plotlyjs=False, full_html=False, div_id="pedgis-monthly", config=config)
-    if isinstance(ts.get("typical_day"), dict):
-        charts["typical_day"] = typical_day_figure(ts).to_html(
-            include_plotlyjs=False, full_html=False, div_id="pedgis-typical-day", config=config)
+    charts = chart_divs(ts)  # the divs of timeseries.html, built once
     return {
         "step": NETTING_NAMES.get(step, step),
         "netting_level": _cell(ts.get("netting_level") or ""),

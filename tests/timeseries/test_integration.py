@@ -491,6 +491,29 @@ def test_timeseries_charts(hourly, tmp_path):
     assert (out / "timeseries.html").exists()
 
 
+def test_the_charts_are_built_once_for_the_page_and_the_report(hourly, tmp_path, monkeypatch):
+    """timeseries.html and report.html embed the same two charts: each figure is built once per
+    block, and again when the block changes (its content, not only the object, is compared)."""
+    from pedgis.io.outputs import write_outputs
+    from pedgis.timeseries import charts
+
+    built = []
+    for name in ("monthly_balance_figure", "typical_day_figure"):
+        original = getattr(charts, name)
+        monkeypatch.setattr(charts, name, lambda ts, _f=original, _n=name: built.append(_n) or _f(ts))
+    monkeypatch.setattr(charts, "_LAST_DIVS", None)
+    out = write_outputs(hourly, tmp_path / "o")
+    assert sorted(built) == ["monthly_balance_figure", "typical_day_figure"]
+    page, report = ((out / f).read_text(encoding="utf-8") for f in ("timeseries.html", "report.html"))
+    for div in charts.chart_divs(hourly.district["timeseries"]).values():
+        assert div in page and div in report
+    changed = copy.deepcopy(hourly.district["timeseries"])
+    changed["monthly"]["pei_kwh"][0] += 1000.0
+    built.clear()
+    assert charts.chart_divs(changed) != charts.chart_divs(hourly.district["timeseries"])
+    assert built.count("monthly_balance_figure") == 2
+
+
 def test_uncertainty_weather_and_roof_parameters():
     from pedgis.timeseries.scenarios import Study, uncertainty
 
