@@ -46,7 +46,8 @@ class InputCheck:
     problems: list[Problem] = field(default_factory=list)
     scenario: Any = None  # pedgis.config.Scenario, None when the scenario file itself is unusable
     weather: Any = None  # pedgis.io.weather.Weather
-    model: Any = None  # pedgis.pipeline.EngineModel
+    model: Any = None  # pedgis.engine_model.EngineModel
+    timeseries: Any = None  # pedgis.timeseries.integrate.Options: the time-resolved sections, parsed once
     step1: Any = None  # pedgis.boundaries.Step1Result
     run_notes: list[str] = field(default_factory=list)  # notes for district.json (time-resolved keys filled in)
     postgis: Any = None  # pedgis.io.postgis.Target: where the results' tables go, checked

@@ -235,7 +235,7 @@ def _district_systems(doc: dict) -> tuple[list[gen.DistrictSystem], dict]:
     return out, used_all
 
 
-def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
+def resolve_model(scenario: Scenario, weather=None, ev_charging_kwh: float | None = None) -> EngineModel:
     """Every parameter of steps 2–7 from the scenario, the shipped tables and the weather.
 
     Parameters
@@ -243,6 +243,8 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
     scenario : validated scenario
     weather : :class:`pedgis.io.weather.Weather` or None (needed for computed degree days and
         the computed PV specific yield)
+    ev_charging_kwh : the annual EV charging ``[ev]`` gives the checklist
+        (:func:`pedgis.timeseries.integrate.ev_charging_from_ev`); None: ``checklist.ev_charging_kwh``
     """
     doc = scenario.doc
     notes: list[str] = []
@@ -280,7 +282,7 @@ def resolve_model(scenario: Scenario, weather=None) -> EngineModel:
                    f"azimuth {pv['azimuth_deg']:g}°, × PR {pv['performance_ratio']:g}")
     loads = {}
     if doc["checklist"]["ev_charging"]:
-        loads["ev_charging"] = doc["checklist"]["ev_charging_kwh"]
+        loads["ev_charging"] = doc["checklist"]["ev_charging_kwh"] if ev_charging_kwh is None else ev_charging_kwh
     if doc["checklist"]["public_lighting"]:
         loads["public_lighting"] = doc["checklist"]["public_lighting_kwh"]
     assumptions = {
@@ -499,13 +501,17 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
             chk.error("weather.path", ConfigError("rooftop PV from [rasters] needs an hourly weather year: add "
                                                   "`path = \"...epw\"` to [weather].", key="weather.path"))
         with checks.collecting(chk, chk.where):
-            from .timeseries.integrate import prepare_doc
+            from .timeseries.integrate import ev_charging_from_ev, options_from_doc
 
             try:
-                chk.run_notes = prepare_doc(doc)
-                chk.model = resolve_model(scenario, chk.weather)
+                ev_kwh, chk.run_notes = ev_charging_from_ev(doc)
+                chk.model = resolve_model(scenario, chk.weather, ev_charging_kwh=ev_kwh)
             except InputDataError as exc:
                 chk.error("scenario", exc)
+            try:  # the time-resolved sections, parsed once for the run
+                chk.timeseries = options_from_doc(doc)
+            except ConfigError as exc:
+                chk.error(exc.key or "timeseries", exc)
 
     if not umep:
         weather_and_model()
@@ -616,7 +622,7 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
                             roof_segments=None if solar is None else solar.segments, irradiation=solar)
     # hourly PV per building: the roof model's shape (orientation, shading), the engine's annual kWh
     attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0),
-                      hourly_pv=None if solar is None else solar.hourly_pv_kwh)
+                      hourly_pv=None if solar is None else solar.hourly_pv_kwh, options=chk.timeseries)
     _warn_flagged(result, doc)
     progress(1.0, "done")
     return result

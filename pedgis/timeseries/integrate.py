@@ -12,6 +12,7 @@ charging, CHP, PV fields, wind, heat-network losses) form one more node, ``distr
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ class Options:
     base_dir: object = None
     network_storage: object = None
     use_aliases: dict | None = None
+    indicators: bool = True  # the informative block of an annual run
 
 
 def options_from_doc(doc: dict) -> Options:
@@ -125,7 +127,8 @@ def options_from_doc(doc: dict) -> Options:
                                  if k in ("heating_base_c", "heating_threshold_c", "cooling_base_c",
                                           "cooling_threshold_c") and v is not None},
                    use_aliases={u: o["based_on"] for u, o in ((doc.get("needs") or {}).get("overrides") or {}).items()
-                                if isinstance(o, dict) and o.get("based_on")})
+                                if isinstance(o, dict) and o.get("based_on")},
+                   indicators=bool(ts.get("indicators", True)))
 
 
 def ev_annual_from_doc(doc: dict) -> float | None:
@@ -137,27 +140,26 @@ def ev_annual_from_doc(doc: dict) -> float | None:
                                    ev.get("charging_efficiency", 0.9)))
 
 
-def prepare_doc(doc: dict) -> list[str]:
-    """Fill keys the annual engine reads from the time-resolved sections (in place).
+def ev_charging_from_ev(doc: dict) -> tuple[float | None, list[str]]:
+    """The annual EV charging the balance counts when ``[ev]`` describes the vehicles.
 
-    ``[ev]`` with vehicles gives ``checklist.ev_charging_kwh`` when the checklist includes EV
-    charging and no annual value is given. Returns notes for ``assumptions``.
+    ``[ev]`` with vehicles gives the checklist's EV charging when the checklist includes it and
+    gives no annual value; the scenario document is not changed. Returns that value (None: the
+    checklist's own ``ev_charging_kwh`` stands) and notes for ``assumptions``.
     """
-    notes = []
     ev_kwh = ev_annual_from_doc(doc)
     if ev_kwh is None:
-        return notes
-    ck = doc.setdefault("checklist", {})
+        return None, []
+    ck = doc.get("checklist") or {}
     if not ck.get("ev_charging"):
         msg = (f"[ev] describes {doc['ev']['vehicles']:g} vehicles ({ev_kwh:,.0f} kWh a-1) but checklist.ev_charging is "
                "false: EV charging is not in the balance (paper Fig. 3). Set checklist.ev_charging = true to include it.")
         warnings.warn(msg, DataQualityWarning, stacklevel=2)
-        notes.append(msg)
-    elif not ck.get("ev_charging_kwh"):
-        ck["ev_charging_kwh"] = ev_kwh
-        notes.append(f"checklist.ev_charging_kwh = {ev_kwh:,.0f} kWh a-1 from [ev]: vehicles x km_per_year x kwh_per_km "
-                     "/ charging_efficiency.")
-    return notes
+        return None, [msg]
+    if ck.get("ev_charging_kwh"):
+        return None, []
+    return ev_kwh, [f"checklist.ev_charging_kwh = {ev_kwh:,.0f} kWh a-1 from [ev]: vehicles x km_per_year x kwh_per_km "
+                    "/ charging_efficiency."]
 
 
 def _factor_map(model, opts: Options, calendar) -> dict:
@@ -619,7 +621,7 @@ def _district_node(district, model, weather, cal, pv_shape, shapes, table, opts,
 
 
 def attach_timeseries(result, step1_buildings, model, weather, progress=None, force: bool = False,
-                      hourly_pv: pd.DataFrame | None = None) -> None:
+                      hourly_pv: pd.DataFrame | None = None, options: Options | None = None) -> None:
     """Add the time-resolved balance to an engine result (in place) when the scenario asks for it.
 
     With ``[scenario] timestep = "annual"`` (the paper's balance) the verdict and every annual
@@ -628,14 +630,15 @@ def attach_timeseries(result, step1_buildings, model, weather, progress=None, fo
     ``timeseries.indicators`` is true (default), or ``force``. Adds ``district["timeseries"]``, per-building columns
     and ``result.hourly`` (written to ``timeseries.csv``). ``hourly_pv`` (or the result's
     ``hourly_pv_kwh``): the roof model's hourly PV per building (8760 × building_id), whose shape
-    each building's PV then follows.
+    each building's PV then follows. ``options``: the time-resolved sections as the input checker
+    parsed them (default: parsed here from the result's scenario).
     """
-    doc = result.scenario.doc if result.scenario is not None else {}
-    opts = options_from_doc(doc)
-    opts.base_dir = getattr(result.scenario, "base_dir", None)
+    if options is None:
+        options = options_from_doc(result.scenario.doc if result.scenario is not None else {"scenario": {}})
+    opts = dataclasses.replace(options, base_dir=getattr(result.scenario, "base_dir", None))
     informative = opts.timestep == "annual"
     if informative:
-        wanted = force or bool((doc.get("timeseries") or {}).get("indicators", True))
+        wanted = force or opts.indicators
         if not wanted or weather is None:
             return
     try:

@@ -141,6 +141,23 @@ def test_storage_sharing_ev_and_cop_curve():
     assert d["timeseries"]["profiles"]["heat_pump_cop"]["villa_heat_pumps"]["cop"] == [2.2, 3.5, 4.8]
 
 
+def test_ev_fills_the_balance_without_changing_the_scenario():
+    """[ev] gives the checklist's EV charging to the engine (40 x 10,000 km x 0.2 kWh/km / 0.8 =
+    100,000 kWh) through the input checker; the scenario document itself stays as the user wrote
+    it, and the time-resolved options are the checker's, parsed once."""
+    from pedgis.pipeline import check_inputs
+
+    sc = scenario_from_dict(scenario(checklist={"ev_charging": True},
+                                     ev={"vehicles": 40.0, "km_per_year": 10000.0, "kwh_per_km": 0.2,
+                                         "charging_efficiency": 0.8}), base_dir=SAMPLE)
+    chk = check_inputs(sc)
+    assert chk.model.district_loads_kwh["ev_charging"] == pytest.approx(100_000)
+    assert chk.timeseries.ev["vehicles"] == 40.0 and chk.timeseries.indicators
+    res = run(sc, checked=chk)
+    assert res.district["district_loads_kwh"]["ev_charging"] == pytest.approx(100_000)
+    assert sc.doc["checklist"]["ev_charging_kwh"] == 0.0  # the default, untouched
+
+
 def test_ev_outside_the_checklist_warns():
     raw = scenario(ev={"vehicles": 10.0})
     with pytest.warns(DataQualityWarning, match="checklist.ev_charging is false"):
