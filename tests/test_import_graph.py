@@ -72,6 +72,14 @@ def test_no_module_level_import_cycle():
     assert {m: sorted(_cycle_through(g, m)) for m in g if _cycle_through(g, m)} == {}
 
 
+def test_no_import_cycle_at_all():
+    """Not even through imports inside functions: the readers get what they share from
+    pedgis.io.vector_base and pedgis.io.citymodel_builder, not from the modules that dispatch to
+    them (the CEA reader is handed the shapefile reader)."""
+    g = _graph()
+    assert {m: sorted(_cycle_through(g, m)) for m in g if _cycle_through(g, m)} == {}
+
+
 @pytest.mark.parametrize("module", ["pedgis.config", "pedgis.schema_timeseries", "pedgis.variants", "pedgis.bounds",
                                     "pedgis.timeseries.scenarios", "pedgis.timeseries.cli", "pedgis.timeseries.integrate"])
 def test_the_scenario_loader_and_the_time_series_are_in_no_import_cycle(module):

@@ -39,9 +39,12 @@ def _name_column(columns, where: str) -> str:
     raise InputDataError(f"{where}: no 'Name' column (CEA's building id); it must have one.")
 
 
-def read_cea_scenario(path, crs: str | None = None, encoding: str | None = None, what: str = "buildings"):
+def read_cea_scenario(path, read_shapefile, crs: str | None = None, encoding: str | None = None,
+                      what: str = "buildings"):
     """``zone.shp`` with ``typology.dbf`` joined on ``Name`` (when the scenario has one), as a
-    :class:`~pedgis.io.vector.VectorData` whose ``path`` is the scenario folder.
+    :class:`~pedgis.io.vector_base.VectorData` whose ``path`` is the scenario folder.
+    ``read_shapefile(path, crs=, encoding=, what=)`` reads ``zone.shp``: the dispatcher
+    :func:`pedgis.io.vector.read_vector_data` hands itself.
 
     Raises
     ------
@@ -50,12 +53,12 @@ def read_cea_scenario(path, crs: str | None = None, encoding: str | None = None,
     """
     import pyogrio
 
-    from .vector import detect_shapefile_encoding, read_vector_data
+    from .vector_base import detect_shapefile_encoding
 
     root = cea_scenario(path)
     if root is None:
         raise InputDataError(f"{path}: not a City Energy Analyst scenario (no {ZONE}).")
-    vd = read_vector_data(root / ZONE, crs=crs, encoding=encoding, what=what)
+    vd = read_shapefile(root / ZONE, crs=crs, encoding=encoding, what=what)
     gdf = vd.gdf
     messages = list(vd.messages)
     typ_path = root / TYPOLOGY

@@ -1,7 +1,7 @@
 """CityGML 1.0 / 2.0 buildings, streamed with lxml's ``iterparse``.
 
 One ``cityObjectMember`` (or ``featureMember``) at a time is parsed, turned into the building,
-its parts and their surfaces (:class:`pedgis.io.citymodel.ModelBuilder`), then cleared from
+its parts and their surfaces (:class:`pedgis.io.citymodel_builder.ModelBuilder`), then cleared from
 memory, so a 1 km tile of hundreds of megabytes is read in bounded memory.
 
 What is read, per ``bldg:Building`` and each (nested) ``bldg:BuildingPart``:
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputDataError
-from .citymodel import CityModel, ModelBuilder
+from .citymodel_builder import CityModel, ModelBuilder
 
 GML = "http://www.opengis.net/gml"
 XLINK = "http://www.w3.org/1999/xlink"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputDataError
-from .citymodel import CityModel, ModelBuilder
+from .citymodel_builder import CityModel, ModelBuilder
 
 _SURFACES = {"RoofSurface": "roof", "GroundSurface": "ground", "WallSurface": "wall",
              "ClosureSurface": "skip", "OuterCeilingSurface": "skip", "OuterFloorSurface": "skip",

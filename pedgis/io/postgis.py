@@ -211,7 +211,7 @@ SELECT f_geography_column, srid, type FROM geography_columns WHERE f_table_schem
 
 def read_postgis_data(src, layer: str | None = None, sql: str | None = None, crs: str | None = None,
                       what: str = "buildings"):
-    """Read a PostGIS table or a read-only query into a :class:`~pedgis.io.vector.VectorData`.
+    """Read a PostGIS table or a read-only query into a :class:`~pedgis.io.vector_base.VectorData`.
 
     Parameters
     ----------
@@ -233,7 +233,7 @@ def read_postgis_data(src, layer: str | None = None, sql: str | None = None, crs
     import geopandas as gpd
     import shapely
 
-    from .vector import VectorData
+    from .vector_base import VectorData
 
     src = src if isinstance(src, DatabaseSource) else DatabaseSource(str(src), layer, sql)
     connection = src.connection
