@@ -119,17 +119,23 @@ def carrier_matrix(rows: pd.DataFrame, n: int, carriers: list[str]) -> np.ndarra
     return m
 
 
-def network_inputs(rows: pd.DataFrame, networks: list[str], system_network: dict) -> dict[str, float]:
-    """Heat each heat network delivers to its substations [kWh a⁻¹] (inputs of the DH substations).
-
-    ``system_network``: building system name -> the network it draws from (or None)."""
-    out = {name: 0.0 for name in networks}
-    sys_net = system_network
+def substation_inputs(rows: pd.DataFrame) -> dict[str, float]:
+    """Heat the buildings' district-heating substations draw, per building system [kWh a⁻¹]
+    (from step 3's use rows; summed per partition of buildings)."""
     dh = rows[rows["kind"] == "district_heating"] if len(rows) else rows
-    if len(dh):
-        for sname, v in dh.groupby("system")["input_kwh"].sum().items():
-            if sys_net.get(sname):
-                out[sys_net[sname]] += float(v)
+    if not len(dh):
+        return {}
+    return {str(k): float(v) for k, v in dh.groupby("system")["input_kwh"].sum().items()}
+
+
+def network_inputs(by_system: dict[str, float], networks: list[str], system_network: dict) -> dict[str, float]:
+    """Heat each heat network delivers to its substations [kWh a⁻¹], from
+    :func:`substation_inputs`. ``system_network``: building system name -> the network it draws
+    from (or None)."""
+    out = {name: 0.0 for name in networks}
+    for sname, v in by_system.items():
+        if system_network.get(sname):
+            out[system_network[sname]] += v
     return out
 
 

@@ -23,9 +23,8 @@ from . import primary as pri
 from .delivered import NATURAL_CARRIERS
 from .engine_model import EngineModel
 from .errors import InputDataError, PedgisWarning
-from .per_building import NEED_TOTALS, USE_TOTALS, NettingContext, PartTotals
+from .per_building import NEED_TOTALS, USE_ROW_KEYS, USE_TOTALS, NettingContext, PartTotals
 
-USE_ROW_KEYS = ["service", "system", "kind", "carrier"]
 #: The order of step 3's use rows (pedgis.uses.building_uses): thermal services, then electric ones.
 SERVICE_ORDER = ("dhw", "sh", "sc", "lighting", "ventilation", "appliances")
 
@@ -82,12 +81,9 @@ def district_netting(totals: list[PartTotals], model: EngineModel) -> tuple[dict
     pv_total = t.pv_kwh
 
     # step 4 for the district: its assets, the heat-led CHPs sized on the networks' demand
-    networks = [s.name for s in model.district_systems if s.technology == "heat_network"]
-    network_input = {name: 0.0 for name in networks}
-    system_network = {s.name: s.network for s in model.systems}
-    for sname, v in t.network_inputs.items():
-        if system_network.get(sname):
-            network_input[system_network[sname]] += v
+    network_input = dlv.network_inputs(t.network_inputs,
+                                       [s.name for s in model.district_systems if s.technology == "heat_network"],
+                                       {s.name: s.network for s in model.systems})
     net_demand = {s.name: float(gen.network_plant_demand(network_input[s.name], s.losses))
                   for s in model.district_systems if s.technology == "heat_network"}
     g, gen_notes = gen.district_generation(model.district_systems, net_demand, model.boundary_type, model.pv_specific_yield)

@@ -25,6 +25,7 @@ from .delivered import NATURAL_CARRIERS
 from .engine_model import EngineModel
 from .errors import InputDataError
 
+USE_ROW_KEYS = ["service", "system", "kind", "carrier"]
 NEED_TOTALS = ("ten_sh_kwh", "ten_sc_kwh", "ten_dhw_kwh", "een_kwh", "een_light_kwh", "een_vent_kwh",
                "een_appliances_kwh")
 USE_TOTALS = ("teu_kwh", "eeu_kwh", "teu_thermal_kwh", "solar_thermal_used_kwh", "solar_thermal_unused_kwh")
@@ -48,7 +49,7 @@ class PartTotals:
     demand: pd.Series                # Σ of each carrier's input (step 5's D) [kWh]
     onsite: pd.Series                # Σ of each carrier harvested on site (PV, natural sources)
     use_rows: pd.DataFrame           # the use rows summed per service, system, kind and carrier
-    network_inputs: dict[str, float]  # heat each building system draws from a network (by system)
+    network_inputs: dict[str, float]  # heat each building system draws from a network (delivered.substation_inputs)
     substation_losses_kwh: float     # Σ (input − use) of the district heating/cooling substations
     present_uses: set
 
@@ -61,8 +62,7 @@ class BuildingPart:
     needs: pd.DataFrame       # step 2
     assignment: pd.DataFrame  # which system covers each service
     per: pd.DataFrame         # step 3 per building
-    rows: pd.DataFrame        # step 3's use rows
-    has_solar_heat: bool
+    rows: pd.DataFrame        # step 3's use rows, a network's heat as its pseudo-carrier (_network_rows)
     pv: np.ndarray            # step 4: own PV [kWh]; NaN excluded or unknown
     kwp: np.ndarray
     no_pv_estimate: np.ndarray
@@ -155,7 +155,6 @@ def building_steps(b: pd.DataFrame, model: EngineModel) -> BuildingPart:
     D = dlv.carrier_matrix(rows, n, carriers)
     ONS = _onsite_matrix(D, carriers, pv)
     rows_b = _network_rows(rows, model)
-    dh = rows[rows["kind"] == "district_heating"] if len(rows) else rows
     sub = rows[rows["kind"].isin(("district_heating", "district_cooling"))] if len(rows) else rows
     unused = np.nan_to_num(per["solar_thermal_unused_kwh"].to_numpy())
     totals = PartTotals(
@@ -169,16 +168,14 @@ def building_steps(b: pd.DataFrame, model: EngineModel) -> BuildingPart:
         building_carriers=list(dict.fromkeys(carriers + (list(pd.unique(rows_b["carrier"])) if len(rows_b) else []))),
         demand=pd.Series(D.sum(axis=0), index=carriers),
         onsite=pd.Series(ONS.sum(axis=0), index=carriers),
-        use_rows=(rows.groupby(["service", "system", "kind", "carrier"], sort=False)[["need_kwh", "use_kwh", "input_kwh"]]
-                  .sum().reset_index() if len(rows) else rows[["service", "system", "kind", "carrier", "need_kwh",
-                                                                "use_kwh", "input_kwh"]]),
-        network_inputs={str(k): float(v) for k, v in dh.groupby("system")["input_kwh"].sum().items()} if len(dh) else {},
+        use_rows=(rows.groupby(USE_ROW_KEYS, sort=False)[["need_kwh", "use_kwh", "input_kwh"]].sum().reset_index()
+                  if len(rows) else rows[USE_ROW_KEYS + ["need_kwh", "use_kwh", "input_kwh"]]),
+        network_inputs=dlv.substation_inputs(rows),
         substation_losses_kwh=float((sub["input_kwh"] - sub["use_kwh"]).sum()) if len(sub) else 0.0,
         present_uses=present_uses(b, inc),
     )
-    return BuildingPart(table=b, needs=needs, assignment=assignment, per=per, rows=rows,
-                        has_solar_heat=solar_heat is not None, pv=pv, kwp=kwp, no_pv_estimate=no_pv_estimate,
-                        totals=totals)
+    return BuildingPart(table=b, needs=needs, assignment=assignment, per=per, rows=rows_b, pv=pv, kwp=kwp,
+                        no_pv_estimate=no_pv_estimate, totals=totals)
 
 
 def totals_of(part: BuildingPart) -> PartTotals:
@@ -203,7 +200,7 @@ def building_results(part: BuildingPart, context: NettingContext, model: EngineM
     inc = b["included"].to_numpy()
     n = len(b)
     cb = context.building_carriers
-    Db = dlv.carrier_matrix(_network_rows(part.rows, model), n, cb)
+    Db = dlv.carrier_matrix(part.rows, n, cb)
     ONSb = np.zeros_like(Db)
     ONSb[:, : len(context.carriers)] = _onsite_matrix(Db[:, : len(context.carriers)], context.carriers, pv)
     carriers_b, del_b, exp_b, pei_b, pee_b, ped_b = bal.building_balance(Db, ONSb, cb, model.factors, context.green_share,
@@ -231,7 +228,7 @@ def building_results(part: BuildingPart, context: NettingContext, model: EngineM
     out["exported_electricity_kwh"] = np.where(inc, exp_b[:, carriers_b.index("electricity")], np.nan)
     flags = out["flags"].astype(str) if "flags" in out else pd.Series([""] * n, index=out.index)
     flags = add_flags(flags, needs["needs_flag"].to_numpy())
-    if part.has_solar_heat:
+    if part.totals.solar_heat:
         out["solar_thermal_kwh"] = per["solar_thermal_used_kwh"].to_numpy()
         unused_b = np.nan_to_num(per["solar_thermal_unused_kwh"].to_numpy())
         flags = add_flags(flags, np.where(unused_b > 0.5, [f"solar heat {u:,.0f} kWh above DHW+SH use: not counted"
