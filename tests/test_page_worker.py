@@ -93,38 +93,25 @@ def _previous_outputs(sample_result, folder: Path) -> dict[str, bytes]:
     return _files(folder)
 
 
-def test_an_error_drawing_the_pages_is_the_runs_error_and_changes_nothing(sample_result, result_file, tmp_path):
+@pytest.mark.parametrize("draw,error,message", [
+    # an error drawing the pages is the run's error
+    ("def draw(result, where, images=False):\n    raise InputDataError(f'{where.name}: a page could not be drawn')",
+     "InputDataError", "a page could not be drawn"),
+    # a page process that dies fails the run
+    ("def draw(result, where, images=False):\n    os._exit(3)", "PageProcessError", "stopped before finishing"),
+], ids=["error", "dies"])
+def test_a_page_failure_fails_the_run_and_changes_nothing(sample_result, result_file, tmp_path, draw, error, message):
     folder = tmp_path / "out"
     before = _previous_outputs(sample_result, folder)
-    said = _fresh("""
-        def failing(result, where, images=False):
-            raise InputDataError(f"{where.name}: a page could not be drawn")
-
-        outputs.write_pages = failing  # the child, forked below, inherits it
-        with page_process(outputs.write_pages) as pages:
-            assert pages is not None
-            try:
-                write_outputs(result, out, pages=pages)
-            except InputDataError as exc:
-                print("raised:", exc)
-    """, result_file, folder)
-    assert "raised:" in said and "a page could not be drawn" in said
-    assert _files(folder) == before
-
-
-def test_a_page_process_that_dies_fails_the_run_and_changes_nothing(sample_result, result_file, tmp_path):
-    folder = tmp_path / "out"
-    before = _previous_outputs(sample_result, folder)
-    said = _fresh("""
-        outputs.write_pages = lambda result, where, images=False: os._exit(3)  # in the child only
-        with page_process(outputs.write_pages) as pages:
-            assert pages is not None
-            try:
-                write_outputs(result, out, pages=pages)
-            except PageProcessError as exc:
-                print("raised:", exc)
-    """, result_file, folder)
-    assert "raised:" in said and "stopped before finishing" in said
+    said = _fresh(draw + f"""
+with page_process(draw) as pages:  # the child draws with it, the parent never does
+    assert pages is not None
+    try:
+        write_outputs(result, out, pages=pages)
+    except {error} as exc:
+        print("raised:", exc)
+""", result_file, folder)
+    assert "raised:" in said and message in said
     assert _files(folder) == before
 
 
