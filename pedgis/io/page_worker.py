@@ -16,6 +16,7 @@ drawn in the process that holds it). Everywhere else, and in QGIS, the pages are
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -124,7 +125,8 @@ def _child_main(conn: Connection, draw: Callable) -> None:
         try:
             for name in PAGE_MODULES:
                 importlib.import_module(name)
-            _warm_plotly()
+            _warm_up()
+            gc.freeze()  # what is loaded stays: the collections while drawing skip it
             failure = None
         except Exception as exc:  # told to the parent when it asks for pages
             failure = exc
@@ -150,9 +152,25 @@ def _child_main(conn: Connection, draw: Callable) -> None:
         os._exit(code)  # never run the parent's exit handlers (or pytest's) in the child
 
 
-def _warm_plotly() -> None:
-    """Load what plotly loads on first use: the figure classes (lazy) and the default template."""
+def _warm_up() -> None:
+    """Do, before a result arrives, the first-use work that does not depend on it: compile the
+    report's own template and load the plotly classes, validators and template the pages use
+    (plotly loads them lazily, on the first figure of each kind)."""
     import plotly.graph_objects as go
-    import plotly.io as pio
+    from plotly.subplots import make_subplots
 
-    go.Figure(layout={"template": pio.templates[pio.templates.default]})
+    from ..viz.report import report_template
+
+    report_template()
+    layout = {"template": "plotly_white", "height": 380, "legend": {"orientation": "h"},
+              "margin": {"l": 10, "r": 10, "t": 10, "b": 10}}
+    figures = [go.Figure(go.Sankey(node={"label": ["a", "b"]}, link={"source": [0], "target": [1], "value": [1.0]}),
+                         layout=layout),
+               go.Figure([go.Bar(x=[1], y=[1]), go.Scatter(x=[1], y=[1], mode="lines+markers")], layout=layout),
+               make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("a", "b"))]
+    figures[-1].add_trace(go.Scatter(x=[1], y=[1]), row=1, col=2)
+    figures[-1].update_layout(**layout)
+    figures[-1].update_xaxes(title_text="h")
+    figures[-1].add_annotation(text="a", x=0, y=0)
+    for fig in figures:
+        fig.to_html(include_plotlyjs=False, full_html=False)
