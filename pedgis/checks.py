@@ -49,6 +49,8 @@ class InputCheck:
     model: Any = None  # pedgis.engine_model.EngineModel
     timeseries: Any = None  # pedgis.timeseries.integrate.Options: the time-resolved sections, parsed once
     step1: Any = None  # pedgis.boundaries.Step1Result
+    buildings_source: Any = None  # [buildings] path: a file or a PostGIS source (for messages)
+    rooftop: Any = None  # pedgis.solar.scenario.RooftopSetup: the roofs' solar model, None without one
     run_notes: list[str] = field(default_factory=list)  # notes for district.json (time-resolved keys filled in)
     postgis: Any = None  # pedgis.io.postgis.Target: where the results' tables go, checked
     where: str = "scenario"  # the scenario file, for messages

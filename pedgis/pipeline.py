@@ -402,19 +402,6 @@ def _partitions(b: pd.DataFrame, size: int) -> list[pd.DataFrame]:
     return [b.iloc[i:i + size].copy() for i in range(0, len(b), size)]
 
 
-def _storey_by_use(doc: dict, uses) -> tuple[dict, dict]:
-    h = doc["heights"]
-    table = pdata.storey_heights().set_index("use")["storey_height_m"]
-    if h.get("storey_height_m") is not None:
-        storey = {u: h["storey_height_m"] for u in uses}
-    else:
-        storey = {u: float(table.get(u, 3.0)) for u in uses}
-    storey.update(h.get("storey_height_m_by_use", {}))
-    floors = {u: h["default_floors"] for u in uses}
-    floors.update(h.get("default_floors_by_use", {}))
-    return storey, floors
-
-
 def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     """What steps 2–7 check on a step-1 table before computing (:func:`compute` runs it first):
     use types, floor areas, the system column, PV data without a yield, and that every need of
@@ -462,8 +449,8 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
 
     from . import checks
     from .config import known_uses, missing_files, read_scenario
-    from .io.step1_inputs import check_step1, scenario_sections
-    from .solar.scenario import wants_rooftop
+    from .io.step1_inputs import check_step1, step1_setup
+    from .solar.scenario import rooftop_setup, wants_rooftop
 
     chk = checks.InputCheck()
     if isinstance(source, Scenario):  # validated when it was made; its files may have gone since
@@ -482,6 +469,10 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
         scenario = Scenario(doc=doc, base_dir=base, path=Path(path).resolve() if path else None)
     chk.scenario = scenario
     doc = scenario.doc
+    try:  # the roofs' solar model, parsed once for the run
+        chk.rooftop = rooftop_setup(doc)
+    except ConfigError as exc:
+        chk.error(exc.key or "solar", exc)
     wpath = doc["weather"].get("path")
     from .io.umep import is_umep_file
 
@@ -516,14 +507,14 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     if not umep:
         weather_and_model()
     uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
-    storey, floors = _storey_by_use(doc, uses)
-    b_sec, bnd_sec, h_sec = scenario_sections(doc)
+    step1 = step1_setup(doc, uses)
+    chk.buildings_source = step1.buildings.path
     if "buildings.path" in {p.where for p in chk.errors}:
         return chk  # no buildings file: nothing more to check against
-    with checks.collecting(chk, str(b_sec.get("path"))):
-        s1 = check_step1(b_sec, bnd_sec, h_sec, storey_height_m=storey, default_floors=floors,
-                         gross_to_conditioned=doc["heights"]["gross_to_conditioned"], base_dir=scenario.base_dir,
-                         known_uses=uses, progress=progress)
+    with checks.collecting(chk, str(step1.buildings.path)):
+        s1 = check_step1(step1.buildings, step1.boundary, step1.heights, storey_height_m=step1.storey_height_m,
+                         default_floors=step1.default_floors, gross_to_conditioned=step1.gross_to_conditioned,
+                         base_dir=scenario.base_dir, known_uses=uses, progress=progress)
     reported = {p.where for p in chk.errors}  # e.g. a raster file not found, reported above
     for p in s1.problems:
         if p.where in reported:
@@ -545,8 +536,8 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
                 chk.problems.append(p)
     with checks.collecting(chk, chk.where):
         chk.problems += checks.raster_range_problems(doc)
-        if chk.step1 is not None and wants_rooftop(doc) and doc["rasters"].get("dsm") is not None:
-            p = checks.roof_coverage_problem(chk.step1.buildings, doc["rasters"]["dsm"])
+        if chk.step1 is not None and chk.rooftop is not None and chk.rooftop.dsm is not None:
+            p = checks.roof_coverage_problem(chk.step1.buildings, chk.rooftop.dsm)
             chk.problems += [p] if p is not None else []
     try:  # results into PostGIS: refused now, before computing, if pedgis may not replace the tables
         from .io.postgis import target_from, target_problems
@@ -557,7 +548,7 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     except InputDataError as exc:
         chk.error("output.postgis", exc)
     if chk.step1 is not None and chk.model is not None and not chk.errors:
-        with checks.collecting(chk, str(b_sec.get("path"))):
+        with checks.collecting(chk, str(step1.buildings.path)):
             try:
                 preflight(chk.step1.buildings, chk.model)
             except InputDataError as exc:
@@ -585,7 +576,6 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     from .progress import scaled
 
     progress = progress or no_progress
-    doc = scenario.doc
     chk = checked
     if chk is None:
         progress(0.0, "step 1: checking the inputs, buildings, boundary and heights")
@@ -599,13 +589,11 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     if step1_hook is not None:
         step1.buildings = step1_hook(step1.buildings)
     # step 4 from the roof rasters (pedgis.solar): PV potential merged in before step 2
-    from .solar.scenario import wants_rooftop
-
     solar = None
-    if wants_rooftop(doc):
+    if chk.rooftop is not None:
         from .solar.scenario import rooftop_for_scenario
 
-        step1.buildings, solar, solar_notes = rooftop_for_scenario(doc, step1.buildings, weather,
+        step1.buildings, solar, solar_notes = rooftop_for_scenario(chk.rooftop, step1.buildings, weather,
                                                                    scaled(progress, 0.2, 0.35))
         step1_notes += solar_notes
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2 if solar is None else 0.35, 0.95))
@@ -623,12 +611,12 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     # hourly PV per building: the roof model's shape (orientation, shading), the engine's annual kWh
     attach_timeseries(result, step1.buildings, model, weather, scaled(progress, 0.95, 1.0),
                       hourly_pv=None if solar is None else solar.hourly_pv_kwh, options=chk.timeseries)
-    _warn_flagged(result, doc)
+    _warn_flagged(result, chk.buildings_source)
     progress(1.0, "done")
     return result
 
 
-def _warn_flagged(result: DistrictResult, doc: dict) -> None:
+def _warn_flagged(result: DistrictResult, source) -> None:
     """One warning with the count of flagged buildings of the final table, the count the report
     and ``buildings.gpkg`` show (steps after step 1 add flags, e.g. DHW from the floor area)."""
     from pathlib import Path
@@ -637,7 +625,6 @@ def _warn_flagged(result: DistrictResult, doc: dict) -> None:
 
     n = flagged_count(result.buildings)
     if n:
-        src = doc.get("buildings", {}).get("path") or "buildings"
-        warnings.warn(f"{Path(str(src)).name}: {n} of {len(result.buildings)} buildings have data-quality flags "
+        warnings.warn(f"{Path(str(source or 'buildings')).name}: {n} of {len(result.buildings)} buildings have data-quality flags "
                       "(repairs, defaults, missing data); see the `flags` column of buildings.gpkg and the "
                       "report.", DataQualityWarning, stacklevel=2)

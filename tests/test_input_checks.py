@@ -351,6 +351,10 @@ CORPUS = [
      "checklist.public_lighting_kwh: must be ≤ 1e+11"),
     ("cpg_mismatch", _cpg_mismatch, 'buildings.encoding = "cp1252"'),
     ("float_id_column", _float_ids, None),
+    # issue 12: the [solar] section is parsed by the checker (it was parsed by the run: validate said OK)
+    ("solar_shares_over_one", _both(lambda d: write_raster(d / "dsm.tif", np.full((60, 100), 260.0)),
+                                    _append('[rasters]\ndsm = "dsm.tif"\n[solar]\nshare_pv = 0.8\nshare_solar_thermal = 0.4\n')),
+     "solar.share_pv: share_pv + share_solar_thermal + share_pvt = 1.200 > 1"),
     # found by the property-based tests (tests/test_properties.py)
     ("dsm_cut_short", _dsm_cut_short, "the file is damaged or incomplete"),
     ("empty_epw", _empty_epw, "w.epw"),

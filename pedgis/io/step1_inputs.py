@@ -13,8 +13,9 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,15 +36,61 @@ from .presets import (
 from .raster import RasterSource, raster_problems
 from .vector import VectorData, read_vector_data
 
-#: Defaults of the keys this module reads (documented in docs/config.md).
-BUILDINGS_DEFAULTS = {"layer": None, "crs": None, "encoding": None, "preset": "auto", "columns": {},
-                      "use_map": {}, "default_use": None, "group_parts": True}
-BOUNDARY_DEFAULTS = {"type": None, "path": None, "layer": None, "crs": None, "rule": "centroid",
-                     "min_share_inside": 0.5, "members": None, "filter": None, "member_uses": None,
-                     "virtual_assets": []}
-HEIGHTS_DEFAULTS = {"dsm": None, "dtm": None, "ndsm": None, "percentile": DEFAULT_PERCENTILE,
-                    "edge_buffer_m": DEFAULT_EDGE_BUFFER_M, "ground_threshold_m": DEFAULT_GROUND_THRESHOLD_M,
-                    "tile_size": 2048}
+
+@dataclass(frozen=True)
+class BuildingsSection:
+    """``[buildings]`` as step 1 reads it (docs/config.md); ``path`` is a Path or a PostGIS source."""
+
+    path: Any = None
+    layer: str | None = None
+    crs: str | None = None
+    encoding: str | None = None
+    preset: str = "auto"
+    columns: dict = field(default_factory=dict)
+    use_map: dict = field(default_factory=dict)
+    default_use: str | None = None
+    group_parts: bool = True
+    mixed_use: dict | None = None
+
+
+@dataclass(frozen=True)
+class BoundarySection:
+    """``[boundary]`` as step 1 reads it: ``type`` is geographical, functional, virtual or none;
+    ``member_uses`` are the uses a functional boundary's heat-network systems serve."""
+
+    type: str | None = None
+    path: Any = None
+    layer: str | None = None
+    crs: str | None = None
+    rule: str = "centroid"
+    min_share_inside: float = 0.5
+    members: list | None = None
+    filter: dict | None = None
+    member_uses: list | None = None
+    virtual_assets: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HeightsSection:
+    """The rasters (``[rasters]`` dsm, dtm, ndsm) and how ``[heights]`` reads heights from them."""
+
+    dsm: Path | None = None
+    dtm: Path | None = None
+    ndsm: Path | None = None
+    percentile: float = DEFAULT_PERCENTILE
+    edge_buffer_m: float = DEFAULT_EDGE_BUFFER_M
+    ground_threshold_m: float = DEFAULT_GROUND_THRESHOLD_M
+    tile_size: int = 2048
+
+
+def _defaults(section: type) -> dict:
+    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(section)}
+
+
+#: Defaults of the keys this module reads, for sections given as plain mappings (QGIS, tests).
+BUILDINGS_DEFAULTS = _defaults(BuildingsSection)
+BOUNDARY_DEFAULTS = _defaults(BoundarySection)
+HEIGHTS_DEFAULTS = _defaults(HeightsSection)
 
 
 @dataclass
@@ -152,16 +199,34 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
     return inputs
 
 
-def scenario_sections(doc: Mapping) -> tuple[dict, dict, dict]:
-    """The ``buildings``, ``boundary`` and ``heights`` mappings of this module from a validated
-    scenario document (:attr:`pedgis.config.Scenario.doc`).
+@dataclass(frozen=True)
+class Step1Setup:
+    """The scenario's step 1, parsed once by the input check (:func:`step1_setup`): the three
+    sections and the per-use storey heights, default floors and gross-to-conditioned share."""
 
-    * ``[rasters]`` paths (dsm, dtm, ndsm) join the heights mapping;
+    buildings: BuildingsSection
+    boundary: BoundarySection
+    heights: HeightsSection
+    storey_height_m: dict
+    default_floors: dict
+    gross_to_conditioned: float
+
+
+def step1_setup(doc: Mapping, uses) -> Step1Setup:
+    """Step 1 of a validated scenario document (:attr:`pedgis.config.Scenario.doc`), for the
+    use types ``uses``.
+
+    * ``[rasters]`` paths (dsm, dtm, ndsm) are the heights section's rasters;
     * a geographical boundary without a polygon file takes every building (``none``);
     * ``boundary.members`` are the functional boundary's ids; a functional boundary without
       members or filter takes the buildings the heat-network systems serve (their ``buildings``
-      and ``uses``; every building when one of them is the ``default`` system).
+      and ``uses``; every building when one of them is the ``default`` system);
+    * storey heights per use: ``heights.storey_height_m`` for all, else the data table's
+      (pedgis/data/storey_heights.csv, 3 m for a use it lacks), then ``storey_height_m_by_use``;
+      default floors: ``heights.default_floors``, then ``default_floors_by_use``.
     """
+    from .. import data as pdata
+
     b = dict(doc.get("buildings", {}))
     b["columns"] = {k: v for k, v in (b.get("columns") or {}).items() if v is not None}
     bnd = dict(doc.get("boundary", {}))
@@ -172,20 +237,37 @@ def scenario_sections(doc: Mapping) -> tuple[dict, dict, dict]:
     bnd["members"] = list(bnd.get("members") or []) or None
     if t == "functional" and not bnd["members"] and not bnd.get("filter"):
         ids: list[str] = []
-        uses: list[str] = []
+        member_uses: list[str] = []
         everyone = False
         for s in (doc.get("systems") or {}).values():
             if isinstance(s, Mapping) and s.get("network"):
                 ids += [str(x) for x in s.get("buildings") or []]
-                uses += [str(x) for x in s.get("uses") or []]
+                member_uses += [str(x) for x in s.get("uses") or []]
                 everyone |= bool(s.get("default"))
         if everyone:
             bnd["type"] = "none"
         else:
             bnd["members"] = list(dict.fromkeys(ids)) or None
-            bnd["member_uses"] = list(dict.fromkeys(uses)) or None
-    h = {**(doc.get("heights") or {}), **{k: v for k, v in (doc.get("rasters") or {}).items() if v is not None}}
-    return b, bnd, h
+            bnd["member_uses"] = list(dict.fromkeys(member_uses)) or None
+    h = doc.get("heights") or {}
+    rasters = {k: v for k, v in (doc.get("rasters") or {}).items() if v is not None}
+    if h.get("storey_height_m") is not None:
+        storey = {u: h["storey_height_m"] for u in uses}
+    else:
+        table = pdata.storey_heights().set_index("use")["storey_height_m"]
+        storey = {u: float(table.get(u, 3.0)) for u in uses}
+    storey.update(h.get("storey_height_m_by_use", {}))
+    floors = {u: h["default_floors"] for u in uses}
+    floors.update(h.get("default_floors_by_use", {}))
+    return Step1Setup(buildings=_section(BuildingsSection, b), boundary=_section(BoundarySection, bnd),
+                      heights=_section(HeightsSection, {**h, **rasters}), storey_height_m=storey,
+                      default_floors=floors, gross_to_conditioned=h["gross_to_conditioned"])
+
+
+def _section(cls: type, values: Mapping):
+    """``cls`` from the keys of a document section it has (None keeps the default)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names and v is not None})
 
 
 def prepare_kwargs(buildings: Mapping, boundary: Mapping | None = None, heights: Mapping | None = None) -> dict:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,25 @@ EXTRA = ["usable_area_m2", "roof_area_m2", "solar_thermal_area_m2", "solar_therm
          "pvt_area_m2", "pvt_kwh", "pvt_heat_kwh", "dsm_coverage"]
 
 
+@dataclass(frozen=True)
+class RooftopSetup:
+    """The scenario's rooftop solar, parsed once by the input check (:func:`rooftop_setup`).
+
+    ``params`` are the ``[solar]`` parameters; ``apply_potential`` whether the roofs' potential
+    replaces the buildings' PV attributes; the rasters are ``[rasters]`` paths; ``city_model`` is
+    the buildings file when its roof planes are the roofs (CityGML / CityJSON, without a
+    precomputed irradiation raster), read in ``city_model_crs``.
+    """
+
+    params: SolarParams
+    apply_potential: bool
+    dsm: Path | None = None
+    dtm: Path | None = None
+    irradiation: Path | None = None
+    city_model: Path | None = None
+    city_model_crs: str | None = None
+
+
 def wants_rooftop(doc: dict) -> bool:
     """True when the scenario gives a DSM or a precomputed irradiation raster, or buildings from
     a 3D city model (its roof planes) and a weather year."""
@@ -29,6 +50,26 @@ def wants_rooftop(doc: dict) -> bool:
     if r.get("dsm") is not None or r.get("irradiation") is not None:
         return True
     return _model_path(doc) is not None and (doc.get("weather", {}) or {}).get("path") is not None
+
+
+def rooftop_setup(doc: dict) -> RooftopSetup | None:
+    """The rooftop solar of a validated scenario document, or None when it has none: a DSM or a
+    precomputed irradiation raster, or buildings from a 3D city model and a weather year.
+    Raises :class:`ConfigError` naming the ``[solar]`` key of a bad parameter."""
+    if not wants_rooftop(doc):
+        return None
+    r = doc.get("rasters", {}) or {}
+    model = _model_path(doc)
+    solar = dict(doc.get("solar", {}) or {})
+    apply = solar.get("apply_potential")
+    if apply is None:  # existing PV given as attributes wins, else the DSM's potential
+        columns = (doc.get("buildings", {}) or {}).get("columns", {}) or {}
+        apply = columns.get("pv_kwp") is None and columns.get("pv_kwh") is None
+    with_model = model is not None and r.get("irradiation") is None  # the 3D model's roof planes
+    return RooftopSetup(
+        params=SolarParams.from_dict(solar), apply_potential=bool(apply), dsm=r.get("dsm"), dtm=r.get("dtm"),
+        irradiation=r.get("irradiation"), city_model=model if with_model else None,
+        city_model_crs=(doc.get("buildings", {}) or {}).get("crs") if with_model else None)
 
 
 def _model_path(doc: dict):
@@ -109,8 +150,8 @@ def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=No
     return res
 
 
-def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
-    """Run the rooftop solar model for a scenario and merge its results.
+def rooftop_for_scenario(setup: RooftopSetup, buildings, weather, progress=None):
+    """Run the rooftop solar model of a scenario (:func:`rooftop_setup`) and merge its results.
 
     Returns
     -------
@@ -128,25 +169,19 @@ def rooftop_for_scenario(doc: dict, buildings, weather, progress=None):
         raise ConfigError(
             "rooftop PV from [rasters] needs an hourly weather year: add `path = \"...epw\"` to "
             "[weather].", key="weather.path")
-    sdoc = dict(doc.get("solar", {}) or {})
-    apply = sdoc.get("apply_potential")
-    if apply is None:  # existing PV given as attributes wins, else the DSM's potential
-        bcols = (doc.get("buildings", {}) or {}).get("columns", {}) or {}
-        apply = bcols.get("pv_kwp") is None and bcols.get("pv_kwh") is None
-    params = SolarParams.from_dict(sdoc)
-    r = doc.get("rasters", {}) or {}
+    params, apply = setup.params, setup.apply_potential
     model = None
-    if _model_path(doc) is not None and r.get("irradiation") is None:  # roof planes of the 3D model
+    if setup.city_model is not None:
         from ..io.citymodel import read_city_model
 
-        model = read_city_model(_model_path(doc), crs=(doc.get("buildings", {}) or {}).get("crs"))
+        model = read_city_model(setup.city_model, crs=setup.city_model_crs)
     grids = []
     try:
-        dsm = open_grid(r["dsm"], "DSM") if r.get("dsm") is not None else None
+        dsm = open_grid(setup.dsm, "DSM") if setup.dsm is not None else None
         grids.append(dsm)
-        dtm = open_grid(r["dtm"], "DTM") if r.get("dtm") is not None and (dsm is not None or model is not None) else None
+        dtm = open_grid(setup.dtm, "DTM") if setup.dtm is not None and (dsm is not None or model is not None) else None
         grids.append(dtm)
-        irr = open_grid(r["irradiation"], "irradiation raster") if r.get("irradiation") is not None else None
+        irr = open_grid(setup.irradiation, "irradiation raster") if setup.irradiation is not None else None
         grids.append(irr)
         ids = buildings["building_id"].astype(str)
         parts = buildings[["building_id", "geometry"]].assign(building_id=ids.to_numpy())
