@@ -17,6 +17,10 @@ from .errors import InputDataError
 #: natural sources, harvested where they are used: never delivered, never exported
 NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
 #: carriers whose surplus may leave the district (district heat only where a network allows it)
+#: Relative difference of demand and production below which they are equal (float64 sums of the
+#: same flows in another order differ by ~1e-16 relative; 1e-12 is 1 Wh in 1 TWh).
+ROUND_OFF = 1e-12
+
 EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 
 
@@ -65,10 +69,14 @@ def net_carriers(demand, onsite, exportable=True):
     Notes
     -----
     delivered = max(demand − onsite, 0); exported = max(onsite − demand, 0) where exportable.
+    A difference within :data:`ROUND_OFF` of the larger of the two is float round-off: none.
     """
     d = np.asarray(demand, dtype=float)
     o = np.asarray(onsite, dtype=float)
     diff = d - o
+    # equal flows summed in another order (a heat network's supply and its substations' demand)
+    # differ by a few ulps: round-off, not a flow in or out
+    diff = np.where(np.abs(diff) <= ROUND_OFF * np.maximum(np.abs(d), np.abs(o)), 0.0, diff)
     delivered = np.clip(diff, 0.0, None)
     surplus = np.clip(-diff, 0.0, None)
     exp = np.broadcast_to(np.asarray(exportable, dtype=bool), surplus.shape)

@@ -28,6 +28,19 @@ def test_net_carriers_matrix():
     np.testing.assert_allclose(u, [[0.0, 30.0], [0.0, 0.0]])
 
 
+def test_equal_flows_summed_in_another_order_leave_nothing():
+    # the sample's heat network: its supply and its substations' demand, the same flows added in
+    # another order, differ by one ulp (3.7e-9 kWh at 11.6 GWh): no import, export or unused heat
+    flows = np.random.default_rng(1).uniform(1e4, 1e6, 200)
+    supply, demand = float(np.sum(flows)), float(np.sum(flows[::-1]))
+    d, e, u = dlv.net_carriers(np.array([demand, 11566705.60759214]), np.array([supply, 11566705.60759214 + 3.725290298461914e-09]),
+                               [True, False])
+    assert d.tolist() == [0.0, 0.0] and e.tolist() == [0.0, 0.0] and u.tolist() == [0.0, 0.0]
+    # a real difference, however small against the flows (1 Wh in 11.6 GWh, 9e-11 relative), stays
+    d, e, u = dlv.net_carriers(np.array([11566705.6]), np.array([11566705.601]), False)
+    assert u[0] == pytest.approx(0.001, rel=1e-6) and d[0] == 0.0
+
+
 def test_green_contract_split():
     grid, green = dlv.split_green_contract(1000.0, 0.4, True)
     assert (grid, green) == (pytest.approx(600.0), pytest.approx(400.0))
