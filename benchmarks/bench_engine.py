@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from pedgis.cluster import _peak_rss_mb, cluster
+from pedgis.cluster import cluster, peak_rss_mb
 from pedgis.config import scenario_from_dict
 from pedgis.pipeline import CLUSTER_PARTITION, compute, resolve_model
 
@@ -88,7 +88,7 @@ def main() -> int:
     med = statistics.median(times)
     print(f"steps 2-7 on {args.n:,} buildings {where}: median {med:.3f} s over {args.repeat} runs "
           f"({', '.join(f'{t:.3f}' for t in times)}); {args.n / med:,.0f} buildings/s; "
-          f"PED balance {district['ped_balance_kwh']:,.3f} kWh; this process peaks at {_peak_rss_mb():,.0f} MB")
+          f"PED balance {district['ped_balance_kwh']:,.3f} kWh; this process peaks at {peak_rss_mb():,.0f} MB")
     return 0
 
 

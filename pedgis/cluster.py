@@ -84,7 +84,7 @@ def cluster(workers: int | None = None, scheduler: str | None = None,
                 say(f"Dask: peak memory per worker {max(peaks):,.0f} MB (of {len(peaks)} workers)")
 
 
-def _peak_rss_mb() -> float | None:
+def peak_rss_mb() -> float | None:
     """This process's peak resident memory [MB] (runs on each worker); None where unknown."""
     try:
         import resource
@@ -98,7 +98,7 @@ def _peak_rss_mb() -> float | None:
 
 def _worker_peaks_mb(client) -> list[float]:
     try:
-        return [v for v in client.run(_peak_rss_mb).values() if v is not None]
+        return [v for v in client.run(peak_rss_mb).values() if v is not None]
     except Exception:  # a worker gone at the end only costs the report
         return []
 
