@@ -9,9 +9,7 @@ import pyogrio
 import pytest
 
 import pedgis.viz
-from pedgis.config import load_scenario
 from pedgis.io.outputs import CONTRACT_COLUMNS, reconcile, write_outputs
-from pedgis.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP_KEYS = ["pei_kwh", "pee_kwh", "ped_balance_kwh", "is_ped", "pe_nren_kwh", "pe_ren_kwh", "pe_total_kwh", "rer",
@@ -21,11 +19,6 @@ CARRIER_KEYS = ["carrier", "demand_kwh", "onsite_kwh", "delivered_kwh", "exporte
                 "pef_nren_export", "pef_ren_export", "co2_kg_per_kwh", "co2_kg_per_kwh_export", "pei_kwh", "pee_kwh",
                 "pe_ren_delivered_kwh",
                 "pe_ren_exported_kwh", "co2_kg"]
-
-
-@pytest.fixture(scope="module")
-def sample_result():
-    return run(load_scenario(ROOT / "sample_data" / "scenario.toml"))
 
 
 @pytest.fixture(scope="module")

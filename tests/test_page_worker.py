@@ -17,10 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pedgis.config import load_scenario
 from pedgis.io.outputs import write_outputs
 from pedgis.io.page_worker import PageProcess
-from pedgis.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLIUM_ID = re.compile(rb"[0-9a-f]{32}")
@@ -35,11 +33,6 @@ with open(sys.argv[1], "rb") as f:
     result = pickle.load(f)
 out = sys.argv[2]
 """
-
-
-@pytest.fixture(scope="module")
-def sample_result():
-    return run(load_scenario(ROOT / "sample_data" / "scenario.toml"))
 
 
 @pytest.fixture(scope="module")
