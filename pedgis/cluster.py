@@ -19,6 +19,10 @@ from .progress import ProgressCallback
 
 _CLIENT: contextvars.ContextVar = contextvars.ContextVar("pedgis_dask_client", default=None)
 
+#: Buildings per partition of steps 2–7 on a Dask cluster (in one process: one partition), and per
+#: row group of the GeoParquet layers (pedgis/io/columnar.py).
+CLUSTER_PARTITION = 100_000
+
 #: how to get the cluster extra
 INSTALL_HINT = "pip install 'pedgis[cluster]' (dask.distributed)"
 

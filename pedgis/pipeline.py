@@ -21,7 +21,7 @@ from . import generation as gen
 from . import needs as nd
 from . import per_building
 from . import uses as us
-from .cluster import current_client, map_partitions
+from .cluster import CLUSTER_PARTITION, current_client, map_partitions
 from .config import NEEDS, Scenario
 from .district_netting import district_netting, with_buildings_balance
 from .engine_model import EngineModel
@@ -355,10 +355,6 @@ def _check_table(b: pd.DataFrame, model: EngineModel) -> None:
                 warnings.warn(f"systems.{s.name}.buildings: {len(missing_ids)} id(s) not in the buildings "
                               f"(e.g. {', '.join(missing_ids[:3])}); check them against buildings.columns.building_id.",
                               DataQualityWarning, stacklevel=3)
-
-
-#: Buildings per partition of steps 2–7 on a Dask cluster (in one process: one partition).
-CLUSTER_PARTITION = 100_000
 
 
 def compute(buildings: pd.DataFrame, model: EngineModel, progress: ProgressCallback | None = None,

@@ -65,6 +65,20 @@ def test_geoparquet_layer_round_trip(tmp_path):
     assert b"geo" in meta  # GeoParquet: geometry columns and CRS in the file's metadata
 
 
+def test_geoparquet_has_a_row_group_per_partition(tmp_path, monkeypatch):
+    import pedgis.cluster
+
+    monkeypatch.setattr(pedgis.cluster, "CLUSTER_PARTITION", 100)
+    g = gpd.GeoDataFrame({"building_id": [f"b{i}" for i in range(250)], "pv_kwh": np.arange(250.0)},
+                         geometry=[box(i, 0, i + 1, 1) for i in range(250)], crs="EPSG:32632")
+    path = write_geoparquet(g, tmp_path / "b.parquet")
+    f = pq.ParquetFile(path)
+    # 250 rows in partitions of 100: rows 0-99, 100-199, 200-249
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [100, 100, 50]
+    assert f.read_row_group(2).column("building_id").to_pylist() == [f"b{i}" for i in range(200, 250)]
+    pd.testing.assert_frame_equal(gpd.read_parquet(path), g)
+
+
 def test_hour_angle_equals_pvlib():
     """The vectorised hour angle of the timing check is pvlib's, value for value (also with DST)."""
     from pvlib import solarposition as sp
