@@ -125,15 +125,17 @@ def natural_breaks(values: np.ndarray, palette: list[str],
     arg = np.zeros((k, n + 1), dtype=int)
     j = np.arange(1, n + 1)
     cost[0, 1:] = s2[1:] - s1[1:] ** 2 / j
+    # ssd[i, jj]: squared deviations of the class v[i:jj] (i < jj), for all classes at once
+    i, jj = np.arange(n + 1)[:, None], np.arange(n + 1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ssd = (s2[jj] - s2[i]) - (s1[jj] - s1[i]) ** 2 / (jj - i)
+    ssd[i >= jj] = inf
+    ends = np.arange(n + 1)
     for c in range(1, k):
-        for jj in range(c + 1, n + 1):
-            i = np.arange(c, jj)  # last class is v[i:jj]
-            m = jj - i
-            ssd = (s2[jj] - s2[i]) - (s1[jj] - s1[i]) ** 2 / m
-            tot = cost[c - 1, i] + ssd
-            best = int(np.argmin(tot))
-            cost[c, jj] = tot[best]
-            arg[c, jj] = i[best]
+        tot = cost[c - 1, c:, None] + ssd[c:]  # last class v[i:jj], i >= c
+        best = np.argmin(tot, axis=0)  # the first of equal minima, as a loop over i would take
+        cost[c, c + 1:] = tot[best[c + 1:], ends[c + 1:]]
+        arg[c, c + 1:] = best[c + 1:] + c
     starts = []
     jj = n
     for c in range(k - 1, 0, -1):

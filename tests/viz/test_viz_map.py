@@ -7,6 +7,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from district_fixture import make_buildings, write_folder
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import box
 
@@ -261,6 +263,28 @@ def test_natural_breaks_split_clusters_and_keep_outliers():
     # (SSD 0.5) beats {1} | {2, 10} (SSD 32)
     assert natural_breaks(np.array([1.0, 2.0, 10.0]), YLORRD[:2])[0] == [10.0]
     assert natural_breaks(np.array([np.nan]), YLORRD) == ([], [])
+
+
+@given(st.lists(st.integers(100, 999), min_size=3, max_size=9, unique=True), st.integers(2, 4))
+@settings(max_examples=60, deadline=None)
+def test_natural_breaks_are_the_partition_of_least_variance(values, k):
+    """Fisher's criterion checked against every partition of the sorted values into k classes
+    (brute force): the classes the edges make have the least total squared deviation."""
+    from itertools import combinations
+
+    from pedgis.viz.common import YLORRD, natural_breaks
+
+    v = np.sort(np.asarray(values, dtype=float))  # 3-digit integers: edges are the values themselves
+    k = min(k, len(v))
+
+    def ssd(starts):
+        bounds = [0, *starts, len(v)]
+        return sum(((v[a:b] - v[a:b].mean()) ** 2).sum() for a, b in zip(bounds, bounds[1:], strict=False))
+
+    best = min(ssd(cut) for cut in combinations(range(1, len(v)), k - 1))
+    breaks, _ = natural_breaks(v, YLORRD[:k])
+    starts = [int(np.searchsorted(v, b)) for b in breaks]
+    assert len(breaks) == k - 1 and ssd(starts) == pytest.approx(best, rel=1e-12, abs=1e-9)
 
 
 def test_natural_breaks_large_input_is_sampled():
