@@ -396,7 +396,9 @@ def rooftop_solar(
     )
 
 
-def _relief(grid: Grid, block: int = 4096) -> float:
+def _relief(grid: Grid, block: int = 512) -> float:
+    """Highest minus lowest plausible elevation, read in strips of ``block`` rows (at 20,000 pixels
+    a row: 41 MB, as the range scan of :func:`pedgis.io.raster.physical_range_problems`)."""
     nrow, ncol = grid.shape
     lo, hi = np.inf, -np.inf
     for r in range(0, nrow, block):
