@@ -8,9 +8,10 @@ runs in a fresh process (``python -m pedgis pv ... --workers N``) and writes eve
 hourly per-building series are off (``[solar] keep_hourly = false``): at city scale they are
 8,760 × 110,889 values (3.9 GB as float32), a file for a district, not for a city.
 
-Reported per variant: wall time, seconds per km², the peak memory of the largest process (/usr/bin/time: pedgis or a worker) and the
-peak memory per worker (what ``pedgis`` prints at the end of a cluster run), and the total PV
-(the variants must agree to the kWh: the same tiles, the same pure function).
+Reported per variant: wall time, seconds per km², the peak memory of the largest process (/usr/bin/time: pedgis or a worker),
+of the pedgis process itself (its own ``ru_maxrss``, workers not counted) and per worker (what ``pedgis`` prints at
+the end of a cluster run), and the total PV (the variants must agree to the kWh: the same tiles, the same pure
+function).
 
 Usage::
 
@@ -32,10 +33,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PEAK_WORKER = re.compile(r"Dask: peak memory per worker ([\d,]+) MB")
+PEAK_SELF = re.compile(r"PEDGIS_PEAK_KB (\d+)")
+# ``python -m pedgis`` that prints its own peak resident memory at the end (its children, the Dask workers, excluded)
+PEDGIS_REPORTING_PEAK = ("import resource, runpy, sys\n"
+                         "try:\n    runpy.run_module('pedgis', run_name='__main__', alter_sys=True)\n"
+                         "finally:\n    print('PEDGIS_PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+                         "file=sys.stderr)")
 
 
 def _run(inputs: dict, out: Path, variant: str, config: Path) -> dict:
-    cmd = ["/usr/bin/time", "-f", "PEAK_KB %M", sys.executable, "-m", "pedgis", "pv",
+    cmd = ["/usr/bin/time", "-f", "PEAK_KB %M", sys.executable, "-c", PEDGIS_REPORTING_PEAK, "pv",
            "--buildings", str(inputs["buildings"]), "--dsm", str(inputs["dsm"]), "--weather", str(inputs["weather"]),
            "--config", str(config), "--out", str(out)]
     if variant != "local":
@@ -51,6 +58,7 @@ def _run(inputs: dict, out: Path, variant: str, config: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     return {"variant": "in process" if variant == "local" else f"{variant}-worker LocalCluster",
             "time_s": round(el, 1), "largest_process_peak_mb": round(peak_kb / 1024),
+            "pedgis_process_peak_mb": round(int(PEAK_SELF.findall(p.stderr)[-1]) / 1024),
             "peak_per_worker_mb": int(worker[-1].replace(",", "")) if worker else None,
             "pv_kwh": round(summary["pv_kwh"]), "buildings_with_estimate": summary["n_with_estimate"]}
 

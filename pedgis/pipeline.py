@@ -552,7 +552,8 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     return chk
 
 
-def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None, checked=None) -> DistrictResult:
+def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None, checked=None,
+        grid_folder=None) -> DistrictResult:
     """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
     ``district["breakdown"]`` in :mod:`pedgis.viz`).
 
@@ -568,6 +569,9 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
         2-7 (variants that change rooftop PV, :mod:`pedgis.variants`)
     checked : the :func:`check_inputs` result of this scenario when the caller has it already
         (the caller then shows its warnings)
+    grid_folder : the temporary output folder: a city's rooftop irradiation and sky-view grids go
+        to scratch files there (:mod:`pedgis.io.roof_grids`), removed by
+        :func:`pedgis.io.outputs.write_outputs` once the outputs are written
     """
     from .progress import scaled
 
@@ -590,7 +594,7 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
         from .solar.scenario import rooftop_for_scenario
 
         step1.buildings, solar, solar_notes = rooftop_for_scenario(chk.rooftop, step1.buildings, weather,
-                                                                   scaled(progress, 0.2, 0.35))
+                                                                   scaled(progress, 0.2, 0.35), grid_folder)
         step1_notes += solar_notes
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2 if solar is None else 0.35, 0.95))
     if solar is not None:

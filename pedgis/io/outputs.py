@@ -96,6 +96,10 @@ def write_outputs(result, out_dir: str | Path | OutputFolder, viz: bool = True,
             else:
                 write_pages(result, tmp, images)
             _write_styles(tmp / "buildings.gpkg")
+        if getattr(result, "irradiation", None) is not None:  # a city's grids: scratch files of the run
+            from .roof_grids import remove_scratch
+
+            remove_scratch(result.irradiation, tmp)
         return folder.commit()
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CRSError, InputDataError, warnings_about
-
-IRRADIATION_NODATA = -9999.0
+from .roof_grids import IRRADIATION_NODATA, IRRADIATION_TAGS, GridFile, copy_irradiation
 
 
 class WindowedRaster:
@@ -82,19 +81,24 @@ def open_grid(path: str | Path, what: str = "DSM"):
 def write_irradiation(result, path: str | Path) -> Path:
     """Write the annual irradiation per roof pixel [kWh m⁻² a⁻¹] as a float32 GeoTIFF.
 
-    ``result`` has ``irradiation`` (array, NaN off the roofs), ``transform`` and ``crs``
-    (a :class:`pedgis.solar.rooftop.RooftopResult`). Off-roof pixels are nodata (−9999), never 0.
+    ``result`` has ``irradiation`` (array, NaN off the roofs, or the scratch
+    :class:`~pedgis.io.roof_grids.GridFile` of a city's grid, copied block by block), ``transform``
+    and ``crs`` (a :class:`pedgis.solar.rooftop.RooftopResult`). Off-roof pixels are nodata
+    (−9999), never 0.
     """
     import rasterio
 
     path = Path(path)
+    if isinstance(result.irradiation, GridFile):
+        copy_irradiation(result.irradiation, path)
+        return path
     a = np.where(np.isfinite(result.irradiation), result.irradiation, IRRADIATION_NODATA).astype("float32")
     crs = result.crs.to_wkt() if hasattr(result.crs, "to_wkt") else result.crs
     with rasterio.open(path, "w", driver="GTiff", width=a.shape[1], height=a.shape[0], count=1,
                        dtype="float32", crs=crs, transform=result.transform, nodata=IRRADIATION_NODATA,
                        compress="deflate", tiled=a.shape[0] >= 256 and a.shape[1] >= 256) as ds:
         ds.write(a, 1)
-        ds.update_tags(1, units="kWh m-2 a-1", quantity="annual plane-of-array irradiation on the roof modules")
+        ds.update_tags(1, **IRRADIATION_TAGS)
     return path
 
 

@@ -132,6 +132,7 @@ def _compute_and_write(args, source, folder, progress, model: bool) -> dict:
     from ..config import read_toml
     from ..io.columnar import write_hourly_parquet
     from ..io.outputs import _jsonable, write_layer
+    from ..io.roof_grids import remove_scratch
     from ..io.solar_rasters import open_grid, write_hourly, write_irradiation
     from ..io.weather import resolve_weather
     from .params import SolarParams
@@ -167,9 +168,11 @@ def _compute_and_write(args, source, folder, progress, model: bool) -> dict:
                 from .model_roofs import rooftop_from_model
 
                 res = rooftop_from_model(read_city_model(source, crs=args.crs), weather, params, dsm=dsm,
-                                         dtm=dtm, building_ids=b["building_id"], progress=progress)
-            else:
-                res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress)
+                                         dtm=dtm, building_ids=b["building_id"], progress=progress,
+                                         grid_folder=folder.path)
+            else:  # a city's grids go to scratch files in the output folder being written
+                res = rooftop_solar(b, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress,
+                                    grid_folder=folder.path)
     finally:
         for g in grids:
             g.source.close()
@@ -200,6 +203,7 @@ def _compute_and_write(args, source, folder, progress, model: bool) -> dict:
                 write_hourly(res.hourly_pv_kwh, tmp / "pv_hourly_kwh.csv.gz")
         (tmp / "pv.json").write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False,
                                                 allow_nan=False), encoding="utf-8")
+        remove_scratch(res, tmp)
     return summary
 
 

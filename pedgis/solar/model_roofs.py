@@ -308,7 +308,7 @@ def surface_grid(roofs: ModelRoofs, dsm=None, dtm=None):
 
 
 def rooftop_from_model(model, weather, params=None, *, dsm=None, dtm=None, building_ids=None,
-                       progress: ProgressCallback | None = None):
+                       progress: ProgressCallback | None = None, grid_folder=None):
     """Rooftop PV / solar thermal / PVT on the roof planes of a 3D city model.
 
     Parameters
@@ -320,6 +320,7 @@ def rooftop_from_model(model, weather, params=None, *, dsm=None, dtm=None, build
         the ground between buildings
     building_ids : compute only these buildings (default: all with roof planes); the others of
         the list without roof planes get NaN and a flag
+    grid_folder : where a city's irradiation and sky-view grids go (see :func:`rooftop_solar`)
 
     Returns
     -------
@@ -336,7 +337,7 @@ def rooftop_from_model(model, weather, params=None, *, dsm=None, dtm=None, build
     else:
         ids = pd.Index(model.buildings["building_id"].astype(str))
     roofs.bind(outlines["building_id"].to_numpy())
-    res = rooftop_solar(outlines, grid, weather, params, planes=roofs, progress=progress)
+    res = rooftop_solar(outlines, grid, weather, params, planes=roofs, progress=progress, grid_folder=grid_folder)
     # buildings without a roof plane: a row each, NaN, flagged
     missing = ids.difference(res.buildings.index)
     if len(missing):

@@ -17,7 +17,9 @@ Pipeline (pure: arrays and GeoDataFrames in, arrays and GeoDataFrames out):
 
 Large DSMs are processed in tiles: every building belongs to the tile holding its centroid and
 is computed on a window that holds the whole building plus the search distance of the horizon
-and a pyramid block, so tiled and untiled runs give the same numbers.
+and a pyramid block, so tiled and untiled runs give the same numbers. A city's two per-pixel grids
+go to scratch files filled tile by tile (``grid_folder``, :mod:`pedgis.io.roof_grids`), so the
+calling process's memory is bounded by the tile, not the city.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from ..errors import (
     ResolutionWarning,
 )
 from ..heights import ELEVATION_RANGE_M, outside_physical_range
+from ..io.roof_grids import RoofGrids
+from ..io.roof_grids import on_disk as grids_on_disk
 from ..io.weather import Weather
 from ..progress import ProgressCallback, no_progress, scaled
 from ..units import wh_to_kwh
@@ -98,10 +102,12 @@ class RooftopResult:
         ``solar_thermal_area_m2``, ``solar_thermal_kwh``, ``pvt_area_m2``, ``pvt_kwh``,
         ``pvt_heat_kwh``, ``dsm_coverage``, ``solar_flags``; monthly PV in ``pv_kwh_m01`` … ``_m12``.
         NaN (never 0) where the DSM gives no roof.
-    irradiation : ndarray float32
+    irradiation : ndarray float32 or GridFile
         Annual plane-of-array irradiation per roof pixel [kWh m⁻² a⁻¹] on the DSM grid, NaN
-        elsewhere.
-    sky_view : ndarray float32
+        elsewhere. A city's grid (``grid_folder``) is a :class:`pedgis.io.roof_grids.GridFile`
+        (``read(row0, row1, col0, col1)``) over a scratch file the caller removes
+        (:func:`pedgis.io.roof_grids.remove_scratch`) once its outputs are written.
+    sky_view : ndarray float32 or GridFile
         Sky view factor of the (array) plane per roof pixel [-], NaN elsewhere.
     segments : GeoDataFrame or None
         Roof planes (layer ``roof_segments``).
@@ -116,8 +122,8 @@ class RooftopResult:
     """
 
     buildings: pd.DataFrame
-    irradiation: np.ndarray
-    sky_view: np.ndarray
+    irradiation: object  # ndarray or GridFile
+    sky_view: object
     segments: object
     hourly_pv_kwh: pd.DataFrame | None
     hourly_poa_w_m2: pd.DataFrame | None
@@ -127,8 +133,9 @@ class RooftopResult:
     assumptions: dict
 
     @property
-    def array(self) -> np.ndarray:
-        """The irradiation grid [kWh m⁻² a⁻¹] (NaN off the roofs), for map/report writers."""
+    def array(self):
+        """The irradiation grid [kWh m⁻² a⁻¹] (NaN off the roofs), for map/report writers: an
+        ndarray, or a city's :class:`~pedgis.io.roof_grids.GridFile`."""
         return self.irradiation
 
     @property
@@ -217,6 +224,7 @@ def rooftop_solar(
     irradiation=None,
     planes=None,
     progress: ProgressCallback | None = None,
+    grid_folder=None,
 ) -> RooftopResult:
     """Rooftop solar potential per pixel, roof plane and building.
 
@@ -240,6 +248,10 @@ def rooftop_solar(
         segments come from the planes instead of the footprints and the DSM's slope.
     progress : callable, optional
         ``progress(fraction, message)``.
+    grid_folder : path, optional
+        A folder of the caller's (the temporary output folder): grids of more than
+        :data:`pedgis.io.roof_grids.ON_DISK_MIN_PIXELS` pixels go to scratch files in a folder
+        created there, filled tile by tile, instead of memory.
 
     Returns
     -------
@@ -310,8 +322,8 @@ def rooftop_solar(
 
     nb_ = len(b)
     res = _empty_building_table(b["building_id"].to_numpy())
-    irr_out = np.full((nrow, ncol), np.nan, dtype=np.float32)
-    svf_out = np.full((nrow, ncol), np.nan, dtype=np.float32)
+    out_grids = RoofGrids((nrow, ncol), base.transform, base.crs,
+                          grid_folder if grid_folder is not None and grids_on_disk((nrow, ncol)) else None)
     hourly_poa = {}
     hourly_pv = {}
     flags = [[] for _ in range(nb_)]
@@ -333,7 +345,7 @@ def rooftop_solar(
     seg_by_tile = {}
 
     def merge(ti, job, out):
-        _merge_tile(job, out, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, params.keep_hourly)
+        _merge_tile(job, out, res, flags, out_grids, hourly_poa, hourly_pv, params.keep_hourly)
         seg_by_tile[ti] = out.segments
 
     run_tiles(jobs(), len(groups), ctx, merge, progress)
@@ -369,6 +381,7 @@ def rooftop_solar(
         }
     }
     progress(1.0, "rooftop solar done")
+    irr_out, svf_out = out_grids.grids()
     return RooftopResult(
         buildings=res,
         irradiation=irr_out,
@@ -383,7 +396,9 @@ def rooftop_solar(
     )
 
 
-def _relief(grid: Grid, block: int = 4096) -> float:
+def _relief(grid: Grid, block: int = 512) -> float:
+    """Highest minus lowest plausible elevation, read in strips of ``block`` rows (at 20,000 pixels
+    a row: 41 MB, as the range scan of :func:`pedgis.io.raster.physical_range_problems`)."""
     nrow, ncol = grid.shape
     lo, hi = np.inf, -np.inf
     for r in range(0, nrow, block):
@@ -714,10 +729,9 @@ def solve_tile(job: TileJob, ctx: TileContext, progress: ProgressCallback = no_p
     )
 
 
-def _merge_tile(job: TileJob, out: TileResult, res, flags, irr_out, svf_out, hourly_poa, hourly_pv, keep_hourly):
+def _merge_tile(job: TileJob, out: TileResult, res, flags, grids, hourly_poa, hourly_pv, keep_hourly):
     """Write one tile's results into the district's tables and grids (in the caller's process)."""
-    irr_out[out.rows, out.cols] = out.irradiation
-    svf_out[out.rows, out.cols] = out.sky_view
+    grids.put(out.rows, out.cols, out.irradiation, out.sky_view)
     where = job.positions[out.local_ids]
     for col, v in out.values.items():
         res.iloc[where, res.columns.get_loc(col)] = v

@@ -116,10 +116,11 @@ def _rooftop_key(parts, grids, weather, params) -> str:
 
 
 def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=None, progress=None,
-                        model=None):
+                        model=None, grid_folder=None):
     """:func:`pedgis.solar.rooftop.rooftop_solar` (with ``model``, a 3D city model's roof planes:
     :func:`pedgis.solar.model_roofs.rooftop_from_model`); inside :func:`reuse_rooftop_runs` an
-    identical previous run is reused (a copy)."""
+    identical previous run is reused (a copy). A run given a ``grid_folder`` is never kept: its
+    grids may be scratch files its caller removes."""
     import copy
 
     from .rooftop import rooftop_solar
@@ -129,11 +130,12 @@ def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=No
             from .model_roofs import rooftop_from_model
 
             return rooftop_from_model(model, weather, params, dsm=dsm, dtm=dtm,
-                                      building_ids=parts["building_id"], progress=progress)
-        return rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress)
+                                      building_ids=parts["building_id"], progress=progress, grid_folder=grid_folder)
+        return rooftop_solar(parts, dsm, weather, params, dtm=dtm, irradiation=irradiation, progress=progress,
+                             grid_folder=grid_folder)
 
     store = _STORE.get()
-    if store is None:
+    if store is None or grid_folder is not None:
         return compute()
     key = _rooftop_key(parts, (dsm, dtm, irradiation), weather, params)
     if model is not None:
@@ -150,8 +152,11 @@ def _rooftop_solar_memo(parts, dsm, weather, params, *, dtm=None, irradiation=No
     return res
 
 
-def rooftop_for_scenario(setup: RooftopSetup, buildings, weather, progress=None):
+def rooftop_for_scenario(setup: RooftopSetup, buildings, weather, progress=None, grid_folder=None):
     """Run the rooftop solar model of a scenario (:func:`rooftop_setup`) and merge its results.
+
+    ``grid_folder``: where a city's irradiation and sky-view grids go as scratch files
+    (:func:`pedgis.solar.rooftop.rooftop_solar`); the caller removes them after writing.
 
     Returns
     -------
@@ -188,7 +193,7 @@ def rooftop_for_scenario(setup: RooftopSetup, buildings, weather, progress=None)
         if ids.duplicated().any():  # parts of one building: computed on their union
             parts = parts.dissolve("building_id", as_index=False)
         res = _rooftop_solar_memo(parts, dsm, weather, params, dtm=dtm, irradiation=irr, progress=progress,
-                                  model=model)
+                                  model=model, grid_folder=grid_folder)
     finally:
         for g in grids:
             if g is not None:

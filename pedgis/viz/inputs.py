@@ -18,6 +18,11 @@ import numpy as np
 
 from pedgis.errors import InputDataError
 
+#: A raster larger than this (pixels per side) is read decimated: the map shows at most 1600 pixels
+#: per side (pedgis.viz.maps.MAX_RASTER_PX), so twice that keeps the overlay's detail while a city's
+#: grid (20,000² pixels, 3.2 GB as float64) is never read whole.
+MAX_READ_PX = 3200
+
 
 @dataclass
 class Raster:
@@ -84,6 +89,11 @@ def _raster_from_result(obj: Any) -> Raster | None:
         array = obj.get("array", obj.get("data"))
         profile = obj.get("profile", obj)
     else:
+        from pedgis.io.roof_grids import GridFile
+
+        grid = getattr(obj, "irradiation", None)
+        if isinstance(grid, GridFile):  # a city's grid on disk (pedgis.io.roof_grids)
+            return read_raster(grid.path)
         # a Raster-like object, or the solar module's RooftopResult (``irradiation`` array
         # with ``transform`` and ``crs`` attributes)
         array = next((getattr(obj, k) for k in ("array", "data", "irradiation")
@@ -111,7 +121,8 @@ def _raster_from_result(obj: Any) -> Raster | None:
 
 
 def read_raster(path: Path) -> Raster:
-    """Read band 1 of a GeoTIFF as a :class:`Raster` (nodata kept as NaN, never 0)."""
+    """Read band 1 of a GeoTIFF as a :class:`Raster` (nodata kept as NaN, never 0); above
+    :data:`MAX_READ_PX` pixels per side decimated (nearest pixel) to fit, its transform scaled."""
     import rasterio
 
     with rasterio.open(path) as src:
@@ -122,8 +133,15 @@ def read_raster(path: Path) -> Raster:
                 f"{path}: the raster has no coordinate reference system. "
                 "Fix: re-run pedgis so it writes irradiation.tif with the DSM's CRS."
             )
-        array = src.read(1, masked=True).astype("float64").filled(np.nan)
-        return Raster(array, src.transform, src.crs, None)
+        step = max(src.height, src.width) / MAX_READ_PX
+        if step <= 1:
+            array = src.read(1, masked=True).astype("float64").filled(np.nan)
+            return Raster(array, src.transform, src.crs, None)
+        from affine import Affine
+
+        h, w = max(int(src.height / step), 1), max(int(src.width / step), 1)
+        array = src.read(1, out_shape=(h, w), masked=True).astype("float64").filled(np.nan)
+        return Raster(array, src.transform @ Affine.scale(src.width / w, src.height / h), src.crs, None)
 
 
 def _json_default(value: Any) -> Any:
