@@ -122,7 +122,8 @@ def _raster_from_result(obj: Any) -> Raster | None:
 
 def read_raster(path: Path) -> Raster:
     """Read band 1 of a GeoTIFF as a :class:`Raster` (nodata kept as NaN, never 0); above
-    :data:`MAX_READ_PX` pixels per side decimated (nearest pixel) to fit, its transform scaled."""
+    :data:`MAX_READ_PX` pixels per side decimated to fit, its transform scaled: each cell the mean
+    of its roof pixels (GDAL's average skips nodata), so a roof smaller than a cell still shows."""
     import rasterio
 
     with rasterio.open(path) as src:
@@ -138,9 +139,10 @@ def read_raster(path: Path) -> Raster:
             array = src.read(1, masked=True).astype("float64").filled(np.nan)
             return Raster(array, src.transform, src.crs, None)
         from affine import Affine
+        from rasterio.enums import Resampling
 
         h, w = max(int(src.height / step), 1), max(int(src.width / step), 1)
-        array = src.read(1, out_shape=(h, w), masked=True).astype("float64").filled(np.nan)
+        array = src.read(1, out_shape=(h, w), masked=True, resampling=Resampling.average).astype("float64").filled(np.nan)
         return Raster(array, src.transform @ Affine.scale(src.width / w, src.height / h), src.crs, None)
 
 

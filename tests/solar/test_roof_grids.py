@@ -146,3 +146,25 @@ def test_map_reads_a_large_raster_decimated(tmp_path, side):
     # the same ground extent: the pixel grows by the decimation factor
     assert r.transform.a * r.array.shape[1] == pytest.approx(side)
     assert r.array[0, 0] == 900.0 and np.isnan(r.array[-1, -1])
+
+
+def test_a_decimated_cell_is_the_mean_of_its_roof_pixels(tmp_path, monkeypatch):
+    # 16 × 16 pixels read as 8 × 8 (MAX_READ_PX lowered): one roof pixel in each 2 × 2 cell, at its
+    # upper left, of 900 or 1100 kWh/m²a by column, and one cell with two (800 and 1000: mean 900).
+    # Nearest-pixel sampling shows no roof at all: it takes each cell's lower-right pixel.
+    from pedgis.viz import inputs
+
+    a = np.full((16, 16), -9999.0, np.float32)
+    a[0::2, 0::2] = np.where(np.arange(8) % 2 == 0, 900.0, 1100.0)[None, :]
+    a[0, 0], a[1, 0] = 800.0, 1000.0
+    path = tmp_path / "irr.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=16, height=16, count=1, dtype="float32", crs=CRS,
+                       transform=Affine(1.0, 0, X0, 0, -1.0, Y0), nodata=-9999.0) as ds:
+        ds.write(a, 1)
+    monkeypatch.setattr(inputs, "MAX_READ_PX", 8)
+    r = inputs.read_raster(path)
+    expected = np.tile(np.where(np.arange(8) % 2 == 0, 900.0, 1100.0), (8, 1))
+    np.testing.assert_array_equal(r.array, expected)
+    with rasterio.open(path) as src:  # what nearest-pixel sampling gives, so this test can fail
+        nearest = src.read(1, out_shape=(8, 8), masked=True)
+    assert nearest.mask.all()
