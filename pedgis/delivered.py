@@ -17,11 +17,10 @@ from .errors import InputDataError
 #: natural sources, harvested where they are used: never delivered, never exported
 NATURAL_CARRIERS = ("pv_electricity", "solar_thermal", "wind", "hydropower", "geothermal", "ambient_air", "waste_heat")
 #: carriers whose surplus may leave the district (district heat only where a network allows it)
+EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 #: Relative difference of demand and production below which they are equal (float64 sums of the
 #: same flows in another order differ by ~1e-16 relative; 1e-12 is 1 Wh in 1 TWh).
 ROUND_OFF = 1e-12
-
-EXPORTABLE = ("electricity", "district_heat", "district_cooling", "biogas")
 
 
 def thermal_surplus(teu_kwh, tep_res_kwh, losses_kwh=0.0):
