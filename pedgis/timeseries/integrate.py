@@ -628,7 +628,7 @@ def attach_timeseries(result, step1_buildings, model, weather, progress=None, fo
     number stay the engine's; the block is still added (``timestep = "annual"``, the monthly and
     hourly netting beside it, indicators and chart data) when there is a weather year and
     ``timeseries.indicators`` is true (default), or ``force``. Adds ``district["timeseries"]``, per-building columns
-    and ``result.hourly`` (written to ``timeseries.csv``). ``hourly_pv`` (or the result's
+    and ``result.hourly`` (written to ``timeseries.parquet``). ``hourly_pv`` (or the result's
     ``hourly_pv_kwh``): the roof model's hourly PV per building (8760 × building_id), whose shape
     each building's PV then follows. ``options``: the time-resolved sections as the input checker
     parsed them (default: parsed here from the result's scenario).
