@@ -88,6 +88,14 @@ def column_sum(b, columns):
     return np.where(np.isfinite(vals).any(axis=0), np.nansum(vals, axis=0), np.nan)
 
 
+def pv_columns(b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The buildings' own ``pv_kwp`` and ``pv_kwh`` as numbers (NaN where missing or not given)."""
+    n = len(b)
+    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
+    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
+    return kwp, pv_given
+
+
 def check_pv_yield(kwp, pv_given, included, model: EngineModel) -> None:
     if (~np.isfinite(pv_given) & np.isfinite(kwp) & (kwp > 0) & included).any() and model.pv_specific_yield is None:
         raise InputDataError("buildings: some buildings give pv_kwp without pv_kwh, and no PV specific yield is known: "
@@ -138,8 +146,7 @@ def building_steps(b: pd.DataFrame, model: EngineModel) -> BuildingPart:
     per, rows = us.building_uses(b, needs, assignment, model.systems, solar_heat)
 
     # step 4 per building: rooftop PV (Eq. 10's on-site electricity)
-    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
-    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
+    kwp, pv_given = pv_columns(b)
     check_pv_yield(kwp, pv_given, inc, model)
     pv = np.where(inc, gen.building_pv(pv_given, kwp, model.pv_specific_yield), np.nan)
     # the roof model gave no estimate (outside the DSM, nodata): unknown, not 0; no PV counted

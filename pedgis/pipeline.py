@@ -406,11 +406,7 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     if "included" not in b:
         b = b.assign(included=True)
     _check_table(b, model)
-    inc = b["included"].to_numpy(dtype=bool)
-    n = len(b)
-    kwp = pd.to_numeric(b["pv_kwp"], errors="coerce").to_numpy(dtype=float) if "pv_kwp" in b else np.full(n, np.nan)
-    pv_given = pd.to_numeric(b["pv_kwh"], errors="coerce").to_numpy(dtype=float) if "pv_kwh" in b else np.full(n, np.nan)
-    per_building.check_pv_yield(kwp, pv_given, inc, model)
+    per_building.check_pv_yield(*per_building.pv_columns(b), b["included"].to_numpy(dtype=bool), model)
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 
