@@ -145,15 +145,21 @@ def remove_scratch(result, folder: str | Path) -> None:
             shutil.rmtree(scratch)
 
 
+def irradiation_profile(height: int, width: int, crs, transform) -> dict:
+    """How ``irradiation.tif`` is written: float32, nodata −9999, deflate, tiled when both sides
+    reach 256 pixels."""
+    return dict(driver="GTiff", width=width, height=height, count=1, dtype="float32", crs=crs,
+                transform=transform, nodata=IRRADIATION_NODATA, compress="deflate",
+                tiled=height >= 256 and width >= 256)
+
+
 def copy_irradiation(src: GridFile, path: str | Path) -> None:
-    """Write ``irradiation.tif`` (deflate, tiled, nodata −9999) from the scratch grid, block by block."""
+    """Write ``irradiation.tif`` (:func:`irradiation_profile`) from the scratch grid, block by block."""
     import rasterio
 
     with rasterio.open(src.path) as s:
-        profile = dict(driver="GTiff", width=s.width, height=s.height, count=1, dtype="float32", crs=s.crs,
-                       transform=s.transform, nodata=IRRADIATION_NODATA, compress="deflate",
-                       tiled=s.height >= 256 and s.width >= 256, bigtiff="if_safer")
-        with rasterio.open(path, "w", **profile) as d:
+        profile = irradiation_profile(s.height, s.width, s.crs, s.transform)
+        with rasterio.open(path, "w", bigtiff="if_safer", **profile) as d:
             for _, win in d.block_windows(1):
                 d.write(s.read(1, window=win), 1, window=win)
             d.update_tags(1, **IRRADIATION_TAGS)

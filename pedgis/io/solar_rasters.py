@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CRSError, InputDataError, warnings_about
-from .roof_grids import IRRADIATION_NODATA, IRRADIATION_TAGS, GridFile, copy_irradiation
+from .roof_grids import (
+    IRRADIATION_NODATA,
+    IRRADIATION_TAGS,
+    GridFile,
+    copy_irradiation,
+    irradiation_profile,
+)
 
 
 class WindowedRaster:
@@ -94,9 +100,7 @@ def write_irradiation(result, path: str | Path) -> Path:
         return path
     a = np.where(np.isfinite(result.irradiation), result.irradiation, IRRADIATION_NODATA).astype("float32")
     crs = result.crs.to_wkt() if hasattr(result.crs, "to_wkt") else result.crs
-    with rasterio.open(path, "w", driver="GTiff", width=a.shape[1], height=a.shape[0], count=1,
-                       dtype="float32", crs=crs, transform=result.transform, nodata=IRRADIATION_NODATA,
-                       compress="deflate", tiled=a.shape[0] >= 256 and a.shape[1] >= 256) as ds:
+    with rasterio.open(path, "w", **irradiation_profile(*a.shape, crs, result.transform)) as ds:
         ds.write(a, 1)
         ds.update_tags(1, **IRRADIATION_TAGS)
     return path
