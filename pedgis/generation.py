@@ -46,19 +46,21 @@ def building_pv(pv_kwh, pv_kwp, specific_yield_kwh_kwp):
 
 def specific_pv_yield(weather_data: pd.DataFrame, latitude: float, longitude: float, tilt_deg: float,
                       azimuth_deg: float, performance_ratio: float, altitude: float = 0.0,
-                      sun_times: pd.DatetimeIndex | None = None) -> float:
+                      sun_times: pd.DatetimeIndex | None = None, sun_position: pd.DataFrame | None = None) -> float:
     """Annual PV specific yield [kWh kWp⁻¹ a⁻¹] of a fixed plane from hourly weather.
 
     Plane-of-array irradiation from pvlib (Hay–Davies transposition, ground albedo 0.2) times
     the performance ratio, per kWp at the STC irradiance of 1 kW m⁻²:
     Y_f = PR · Σ G_poa [kWh m⁻²] / 1 kW m⁻².
     ``sun_times``: where in each row's hour the sun stands (``Weather.sun_times``: mid-hour for
-    EPW, PVGIS's own instant); default the row timestamps.
+    EPW, PVGIS's own instant); default the row timestamps. ``sun_position``: pvlib's sun position
+    at those instants when the caller has it (``Weather.sun_position``).
     """
     import pvlib
 
     times = weather_data.index if sun_times is None else sun_times
-    solpos = pvlib.solarposition.get_solarposition(times, latitude, longitude, altitude=altitude)
+    solpos = (pvlib.solarposition.get_solarposition(times, latitude, longitude, altitude=altitude)
+              if sun_position is None else sun_position)
     dni_extra = pvlib.irradiance.get_extra_radiation(times)
     # arrays: the sun's instants and the rows' labels differ, and pandas would align them on the index
     poa = pvlib.irradiance.get_total_irradiance(

@@ -277,7 +277,7 @@ def resolve_model(scenario: Scenario, weather=None, ev_charging_kwh: float | Non
     if yld is None and weather is not None:
         yld = gen.specific_pv_yield(weather.data, weather.latitude, weather.longitude, pv["tilt_deg"],
                                     pv["azimuth_deg"], pv["performance_ratio"], weather.altitude,
-                                    sun_times=weather.sun_times)
+                                    sun_times=weather.sun_times, sun_position=weather.sun_position)
         yld_src = (f"computed from {weather.source}: pvlib Hay–Davies POA at tilt {pv['tilt_deg']:g}°, "
                    f"azimuth {pv['azimuth_deg']:g}°, × PR {pv['performance_ratio']:g}")
     loads = {}

@@ -92,9 +92,7 @@ def hourly_sky(
             f"unknown sky model '{model}'; use one of {', '.join(SKY_MODELS)}.", key="solar.sky_model"
         )
     times = weather.sun_times
-    sp = pvlib.solarposition.get_solarposition(
-        times, weather.latitude, weather.longitude, altitude=weather.altitude
-    )
+    sp = weather.sun_position
     zen = sp["apparent_zenith"].to_numpy()
     az = sp["azimuth"].to_numpy()
     data = weather.data

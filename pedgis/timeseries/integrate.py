@@ -58,11 +58,8 @@ def wind_shape(wind_speed_10m, hub_height_m: float = 80.0) -> np.ndarray:
 
 def dark_hours_shape(weather) -> np.ndarray:
     """Shape (sum 1) of dusk-to-dawn operation (public lighting): hours with the sun below the
-    horizon at the row's sun instant (``Weather.sun_times``; pvlib solar position)."""
-    import pvlib
-
-    loc = pvlib.location.Location(weather.latitude, weather.longitude, altitude=weather.altitude)
-    el = loc.get_solarposition(weather.sun_times)["apparent_elevation"].to_numpy()
+    horizon at the row's sun instant (``Weather.sun_position``)."""
+    el = weather.sun_position["apparent_elevation"].to_numpy()
     dark = (el < 0).astype(float)
     return dark / dark.sum()
 
@@ -302,7 +299,8 @@ def time_resolved(step1_buildings: pd.DataFrame, model, weather, district: dict,
     shapes = pr.use_shapes(table["use"], cal, temp, aliases=opts.use_aliases, **dh)
     pv_assump = model.assumptions.get("pv", {})
     tilt, az = opts.pv_tilt_deg, opts.pv_azimuth_deg
-    pv_shape = pr.pv_shape(data, weather.latitude, weather.longitude, weather.altitude, tilt, az)
+    pv_shape = pr.pv_shape(data, weather.latitude, weather.longitude, weather.altitude, tilt, az,
+                           sun_times=weather.sun_times, sun_position=weather.sun_position)
     # heat pumps: COP curves per system (shape only; annual electricity stays the engine's)
     cop = None
     hp_cols = [c for c in table.columns if "|" in c and by_name.get(c.split("|")[2]) is not None

@@ -473,7 +473,8 @@ def heat_pump_electricity(heat_kwh, cop, annual_electricity_kwh=None) -> np.ndar
 
 def pv_shape(weather_data: pd.DataFrame, latitude: float, longitude: float, altitude: float = 0.0,
              tilt_deg: float = 30.0, azimuth_deg: float = 180.0,
-             gamma_pdc: float = -0.0047) -> np.ndarray:
+             gamma_pdc: float = -0.0047, sun_times: pd.DatetimeIndex | None = None,
+             sun_position: pd.DataFrame | None = None) -> np.ndarray:
     """Hourly PV output shape (sum 1) of a plane for the weather year.
 
     Parameters
@@ -485,6 +486,11 @@ def pv_shape(weather_data: pd.DataFrame, latitude: float, longitude: float, alti
         Plane orientation (azimuth 180° = south).
     gamma_pdc : float
         Power temperature coefficient [K⁻¹] (PVWatts v5 standard module: −0.47 %/K).
+    sun_times : DatetimeIndex, optional
+        Where in each row's hour the sun stands (``Weather.sun_times``); default the row
+        timestamps.
+    sun_position : DataFrame, optional
+        pvlib's sun position at ``sun_times`` when the caller has it (``Weather.sun_position``).
 
     Returns
     -------
@@ -504,10 +510,9 @@ def pv_shape(weather_data: pd.DataFrame, latitude: float, longitude: float, alti
             raise InputDataError(f"weather data lacks column '{c}' needed for the hourly PV profile.")
         if w[c].isna().any():
             raise InputDataError(f"weather column '{c}' has {int(w[c].isna().sum())} missing hour(s); fill them first.")
-    loc = pvlib.location.Location(latitude, longitude, altitude=altitude)
-    # sun position at the middle of each hour (EPW values are hour-ending averages)
-    times = w.index - pd.Timedelta(minutes=30)
-    sp = loc.get_solarposition(times)
+    times = w.index if sun_times is None else sun_times
+    sp = (pvlib.solarposition.get_solarposition(times, latitude, longitude, altitude=altitude)
+          if sun_position is None else sun_position)
     dni_extra = pvlib.irradiance.get_extra_radiation(times)
     poa = pvlib.irradiance.get_total_irradiance(
         tilt_deg, azimuth_deg, sp["apparent_zenith"].to_numpy(), sp["azimuth"].to_numpy(),

@@ -473,6 +473,36 @@ def test_pv_chart_series_is_the_rooftop_pv(hourly):
     assert td.shape == (12, 24) and td[:, 0].max() == 0.0 and td[6, 12] > 0
 
 
+def test_pv_from_attributes_follows_the_sun_of_the_weather_rows():
+    """Without the roof rasters, PV is spread on the weather year's PV shape, computed at the
+    instants the sun stands for each row (``Weather.sun_times``: the PVGIS EPW's own offset of
+    the sample, +10.6 min), not an hour early. Reference: pvlib's SPA, Hay–Davies, SAPM and PVWatts
+    at those instants, called here directly."""
+    import pvlib
+
+    from pedgis.io.weather import read_weather
+
+    raw = scenario(scenario={"timestep": "hourly"})
+    raw.pop("rasters")
+    res = run_raw(raw)
+    assert res.district["timeseries"]["profiles"]["sources"]["pv"].startswith("pvlib Hay-Davies")
+    w = read_weather(SAMPLE / raw["weather"]["path"])
+    assert w.time_offset_min == pytest.approx(10.566)
+    sun = pvlib.solarposition.get_solarposition(w.data.index + pd.Timedelta(minutes=w.time_offset_min),
+                                                w.latitude, w.longitude, altitude=w.altitude)
+    d = w.data
+    poa = pvlib.irradiance.get_total_irradiance(
+        30.0, 180.0, sun["apparent_zenith"].to_numpy(), sun["azimuth"].to_numpy(), d["dni"].to_numpy(),
+        d["ghi"].to_numpy(), d["dhi"].to_numpy(),
+        dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(sun.index)), model="haydavies")
+    g = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float)).clip(min=0.0)
+    t_cell = pvlib.temperature.sapm_cell(g, d["temp_air"].to_numpy(), d["wind_speed"].to_numpy(),
+                                         **pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"])
+    p = np.clip(np.asarray(pvlib.pvsystem.pvwatts_dc(g, t_cell, 1.0, -0.0047), dtype=float), 0.0, None)
+    pv = res.hourly["pv_kwh"].to_numpy()
+    np.testing.assert_allclose(pv, pv.sum() * p / p.sum(), rtol=1e-9, atol=1e-9 * pv.max())
+
+
 def test_cli_summary_has_the_time_resolved_lines(hourly):
     from pedgis.cli import _fmt_kwh, summary_text
     from pedgis.timeseries.report import summary_lines

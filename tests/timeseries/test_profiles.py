@@ -172,10 +172,11 @@ def test_pv_shape_follows_the_sun(year_index, temp_air):
     import pvlib
 
     loc = pvlib.location.Location(47.0, 8.0)
-    cs = loc.get_clearsky(year_index - pd.Timedelta(minutes=30))
+    sun = year_index - pd.Timedelta(minutes=30)  # rows labelled at the end of their hour
+    cs = loc.get_clearsky(sun)
     w = pd.DataFrame({"ghi": cs["ghi"].to_numpy(), "dni": cs["dni"].to_numpy(), "dhi": cs["dhi"].to_numpy(),
                       "temp_air": temp_air, "wind_speed": 1.0}, index=year_index)
-    s = pr.pv_shape(w, 47.0, 8.0)
+    s = pr.pv_shape(w, 47.0, 8.0, sun_times=sun)
     assert s.sum() == pytest.approx(1.0)
     assert s[0:5].sum() == 0.0  # night (UTC ~ local at 8°E)
     jun = s[(year_index.month == 6)].sum()
@@ -187,3 +188,31 @@ def test_pv_shape_follows_the_sun(year_index, temp_air):
         pr.pv_shape(w2, 47.0, 8.0)
     with pytest.raises(InputDataError, match="lacks column 'dni'"):
         pr.pv_shape(w.drop(columns=["dni"]), 47.0, 8.0)
+
+
+def test_pv_shape_is_computed_at_the_weather_years_sun_instants(year_index, temp_air):
+    """EPW rows read by pvlib are labelled at the start of their hour (hour 1 is 00:00), so the
+    sun stands at index + 30 min (``Weather.sun_times``). A clear-sky year built at those instants
+    peaks, on a south plane, in the hour that holds solar noon: at 8° E, 11:28 UTC on 1 June
+    (solar noon = 12:00 − 8°/15° h − equation of time, +2 min), the hour labelled 11:00."""
+    import pvlib
+
+    from pedgis.io.weather import Weather
+
+    loc = pvlib.location.Location(47.0, 8.0)
+    weather = Weather(data=pd.DataFrame(index=year_index), latitude=47.0, longitude=8.0, altitude=0.0,
+                      name="clear sky", source="test", time_offset_min=30.0)
+    cs = loc.get_clearsky(weather.sun_times)
+    w = pd.DataFrame({"ghi": cs["ghi"].to_numpy(), "dni": cs["dni"].to_numpy(), "dhi": cs["dhi"].to_numpy(),
+                      "temp_air": temp_air, "wind_speed": 1.0}, index=year_index)
+    s = pr.pv_shape(w, 47.0, 8.0, sun_times=weather.sun_times, sun_position=weather.sun_position)
+    june_1 = (year_index.month == 6) & (year_index.day == 1)
+    assert year_index[june_1][np.argmax(s[june_1])].hour == 11
+    # the hours around noon mirror each other (10 h and 12 h hold 10:30 and 12:30, ±1 h of 11:28)
+    day = s[june_1]
+    assert day[10] == pytest.approx(day[12], rel=0.05)
+    # the same as without the precomputed sun position
+    np.testing.assert_array_equal(s, pr.pv_shape(w, 47.0, 8.0, sun_times=weather.sun_times))
+    # the sun an hour early (the labels read as hour ends) moves the peak off the sun's hour
+    early = pr.pv_shape(w, 47.0, 8.0, sun_times=year_index - pd.Timedelta(minutes=30))
+    assert abs(early[june_1][10] - early[june_1][12]) > 3 * abs(day[10] - day[12])
