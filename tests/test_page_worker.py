@@ -176,3 +176,20 @@ def test_the_command_line_draws_its_pages_in_a_page_process(tmp_path):
     pid, ppid = map(int, probe.read_text().split())
     assert ppid == command.pid and pid != command.pid  # drawn once, in a child of the command's process
     assert {"map.html", "report.html", "sankey.html", "timeseries.html"} <= {p.name for p in (tmp_path / "out").iterdir()}
+
+
+def test_the_page_process_is_sent_only_what_the_pages_read(sample_result):
+    """The roof model's irradiation grid goes as the raster the map draws; its sky-view grid and
+    hourly series, and the run's hourly series, stay in the command's process."""
+    import numpy as np
+
+    from pedgis.io.page_worker import for_pages
+    from pedgis.viz.inputs import load_inputs
+
+    slim = for_pages(sample_result)
+    full, sent = load_inputs(sample_result).irradiation, load_inputs(slim).irradiation
+    np.testing.assert_array_equal(sent.array, full.array)
+    assert (sent.transform, sent.crs, sent.nodata) == (full.transform, full.crs, full.nodata)
+    assert sample_result.hourly is not None and slim.hourly is None
+    assert slim.buildings is sample_result.buildings and slim.district is sample_result.district
+    assert len(pickle.dumps(slim)) < 0.4 * len(pickle.dumps(sample_result))
