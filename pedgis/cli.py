@@ -214,7 +214,8 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
             checked.emit_warnings()
             checked.raise_errors()
             with cluster(workers, scheduler, say=None if quiet else _say):  # tiles, steps 2-7, hourly chunks on Dask
-                result = run(checked.scenario, progress=bar, checked=checked, grid_folder=folder.path)
+                result = run(checked.scenario, progress=bar, checked=checked, grid_folder=folder.path,
+                             on_roof_model=None if pages is None else pages.prepare)
             out_dir = write_outputs(result, folder, csv=csv, images=images, pages=pages)
     print(summary_text(result, out_dir))
     if checked.postgis is not None:  # the tables too, after the files (checked before computing)

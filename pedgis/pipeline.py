@@ -549,7 +549,7 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
 
 
 def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_hook=None, checked=None,
-        grid_folder=None) -> DistrictResult:
+        grid_folder=None, on_roof_model=None) -> DistrictResult:
     """Run the 8 steps on a validated scenario (steps 1–7 here; step 8, the Sankey, draws
     ``district["breakdown"]`` in :mod:`pedgis.viz`).
 
@@ -568,6 +568,9 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
     grid_folder : the temporary output folder: a city's rooftop irradiation and sky-view grids go
         to scratch files there (:mod:`pedgis.io.roof_grids`), removed by
         :func:`pedgis.io.outputs.write_outputs` once the outputs are written
+    on_roof_model : optional ``f(rooftop_result)``, called as soon as the roof model is done (the
+        command line sends its irradiation grid to the page process, which draws the map's
+        overlay while steps 2-7 and the hourly balance run)
     """
     from .progress import scaled
 
@@ -592,6 +595,8 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
         step1.buildings, solar, solar_notes = rooftop_for_scenario(chk.rooftop, step1.buildings, weather,
                                                                    scaled(progress, 0.2, 0.35), grid_folder)
         step1_notes += solar_notes
+        if on_roof_model is not None:
+            on_roof_model(solar)
     buildings, district = compute(step1.buildings, model, scaled(progress, 0.2 if solar is None else 0.35, 0.95))
     if solar is not None:
         district["assumptions"]["solar"] = solar.assumptions["solar"]

@@ -3,8 +3,9 @@
 On the sample district the pages (map, report, Sankey, time-series page) and their libraries
 (folium, branca, plotly) are a third of what a user waits for, and the machine has a second core.
 The command line forks a page process when it starts, before the run starts any thread: the
-child imports the page libraries while the parent reads and computes, then receives the result
-through a pipe, writes the pages into the output folder being written (the temporary folder of
+child imports the page libraries while the parent reads and computes. As soon as the roof model
+is done it receives the irradiation grid and draws the map's overlay (while the parent computes
+steps 2-7 and the hourly balance); then it receives the result through a pipe, writes the pages into the output folder being written (the temporary folder of
 :mod:`pedgis.io.outdir`, never anything else) and answers with "done" or with the error, which the
 parent raises as its own. The parent writes the data files meanwhile. If the parent stops, the
 child is killed; if the child dies, the run fails and no output folder is changed.
@@ -49,10 +50,11 @@ class PageProcess:
         self.pid = pid
         self._conn = conn
         self._finished = False
+        self._prepared = None  # the roof model's result whose grid the child has (prepare)
 
     @classmethod
     def start(cls, draw: Callable) -> PageProcess | None:
-        """Fork the page process, which will call ``draw(result, folder, images)``
+        """Fork the page process, which will call ``draw(result, folder, images, overlay)``
         (:func:`pedgis.io.outputs.write_pages`); None where that is not possible or not safe (no
         ``os.fork``, or another Python thread is running: a fork copies only the calling thread)."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
@@ -69,10 +71,24 @@ class PageProcess:
         """Whether this result's pages go to the page process (see :data:`MAX_BUILDINGS`)."""
         return len(result.buildings) <= MAX_BUILDINGS
 
+    def prepare(self, roof) -> None:
+        """Send the roof model's irradiation grid as soon as it is computed: the child draws the
+        map's overlay (:func:`pedgis.viz.maps.irradiation_overlay`) while this process computes
+        steps 2-7 and the hourly balance. A city's grid on disk, or a city's roofs, are left to
+        the pages themselves."""
+        grid = _pages_grid(roof)
+        if grid is roof or len(getattr(roof, "buildings", ())) > MAX_BUILDINGS or self._prepared is not None:
+            return
+        self._send(("irradiation", grid))
+        self._prepared = roof
+
     def submit(self, result, folder: Path, images: bool) -> None:
         """Send the result (:func:`for_pages`): the child starts drawing into ``folder``."""
+        self._send(("result", (for_pages(result, self._prepared), Path(folder), bool(images))))
+
+    def _send(self, message) -> None:
         try:
-            self._conn.send((for_pages(result), Path(folder), bool(images)))
+            self._conn.send(message)
         except OSError as exc:
             self.close()
             raise PageProcessError(f"the process drawing the pages is gone ({exc})") from None
@@ -103,20 +119,31 @@ class PageProcess:
         self.pid = None
 
 
-def for_pages(result):
-    """The result as the pages read it: the roof model's irradiation grid as ``(array, profile)``,
-    without its sky-view grid and hourly series, and without the run's hourly series (the pages
-    draw ``district["timeseries"]``). On the sample that is 6 MB to copy instead of 20 MB. A city's
-    grid on disk (:class:`pedgis.io.roof_grids.GridFile`) goes as it is: a path."""
+class _PreparedGrid:
+    """Stands, in the result sent, for the irradiation grid the child already has (prepare)."""
+
+
+def for_pages(result, prepared=None):
+    """The result as the pages read it: the roof model's irradiation grid as ``(array, profile)``
+    (or :class:`_PreparedGrid` when it is ``prepared``'s, sent before), without its sky-view grid
+    and hourly series, and without the run's hourly series (the pages draw
+    ``district["timeseries"]``). On the sample that is 6 MB to copy instead of 20 MB."""
     import dataclasses
 
+    roof = getattr(result, "irradiation", None)
+    grid = _PreparedGrid() if roof is not None and roof is prepared else _pages_grid(roof)
+    return dataclasses.replace(result, irradiation=grid, hourly=None)
+
+
+def _pages_grid(roof):
+    """The roof model's in-memory irradiation grid as ``(array, profile)``; anything else (None,
+    a city's grid on disk, a :class:`pedgis.io.roof_grids.GridFile`: a path) as it is."""
     import numpy as np
 
-    roof = getattr(result, "irradiation", None)
     grid = getattr(roof, "irradiation", None)
     if isinstance(grid, np.ndarray) and hasattr(roof, "transform"):
-        roof = (grid, {"transform": roof.transform, "crs": roof.crs, "nodata": None})
-    return dataclasses.replace(result, irradiation=roof, hourly=None)
+        return grid, {"transform": roof.transform, "crs": roof.crs, "nodata": None}
+    return roof
 
 
 @contextmanager
@@ -146,15 +173,29 @@ def _child_main(conn: Connection, draw: Callable) -> None:
             failure = None
         except Exception as exc:  # told to the parent when it asks for pages
             failure = exc
+        grid = overlay = None
         try:
-            result, folder, images = conn.recv()
+            kind, payload = conn.recv()
+            if kind == "irradiation":  # the roof model is done: draw the map's overlay meanwhile
+                grid = payload
+                if failure is None:
+                    try:
+                        from ..viz.maps import irradiation_overlay
+
+                        overlay = irradiation_overlay(grid)
+                    except Exception as exc:  # the pages' error, told when they are asked for
+                        failure = exc
+                kind, payload = conn.recv()
         except EOFError:  # the parent ended without pages (an error, or nothing to draw)
             code = 0
             return
         try:
             if failure is not None:
                 raise failure
-            draw(result, folder, images)
+            result, folder, images = payload
+            if isinstance(result.irradiation, _PreparedGrid):
+                result.irradiation = grid
+            draw(result, folder, images, overlay)
             answer = ("done", None)
         except BaseException as exc:  # sent to the parent, which raises it
             answer = ("error", exc)

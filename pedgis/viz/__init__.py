@@ -54,6 +54,7 @@ def write_all(
     progress: ProgressCallback | None = None,
     images: bool = False,
     styles: bool = True,
+    overlay: Any = None,
 ) -> list[Path]:
     """Write the map, the Sankey, the report and the GeoPackage styles.
 
@@ -77,6 +78,9 @@ def write_all(
     styles : bool
         Store the QGIS styles in ``out_dir/buildings.gpkg`` when it exists (False: the caller
         does, after writing the GeoPackage).
+    overlay : :class:`pedgis.viz.maps.IrradiationOverlay`, optional
+        The irradiation grid already drawn for the map (by the page process, while the run
+        computed).
 
     Returns
     -------
@@ -100,7 +104,8 @@ def write_all(
         title = district_title(inputs.district)
     written = []
     report(0.1, "drawing the map")
-    map_html, map_files = build_map_files(inputs, indicator=indicator, basemap=basemap, title=title)
+    map_html, map_files = build_map_files(inputs, indicator=indicator, basemap=basemap, title=title,
+                                          overlay=overlay)
     for rel, text in map_files.items():  # a city's tiles (map_tiles/*.js), before the page
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(out / rel, text)  # a new file, never one hard-linked from the previous folder

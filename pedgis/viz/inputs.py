@@ -74,7 +74,7 @@ class VizInputs:
     source: str = "result"
 
 
-def _raster_from_result(obj: Any) -> Raster | None:
+def result_raster(obj: Any) -> Raster | None:
     """Accept the forms a pipeline may hand over: Raster, (array, profile), dict, or an object
     with an array (``array``, ``data`` or ``irradiation``) and ``transform``/``crs``
     (``pedgis.solar.rooftop.RooftopResult``)."""
@@ -189,7 +189,7 @@ def load_inputs(result_or_folder: Any) -> VizInputs:
         boundary=getattr(result_or_folder, "boundary", None),
         roof_segments=getattr(result_or_folder, "roof_segments", None),
         district=district,
-        irradiation=_raster_from_result(getattr(result_or_folder, "irradiation", None)),
+        irradiation=result_raster(getattr(result_or_folder, "irradiation", None)),
         source="result",
     )
 

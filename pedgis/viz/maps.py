@@ -41,7 +41,7 @@ from pedgis.viz.common import (
     natural_breaks,
     sequential_breaks,
 )
-from pedgis.viz.inputs import Raster, VizInputs, finite, load_inputs
+from pedgis.viz.inputs import Raster, VizInputs, finite, load_inputs, result_raster
 
 #: Above this many buildings the map draws on a canvas instead of one SVG path per building.
 CANVAS_THRESHOLD = 5000
@@ -851,6 +851,29 @@ body .leaflet-container { background: #f4f4f1; font-size: 12px; }
 """
 
 
+@dataclass(frozen=True)
+class IrradiationOverlay:
+    """The irradiation grid as the map draws it: a PNG (``data:`` URL) in Web Mercator, its
+    bounds ``[[south, west], [north, east]]`` and its legend."""
+
+    url: str
+    bounds: list
+    breaks: list
+    labels: list
+
+
+def irradiation_overlay(irradiation: Any) -> IrradiationOverlay:
+    """Draw a result's irradiation grid (whatever :func:`pedgis.viz.inputs.load_inputs` reads as
+    ``irradiation``: a :class:`Raster`, ``(array, profile)``, the roof model's result). The page
+    process does it as soon as the roof model is done, while the run computes steps 2-7 and the
+    hourly balance (:func:`build_map_files` takes it as ``overlay``)."""
+    from folium.utilities import image_to_url
+
+    raster = irradiation if isinstance(irradiation, Raster) else result_raster(irradiation)
+    rgba, bounds, breaks, labels = _raster_overlay(raster)
+    return IrradiationOverlay(image_to_url(rgba), bounds, breaks, labels)  # folium's own PNG encoding
+
+
 def _raster_overlay(raster: Raster):
     """Reproject the irradiation grid to Web Mercator and colour it (nodata transparent).
 
@@ -1062,6 +1085,7 @@ def build_map_files(
     basemap: str | None = None,
     title: str | None = None,
     city_threshold: int | None = None,
+    overlay: IrradiationOverlay | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Render ``map.html`` as a string, and the files it loads beside it.
 
@@ -1081,6 +1105,8 @@ def build_map_files(
         Above this many buildings (default :data:`CITY_THRESHOLD`) the page draws cells at low
         zoom and loads the buildings of the view from tile files; the roof segments (thousands
         per km²) are then left to ``roof_segments.parquet`` / the GeoPackage.
+    overlay : IrradiationOverlay, optional
+        ``inputs.irradiation`` already drawn (:func:`irradiation_overlay`).
 
     Returns
     -------
@@ -1188,9 +1214,9 @@ def build_map_files(
                                        "colors": VIRIDIS[: len(roofs["labels"])]}
     raster = None
     if inputs.irradiation is not None:
-        raster = _raster_overlay(inputs.irradiation)
-        cfg["overlays"][RASTER_LAYER] = {"labels": raster[3],
-                                         "colors": VIRIDIS[: len(raster[3])]}
+        raster = overlay if overlay is not None else irradiation_overlay(inputs.irradiation)
+        cfg["overlays"][RASTER_LAYER] = {"labels": raster.labels,
+                                         "colors": VIRIDIS[: len(raster.labels)]}
 
     m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True,
                    prefer_canvas=cfg["canvas"])
@@ -1253,9 +1279,8 @@ def build_map_files(
         m.add_child(_layer("window.pedgisRoofLayer()", ROOF_LAYER, overlay=True, show=False))
 
     if raster is not None:
-        rgba, bounds, _, _ = raster
         folium.raster_layers.ImageOverlay(
-            rgba, bounds=bounds, name=RASTER_LAYER, overlay=True,
+            raster.url, bounds=raster.bounds, name=RASTER_LAYER, overlay=True,
             control=True, show=False, opacity=0.85, pane="pedgisRaster",
         ).add_to(m)
 
