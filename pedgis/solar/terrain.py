@@ -41,12 +41,15 @@ def slope_aspect(z: np.ndarray, dx: float, dy: float | None = None):
     """
     dy = dx if dy is None else dy
     z = np.asarray(z, dtype=np.float64)
-    nod = ~np.isfinite(z)
+    # only the pixels with a value: on a roof model that is a tenth of the raster
+    rows, cols = np.nonzero(np.isfinite(z))
     p = np.pad(z, 1, mode="constant", constant_values=np.nan)
-    centre = p[1:-1, 1:-1]
+    rows += 1
+    cols += 1
+    centre = p[rows, cols]
 
     def raw(dr, dc):
-        return p[1 + dr : p.shape[0] - 1 + dr, 1 + dc : p.shape[1] - 1 + dc]
+        return p[rows + dr, cols + dc]
 
     def fill(v, opp, other):
         return np.where(np.isfinite(v), v, np.where(np.isfinite(opp), 2.0 * centre - opp, other))
@@ -62,9 +65,9 @@ def slope_aspect(z: np.ndarray, dx: float, dy: float | None = None):
     i = fill(raw(1, 1), raw(-1, -1), h + f - centre)
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)
     dzdn = ((a + 2 * b + c) - (g + 2 * h + i)) / (8.0 * dy)
-    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdn)))
     aspect = np.degrees(np.arctan2(-dzdx, -dzdn)) % 360.0
-    aspect = np.where((dzdx == 0) & (dzdn == 0), 180.0, aspect)
-    slope[nod] = np.nan
-    aspect[nod] = np.nan
-    return slope.astype(np.float32), aspect.astype(np.float32)
+    slope = np.full(z.shape, np.nan, np.float32)
+    slope[rows - 1, cols - 1] = np.degrees(np.arctan(np.hypot(dzdx, dzdn)))
+    out_aspect = np.full(z.shape, np.nan, np.float32)
+    out_aspect[rows - 1, cols - 1] = np.where((dzdx == 0) & (dzdn == 0), 180.0, aspect)
+    return slope, out_aspect
