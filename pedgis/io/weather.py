@@ -387,10 +387,11 @@ def estimate_time_offset(weather: Weather, step_min: int = 10, max_min: int = 18
     decl = spos.declination_spencer71(doy)
     eot = spos.equation_of_time_spencer71(doy)
     lat = np.radians(weather.latitude)
+    # a shift of `off` minutes turns the sun by off/4 degrees of hour angle (15° an hour)
+    hour_angle = _hour_angle(idx, weather.longitude, eot)
     best, best_r = weather.time_offset_min, -np.inf
     for off in range(-max_min, max_min + 1, step_min):
-        hour_angle = _hour_angle(idx + pd.Timedelta(minutes=off), weather.longitude, eot)
-        cz = np.cos(spos.solar_zenith_analytical(lat, np.radians(hour_angle), decl))
+        cz = np.cos(spos.solar_zenith_analytical(lat, np.radians(hour_angle + off / 4.0), decl))
         r = np.corrcoef(np.clip(cz, 0.0, None), ghi)[0, 1]
         if r > best_r:
             best, best_r = float(off), r
