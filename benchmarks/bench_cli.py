@@ -66,6 +66,9 @@ def _time(cmd: list[str], env: dict) -> float:
 def _env() -> dict:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "2")
+    # as installed: Python keeps the compiled bytecode of pedgis and its libraries after the
+    # first run (the warm-up round), as it does for a user unless told not to
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -6,6 +6,7 @@ set -euo pipefail
 OLD=$(cd "${1:?give the other checkout}" && pwd)
 NEW=$(cd "$(dirname "$0")/.." && pwd)
 PY="$NEW/.venv/bin/python"
+unset PYTHONDONTWRITEBYTECODE  # as installed: the warm-up runs leave the compiled bytecode, as for a user
 OUT=$(mktemp -d)
 one() { (cd "$1" && rm -rf "$OUT/o" && "$PY" -m pedgis run sample_data/scenario.toml --quiet --out "$OUT/o" >/dev/null 2>&1); }
 one "$OLD"; one "$NEW"
