@@ -55,10 +55,10 @@ def _files(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != ".pedgis-manifest.json"}
 
 
-@pytest.mark.parametrize("prepared", [False, True], ids=["result", "grid-first"])
+@pytest.mark.parametrize("prepared", [False, True], ids=["result", "roof-first"])
 def test_pages_from_the_page_process_are_the_pages_drawn_in_process(sample_result, result_file, tmp_path, prepared):
-    """grid-first: the roof model's grid is sent as soon as it is computed (what `pedgis run`
-    does), and the child draws the map's irradiation overlay before the result arrives."""
+    """roof-first: the roof model's grid and segments are sent as soon as they are computed (what
+    `pedgis run` does), and the child draws their map layers before the result arrives."""
     said = _fresh(f"""
         with page_process(outputs.write_pages) as pages:
             assert pages is not None and pages.accepts(result)
@@ -93,10 +93,10 @@ def _previous_outputs(sample_result, folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("draw,error,message", [
     # an error drawing the pages is the run's error
-    ("def draw(result, where, images=False, overlay=None):\n    raise InputDataError(f'{where.name}: a page could not be drawn')",
+    ("def draw(result, where, images=False, prepared=None):\n    raise InputDataError(f'{where.name}: a page could not be drawn')",
      "InputDataError", "a page could not be drawn"),
     # a page process that dies fails the run
-    ("def draw(result, where, images=False, overlay=None):\n    os._exit(3)", "PageProcessError", "stopped before finishing"),
+    ("def draw(result, where, images=False, prepared=None):\n    os._exit(3)", "PageProcessError", "stopped before finishing"),
 ], ids=["error", "dies"])
 def test_a_page_failure_fails_the_run_and_changes_nothing(sample_result, result_file, tmp_path, draw, error, message):
     folder = tmp_path / "out"
@@ -160,16 +160,17 @@ def test_no_page_process_while_another_thread_runs():
 def test_the_command_line_draws_its_pages_in_a_page_process(tmp_path):
     """`python -m pedgis run` in a fresh process: the page process is forked (the pages are drawn
     in another process than the one writing the data files), it is sent the irradiation grid
-    before the result, and every page is there."""
+    and roof segments before the result, and every page is there."""
     probe = tmp_path / "pids"
     code = textwrap.dedent(f"""
         import os, sys
         import pedgis.io.outputs as outputs
         original = outputs.write_pages
-        def spy(result, where, images=False, overlay=None):
+        def spy(result, where, images=False, prepared=None):
+            layers = [k for k, v in vars(prepared or object()).items() if v is not None]
             with open({str(probe)!r}, "a") as f:
-                f.write(f"{{os.getpid()}} {{os.getppid()}} {{type(overlay).__name__}}\\n")
-            return original(result, where, images, overlay)
+                f.write(f"{{os.getpid()}} {{os.getppid()}} {{','.join(layers)}}\\n")
+            return original(result, where, images, prepared)
         outputs.write_pages = spy
         from pedgis.cli import console_main
         sys.exit(console_main())
@@ -179,9 +180,9 @@ def test_the_command_line_draws_its_pages_in_a_page_process(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = command.communicate(timeout=300)
     assert command.returncode == 0, err
-    pid, ppid, overlay = probe.read_text().split()
+    pid, ppid, layers = probe.read_text().split()
     assert int(ppid) == command.pid and int(pid) != command.pid  # drawn once, in a child of the command's process
-    assert overlay == "IrradiationOverlay"  # drawn by the child as soon as the roof model was done
+    assert layers == "irradiation,segments"  # drawn by the child as soon as the roof model was done
     assert {"map.html", "report.html", "sankey.html", "timeseries.html"} <= {p.name for p in (tmp_path / "out").iterdir()}
 
 

@@ -128,11 +128,11 @@ def write_data(result, folder: Path, csv: bool = False) -> None:
         write_irradiation(result.irradiation, folder / "irradiation.tif")
 
 
-def write_pages(result, folder: Path, images: bool = False, overlay=None) -> None:
+def write_pages(result, folder: Path, images: bool = False, prepared=None) -> None:
     """The pages of one run into ``folder``: ``timeseries.html`` (and its images), then the map,
     the Sankey and the report (:func:`pedgis.viz.write_all`, without the GeoPackage styles: the
-    GeoPackage is the data files' and may still be being written). ``overlay``: the irradiation
-    grid already drawn (:func:`pedgis.viz.maps.irradiation_overlay`)."""
+    GeoPackage is the data files' and may still be being written). ``prepared``: the map's layers
+    of the roof model already drawn (:func:`pedgis.viz.maps.roof_layers`)."""
     timeseries = result.district.get("timeseries")
     if timeseries:
         from ..timeseries.charts import timeseries_html
@@ -148,7 +148,7 @@ def write_pages(result, folder: Path, images: bool = False, overlay=None) -> Non
                           "timeseries_typical_day": typical_day_figure(timeseries)}, folder)
     from ..viz import write_all
 
-    write_all(result, folder, images=images, styles=False, overlay=overlay)
+    write_all(result, folder, images=images, styles=False, prepared=prepared)
 
 
 def _write_styles(gpkg: Path) -> None:

@@ -4,8 +4,8 @@ On the sample district the pages (map, report, Sankey, time-series page) and the
 (folium, branca, plotly) are a third of what a user waits for, and the machine has a second core.
 The command line forks a page process when it starts, before the run starts any thread: the
 child imports the page libraries while the parent reads and computes. As soon as the roof model
-is done it receives the irradiation grid and draws the map's overlay (while the parent computes
-steps 2-7 and the hourly balance); then it receives the result through a pipe, writes the pages into the output folder being written (the temporary folder of
+is done it receives the irradiation grid and the roof segments and draws their map layers
+(while the parent computes steps 2-7 and the hourly balance); then it receives the result through a pipe, writes the pages into the output folder being written (the temporary folder of
 :mod:`pedgis.io.outdir`, never anything else) and answers with "done" or with the error, which the
 parent raises as its own. The parent writes the data files meanwhile. If the parent stops, the
 child is killed; if the child dies, the run fails and no output folder is changed.
@@ -54,7 +54,7 @@ class PageProcess:
 
     @classmethod
     def start(cls, draw: Callable) -> PageProcess | None:
-        """Fork the page process, which will call ``draw(result, folder, images, overlay)``
+        """Fork the page process, which will call ``draw(result, folder, images, prepared)``
         (:func:`pedgis.io.outputs.write_pages`); None where that is not possible or not safe (no
         ``os.fork``, or another Python thread is running: a fork copies only the calling thread)."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
@@ -72,14 +72,14 @@ class PageProcess:
         return len(result.buildings) <= MAX_BUILDINGS
 
     def prepare(self, roof) -> None:
-        """Send the roof model's irradiation grid as soon as it is computed: the child draws the
-        map's overlay (:func:`pedgis.viz.maps.irradiation_overlay`) while this process computes
-        steps 2-7 and the hourly balance. A city's grid on disk, or a city's roofs, are left to
-        the pages themselves."""
+        """Send the roof model's irradiation grid and roof segments as soon as they are computed:
+        the child draws their map layers (:func:`pedgis.viz.maps.roof_layers`) while this process
+        computes steps 2-7 and the hourly balance. A city's grid on disk, or a city's roofs, are
+        left to the pages themselves."""
         grid = _pages_grid(roof)
         if grid is roof or len(getattr(roof, "buildings", ())) > MAX_BUILDINGS or self._prepared is not None:
             return
-        self._send(("irradiation", grid))
+        self._send(("roof", (grid, roof.segments)))
         self._prepared = roof
 
     def submit(self, result, folder: Path, images: bool) -> None:
@@ -119,20 +119,23 @@ class PageProcess:
         self.pid = None
 
 
-class _PreparedGrid:
-    """Stands, in the result sent, for the irradiation grid the child already has (prepare)."""
+class _Sent:
+    """Stands, in the result sent, for a part the child already has (the roof model's grid or
+    segments, sent by :meth:`PageProcess.prepare`)."""
 
 
 def for_pages(result, prepared=None):
-    """The result as the pages read it: the roof model's irradiation grid as ``(array, profile)``
-    (or :class:`_PreparedGrid` when it is ``prepared``'s, sent before), without its sky-view grid
-    and hourly series, and without the run's hourly series (the pages draw
-    ``district["timeseries"]``). On the sample that is 6 MB to copy instead of 20 MB."""
+    """The result as the pages read it: the roof model's irradiation grid as ``(array, profile)``,
+    without its sky-view grid and hourly series, and without the run's hourly series (the pages
+    draw ``district["timeseries"]``); on the sample 6 MB to copy instead of 20 MB. The grid and
+    the roof segments of ``prepared`` (the roof model's result, sent before) go as :class:`_Sent`."""
     import dataclasses
 
-    roof = getattr(result, "irradiation", None)
-    grid = _PreparedGrid() if roof is not None and roof is prepared else _pages_grid(roof)
-    return dataclasses.replace(result, irradiation=grid, hourly=None)
+    roof, segments = getattr(result, "irradiation", None), getattr(result, "roof_segments", None)
+    sent = roof is not None and roof is prepared
+    return dataclasses.replace(
+        result, irradiation=_Sent() if sent else _pages_grid(roof), hourly=None,
+        roof_segments=_Sent() if sent and segments is not None and segments is roof.segments else segments)
 
 
 def _pages_grid(roof):
@@ -173,16 +176,16 @@ def _child_main(conn: Connection, draw: Callable) -> None:
             failure = None
         except Exception as exc:  # told to the parent when it asks for pages
             failure = exc
-        grid = overlay = None
+        grid = segments = prepared = None
         try:
             kind, payload = conn.recv()
-            if kind == "irradiation":  # the roof model is done: draw the map's overlay meanwhile
-                grid = payload
+            if kind == "roof":  # the roof model is done: draw its map layers meanwhile
+                grid, segments = payload
                 if failure is None:
                     try:
-                        from ..viz.maps import irradiation_overlay
+                        from ..viz.maps import roof_layers
 
-                        overlay = irradiation_overlay(grid)
+                        prepared = roof_layers(grid, segments)
                     except Exception as exc:  # the pages' error, told when they are asked for
                         failure = exc
                 kind, payload = conn.recv()
@@ -193,9 +196,11 @@ def _child_main(conn: Connection, draw: Callable) -> None:
             if failure is not None:
                 raise failure
             result, folder, images = payload
-            if isinstance(result.irradiation, _PreparedGrid):
+            if isinstance(result.irradiation, _Sent):
                 result.irradiation = grid
-            draw(result, folder, images, overlay)
+            if isinstance(result.roof_segments, _Sent):
+                result.roof_segments = segments
+            draw(result, folder, images, prepared)
             answer = ("done", None)
         except BaseException as exc:  # sent to the parent, which raises it
             answer = ("error", exc)

@@ -54,7 +54,7 @@ def write_all(
     progress: ProgressCallback | None = None,
     images: bool = False,
     styles: bool = True,
-    overlay: Any = None,
+    prepared: Any = None,
 ) -> list[Path]:
     """Write the map, the Sankey, the report and the GeoPackage styles.
 
@@ -78,9 +78,9 @@ def write_all(
     styles : bool
         Store the QGIS styles in ``out_dir/buildings.gpkg`` when it exists (False: the caller
         does, after writing the GeoPackage).
-    overlay : :class:`pedgis.viz.maps.IrradiationOverlay`, optional
-        The irradiation grid already drawn for the map (by the page process, while the run
-        computed).
+    prepared : :class:`pedgis.viz.maps.RoofLayers`, optional
+        The map's irradiation and roof-segment layers already drawn (by the page process, while
+        the run computed).
 
     Returns
     -------
@@ -105,7 +105,7 @@ def write_all(
     written = []
     report(0.1, "drawing the map")
     map_html, map_files = build_map_files(inputs, indicator=indicator, basemap=basemap, title=title,
-                                          overlay=overlay)
+                                          prepared=prepared)
     for rel, text in map_files.items():  # a city's tiles (map_tiles/*.js), before the page
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(out / rel, text)  # a new file, never one hard-linked from the previous folder

@@ -862,11 +862,27 @@ class IrradiationOverlay:
     labels: list
 
 
+@dataclass(frozen=True)
+class RoofLayers:
+    """The map's two layers of the roof model, drawn ahead (:func:`roof_layers`): the irradiation
+    grid and the roof segments (compact geometries and classes); None for one not drawn."""
+
+    irradiation: IrradiationOverlay | None = None
+    segments: dict | None = None
+
+
+def roof_layers(irradiation: Any = None, roof_segments: Any = None) -> RoofLayers:
+    """Draw the roof model's layers of the map: a result's ``irradiation`` (:func:`irradiation_overlay`)
+    and ``roof_segments``. The page process does it as soon as the roof model is done, while the
+    run computes steps 2-7 and the hourly balance (:func:`build_map_files` takes them as
+    ``prepared``)."""
+    roofs = _roof_data(roof_segments) if roof_segments is not None and len(roof_segments) else None
+    return RoofLayers(None if irradiation is None else irradiation_overlay(irradiation), roofs)
+
+
 def irradiation_overlay(irradiation: Any) -> IrradiationOverlay:
     """Draw a result's irradiation grid (whatever :func:`pedgis.viz.inputs.load_inputs` reads as
-    ``irradiation``: a :class:`Raster`, ``(array, profile)``, the roof model's result). The page
-    process does it as soon as the roof model is done, while the run computes steps 2-7 and the
-    hourly balance (:func:`build_map_files` takes it as ``overlay``)."""
+    ``irradiation``: a :class:`Raster`, ``(array, profile)``, the roof model's result)."""
     from folium.utilities import image_to_url
 
     raster = irradiation if isinstance(irradiation, Raster) else result_raster(irradiation)
@@ -1085,7 +1101,7 @@ def build_map_files(
     basemap: str | None = None,
     title: str | None = None,
     city_threshold: int | None = None,
-    overlay: IrradiationOverlay | None = None,
+    prepared: RoofLayers | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Render ``map.html`` as a string, and the files it loads beside it.
 
@@ -1105,8 +1121,8 @@ def build_map_files(
         Above this many buildings (default :data:`CITY_THRESHOLD`) the page draws cells at low
         zoom and loads the buildings of the view from tile files; the roof segments (thousands
         per km²) are then left to ``roof_segments.parquet`` / the GeoPackage.
-    overlay : IrradiationOverlay, optional
-        ``inputs.irradiation`` already drawn (:func:`irradiation_overlay`).
+    prepared : RoofLayers, optional
+        ``inputs.irradiation`` and ``inputs.roof_segments`` already drawn (:func:`roof_layers`).
 
     Returns
     -------
@@ -1207,14 +1223,15 @@ def build_map_files(
     if is_city:
         cfg["city"], files = _city_parts(geoms, features, numbers, included, order, available)
         features = []  # drawn from the tiles
+    prepared = prepared or RoofLayers()
     roofs = None
     if inputs.roof_segments is not None and len(inputs.roof_segments) and not is_city:
-        roofs = _roof_data(inputs.roof_segments)
+        roofs = prepared.segments if prepared.segments is not None else _roof_data(inputs.roof_segments)
         cfg["overlays"][ROOF_LAYER] = {"labels": roofs["labels"],
                                        "colors": VIRIDIS[: len(roofs["labels"])]}
     raster = None
     if inputs.irradiation is not None:
-        raster = overlay if overlay is not None else irradiation_overlay(inputs.irradiation)
+        raster = prepared.irradiation or irradiation_overlay(inputs.irradiation)
         cfg["overlays"][RASTER_LAYER] = {"labels": raster.labels,
                                          "colors": VIRIDIS[: len(raster.labels)]}
 
