@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pedgis.solar.horizon import horizon_angles, sector_azimuths, sky_view_factor
 from pedgis.solar.terrain import slope_aspect
@@ -137,3 +139,31 @@ def test_tabulated_and_skipping_kernel_equals_sample_by_sample():
         # pixel of the pair in the plain march (its index depends on the last bit of r0 + d sr)
         assert np.mean(diff > 1e-3) < 2e-4, np.mean(diff > 1e-3)
         assert np.median(diff) < 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 23), st.integers(1, 23), st.floats(0.0, 0.9), st.integers(0, 2**31 - 1))
+def test_each_pyramid_level_is_the_highest_value_of_its_block(nrow, ncol, holes, seed):
+    """Level k of the max-pyramid holds, per cell, the highest finite value of the 2^k × 2^k
+    block of the raster it covers (NaN when the block has none): checked cell by cell against
+    that definition, with holes and odd sizes."""
+    from pedgis.solar.horizon import build_pyramid
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 10.0, (nrow, ncol)).astype(np.float32)
+    z[rng.random((nrow, ncol)) < holes] = np.nan
+    levels = 4
+    flat, offsets, shapes = build_pyramid(z, levels)
+    assert flat.dtype == np.float32
+    for k in range(levels):
+        level = flat[offsets[k]:offsets[k + 1]].reshape(shapes[k])
+        b = 2 ** k
+        assert level.shape == (-(-nrow // b), -(-ncol // b))
+        for i in range(level.shape[0]):
+            for j in range(level.shape[1]):
+                block = z[i * b:(i + 1) * b, j * b:(j + 1) * b]
+                finite = block[np.isfinite(block)]
+                if finite.size:
+                    assert level[i, j] == finite.max()
+                else:
+                    assert np.isnan(level[i, j])
