@@ -194,13 +194,17 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
     from .config import load_scenario
     from .io.outdir import prepare_output, scenario_inputs
     from .io.outputs import write_outputs, write_pages
-    from .io.page_worker import page_process
-    from .pipeline import check_inputs, run
+    from .io.page_worker import MAX_BUILDINGS, page_process
+    from .pipeline import Step1Ahead, check_inputs, run
     from .progress import no_progress, scaled
 
-    # forked first, while no thread runs: it imports the page libraries while this process computes
-    with page_process(write_pages) as pages:
-        scenario = load_scenario(path)
+    scenario = load_scenario(path)
+    step1 = Step1Ahead.for_district(scenario, MAX_BUILDINGS)
+    # forked before any thread runs: it checks step 1 (a district's) while this process reads the
+    # weather and the model, then imports the page libraries while this process computes
+    with page_process(write_pages, first=step1) as pages:
+        if step1 is not None:
+            step1.outcome = None if pages is None else pages.first_outcome
         if images:  # asked for: refused before computing when the exporter is missing
             from .viz.sankey import check_image_export
 
@@ -210,7 +214,7 @@ def _run_scenario(path: Path, out: Path, quiet: bool = False, command: str = "pe
             bar = None if quiet else ProgressBar()
             # the checks of `pedgis validate`: any error stops here (exit 2), before any computing
             checked = check_inputs(scenario, progress=scaled(bar or no_progress, 0.0, 0.2),
-                                   pg_out=pg_out, pg_schema=pg_schema)
+                                   pg_out=pg_out, pg_schema=pg_schema, step1_ahead=step1)
             checked.emit_warnings()
             checked.raise_errors()
             with cluster(workers, scheduler, say=None if quiet else _say):  # tiles, steps 2-7, hourly chunks on Dask

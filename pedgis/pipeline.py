@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -410,8 +411,61 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 
+class Step1Ahead:
+    """Step 1 of a scenario (:func:`pedgis.io.step1_inputs.check_step1_setup`) run by another
+    process while this one reads the weather and the engine model: the command line's page
+    process runs it (calling this object) as it starts, when it is otherwise idle.
+
+    :func:`check_inputs` takes its outcome when its own step-1 setup, folder and use types are
+    the ones this was started with (the use types come from the needs table, as the model's
+    do), else runs step 1 itself. ``outcome(replay)`` is set by whoever runs it: the
+    :class:`~pedgis.io.step1_inputs.Step1Check`, its warnings issued again and its error raised
+    (``replay=False``: only taken off the pipe).
+    """
+
+    def __init__(self, scenario: Scenario):
+        from .config import known_uses
+        from .io.step1_inputs import step1_setup
+
+        self.uses = known_uses(scenario.doc)
+        self.setup = step1_setup(scenario.doc, self.uses)
+        self.base_dir = scenario.base_dir
+        self.outcome = None
+
+    #: buildings files whose header says how many features they hold (read in a few ms)
+    COUNTED_FORMATS = (".gpkg", ".shp")
+
+    @classmethod
+    def for_district(cls, scenario: Scenario, max_buildings: int) -> Step1Ahead | None:
+        """A :class:`Step1Ahead` when the buildings are a GeoPackage or Shapefile of at most
+        ``max_buildings`` features, else None: a city's step 1 stays in the process that computes
+        it (copying its table back would cost more than it saves), and so do a database's, a 3D
+        city model's or an archive's, whose size only reading them tells."""
+        import pyogrio
+
+        ahead = cls(scenario)
+        path = ahead.setup.buildings.path
+        if not isinstance(path, str | Path) or Path(path).suffix.lower() not in cls.COUNTED_FORMATS:
+            return None
+        path = Path(path).expanduser()
+        try:
+            n = pyogrio.read_info(path if path.is_absolute() else scenario.base_dir / path,
+                                  layer=ahead.setup.buildings.layer)["features"]
+        except Exception:  # noqa: BLE001 - unreadable here: the check itself says why, in this process
+            return None
+        return ahead if 0 <= n <= max_buildings else None
+
+    def __call__(self):
+        from .io.step1_inputs import check_step1_setup
+
+        return check_step1_setup(self.setup, self.base_dir, self.uses)
+
+    def serves(self, setup, base_dir, uses) -> bool:
+        return self.outcome is not None and (self.setup, self.base_dir, list(self.uses)) == (setup, base_dir, list(uses))
+
+
 def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None, pg_out: str | None = None,
-                 pg_schema: str | None = None):
+                 pg_schema: str | None = None, step1_ahead: Step1Ahead | None = None):
     """The one input checker of ``pedgis validate`` and ``pedgis run``: every check a run makes
     before computing, each problem reported in one pass.
 
@@ -431,17 +485,17 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     pg_out, pg_schema : a PostGIS target of the command line (``--pg-out``, ``--pg-schema``), which
         wins over ``[output] postgis``; the target is checked before computing (connection, tables
         pedgis did not write) and returned as ``.postgis``
+    step1_ahead : step 1 already running in another process (:class:`Step1Ahead`, the command
+        line's); the same checks, their warnings and problems as when run here
 
     Returns
     -------
     :class:`pedgis.checks.InputCheck` (never raises for bad input: ``.problems`` says what is wrong;
     ``.raise_errors()`` raises them)
     """
-    from pathlib import Path
-
     from . import checks
     from .config import known_uses, missing_files, read_scenario
-    from .io.step1_inputs import check_step1, step1_setup
+    from .io.step1_inputs import check_step1_setup, step1_setup
     from .solar.scenario import rooftop_setup, wants_rooftop
 
     chk = checks.InputCheck()
@@ -501,12 +555,16 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
     step1 = step1_setup(doc, uses)
     chk.buildings_source = step1.buildings.path
+    ahead = step1_ahead is not None and step1_ahead.serves(step1, scenario.base_dir, uses)
+    if step1_ahead is not None and step1_ahead.outcome is not None and not ahead:
+        step1_ahead.outcome(replay=False)  # started with other use types (the model failed): not this one
     if "buildings.path" in {p.where for p in chk.errors}:
         return chk  # no buildings file: nothing more to check against
     with checks.collecting(chk, str(step1.buildings.path)):
-        s1 = check_step1(step1.buildings, step1.boundary, step1.heights, storey_height_m=step1.storey_height_m,
-                         default_floors=step1.default_floors, gross_to_conditioned=step1.gross_to_conditioned,
-                         base_dir=scenario.base_dir, known_uses=uses, progress=progress)
+        if ahead:
+            s1 = step1_ahead.outcome()
+        else:
+            s1 = check_step1_setup(step1, scenario.base_dir, uses, progress)
     reported = {p.where for p in chk.errors}  # e.g. a raster file not found, reported above
     for p in s1.problems:
         if p.where in reported:
@@ -620,8 +678,6 @@ def run(scenario: Scenario, progress: ProgressCallback | None = None, *, step1_h
 def _warn_flagged(result: DistrictResult, source) -> None:
     """One warning with the count of flagged buildings of the final table, the count the report
     and ``buildings.gpkg`` show (steps after step 1 add flags, e.g. DHW from the floor area)."""
-    from pathlib import Path
-
     from .geometry import flagged_count
 
     n = flagged_count(result.buildings)

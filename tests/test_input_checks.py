@@ -151,6 +151,11 @@ def _cpg_mismatch(d):
     _text('path = "b.gpkg"', 'path = "b.shp"')(d)
 
 
+def _cp1252_without_cpg(d):
+    _cpg_mismatch(d)
+    (d / "b.cpg").unlink()  # and no language driver in the DBF: the encoding is guessed from the bytes
+
+
 def _dsm_without_crs(d):
     write_raster(d / "dsm.tif", np.full((60, 100), 260.0), crs=None)
     write_raster(d / "dtm.tif", np.full((60, 100), 250.0))
@@ -351,6 +356,7 @@ CORPUS = [
      "checklist.public_lighting_kwh: must be ≤ 1e+11"),
     ("cpg_mismatch", _cpg_mismatch, 'buildings.encoding = "cp1252"'),
     ("float_id_column", _float_ids, None),
+    ("shapefile_without_cpg", _cp1252_without_cpg, None),  # a warning of step 1
     # issue 12: the [solar] section is parsed by the checker (it was parsed by the run: validate said OK)
     ("solar_shares_over_one", _both(lambda d: write_raster(d / "dsm.tif", np.full((60, 100), 260.0)),
                                     _append('[rasters]\ndsm = "dsm.tif"\n[solar]\nshare_pv = 0.8\nshare_solar_thermal = 0.4\n')),
@@ -698,3 +704,90 @@ def test_float_id_column_gives_integer_ids(tmp_path, capsys):
     assert code == 0, err
     ids = gpd.read_file(tmp_path / "pv" / "buildings.gpkg", layer="buildings")["building_id"].tolist()
     assert sorted(ids) == ["100006475", "100006476", "12.5"]
+
+
+def test_step1_run_ahead_in_the_page_process_gives_the_same_check(tmp_path):
+    """`pedgis run` has its page process check step 1 while it reads the weather and the model
+    (pipeline.Step1Ahead): over the whole corpus, the check is the same as done in one process,
+    problem by problem (severity, key, text, warning class) and the step-1 table. A fork needs a
+    process without other threads, so the comparison runs in a fresh interpreter."""
+    import subprocess
+    import sys
+    import textwrap
+
+    cases = []
+    for name, make, _ in CORPUS:
+        d = tmp_path / name
+        d.mkdir()
+        scenario = district(d)
+        make(d)
+        cases.append(str(scenario))
+    code = textwrap.dedent("""
+        import json, sys, warnings
+        import pandas as pd
+        from pedgis.config import load_scenario
+        from pedgis.errors import PedgisError
+        from pedgis.io.page_worker import page_process
+        from pedgis.pipeline import Step1Ahead, check_inputs
+
+        def seen(chk):
+            return [[p.severity, p.where, p.message, getattr(p.category, "__name__", str(p.category))]
+                    for p in chk.problems]
+
+        out = {}
+        for path in sys.argv[1:]:
+            try:
+                scenario = load_scenario(path)
+            except PedgisError:
+                out[path] = "not loaded"  # `pedgis run` stops here too, before any check
+                continue
+            here = check_inputs(scenario)
+            ahead = Step1Ahead(scenario)  # whatever the buildings file (for_district asks for a small one)
+            with page_process(print, first=ahead) as pages:
+                assert pages is not None
+                ahead.outcome = pages.first_outcome
+                forked = check_inputs(scenario, step1_ahead=ahead)
+            same_table = (here.step1 is None) == (forked.step1 is None)
+            if same_table and here.step1 is not None:
+                try:
+                    pd.testing.assert_frame_equal(here.step1.buildings, forked.step1.buildings)
+                except AssertionError:
+                    same_table = False
+            out[path] = {"here": seen(here), "forked": seen(forked), "same_table": same_table}
+        print(json.dumps(out))
+    """)
+    r = subprocess.run([sys.executable, "-c", code, *cases], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    checked = set()
+    for (name, _, _), path in zip(CORPUS, cases, strict=True):
+        got = out[path]
+        if got == "not loaded":
+            continue
+        checked.add(name)
+        assert got["forked"] == got["here"], name
+        assert got["same_table"], name
+    # step 1's own problems and warnings among them (file, columns, uses, boundary, rasters, encoding)
+    assert {"two_layers", "unknown_use_value", "boundary_far_away", "dsm_without_crs", "cpg_mismatch",
+            "float_id_column", "all_points", "no_building_included", "member_not_found",
+            "shapefile_without_cpg"} <= checked, sorted(checked)
+    assert any("no .cpg file" in p[2] for p in out[cases[[c[0] for c in CORPUS].index("shapefile_without_cpg")]]["here"])
+
+
+def test_step1_runs_ahead_only_for_a_districts_gpkg_or_shapefile(tmp_path):
+    """Only a GeoPackage or Shapefile whose header counts at most the page process's limit of
+    buildings has its step 1 checked ahead; a city, an archive or an unreadable file stays in
+    the command's process (where the check says what is wrong)."""
+    from pedgis.config import load_scenario
+    from pedgis.pipeline import Step1Ahead
+
+    scenario = load_scenario(district(tmp_path))
+    ahead = Step1Ahead.for_district(scenario, max_buildings=3)
+    assert ahead is not None and ahead.setup.buildings.path.name == "b.gpkg"
+    assert Step1Ahead.for_district(scenario, max_buildings=2) is None  # 3 footprints: a "city" here
+    for make in (_zip_two, lambda d: (d / "b.gpkg").write_text("not a GeoPackage")):
+        d = tmp_path / f"case{id(make)}"
+        d.mkdir()
+        s = district(d)
+        make(d)
+        assert Step1Ahead.for_district(load_scenario(s), max_buildings=10) is None

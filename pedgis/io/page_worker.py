@@ -21,6 +21,7 @@ import gc
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
@@ -53,19 +54,39 @@ class PageProcess:
         self._prepared = None  # the roof model's result whose grid the child has (prepare)
 
     @classmethod
-    def start(cls, draw: Callable) -> PageProcess | None:
+    def start(cls, draw: Callable, first: Callable | None = None) -> PageProcess | None:
         """Fork the page process, which will call ``draw(result, folder, images, prepared)``
         (:func:`pedgis.io.outputs.write_pages`); None where that is not possible or not safe (no
-        ``os.fork``, or another Python thread is running: a fork copies only the calling thread)."""
+        ``os.fork``, or another Python thread is running: a fork copies only the calling thread).
+        ``first``: a job the child runs as soon as it starts, before importing the page
+        libraries (:class:`pedgis.pipeline.Step1Ahead`); its outcome is :meth:`first_outcome`."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
             return None
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child never returns: it ends with os._exit
             parent_end.close()
-            _child_main(child_end, draw)
+            _child_main(child_end, draw, first)
         child_end.close()
         return cls(pid, parent_end)
+
+    def first_outcome(self, replay: bool = True):
+        """What the ``first`` job returned, its warnings issued again here (where the job raised
+        them) and its error raised here; ``replay=False`` only takes it off the pipe."""
+        try:
+            status, outcome, caught = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            self._finished = True
+            self.close()
+            raise PageProcessError(f"the page process stopped before finishing its first job ({exc or 'no answer'})") from None
+        if not replay:
+            return None
+        seen = {}  # a warning repeated from the same line is shown once, as in process
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno, registry=seen)
+        if status == "error":
+            raise outcome
+        return outcome
 
     def accepts(self, result) -> bool:
         """Whether this result's pages go to the page process (see :data:`MAX_BUILDINGS`)."""
@@ -150,10 +171,11 @@ def _pages_grid(roof):
 
 
 @contextmanager
-def page_process(draw: Callable) -> Iterator[PageProcess | None]:
-    """A page process drawing with ``draw`` for the duration of a command (None where one cannot
-    be forked); it is killed, if still running, when the block ends."""
-    pages = PageProcess.start(draw)
+def page_process(draw: Callable, first: Callable | None = None) -> Iterator[PageProcess | None]:
+    """A page process drawing with ``draw`` (and running ``first`` as it starts,
+    :meth:`PageProcess.start`) for the duration of a command (None where one cannot be forked);
+    it is killed, if still running, when the block ends."""
+    pages = PageProcess.start(draw, first)
     try:
         yield pages
     finally:
@@ -161,12 +183,16 @@ def page_process(draw: Callable) -> Iterator[PageProcess | None]:
             pages.close()
 
 
-def _child_main(conn: Connection, draw: Callable) -> None:
-    """The page process: import the page libraries, wait for one result, draw its pages, answer."""
+def _child_main(conn: Connection, draw: Callable, first: Callable | None = None) -> None:
+    """The page process: run the ``first`` job and answer, import the page libraries, wait for
+    one result, draw its pages, answer."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills this process
         import importlib
+
+        if first is not None:
+            _run_first(conn, first)
 
         try:
             for name in PAGE_MODULES:
@@ -212,6 +238,24 @@ def _child_main(conn: Connection, draw: Callable) -> None:
         code = 0
     finally:
         os._exit(code)  # never run the parent's exit handlers (or pytest's) in the child
+
+
+def _run_first(conn: Connection, first: Callable) -> None:
+    """Run ``first``, sending back (status, outcome, the warnings it raised) or, when its outcome
+    cannot be pickled, the error saying so."""
+    from ..errors import recorded_warnings
+
+    with recorded_warnings() as caught:
+        try:
+            status, outcome = "done", first()
+        except BaseException as exc:  # raised by the parent when it takes the outcome
+            status, outcome = "error", exc
+    said = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+    try:
+        conn.send((status, outcome, said))
+    except Exception as exc:
+        conn.send(("error", PageProcessError(f"the page process's first job: {type(outcome).__name__}: {outcome} "
+                                             f"(could not be sent back: {exc})"), said))
 
 
 def _warm_up() -> None:

@@ -212,6 +212,13 @@ class Step1Setup:
     gross_to_conditioned: float
 
 
+def check_step1_setup(setup: Step1Setup, base_dir: str | Path, uses, progress: ProgressCallback | None = None) -> Step1Check:
+    """:func:`check_step1` of a scenario's step 1 (:func:`step1_setup`) for the use types ``uses``."""
+    return check_step1(setup.buildings, setup.boundary, setup.heights, storey_height_m=setup.storey_height_m,
+                       default_floors=setup.default_floors, gross_to_conditioned=setup.gross_to_conditioned,
+                       base_dir=base_dir, known_uses=uses, progress=progress)
+
+
 def step1_setup(doc: Mapping, uses) -> Step1Setup:
     """Step 1 of a validated scenario document (:attr:`pedgis.config.Scenario.doc`), for the
     use types ``uses``.
