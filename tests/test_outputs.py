@@ -96,7 +96,7 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
     before = (out / "district.json").read_bytes()
     map_before = (out / "map.html").read_bytes() if (out / "map.html").exists() else None
 
-    def boom(result, folder, images=False, styles=True):
+    def boom(result, folder, images=False, styles=True, prepared=None):
         (Path(folder) / "map.html").write_text("half")
         raise RuntimeError("viz failed")
 
@@ -112,7 +112,7 @@ def test_nothing_half_written(sample_result, tmp_path, monkeypatch):
 
 def test_viz_hook_called(sample_result, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(pedgis.viz, "write_all", lambda r, f, images=False, styles=True: calls.append(Path(f)), raising=False)
+    monkeypatch.setattr(pedgis.viz, "write_all", lambda r, f, images=False, styles=True, prepared=None: calls.append(Path(f)), raising=False)
     out = write_outputs(sample_result, tmp_path / "o")
     assert len(calls) == 1 and calls[0].parent == out.parent      # written in the temporary sibling folder
 
