@@ -112,6 +112,22 @@ def recorded_warnings():
         yield caught
 
 
+def portable(caught) -> list[tuple]:
+    """Recorded warnings (:func:`recorded_warnings`) as ``(text, class, file, line)``, to send to
+    another process, which issues them again with :func:`issue_again`."""
+    return [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
+def issue_again(said) -> None:
+    """Issue warnings recorded in another process (:func:`portable`) here, where they were raised
+    (file and line kept; one repeated from the same line is shown once, as it would have been)."""
+    import warnings
+
+    seen: dict = {}
+    for text, category, filename, lineno in said:
+        warnings.warn_explicit(text, category, filename, lineno, registry=seen)
+
+
 @contextmanager
 def warnings_about(where: str):
     """Within the block, a library's warning comes out as a :class:`DataQualityWarning` naming

@@ -26,7 +26,7 @@ from .cluster import CLUSTER_PARTITION, current_client, map_partitions
 from .config import NEEDS, Scenario
 from .district_netting import district_netting, with_buildings_balance
 from .engine_model import EngineModel
-from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning
+from .errors import ConfigError, DataQualityWarning, InputDataError, PedgisWarning, issue_again
 from .progress import ProgressCallback, no_progress
 
 BUILDING_RESULT_COLUMNS = [
@@ -411,22 +411,34 @@ def preflight(buildings: pd.DataFrame, model: EngineModel) -> None:
     us.check_coverage(b, nd.building_needs(b, model.needs), us.assign_systems(b, model.systems, model.system_column))
 
 
-class Step1Ahead:
-    """Step 1 of a scenario (:func:`pedgis.io.step1_inputs.check_step1_setup`) run by another
-    process while this one reads the weather and the engine model: the command line's page
-    process runs it (calling this object) as it starts, when it is otherwise idle.
+@dataclass
+class AheadChecks:
+    """What :class:`Step1Ahead` checked, each part with the warnings it raised
+    (:func:`pedgis.errors.portable`), issued again where :func:`check_inputs` collects them."""
 
-    :func:`check_inputs` takes its outcome when its own step-1 setup, folder and use types are
+    step1: Any  # pedgis.io.step1_inputs.Step1Check
+    step1_warnings: list
+    ranges: list  # checks.raster_range_problems
+    ranges_warnings: list
+
+
+class Step1Ahead:
+    """Step 1 of a scenario (:func:`pedgis.io.step1_inputs.check_step1_setup`) and the rasters'
+    range scan (:func:`pedgis.checks.raster_range_problems`), run by another process while this
+    one reads the weather and the engine model: the command line's page process runs them
+    (calling this object) as it starts, when it is otherwise idle.
+
+    :func:`check_inputs` takes their outcome when its own step-1 setup, folder and use types are
     the ones this was started with (the use types come from the needs table, as the model's
-    do), else runs step 1 itself. ``outcome(replay)`` is set by whoever runs it: the
-    :class:`~pedgis.io.step1_inputs.Step1Check`, its warnings issued again and its error raised
-    (``replay=False``: only taken off the pipe).
+    do), else checks them itself. ``outcome(replay)`` is set by whoever runs it: the
+    :class:`AheadChecks`, its error raised (``replay=False``: only taken off the pipe).
     """
 
     def __init__(self, scenario: Scenario):
         from .config import known_uses
         from .io.step1_inputs import step1_setup
 
+        self.doc = scenario.doc
         self.uses = known_uses(scenario.doc)
         self.setup = step1_setup(scenario.doc, self.uses)
         self.base_dir = scenario.base_dir
@@ -455,13 +467,20 @@ class Step1Ahead:
             return None
         return ahead if 0 <= n <= max_buildings else None
 
-    def __call__(self):
+    def __call__(self) -> AheadChecks:
+        from .checks import raster_range_problems
+        from .errors import portable, recorded_warnings
         from .io.step1_inputs import check_step1_setup
 
-        return check_step1_setup(self.setup, self.base_dir, self.uses)
+        with recorded_warnings() as step1_caught:
+            step1 = check_step1_setup(self.setup, self.base_dir, self.uses)
+        with recorded_warnings() as ranges_caught:
+            ranges = raster_range_problems(self.doc)
+        return AheadChecks(step1, portable(step1_caught), ranges, portable(ranges_caught))
 
-    def serves(self, setup, base_dir, uses) -> bool:
-        return self.outcome is not None and (self.setup, self.base_dir, list(self.uses)) == (setup, base_dir, list(uses))
+    def serves(self, doc, setup, base_dir, uses) -> bool:
+        return self.outcome is not None and self.doc is doc and (self.setup, self.base_dir, list(self.uses)) == (
+            setup, base_dir, list(uses))
 
 
 def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = None, pg_out: str | None = None,
@@ -555,14 +574,17 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
     uses = list(chk.model.needs.table.index) if chk.model is not None else known_uses(doc)
     step1 = step1_setup(doc, uses)
     chk.buildings_source = step1.buildings.path
-    ahead = step1_ahead is not None and step1_ahead.serves(step1, scenario.base_dir, uses)
-    if step1_ahead is not None and step1_ahead.outcome is not None and not ahead:
+    ahead = None
+    if step1_ahead is not None and step1_ahead.serves(doc, step1, scenario.base_dir, uses):
+        ahead = step1_ahead.outcome()
+    elif step1_ahead is not None and step1_ahead.outcome is not None:
         step1_ahead.outcome(replay=False)  # started with other use types (the model failed): not this one
     if "buildings.path" in {p.where for p in chk.errors}:
         return chk  # no buildings file: nothing more to check against
     with checks.collecting(chk, str(step1.buildings.path)):
-        if ahead:
-            s1 = step1_ahead.outcome()
+        if ahead is not None:
+            issue_again(ahead.step1_warnings)
+            s1 = ahead.step1
         else:
             s1 = check_step1_setup(step1, scenario.base_dir, uses, progress)
     reported = {p.where for p in chk.errors}  # e.g. a raster file not found, reported above
@@ -585,7 +607,11 @@ def check_inputs(source, *, base_dir=None, progress: ProgressCallback | None = N
             if p is not None:
                 chk.problems.append(p)
     with checks.collecting(chk, chk.where):
-        chk.problems += checks.raster_range_problems(doc)
+        if ahead is not None:
+            issue_again(ahead.ranges_warnings)
+            chk.problems += ahead.ranges
+        else:
+            chk.problems += checks.raster_range_problems(doc)
         if chk.step1 is not None and chk.rooftop is not None and chk.rooftop.dsm is not None:
             p = checks.roof_coverage_problem(chk.step1.buildings, chk.rooftop.dsm)
             chk.problems += [p] if p is not None else []

@@ -791,3 +791,30 @@ def test_step1_runs_ahead_only_for_a_districts_gpkg_or_shapefile(tmp_path):
         s = district(d)
         make(d)
         assert Step1Ahead.for_district(load_scenario(s), max_buildings=10) is None
+
+
+def test_the_warnings_of_checks_made_ahead_are_collected_where_they_belong(tmp_path):
+    """The warnings each part of the ahead check raised (step 1, the rasters' range scan) become
+    the check's problems under that part's file, as when raised here; a library's keeps its
+    library's name (the file it came from travels with it)."""
+    import warnings as w
+
+    from pedgis.config import load_scenario
+    from pedgis.errors import DataQualityWarning, portable, recorded_warnings
+    from pedgis.pipeline import AheadChecks, Step1Ahead, check_inputs
+
+    scenario = load_scenario(district(tmp_path))
+    ahead = Step1Ahead(scenario)
+    checked = ahead()
+    with recorded_warnings() as step1_caught:
+        w.warn("b.gpkg: a repair step 1 made", DataQualityWarning)
+    with recorded_warnings() as ranges_caught:
+        w.warn_explicit("odd tag", UserWarning, "/x/site-packages/rasterio/__init__.py", 1)
+    made = AheadChecks(checked.step1, portable(step1_caught), checked.ranges, portable(ranges_caught))
+    calls = []
+    ahead.outcome = lambda replay=True: calls.append(replay) or made
+    chk = check_inputs(scenario, step1_ahead=ahead)
+    assert calls == [True]
+    got = {(p.where, p.message) for p in chk.problems}
+    assert (str(tmp_path / "b.gpkg"), "b.gpkg: a repair step 1 made") in got
+    assert (chk.where, f"{chk.where}: odd tag (UserWarning from rasterio)") in got

@@ -21,13 +21,12 @@ import gc
 import os
 import signal
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 
-from ..errors import PedgisError
+from ..errors import PedgisError, issue_again
 
 #: Results with more buildings than this are drawn in process (copying them costs more than it saves).
 MAX_BUILDINGS = 20_000
@@ -81,9 +80,7 @@ class PageProcess:
             raise PageProcessError(f"the page process stopped before finishing its first job ({exc or 'no answer'})") from None
         if not replay:
             return None
-        seen = {}  # a warning repeated from the same line is shown once, as in process
-        for message, category, filename, lineno in caught:
-            warnings.warn_explicit(message, category, filename, lineno, registry=seen)
+        issue_again(caught)
         if status == "error":
             raise outcome
         return outcome
@@ -243,14 +240,14 @@ def _child_main(conn: Connection, draw: Callable, first: Callable | None = None)
 def _run_first(conn: Connection, first: Callable) -> None:
     """Run ``first``, sending back (status, outcome, the warnings it raised) or, when its outcome
     cannot be pickled, the error saying so."""
-    from ..errors import recorded_warnings
+    from ..errors import portable, recorded_warnings
 
     with recorded_warnings() as caught:
         try:
             status, outcome = "done", first()
         except BaseException as exc:  # raised by the parent when it takes the outcome
             status, outcome = "error", exc
-    said = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+    said = portable(caught)
     try:
         conn.send((status, outcome, said))
     except Exception as exc:
