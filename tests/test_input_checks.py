@@ -807,7 +807,7 @@ def test_the_warnings_of_checks_made_ahead_are_collected_where_they_belong(tmp_p
     ahead = Step1Ahead(scenario)
     checked = ahead()
     with recorded_warnings() as step1_caught:
-        w.warn("b.gpkg: a repair step 1 made", DataQualityWarning)
+        w.warn("b.gpkg: a repair step 1 made", DataQualityWarning, stacklevel=2)
     with recorded_warnings() as ranges_caught:
         w.warn_explicit("odd tag", UserWarning, "/x/site-packages/rasterio/__init__.py", 1)
     made = AheadChecks(checked.step1, portable(step1_caught), checked.ranges, portable(ranges_caught))

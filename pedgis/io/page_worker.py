@@ -2,13 +2,16 @@
 
 On the sample district the pages (map, report, Sankey, time-series page) and their libraries
 (folium, branca, plotly) are a third of what a user waits for, and the machine has a second core.
-The command line forks a page process when it starts, before the run starts any thread: the
-child imports the page libraries while the parent reads and computes. As soon as the roof model
-is done it receives the irradiation grid and the roof segments and draws their map layers
-(while the parent computes steps 2-7 and the hourly balance); then it receives the result through a pipe, writes the pages into the output folder being written (the temporary folder of
-:mod:`pedgis.io.outdir`, never anything else) and answers with "done" or with the error, which the
-parent raises as its own. The parent writes the data files meanwhile. If the parent stops, the
-child is killed; if the child dies, the run fails and no output folder is changed.
+The command line forks a page process when it starts, before the run starts any thread. The
+child first runs the job it is given (``first``: step 1's check and the rasters' range scan,
+:class:`pedgis.pipeline.Step1Ahead`, while the parent reads the weather and the model), then
+imports the page libraries while the parent computes. As soon as the roof model is done it
+receives the irradiation grid and the roof segments and draws their map layers (while the parent
+computes steps 2-7 and the hourly balance); then it receives the result through a pipe, writes
+the pages into the output folder being written (the temporary folder of :mod:`pedgis.io.outdir`,
+never anything else) and answers with "done" or with the error, which the parent raises as its
+own. The parent writes the data files meanwhile. If the parent stops, the child is killed; if the
+child dies, the run fails and no output folder is changed.
 
 Used only where ``os.fork`` exists, from a process with no other Python thread, and for results
 of at most :data:`MAX_BUILDINGS` buildings (a city's result is not worth copying: its pages are
