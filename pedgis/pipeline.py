@@ -455,14 +455,14 @@ class Step1Ahead:
         city model's or an archive's, whose size only reading them tells."""
         import pyogrio
 
+        from .io.step1_inputs import input_path
+
         ahead = cls(scenario)
-        path = ahead.setup.buildings.path
-        if not isinstance(path, str | Path) or Path(path).suffix.lower() not in cls.COUNTED_FORMATS:
+        path = input_path(scenario.base_dir, ahead.setup.buildings.path)
+        if not isinstance(path, Path) or path.suffix.lower() not in cls.COUNTED_FORMATS:
             return None
-        path = Path(path).expanduser()
         try:
-            n = pyogrio.read_info(path if path.is_absolute() else scenario.base_dir / path,
-                                  layer=ahead.setup.buildings.layer)["features"]
+            n = pyogrio.read_info(path, layer=ahead.setup.buildings.layer)["features"]
         except Exception:  # noqa: BLE001 - unreadable here: the check itself says why, in this process
             return None
         return ahead if 0 <= n <= max_buildings else None

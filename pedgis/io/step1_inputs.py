@@ -115,7 +115,9 @@ def _get(section: Mapping | None, key: str, defaults: dict):
     return defaults.get(key) if value is None else value
 
 
-def _path(base_dir: Path, p) -> Path | None:
+def input_path(base_dir: Path, p) -> Path | None:
+    """A scenario's input path resolved against its folder (``~`` expanded); a PostGIS source as
+    it is; None when not given."""
     if p in (None, ""):
         return None
     if hasattr(p, "connection"):  # a PostGIS table or query (pedgis.io.postgis.DatabaseSource)
@@ -172,7 +174,7 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
     data : the buildings file already read (by :func:`check_step1`), so it is read once
     """
     base_dir = Path(base_dir)
-    bpath = _path(base_dir, _get(buildings, "path", {}))
+    bpath = input_path(base_dir, _get(buildings, "path", {}))
     if bpath is None:
         raise ConfigError("missing: give the footprint file (Shapefile, GeoPackage, GeoJSON, "
                           "FlatGeobuf or GML).", key="buildings.path")
@@ -182,7 +184,7 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
     vd.gdf.attrs["pedgis_read"] = {"messages": list(vd.messages), "encoding": vd.encoding,
                                    "encoding_source": vd.encoding_source, "path": str(vd.path)}
     inputs = Step1Inputs(buildings=vd, messages=list(vd.messages))
-    ppath = _path(base_dir, _get(boundary, "path", BOUNDARY_DEFAULTS))
+    ppath = input_path(base_dir, _get(boundary, "path", BOUNDARY_DEFAULTS))
     if ppath is not None:
         bd = read_vector_data(ppath, layer=_get(boundary, "layer", BOUNDARY_DEFAULTS),
                               crs=_get(boundary, "crs", BOUNDARY_DEFAULTS), what="boundary")
@@ -190,7 +192,7 @@ def load_step1_inputs(buildings: Mapping, boundary: Mapping | None = None, heigh
         inputs.messages.extend(bd.messages)
     try:
         for key in ("dsm", "dtm", "ndsm"):
-            rp = _path(base_dir, _get(heights, key, HEIGHTS_DEFAULTS))
+            rp = input_path(base_dir, _get(heights, key, HEIGHTS_DEFAULTS))
             if rp is not None:
                 setattr(inputs, key, RasterSource.open(rp, what=f"rasters.{key}"))
     except PedgisError:
@@ -411,7 +413,7 @@ def check_step1(buildings: Mapping, boundary: Mapping | None = None, heights: Ma
 
     # ---- buildings file (read once: a run goes on from this reading)
     gdf = None
-    bpath = _path(base_dir, _get(buildings, "path", {}))
+    bpath = input_path(base_dir, _get(buildings, "path", {}))
     if bpath is None:
         err("buildings.path", "buildings.path: missing; give the footprint file.")
     else:
@@ -508,7 +510,7 @@ def check_step1(buildings: Mapping, boundary: Mapping | None = None, heights: Ma
 
     # ---- boundary
     bgdf = None
-    ppath = _path(base_dir, _get(boundary, "path", BOUNDARY_DEFAULTS))
+    ppath = input_path(base_dir, _get(boundary, "path", BOUNDARY_DEFAULTS))
     btype = _get(boundary, "type", BOUNDARY_DEFAULTS)
     if ppath is not None:
         try:
@@ -543,7 +545,7 @@ def check_step1(buildings: Mapping, boundary: Mapping | None = None, heights: Ma
                     f"buildings; available: {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}.")
 
     # ---- rasters
-    rpaths = {k: _path(base_dir, _get(heights, k, HEIGHTS_DEFAULTS)) for k in ("dsm", "dtm", "ndsm")}
+    rpaths = {k: input_path(base_dir, _get(heights, k, HEIGHTS_DEFAULTS)) for k in ("dsm", "dtm", "ndsm")}
     for key, rp in rpaths.items():
         if rp is None:
             continue
