@@ -75,12 +75,7 @@ class PageProcess:
     def first_outcome(self, replay: bool = True):
         """What the ``first`` job returned, its warnings issued again here (where the job raised
         them) and its error raised here; ``replay=False`` only takes it off the pipe."""
-        try:
-            status, outcome, caught = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            self._finished = True
-            self.close()
-            raise PageProcessError(f"the page process stopped before finishing its first job ({exc or 'no answer'})") from None
+        status, outcome, caught = self._receive("the page process stopped before finishing its first job")
         if not replay:
             return None
         issue_again(caught)
@@ -117,14 +112,21 @@ class PageProcess:
     def wait(self) -> None:
         """Wait for the pages; raise the child's error, if any."""
         try:
-            status, payload = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise PageProcessError(f"the process drawing the pages stopped before finishing ({exc or 'no answer'})") from None
+            status, payload = self._receive("the process drawing the pages stopped before finishing")
         finally:
             self._finished = True
             self.close()
         if status == "error":
             raise payload
+
+    def _receive(self, gone: str):
+        """The child's next answer; ``gone`` (what stopped) starts the error when there is none."""
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError) as exc:
+            self._finished = True
+            self.close()
+            raise PageProcessError(f"{gone} ({exc or 'no answer'})") from None
 
     def close(self) -> None:
         """End the child (killed if its pages are not finished or were never asked for) and reap it."""
